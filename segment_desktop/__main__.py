@@ -1,0 +1,5 @@
+import sys
+
+from segment_desktop.cli import main
+
+sys.exit(main())

@@ -1,0 +1,63 @@
+"""``segment-desktop``: the GUI without a subcommand, a command-line tool with one.
+
+Each subcommand lives in its own module exposing ``configure(parser)`` and ``run(args) -> int``;
+they are imported only when needed so ``--help`` and ``--version`` stay fast and Qt-free.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from segment_desktop import __version__
+
+#: subcommand → (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "render": ("segment_desktop.render_command", "render a Commerce event through a template"),
+    "sandbox": ("segment_desktop.sandbox.command", "run the Commerce and Segment emulators"),
+    "register": ("segment_desktop.register_command", "register the integrations with Commerce"),
+    "relay": ("segment_desktop.relay.command", "receive Commerce webhooks and deliver to Segment"),
+}
+GUI_MODULE = "segment_desktop.ui.app"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="segment-desktop",
+        description="Connect an Elastic Path Commerce store to Segment. "
+        "Without a command, starts the desktop application.",
+    )
+    parser.add_argument("--version", action="version", version=f"segment-desktop {__version__}")
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="start the application wired to built-in emulators of Commerce and Segment",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as err:
+            if err.name != module_name:
+                raise
+            continue  # not built yet
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        module.configure(command)
+        command.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "run", None) is not None:
+        code: int = args.run(args)
+        return code
+    gui = importlib.import_module(GUI_MODULE)
+    code = gui.run(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""A Commerce webhook body → the template's input.
+
+Templates read ``payload.data`` and ``payload.included.items`` (the Integrations Hub's own
+paths). Commerce sends ``payload`` and the deprecated ``resources`` (a JSON *string* for creates
+and updates, an object ``{"type", "id"}`` for deletes); when only ``resources`` is there we parse
+it into ``payload``. The template input is the body itself with ``payload`` filled in, minus the
+echoed ``configuration`` (it carries the webhook secret and is never shown to a template).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from segment_desktop.core.errors import EventError
+
+#: Bodies larger than this are refused before parsing (Commerce's own are a few hundred KB).
+MAX_BODY_BYTES = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CommerceEvent:
+    """One Commerce webhook delivery, validated."""
+
+    id: str
+    triggered_by: str
+    attempt: int
+    body: dict[str, Any]
+    """The template input: the delivery with ``payload`` always present."""
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        payload: dict[str, Any] = self.body["payload"]
+        return payload
+
+    @property
+    def resource(self) -> dict[str, Any]:
+        """``payload.data`` for creates and updates, the ``{type, id}`` payload for deletes."""
+        data = self.payload.get("data")
+        return data if isinstance(data, dict) else self.payload
+
+
+def parse_event_text(text: str | bytes) -> CommerceEvent:
+    """Parse a webhook body as received on the wire or read from a file."""
+    if len(text) > MAX_BODY_BYTES:
+        raise EventError(
+            f"The event is {len(text):,} bytes; the limit is {MAX_BODY_BYTES:,} bytes. "
+            "A Commerce webhook body is never this large."
+        )
+    try:
+        body = json.loads(text)
+    except UnicodeDecodeError as err:
+        raise EventError(f"The event is not UTF-8 text ({err.reason}).") from None
+    except json.JSONDecodeError as err:
+        raise EventError(
+            f"The event is not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}."
+        ) from None
+    return to_event(body)
+
+
+def to_event(body: object) -> CommerceEvent:
+    """Validate a decoded webhook body and build the template input."""
+    if not isinstance(body, dict):
+        raise EventError(
+            f"A Commerce event is a JSON object; this is {_json_type(body)}."
+        )
+    trigger = body.get("triggered_by")
+    if not isinstance(trigger, str) or "." not in trigger:
+        raise EventError(
+            "This is not a Commerce webhook event: it has no \"triggered_by\" "
+            "(such as \"order.paid\")."
+        )
+    event_id = body.get("id")
+    if not isinstance(event_id, str) or not event_id:
+        raise EventError("This Commerce event has no \"id\"; it is needed to de-duplicate it.")
+    attempt = body.get("attempt", 1)
+    if isinstance(attempt, bool) or not isinstance(attempt, int):
+        attempt = 1
+
+    payload = body.get("payload")
+    if not isinstance(payload, dict):
+        payload = _payload_from_resources(body.get("resources"), trigger)
+    template_input = {k: v for k, v in body.items() if k != "configuration"}
+    template_input["payload"] = payload
+    return CommerceEvent(id=event_id, triggered_by=trigger, attempt=attempt, body=template_input)
+
+
+def _payload_from_resources(resources: object, trigger: str) -> dict[str, Any]:
+    if resources is None:
+        raise EventError(
+            f"This {trigger} event carries neither \"payload\" nor \"resources\": "
+            "there is nothing to send."
+        )
+    if isinstance(resources, str):
+        try:
+            resources = json.loads(resources)
+        except json.JSONDecodeError as err:
+            raise EventError(
+                f"The event's \"resources\" string is not valid JSON: {err.msg} "
+                f"at position {err.pos}."
+            ) from None
+    if not isinstance(resources, dict):
+        raise EventError(
+            f"The event's \"resources\" is {_json_type(resources)}; expected an object."
+        )
+    return resources
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
