@@ -1,0 +1,557 @@
+"""Typed, versioned settings (never a secret), saved atomically as JSON.
+
+The file is ``<directory>/config.json`` where the directory is the one given to
+:class:`ConfigStore`, else ``$SEGMENT_DESKTOP_CONFIG_DIR``, else the platform's config folder.
+
+Safety rules:
+
+* **No secrets here, by design.** Secrets live in the OS keyring (:mod:`.secrets`); ``Config``
+  has no field for one (a test checks the field names), so neither the file nor an export can
+  hold one. ``webhook_secret_fingerprint`` is a short hash that tells secrets apart, not a secret.
+* **Atomic saves.** A save writes a temporary file in the same folder, fsyncs it, renames it over
+  ``config.json`` and fsyncs the folder: after a crash the file is the old one or the new one.
+* **A damaged file is never overwritten silently.** Loading it raises :class:`ConfigError`
+  naming the file and the problem, and :meth:`ConfigStore.save` refuses to replace it until the
+  user chooses :meth:`ConfigStore.reset`, which moves it aside to ``config.json.corrupt-<time>``.
+  A file written by a newer version is treated the same way (update the app, or reset).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from segment_desktop.core.errors import ConfigError
+from segment_desktop.core.events import BY_KEY, TEMPLATES
+
+APP_NAME = "segment-desktop"
+CONFIG_DIR_ENV = "SEGMENT_DESKTOP_CONFIG_DIR"
+CONFIG_FILE_NAME = "config.json"
+#: The settings format this version writes. Bump it and add a ``MIGRATIONS`` entry together.
+SCHEMA_VERSION = 1
+#: Marks an export file, so that importing some other JSON file gives a clear error.
+EXPORT_KIND = "segment-desktop-settings"
+
+DEFAULT_SEGMENT_HOST = "https://api.segment.io"
+DEFAULT_SEGMENT_PATH = "/v1/batch"
+
+#: ``MIGRATIONS[n]`` turns a settings dict of schema version ``n`` into version ``n + 1``.
+#: Each receives and returns the plain JSON dict (with ``schema_version`` already ``n``).
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+_STALE_TEMP_SECONDS = 600
+
+
+# --------------------------------------------------------------------------------------------
+# The settings
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CommerceSettings:
+    """Where the Commerce store is and which API client to use (its secret is in the keyring)."""
+
+    client_id: str = ""
+    base_url: str = ""
+
+
+@dataclass
+class SegmentSettings:
+    """Where Segment calls go (the write key is in the keyring)."""
+
+    host: str = DEFAULT_SEGMENT_HOST
+    path: str = DEFAULT_SEGMENT_PATH
+
+
+@dataclass
+class TrackingChoice:
+    """Whether a template is on, and which Commerce event it tracks."""
+
+    enabled: bool
+    event: str
+
+
+def default_tracking() -> dict[str, TrackingChoice]:
+    """Every template with its default on/off state and default event (from ``events.py``)."""
+    return {t.key: TrackingChoice(t.enabled_by_default, t.default_event) for t in TEMPLATES}
+
+
+@dataclass
+class Config:
+    """Everything Segment Desktop remembers between runs, except secrets."""
+
+    schema_version: int = SCHEMA_VERSION
+    commerce: CommerceSettings = field(default_factory=CommerceSettings)
+    segment: SegmentSettings = field(default_factory=SegmentSettings)
+    #: Template key → choice; always holds every template (missing ones get their defaults).
+    tracking: dict[str, TrackingChoice] = field(default_factory=default_tracking)
+    #: Template key → the user's template text, for templates that differ from the default.
+    template_overrides: dict[str, str] = field(default_factory=dict)
+    #: Our integration name → its Commerce id, so registration recognises what it created.
+    integration_ids: dict[str, str] = field(default_factory=dict)
+    relay_url: str = ""
+    sandbox: bool = False
+    #: ``secrets.secret_fingerprint`` of the webhook secret last registered with Commerce.
+    webhook_secret_fingerprint: str = ""
+
+    @classmethod
+    def default(cls) -> Config:
+        """Fresh settings: every template at its default, nothing connected yet."""
+        return cls()
+
+    def chosen_events(self) -> dict[str, str]:
+        """Enabled template key → the Commerce event it tracks, in the templates' order."""
+        return {
+            t.key: self.tracking[t.key].event
+            for t in TEMPLATES
+            if t.key in self.tracking and self.tracking[t.key].enabled
+        }
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` when a value is impossible (e.g. an event a template
+        cannot track). Types are checked when the settings are read from a file."""
+        problems = _problems(self)
+        if problems:
+            raise ConfigError("Invalid settings: " + "; ".join(problems) + ".")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of the file: plain dicts, lists, strings, numbers and booleans."""
+        return {
+            "schema_version": self.schema_version,
+            "commerce": {
+                "client_id": self.commerce.client_id,
+                "base_url": self.commerce.base_url,
+            },
+            "segment": {"host": self.segment.host, "path": self.segment.path},
+            "tracking": {
+                key: {"enabled": choice.enabled, "event": choice.event}
+                for key, choice in self.tracking.items()
+            },
+            "template_overrides": dict(self.template_overrides),
+            "integration_ids": dict(self.integration_ids),
+            "relay_url": self.relay_url,
+            "sandbox": self.sandbox,
+            "webhook_secret_fingerprint": self.webhook_secret_fingerprint,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Config:
+        """Settings from their JSON shape (already migrated to :data:`SCHEMA_VERSION`).
+
+        Raises :class:`ConfigError` listing every problem found, each with its path in the
+        file (``tracking.order_completed.event``). Templates missing from ``tracking`` get their
+        defaults, so a file written before a template existed still loads.
+        """
+        reader = _Reader()
+        config = reader.config(data)
+        problems = reader.problems + (_problems(config) if not reader.problems else [])
+        if problems:
+            raise ConfigError("; ".join(problems))
+        return config
+
+
+def _problems(config: Config) -> list[str]:
+    """Semantic problems: unknown templates, events a template cannot track, bad values."""
+    problems: list[str] = []
+    if config.schema_version != SCHEMA_VERSION:
+        problems.append(f"schema_version is {config.schema_version}, expected {SCHEMA_VERSION}")
+    for key, choice in config.tracking.items():
+        spec = BY_KEY.get(key)
+        if spec is None:
+            problems.append(f"tracking.{key}: unknown template (known: {_template_keys()})")
+        elif choice.event not in spec.choices:
+            problems.append(
+                f"tracking.{key}.event: {spec.name} cannot track {choice.event!r}; "
+                f"choose one of {', '.join(spec.choices)}"
+            )
+    for key in config.template_overrides:
+        if key not in BY_KEY:
+            problems.append(
+                f"template_overrides.{key}: unknown template (known: {_template_keys()})"
+            )
+    if config.segment.path and not config.segment.path.startswith("/"):
+        problems.append(f"segment.path must start with '/', got {config.segment.path!r}")
+    fingerprint = config.webhook_secret_fingerprint
+    if fingerprint and not all(c in "0123456789abcdef" for c in fingerprint):
+        problems.append("webhook_secret_fingerprint must be lowercase hexadecimal")
+    return problems
+
+
+def _template_keys() -> str:
+    return ", ".join(t.key for t in TEMPLATES)
+
+
+_JSON_TYPE_NAMES = {
+    bool: "true/false",
+    int: "a whole number",
+    str: "a string",
+    dict: "an object",
+    list: "a list",
+    float: "a number",
+    type(None): "null",
+}
+
+
+def _json_type(value: object) -> str:
+    return _JSON_TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+class _Reader:
+    """Builds a Config from untrusted JSON, collecting every problem with its path."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def _object(self, value: object, path: str, allowed: set[str]) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            self.problems.append(f"{path} must be an object, not {_json_type(value)}")
+            return {}
+        for key in value:
+            if key not in allowed:
+                self.problems.append(
+                    f"{path}.{key}: unknown setting" if path else f"{key}: unknown setting"
+                )
+        return value
+
+    def _str(self, obj: Mapping[str, Any], key: str, path: str, default: str) -> str:
+        value = obj.get(key, default)
+        if not isinstance(value, str):
+            self.problems.append(f"{path}{key} must be a string, not {_json_type(value)}")
+            return default
+        return value
+
+    def _bool(self, obj: Mapping[str, Any], key: str, path: str, default: bool) -> bool:
+        value = obj.get(key, default)
+        if not isinstance(value, bool):
+            self.problems.append(f"{path}{key} must be true or false, not {_json_type(value)}")
+            return default
+        return value
+
+    def _str_map(self, obj: Mapping[str, Any], key: str) -> dict[str, str]:
+        value = obj.get(key, {})
+        if not isinstance(value, dict):
+            self.problems.append(f"{key} must be an object, not {_json_type(value)}")
+            return {}
+        result: dict[str, str] = {}
+        for name, item in value.items():
+            if isinstance(item, str):
+                result[name] = item
+            else:
+                self.problems.append(f"{key}.{name} must be a string, not {_json_type(item)}")
+        return result
+
+    def config(self, data: Mapping[str, Any]) -> Config:
+        top = self._object(data, "", {f.name for f in fields(Config)} | {"kind"})
+        version = top.get("schema_version", SCHEMA_VERSION)
+        if not isinstance(version, int) or isinstance(version, bool):
+            self.problems.append(
+                f"schema_version must be a whole number, not {_json_type(version)}"
+            )
+            version = SCHEMA_VERSION
+        commerce = self._object(top.get("commerce", {}), "commerce", {"client_id", "base_url"})
+        segment = self._object(top.get("segment", {}), "segment", {"host", "path"})
+        return Config(
+            schema_version=version,
+            commerce=CommerceSettings(
+                client_id=self._str(commerce, "client_id", "commerce.", ""),
+                base_url=self._str(commerce, "base_url", "commerce.", ""),
+            ),
+            segment=SegmentSettings(
+                host=self._str(segment, "host", "segment.", DEFAULT_SEGMENT_HOST),
+                path=self._str(segment, "path", "segment.", DEFAULT_SEGMENT_PATH),
+            ),
+            tracking=self._tracking(top.get("tracking", {})),
+            template_overrides=self._str_map(top, "template_overrides"),
+            integration_ids=self._str_map(top, "integration_ids"),
+            relay_url=self._str(top, "relay_url", "", ""),
+            sandbox=self._bool(top, "sandbox", "", False),
+            webhook_secret_fingerprint=self._str(top, "webhook_secret_fingerprint", "", ""),
+        )
+
+    def _tracking(self, value: object) -> dict[str, TrackingChoice]:
+        tracking = default_tracking()
+        raw = self._object(value, "tracking", set(BY_KEY))
+        for key, item in raw.items():
+            path = f"tracking.{key}"
+            choice = self._object(item, path, {"enabled", "event"})
+            if key not in tracking or not choice:
+                continue
+            default = tracking[key]
+            tracking[key] = TrackingChoice(
+                enabled=self._bool(choice, "enabled", f"{path}.", default.enabled),
+                event=self._str(choice, "event", f"{path}.", default.event),
+            )
+        return tracking
+
+
+# --------------------------------------------------------------------------------------------
+# Versions
+# --------------------------------------------------------------------------------------------
+
+
+def migrate(data: dict[str, Any], *, source: str) -> dict[str, Any]:
+    """Bring a settings dict up to :data:`SCHEMA_VERSION` through :data:`MIGRATIONS`.
+
+    ``source`` names the file in messages. A newer version raises :class:`ConfigError`.
+    """
+    version = data.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ConfigError(
+            f"The settings file {source} has no valid schema_version, so it is not a Segment "
+            "Desktop settings file or it is damaged. Fix it, import settings from an export, or "
+            "reset the settings."
+        )
+    if version > SCHEMA_VERSION:
+        raise ConfigError(
+            f"The settings file {source} was written by a newer version of Segment Desktop "
+            f"(settings version {version}; this version understands up to {SCHEMA_VERSION}). "
+            "Update Segment Desktop to use it, or reset the settings."
+        )
+    while version < SCHEMA_VERSION:
+        step = MIGRATIONS.get(version)
+        if step is None:
+            raise ConfigError(
+                f"The settings file {source} has settings version {version}, which this version "
+                f"of Segment Desktop cannot upgrade. Reset the settings and set them up again."
+            )
+        data = step(dict(data))
+        version += 1
+        data["schema_version"] = version
+    return data
+
+
+# --------------------------------------------------------------------------------------------
+# The store
+# --------------------------------------------------------------------------------------------
+
+
+def config_directory(directory: Path | None = None) -> Path:
+    """``directory``, else ``$SEGMENT_DESKTOP_CONFIG_DIR``, else the platform's config folder."""
+    if directory is not None:
+        return Path(directory)
+    from_env = os.environ.get(CONFIG_DIR_ENV)
+    if from_env:
+        return Path(from_env)
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def _parse(raw: bytes, source: str) -> Config:
+    """Settings from a file's bytes, or a ConfigError naming ``source`` and the problem."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"The settings file {source} is damaged: it is not UTF-8 text (byte {exc.start}). "
+            "Fix it, import settings from an export, or reset the settings."
+        ) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"The settings file {source} is damaged: it is not valid JSON ({exc.msg} at line "
+            f"{exc.lineno}, column {exc.colno}). Fix it, import settings from an export, or "
+            "reset the settings."
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"The settings file {source} is damaged: it holds {_json_type(data)} instead of an "
+            "object. Fix it, import settings from an export, or reset the settings."
+        )
+    data = migrate(data, source=source)
+    try:
+        return Config.from_dict(data)
+    except ConfigError as exc:
+        raise ConfigError(
+            f"The settings file {source} has invalid settings: {exc}. Fix it, import settings "
+            "from an export, or reset the settings."
+        ) from None
+
+
+def _dump(data: Mapping[str, Any]) -> bytes:
+    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a rename in ``directory`` durable (not possible, nor needed, on Windows)."""
+    if os.name == "nt":  # pragma: no cover
+        return
+    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so that a crash leaves the old or the new file, never a mix.
+
+    Temporary file in the same folder (same filesystem, so the rename is atomic) → fsync →
+    ``os.replace`` → fsync of the folder. On failure the temporary file is removed and the
+    original is untouched. Raises ``OSError``.
+    """
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    _fsync_directory(path.parent)
+
+
+class ConfigStore:
+    """Loads and saves :class:`Config` in ``directory / "config.json"``; exports and imports."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = config_directory(directory)
+
+    @property
+    def path(self) -> Path:
+        """The settings file."""
+        return self.directory / CONFIG_FILE_NAME
+
+    def load(self) -> Config:
+        """The saved settings, or the defaults when nothing was saved yet.
+
+        Raises :class:`ConfigError` when the file cannot be read, is damaged, or comes from a
+        newer version; the file is left as it is.
+        """
+        raw = self._read(self.path, "settings file")
+        if raw is None:
+            return Config.default()
+        return _parse(raw, str(self.path))
+
+    def save(self, config: Config) -> None:
+        """Write ``config`` atomically.
+
+        Refuses (:class:`ConfigError`) to replace a file that does not load (damaged, or from a
+        newer version): the user must :meth:`reset` first, so nothing is lost silently.
+        """
+        config.validate()
+        self._refuse_if_unloadable()
+        data = _dump(config.to_dict())
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            atomic_write(self.path, data)
+        except OSError as exc:
+            raise ConfigError(
+                f"Could not save the settings to {self.path}: {exc.strerror or exc}. Check that "
+                "the folder is writable and the disk is not full; the previous settings are "
+                "unchanged."
+            ) from None
+        self._remove_stale_temp_files()
+
+    def reset(self) -> Path | None:
+        """Start again from the defaults: move the current file aside, keeping it.
+
+        A file that does not load goes to ``config.json.corrupt-<UTC time>``, a good one to
+        ``config.json.bak-<UTC time>``. Returns where it went (``None`` when there was no file).
+        The next :meth:`load` returns the defaults.
+        """
+        if not self.path.exists():
+            return None
+        try:
+            self.load()
+            tag = "bak"
+        except ConfigError:
+            tag = "corrupt"
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        target = self.path.with_name(f"{CONFIG_FILE_NAME}.{tag}-{stamp}")
+        counter = 1
+        while target.exists():
+            target = self.path.with_name(f"{CONFIG_FILE_NAME}.{tag}-{stamp}-{counter}")
+            counter += 1
+        try:
+            os.replace(self.path, target)
+            _fsync_directory(self.directory)
+        except OSError as exc:
+            raise ConfigError(
+                f"Could not move the settings file {self.path} aside to {target.name}: "
+                f"{exc.strerror or exc}. Check the folder's permissions."
+            ) from None
+        return target
+
+    def export_to(self, path: Path, config: Config) -> None:
+        """Write ``config`` to a file the user chose, marked as a settings export.
+
+        Holds no secret: :class:`Config` has none. Written atomically, like the settings file.
+        """
+        config.validate()
+        path = Path(path)
+        data = _dump({"kind": EXPORT_KIND, **config.to_dict()})
+        try:
+            atomic_write(path, data)
+        except OSError as exc:
+            raise ConfigError(
+                f"Could not export the settings to {path}: {exc.strerror or exc}. Choose a "
+                "folder you can write to."
+            ) from None
+
+    def import_from(self, path: Path) -> Config:
+        """Read settings exported by :meth:`export_to` (a plain ``config.json`` works too).
+
+        Only reads: save the result to make it current. To replace a damaged settings file:
+        ``config = store.import_from(p); store.reset(); store.save(config)``.
+        """
+        path = Path(path)
+        raw = self._read(path, "file to import")
+        if raw is None:
+            raise ConfigError(f"The file to import, {path}, does not exist.")
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            data = None  # _parse below reports the exact problem
+        if isinstance(data, dict) and data.get("kind", EXPORT_KIND) != EXPORT_KIND:
+            raise ConfigError(
+                f"{path} is not a Segment Desktop settings export (its kind is "
+                f"{str(data.get('kind'))[:60]!r}). Choose a file made by Export settings."
+            )
+        return _parse(raw, str(path))
+
+    # -- internals ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _read(path: Path, what: str) -> bytes | None:
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except IsADirectoryError:
+            raise ConfigError(f"The {what} {path} is a folder, not a file.") from None
+        except OSError as exc:
+            raise ConfigError(
+                f"Could not read the {what} {path}: {exc.strerror or exc}. Check its permissions."
+            ) from None
+
+    def _refuse_if_unloadable(self) -> None:
+        try:
+            self.load()
+        except ConfigError as exc:
+            raise ConfigError(
+                f"Not saving, so as not to overwrite a settings file that does not load: {exc} "
+                "Resetting moves the old file aside (nothing is deleted)."
+            ) from None
+
+    def _remove_stale_temp_files(self) -> None:
+        """Remove temp files left by a crashed save (only old ones: another process may be
+        saving right now)."""
+        cutoff = time.time() - _STALE_TEMP_SECONDS
+        for tmp in self.directory.glob(f".{CONFIG_FILE_NAME}.*.tmp"):
+            with contextlib.suppress(OSError):
+                if tmp.stat().st_mtime < cutoff:
+                    tmp.unlink()
