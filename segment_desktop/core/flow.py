@@ -1,0 +1,329 @@
+"""The setup flow as a plain object: which page comes next, which is complete, what Finish does.
+
+The Qt wizard (``ui/wizard``) only asks this object: ``QWizardPage.nextId()`` calls
+:meth:`SetupFlow.next_page`, ``isComplete()`` calls :meth:`SetupFlow.is_complete`, and the
+pages report what they learn (fields edited, a connection that worked or failed, busy) through
+the ``commerce_*``, ``segment_*``, ``set_*`` and :meth:`SetupFlow.set_busy` methods. Nobody
+toggles a button by hand: a page is complete when it is valid and not busy.
+
+The flow holds a *draft*: a copy of the saved :class:`Config` plus the two secrets the user
+typed, in memory only. :meth:`SetupFlow.accept` validates the draft, hands it to a ``register``
+callable (which talks to Commerce and stores the secrets) and only after that succeeds to
+``save``; when either raises, the saved settings are left exactly as they were.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import IntEnum
+from urllib.parse import urlsplit
+
+from segment_desktop.core.config import Config, TrackingChoice
+from segment_desktop.core.errors import ConfigError
+from segment_desktop.core.events import BY_KEY, TEMPLATES
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+class Page(IntEnum):
+    """The wizard's pages, in order. The values are the Qt page ids."""
+
+    WELCOME = 0
+    COMMERCE = 1
+    SEGMENT = 2
+    CONFIGURATIONS = 3
+    TEMPLATES = 4
+    FINISH = 5
+
+
+@dataclass(frozen=True)
+class PageStatus:
+    """What a page publishes: ``valid`` (its values are usable), ``busy`` (a request is in
+    flight) and ``error`` (a message for the user, empty when none)."""
+
+    valid: bool = False
+    busy: bool = False
+    error: str = ""
+
+    @property
+    def complete(self) -> bool:
+        return self.valid and not self.busy
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What Finish registers and saves: settings plus the secrets typed in this session."""
+
+    config: Config
+    client_secret: str
+    write_key: str
+
+
+Listener = Callable[[Page], None]
+
+
+def check_web_url(url: str, what: str) -> str:
+    """``""`` when ``url`` is a usable http(s) URL, else a message saying what to fix.
+
+    Plain ``http`` is accepted only for this computer (the sandbox, a local relay): anything
+    else would send credentials or customer data unencrypted.
+    """
+    text = url.strip()
+    if not text:
+        return f"Enter the {what}."
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"The {what} must be a web address such as https://example.com."
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+        return f"The {what} must start with https:// (plain http is only allowed for 127.0.0.1)."
+    return ""
+
+
+class SetupFlow:
+    """The wizard's state and rules, without Qt. See the module docstring.
+
+    ``saved`` is the current settings (``Config.default()`` on a first run); ``client_secret``
+    and ``write_key`` are the secrets read back from the keyring, or ``None``. Values that were
+    saved together with their secret count as valid, so reopening the wizard to change one
+    template does not demand a new connection test.
+    """
+
+    def __init__(
+        self,
+        saved: Config,
+        *,
+        client_secret: str | None = None,
+        write_key: str | None = None,
+        with_templates: bool = True,
+    ) -> None:
+        self.saved = saved
+        self.config = copy.deepcopy(saved)
+        self.client_secret = client_secret or ""
+        self.write_key = write_key or ""
+        self.with_templates = with_templates
+        self._listeners: list[Listener] = []
+        self._status: dict[Page, PageStatus] = {page: PageStatus() for page in Page}
+        self._status[Page.WELCOME] = PageStatus(valid=True)
+        self._status[Page.TEMPLATES] = PageStatus(valid=True)
+        self._connected: tuple[str, str, str] | None = None
+        self._segment_failed: tuple[str, str, str] | None = None
+        commerce = saved.commerce
+        if commerce.base_url and commerce.client_id and self.client_secret:
+            self._connected = (commerce.base_url, commerce.client_id, self.client_secret)
+        self._revalidate_commerce()
+        self._revalidate_segment()
+        self._revalidate_configurations()
+        self._revalidate_finish()
+
+    # -- observing ---------------------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call ``listener(page)`` whenever that page's status changes."""
+        self._listeners.append(listener)
+
+    def _set(self, page: Page, status: PageStatus) -> None:
+        if self._status[page] == status:
+            return
+        self._status[page] = status
+        for listener in list(self._listeners):
+            listener(page)
+
+    def _update(
+        self,
+        page: Page,
+        *,
+        valid: bool | None = None,
+        busy: bool | None = None,
+        error: str | None = None,
+    ) -> None:
+        old = self._status[page]
+        self._set(
+            page,
+            PageStatus(
+                valid=old.valid if valid is None else valid,
+                busy=old.busy if busy is None else busy,
+                error=old.error if error is None else error,
+            ),
+        )
+
+    # -- navigation --------------------------------------------------------------------------
+
+    @property
+    def pages(self) -> tuple[Page, ...]:
+        """The pages shown, in order (Templates only when a template studio is available)."""
+        return tuple(p for p in Page if p != Page.TEMPLATES or self.with_templates)
+
+    def first_page(self) -> Page:
+        return self.pages[0]
+
+    def next_page(self, page: Page) -> Page | None:
+        """The page after ``page``, or ``None`` on the last one."""
+        order = self.pages
+        index = order.index(page)
+        return order[index + 1] if index + 1 < len(order) else None
+
+    def is_final(self, page: Page) -> bool:
+        return self.next_page(page) is None
+
+    def status(self, page: Page) -> PageStatus:
+        return self._status[page]
+
+    def is_complete(self, page: Page) -> bool:
+        """Next (or Finish) may be pressed: the page is valid, nothing is in flight, and for
+        Finish every earlier page is complete too."""
+        if page == Page.FINISH:
+            return all(self._status[p].complete for p in self.pages)
+        return self._status[page].complete
+
+    def set_busy(self, page: Page, busy: bool) -> None:
+        self._update(page, busy=busy)
+
+    # -- Commerce ----------------------------------------------------------------------------
+
+    def can_connect(self) -> bool:
+        """All three Commerce fields are filled in (the Connect button's state)."""
+        c = self.config.commerce
+        return bool(c.base_url.strip() and c.client_id.strip() and self.client_secret)
+
+    def edit_commerce(self, base_url: str, client_id: str, client_secret: str) -> None:
+        """The user changed a Commerce field: a connection made with other values no longer
+        counts, and an old error no longer applies."""
+        self.config.commerce.base_url = base_url.strip()
+        self.config.commerce.client_id = client_id.strip()
+        self.client_secret = client_secret
+        self._revalidate_commerce(error="")
+
+    def commerce_connected(self, base_url: str, client_id: str, client_secret: str) -> None:
+        """A token was obtained with these values (``base_url`` as normalised by the client)."""
+        self.config.commerce.base_url = base_url
+        self.config.commerce.client_id = client_id
+        self.client_secret = client_secret
+        self._connected = (base_url, client_id, client_secret)
+        self._revalidate_commerce(error="")
+
+    def commerce_failed(self, message: str) -> None:
+        self._connected = None
+        self._revalidate_commerce(error=message)
+
+    def _revalidate_commerce(self, error: str | None = None) -> None:
+        c = self.config.commerce
+        valid = self._connected == (c.base_url, c.client_id, self.client_secret)
+        self._update(Page.COMMERCE, valid=valid, error=error)
+
+    # -- Segment -----------------------------------------------------------------------------
+
+    def segment_problem(self) -> str:
+        """What is wrong with the Segment fields, or ``""``."""
+        s = self.config.segment
+        problem = check_web_url(s.host, "Segment host")
+        if problem:
+            return problem
+        if urlsplit(s.host.strip()).path.strip("/"):
+            return "Enter only the Segment host here (no path); the path has its own field."
+        if not s.path.startswith("/"):
+            return "The Segment path must start with / (usually /v1/batch)."
+        if not self.write_key.strip():
+            return "Enter the Segment write key (Segment: Connections → your source → Settings)."
+        return ""
+
+    def edit_segment(self, host: str, path: str, write_key: str) -> None:
+        self.config.segment.host = host.strip().rstrip("/")
+        self.config.segment.path = path.strip()
+        self.write_key = write_key.strip()
+        self._revalidate_segment()
+
+    def segment_checked(self, ok: bool, message: str = "") -> None:
+        """The connection test finished. A failure blocks Next until a field changes or a
+        later test passes; a success shows nothing extra (the page shows the summary)."""
+        s = self.config.segment
+        self._segment_failed = None if ok else (s.host, s.path, self.write_key)
+        self._revalidate_segment(error="" if ok else message)
+
+    def _revalidate_segment(self, error: str | None = None) -> None:
+        s = self.config.segment
+        problem = self.segment_problem()
+        failed = self._segment_failed == (s.host, s.path, self.write_key)
+        self._update(
+            Page.SEGMENT,
+            valid=not problem and not failed,
+            error=error if error is not None else (None if failed else ""),
+        )
+
+    # -- Configurations ----------------------------------------------------------------------
+
+    def set_tracking(self, key: str, *, enabled: bool, event: str | None = None) -> None:
+        """Turn a template on or off and choose its event (``ValueError`` for an event the
+        template cannot track)."""
+        spec = BY_KEY[key]
+        chosen = event or self.config.tracking[key].event
+        if chosen not in spec.choices:
+            raise ValueError(f"{spec.name} cannot track {chosen!r}: one of {spec.choices}.")
+        self.config.tracking[key] = TrackingChoice(enabled=enabled, event=chosen)
+        self._revalidate_configurations()
+
+    def set_relay_url(self, url: str) -> None:
+        self.config.relay_url = url.strip()
+        self._revalidate_configurations()
+
+    def configurations_problem(self) -> str:
+        if not self.config.chosen_events():
+            return "Enable at least one template, or nothing will reach Segment."
+        return check_web_url(self.config.relay_url, "relay URL")
+
+    def _revalidate_configurations(self) -> None:
+        problem = self.configurations_problem()
+        self._update(Page.CONFIGURATIONS, valid=not problem, error=problem)
+
+    def enabled_templates(self) -> list[str]:
+        """Keys of the enabled templates, in the table's order (for the Templates page)."""
+        return [t.key for t in TEMPLATES if self.config.tracking[t.key].enabled]
+
+    # -- Templates ---------------------------------------------------------------------------
+
+    def set_template_override(self, key: str, text: str | None) -> None:
+        """The studio saved ``text`` for ``key`` (``None``: back to the built-in default)."""
+        if key not in BY_KEY:
+            raise ValueError(f"Unknown template {key!r}.")
+        if text is None:
+            self.config.template_overrides.pop(key, None)
+        else:
+            self.config.template_overrides[key] = text
+
+    def templates_dirty(self, dirty: bool) -> None:
+        """The studio has unsaved edits: Next waits until they are saved or reverted."""
+        self._update(
+            Page.TEMPLATES,
+            valid=not dirty,
+            error="Save or revert your template changes first." if dirty else "",
+        )
+
+    # -- Finish ------------------------------------------------------------------------------
+
+    def _revalidate_finish(self) -> None:
+        self._update(Page.FINISH, valid=True)
+
+    def draft(self) -> Draft:
+        """A copy of what Finish would register and save."""
+        return Draft(copy.deepcopy(self.config), self.client_secret, self.write_key)
+
+    def accept(
+        self,
+        register: Callable[[Draft], Config],
+        save: Callable[[Config], None],
+    ) -> Config:
+        """Finish: validate, ``register`` (talks to Commerce, stores secrets, returns the
+        settings to keep, e.g. with integration ids), then ``save``. Safe to run off the GUI
+        thread (it touches no listener). When anything raises, ``saved`` is unchanged.
+        """
+        incomplete = [p for p in self.pages if p != Page.FINISH and not self._status[p].complete]
+        if incomplete:
+            names = ", ".join(p.name.title() for p in incomplete)
+            raise ConfigError(f"Setup is not complete yet: check the page(s) {names}.")
+        draft = self.draft()
+        draft.config.validate()
+        result = register(draft)
+        save(result)
+        self.saved = result
+        return result
