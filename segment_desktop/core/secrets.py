@@ -1,0 +1,290 @@
+"""The three secrets, kept in the OS keyring: the only module that imports ``keyring``.
+
+There is deliberately no file fallback. When no usable keyring exists (no Secret Service, a
+locked collection, a broken D-Bus session, or keyring configured with its "fail" backend or a
+``keyrings.alt`` file backend) every operation raises :class:`SecretStoreError` saying what to
+do. A server without a desktop passes secrets through environment variables instead (see
+:data:`ENVIRONMENT_VARIABLES`), which :meth:`SecretStore.get` reads first.
+
+Every value read or stored is registered with :mod:`segment_desktop.core.logs`, so it is
+blanked out of any log line. No message raised here ever contains a value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import secrets as _random
+import sys
+from collections.abc import Callable
+from typing import Literal, TypeVar
+
+import keyring
+import keyring.backends.chainer
+import keyring.backends.fail
+import keyring.backends.null
+import keyring.backends.SecretService
+import keyring.errors
+from keyring.backend import KeyringBackend
+
+from segment_desktop.core.errors import SecretStoreError
+from segment_desktop.core.logs import redact_text, register_secret
+
+COMMERCE_CLIENT_SECRET = "commerce_client_secret"
+SEGMENT_WRITE_KEY = "segment_write_key"
+WEBHOOK_SECRET = "webhook_secret"
+
+#: Every name the store accepts, in the order a user meets them.
+SECRET_NAMES: tuple[str, ...] = (COMMERCE_CLIENT_SECRET, SEGMENT_WRITE_KEY, WEBHOOK_SECRET)
+
+#: Human names, for messages.
+LABELS: dict[str, str] = {
+    COMMERCE_CLIENT_SECRET: "Commerce client secret",
+    SEGMENT_WRITE_KEY: "Segment write key",
+    WEBHOOK_SECRET: "webhook secret",
+}
+
+#: Environment variables that supply a secret on a machine without a keyring (they win over it).
+ENVIRONMENT_VARIABLES: dict[str, str] = {
+    COMMERCE_CLIENT_SECRET: "COMMERCE_CLIENT_SECRET",
+    SEGMENT_WRITE_KEY: "SEGMENT_WRITE_KEY",
+    WEBHOOK_SECRET: "COMMERCE_WEBHOOK_SECRET",
+}
+
+DEFAULT_SERVICE = "segment-desktop"
+WEBHOOK_SECRET_BYTES = 32
+FINGERPRINT_CHARS = 16
+
+Source = Literal["environment", "keyring"]
+_T = TypeVar("_T")
+
+
+def _library_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions a keyring backend may let through, wrapped at our boundary."""
+    errors: list[type[BaseException]] = [keyring.errors.KeyringError, OSError]
+    if sys.platform.startswith("linux"):
+        try:
+            import jeepney.wrappers
+            import secretstorage.exceptions
+
+            errors += [
+                secretstorage.exceptions.SecretStorageException,
+                jeepney.wrappers.DBusErrorResponse,
+            ]
+        except ImportError:  # pragma: no cover - keyring installs both on Linux
+            pass
+    return tuple(errors)
+
+
+_LIBRARY_ERRORS = _library_errors()
+
+
+def _advice(*, locked: bool = False) -> str:
+    env = " and ".join(ENVIRONMENT_VARIABLES[n] for n in (SEGMENT_WRITE_KEY, WEBHOOK_SECRET))
+    server = (
+        f"On a server without a desktop, set the environment variables {env} "
+        f"(and {ENVIRONMENT_VARIABLES[COMMERCE_CLIENT_SECRET]} to register webhooks) instead."
+    )
+    if locked:
+        desktop = (
+            "Unlock it (GNOME: the 'Login' keyring in Passwords and Keys; KDE: KWallet; "
+            "macOS: Keychain Access) and try again."
+        )
+    elif sys.platform == "darwin":
+        desktop = "Make sure the macOS Keychain is unlocked and try again."
+    elif sys.platform == "win32":
+        desktop = "Make sure Windows Credential Manager is available to your account."
+    else:
+        desktop = (
+            "On a desktop, install and unlock GNOME Keyring (package gnome-keyring) or KWallet, "
+            "then log out and in again."
+        )
+    return f"{desktop} {server}"
+
+
+def _is_refused(backend: KeyringBackend) -> bool:
+    """The fail and null backends store nothing; ``keyrings.alt`` backends store to a file."""
+    module = type(backend).__module__
+    return (
+        isinstance(backend, keyring.backends.fail.Keyring | keyring.backends.null.Keyring)
+        or module == "keyrings.alt"
+        or module.startswith("keyrings.alt.")
+    )
+
+
+def _describe(backend: KeyringBackend) -> str:
+    return f"{type(backend).__module__}.{type(backend).__qualname__}"
+
+
+def new_webhook_secret() -> str:
+    """A fresh webhook secret: 32 random bytes, URL-safe (43 characters)."""
+    value = _random.token_urlsafe(WEBHOOK_SECRET_BYTES)
+    register_secret(value)
+    return value
+
+
+def secret_fingerprint(value: str) -> str:
+    """A short SHA-256 prefix of ``value``: tells two secrets apart without revealing either.
+
+    Safe to store and show (``Config.webhook_secret_fingerprint``) because our secrets are
+    high-entropy; never use it for a short, guessable value.
+    """
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:FINGERPRINT_CHARS]
+
+
+def _check_name(name: str) -> None:
+    if name not in SECRET_NAMES:
+        raise ValueError(
+            f"Unknown secret name {name!r}; expected one of {', '.join(SECRET_NAMES)}."
+        )
+
+
+class SecretStore:
+    """Reads and writes our three secrets in the OS keyring under ``service``.
+
+    With ``use_environment`` (the default) :meth:`get` returns a secret's environment variable
+    when it is set and non-empty, without touching the keyring; :meth:`set` and :meth:`delete`
+    always act on the keyring.
+    """
+
+    def __init__(self, service: str = DEFAULT_SERVICE, *, use_environment: bool = True) -> None:
+        if not service:
+            raise ValueError("The keyring service name must not be empty.")
+        self.service = service
+        self.use_environment = use_environment
+
+    # -- public API --------------------------------------------------------------------------
+
+    def get(self, name: str) -> str | None:
+        """The secret called ``name``, or ``None`` when none is stored."""
+        _check_name(name)
+        from_env = self._from_environment(name)
+        if from_env is not None:
+            return from_env
+        value = self._call("read", name, lambda b: b.get_password(self.service, name))
+        register_secret(value)
+        return value
+
+    def set(self, name: str, value: str) -> None:
+        """Store ``value`` as the secret ``name``, replacing any previous one."""
+        _check_name(name)
+        if not isinstance(value, str) or not value:
+            raise ValueError(
+                f"The {LABELS[name]} must be a non-empty string; use delete() to remove it."
+            )
+        register_secret(value)
+        self._call("store", name, lambda b: b.set_password(self.service, name, value))
+
+    def delete(self, name: str) -> None:
+        """Remove the secret ``name`` from the keyring; nothing happens when none is stored."""
+        _check_name(name)
+        with contextlib.suppress(keyring.errors.PasswordDeleteError):  # nothing was stored
+            self._call("delete", name, lambda b: b.delete_password(self.service, name))
+
+    def source(self, name: str) -> Source | None:
+        """Where :meth:`get` finds the secret: ``"environment"``, ``"keyring"`` or ``None``."""
+        _check_name(name)
+        if self._from_environment(name) is not None:
+            return "environment"
+        return "keyring" if self.get(name) is not None else None
+
+    def check(self) -> str:
+        """Prove the keyring answers (one read); returns the backend's name for a status view."""
+        self._call(
+            "read", SEGMENT_WRITE_KEY, lambda b: b.get_password(self.service, SEGMENT_WRITE_KEY)
+        )
+        return _describe(self._backend())
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _from_environment(self, name: str) -> str | None:
+        if not self.use_environment:
+            return None
+        value = os.environ.get(ENVIRONMENT_VARIABLES[name]) or None
+        register_secret(value)
+        return value
+
+    def _backend(self) -> KeyringBackend:
+        """keyring's chosen backend, refusing any that does not keep secrets safely."""
+        backend = keyring.get_keyring()
+        if isinstance(backend, keyring.backends.chainer.ChainerBackend):
+            usable = [b for b in backend.backends if not _is_refused(b)]
+            if not usable:
+                raise SecretStoreError(f"No usable system keyring was found. {_advice()}")
+            backend = usable[0]
+        if isinstance(backend, keyring.backends.fail.Keyring | keyring.backends.null.Keyring):
+            raise SecretStoreError(f"No usable system keyring was found. {_advice()}")
+        if _is_refused(backend):
+            raise SecretStoreError(
+                f"The keyring library is set to use {_describe(backend)}, which keeps secrets "
+                "in a plain file; Segment Desktop refuses to. Uninstall keyrings.alt or remove "
+                f"that choice from keyringrc.cfg / $PYTHON_KEYRING_BACKEND. {_advice()}"
+            )
+        return backend
+
+    def _call(self, action: str, name: str, operation: Callable[[KeyringBackend], _T]) -> _T:
+        """Run ``operation`` on the backend, turning library failures into our error."""
+        backend = self._backend()
+        try:
+            _preflight(backend)
+            return operation(backend)
+        except _LIBRARY_ERRORS as exc:
+            if action == "delete" and isinstance(exc, keyring.errors.PasswordDeleteError):
+                raise
+            raise self._error(action, name, exc) from None
+
+    def _error(self, action: str, name: str, exc: BaseException) -> SecretStoreError:
+        """Our error for a keyring failure; the library's text is redacted and never the value."""
+        label = LABELS[name]
+        if isinstance(exc, keyring.errors.KeyringLocked) or _is_locked(exc):
+            return SecretStoreError(
+                f"Could not {action} the {label}: the system keyring is locked. "
+                f"{_advice(locked=True)}"
+            )
+        if isinstance(exc, keyring.errors.NoKeyringError):
+            return SecretStoreError(
+                f"Could not {action} the {label}: no usable system keyring was found. {_advice()}"
+            )
+        detail = redact_text(str(exc)).strip().rstrip(".") or type(exc).__name__
+        if isinstance(exc, keyring.errors.InitError | OSError) or _is_dbus(exc):
+            return SecretStoreError(
+                f"Could not {action} the {label}: the system keyring (Secret Service over D-Bus) "
+                f"is not reachable ({detail}). {_advice()}"
+            )
+        return SecretStoreError(
+            f"Could not {action} the {label} in the system keyring ({detail}). {_advice()}"
+        )
+
+
+def _preflight(backend: KeyringBackend) -> None:
+    """For the Secret Service: reach the collection and unlock it on a connection we close.
+
+    keyring's own Secret Service backend leaves its D-Bus connection open when the collection
+    is missing or stays locked (a leaked socket per attempt, and a ResourceWarning). Checking
+    first, on a connection closed whatever happens, means keyring only runs once it will
+    succeed. Unlocking may show the desktop's unlock prompt, as keyring itself would.
+    """
+    if not isinstance(backend, keyring.backends.SecretService.Keyring):
+        return
+    import secretstorage
+
+    with contextlib.closing(secretstorage.dbus_init()) as bus:
+        preferred = getattr(backend, "preferred_collection", None)
+        if preferred:
+            collection = secretstorage.Collection(bus, preferred)
+        else:
+            collection = secretstorage.get_default_collection(bus)
+        if collection.is_locked():
+            collection.unlock()
+            if collection.is_locked():
+                raise keyring.errors.KeyringLocked("The collection stayed locked.")
+
+
+def _is_locked(exc: BaseException) -> bool:
+    name = type(exc).__name__
+    return name in {"LockedException", "PromptDismissedException"}
+
+
+def _is_dbus(exc: BaseException) -> bool:
+    return type(exc).__module__.split(".")[0] in {"jeepney", "secretstorage"}
