@@ -62,18 +62,15 @@ def parse_event_text(text: str | bytes) -> CommerceEvent:
 def to_event(body: object) -> CommerceEvent:
     """Validate a decoded webhook body and build the template input."""
     if not isinstance(body, dict):
-        raise EventError(
-            f"A Commerce event is a JSON object; this is {_json_type(body)}."
-        )
+        raise EventError(f"A Commerce event is a JSON object; this is {_json_type(body)}.")
     trigger = body.get("triggered_by")
     if not isinstance(trigger, str) or "." not in trigger:
         raise EventError(
-            "This is not a Commerce webhook event: it has no \"triggered_by\" "
-            "(such as \"order.paid\")."
+            'This is not a Commerce webhook event: it has no "triggered_by" (such as "order.paid").'
         )
     event_id = body.get("id")
     if not isinstance(event_id, str) or not event_id:
-        raise EventError("This Commerce event has no \"id\"; it is needed to de-duplicate it.")
+        raise EventError('This Commerce event has no "id"; it is needed to de-duplicate it.')
     attempt = body.get("attempt", 1)
     if isinstance(attempt, bool) or not isinstance(attempt, int):
         attempt = 1
@@ -89,7 +86,7 @@ def to_event(body: object) -> CommerceEvent:
 def _payload_from_resources(resources: object, trigger: str) -> dict[str, Any]:
     if resources is None:
         raise EventError(
-            f"This {trigger} event carries neither \"payload\" nor \"resources\": "
+            f'This {trigger} event carries neither "payload" nor "resources": '
             "there is nothing to send."
         )
     if isinstance(resources, str):
@@ -97,12 +94,12 @@ def _payload_from_resources(resources: object, trigger: str) -> dict[str, Any]:
             resources = json.loads(resources)
         except json.JSONDecodeError as err:
             raise EventError(
-                f"The event's \"resources\" string is not valid JSON: {err.msg} "
+                f'The event\'s "resources" string is not valid JSON: {err.msg} '
                 f"at position {err.pos}."
             ) from None
     if not isinstance(resources, dict):
         raise EventError(
-            f"The event's \"resources\" is {_json_type(resources)}; expected an object."
+            f'The event\'s "resources" is {_json_type(resources)}; expected an object.'
         )
     return resources
 

@@ -7,10 +7,10 @@ event each tracks by default, which alternative a user may pick, and which are o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Group(str, Enum):
+class Group(StrEnum):
     """Templates fall into two groups; a Commerce integration never mixes them."""
 
     ORDERS = "orders"

@@ -1,0 +1,308 @@
+"""JSONata engines behind one small interface: jsonata-python (always there) and jlens (optional).
+
+The renderer only sees :class:`Engine` and :class:`Program`. Each adapter neutralises what its
+engine gets wrong, so both give the same answers and the same kind of errors:
+
+jsonata-python 0.7.1
+  * ``$now()``/``$millis()`` read the *thread's most recently built* expression;
+    ``$map``/``$reduce`` call back through it too. We point ``Jsonata.CURRENT`` at the
+    evaluated expression first.
+  * Its time/depth limits are bound to the expression when built and never reset (and the depth
+    counter leaks on every error). We install a fresh :class:`~jsonata.timebox.Timebox` in a
+    per-evaluation frame, so limits hold on the 1,000th render of a cached template and between
+    threads.
+  * Some loops run where the timebox never looks (e.g. building a 10-million-item range):
+    a watchdog raises :class:`_Interrupted` in the evaluating thread shortly after the budget.
+  * Dozens of failures arrive as bare ``ValueError``/``IndexError``/``RecursionError``…: all become
+    :class:`EngineError` with a code.
+jlens 0.25
+  * Only ``evaluate_json`` releases the GIL and tells ``null`` from undefined: we always use it.
+  * Its timeout is in seconds; it cannot be cancelled from outside, so every call carries bounds.
+  * Exceptions raised in our bound functions come out raw; a lone surrogate raises
+    ``UnicodeEncodeError``: everything is caught and mapped.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import json
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+#: What an engine returns for a JSONata *undefined* result (as opposed to ``null`` → ``None``).
+UNDEFINED: Any = type("Undefined", (), {"__repr__": lambda self: "UNDEFINED"})()
+
+ENGINE_ENV = "SEGMENT_DESKTOP_ENGINE"
+JSONATA_PYTHON = "jsonata-python"
+JLENS = "jlens"
+
+#: A function a template may call, ``$name(...)``. Raise :class:`HelperError` for bad arguments.
+Helper = Callable[..., Any]
+
+
+class HelperError(Exception):
+    """Raised by a bound helper function: a message for the template's author."""
+
+
+@dataclass
+class EngineError(Exception):
+    """An engine failure in one shape for both engines. ``position`` is a 0-based offset."""
+
+    code: str
+    message: str
+    position: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds for one evaluation."""
+
+    timeout_s: float = 0.5
+    max_depth: int = 400
+    max_array_length: int = 1_000_000
+
+
+class Program(Protocol):
+    """A compiled template."""
+
+    def evaluate(self, data: Any, data_json: str, limits: Limits) -> Any:
+        """Evaluate against ``data`` (also given as JSON text); ``UNDEFINED`` for no result."""
+
+
+class Engine(Protocol):
+    name: str
+
+    def compile(self, text: str, helpers: dict[str, Helper]) -> Program:
+        """Parse ``text``; raises :class:`EngineError` with the position of a syntax error."""
+
+
+def available_engines() -> list[str]:
+    names = [JSONATA_PYTHON]
+    if importlib.util.find_spec("jlens") is not None:
+        names.append(JLENS)
+    return names
+
+
+def create_engine(name: str | None = None) -> Engine:
+    """The engine by name, else ``$SEGMENT_DESKTOP_ENGINE``, else jlens when installed."""
+    choice = (name or os.environ.get(ENGINE_ENV, "")).strip().lower()
+    if choice in ("", "auto"):
+        choice = JLENS if JLENS in available_engines() else JSONATA_PYTHON
+    if choice == JLENS:
+        if JLENS not in available_engines():
+            raise ValueError(
+                "The jlens engine is not installed: pip install 'segment-desktop[fast]', "
+                f"or set {ENGINE_ENV}=jsonata-python."
+            )
+        return JlensEngine()
+    if choice == JSONATA_PYTHON:
+        return JsonataPythonEngine()
+    raise ValueError(f"Unknown template engine {choice!r}; use {JSONATA_PYTHON!r} or {JLENS!r}.")
+
+
+# --------------------------------------------------------------------------- jsonata-python
+
+
+def _error_from_exception(err: BaseException) -> EngineError:
+    """Map an engine or Python exception to an :class:`EngineError`."""
+    if isinstance(err, EngineError):
+        return err
+    if isinstance(err, HelperError):
+        return EngineError("SD101", str(err))
+    code = getattr(err, "error", None) or getattr(err, "code", None)
+    if isinstance(code, str) and code:
+        position = getattr(err, "location", None)
+        if position is None:
+            position = getattr(err, "position", None)
+        message = str(err)
+        if message.startswith(f"{code}:"):
+            message = message[len(code) + 1 :].strip()
+        cause = err.__cause__ or err.__context__
+        if isinstance(cause, HelperError):
+            return EngineError("SD101", str(cause))
+        return EngineError(
+            code,
+            message,
+            _token_start(position, getattr(err, "token", None) or getattr(err, "current", None)),
+        )
+    if isinstance(err, RecursionError):
+        return EngineError(
+            "D1011", "Stack overflow: the template recurses too deeply (endless recursion?)."
+        )
+    if isinstance(err, MemoryError):
+        return EngineError("SD102", "The template needs more memory than allowed.")
+    if isinstance(err, UnicodeError):
+        return EngineError("SD103", f"The template contains text that is not valid Unicode: {err}")
+    kind = type(err).__name__
+    detail = str(err) or kind
+    return EngineError("SD100", f"The template engine failed ({kind}): {detail}")
+
+
+def _token_start(position: object, token: object) -> int | None:
+    """Both engines report the offset just *past* the offending token; we point at its start."""
+    if not isinstance(position, int) or isinstance(position, bool) or position <= 0:
+        return None
+    if isinstance(token, str) and token != "(end)" and 0 < len(token) <= position:
+        return position - len(token)
+    return position if isinstance(token, str) else position - 1
+
+
+class _Interrupted(BaseException):
+    """Raised asynchronously in an evaluating thread that outran its budget."""
+
+
+class _Watchdog:
+    """Interrupts the current thread if it is still evaluating ``grace`` seconds after the budget.
+
+    The engine's own timebox usually fires first; this catches loops it cannot see.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self._thread_id = threading.get_ident()
+        self._lock = threading.Lock()
+        self._done = False
+        self.fired = False
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Watchdog:
+        self._timer.start()
+        return self
+
+    def _fire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.fired = True
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                ctypes.c_ulong(self._thread_id), ctypes.py_object(_Interrupted)
+            )
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._done = True
+        self._timer.cancel()
+
+
+class _JsonataPythonProgram:
+    def __init__(self, expr: Any) -> None:
+        self._expr = expr
+
+    def evaluate(self, data: Any, data_json: str, limits: Limits) -> Any:
+        from jsonata import jsonata as jsonata_module
+        from jsonata import timebox, utils
+
+        expr = self._expr
+        frame = expr.create_frame(expr.environment)
+        timebox.Timebox(frame, int(limits.timeout_s * 1000), limits.max_depth)
+        try:
+            with _Watchdog(limits.timeout_s + 0.15) as watchdog:
+                jsonata_module.Jsonata.CURRENT.jsonata = expr
+                result = expr.evaluate(data, frame)
+            if watchdog.fired:
+                raise _timeout(limits)
+        except _Interrupted:
+            raise _timeout(limits) from None
+        except EngineError:
+            raise
+        except Exception as err:
+            raise _error_from_exception(err) from None
+        if result is None:
+            return UNDEFINED
+        return utils.Utils.convert_nulls(result)
+
+
+def _timeout(limits: Limits) -> EngineError:
+    return EngineError(
+        "D1012",
+        f"Evaluation timeout after {int(limits.timeout_s * 1000)} milliseconds. "
+        "Check for an infinite loop or endless recursion.",
+    )
+
+
+class JsonataPythonEngine:
+    """The pure-Python baseline engine."""
+
+    name = JSONATA_PYTHON
+
+    def compile(self, text: str, helpers: dict[str, Helper]) -> Program:
+        from jsonata import jsonata as jsonata_module
+
+        try:
+            expr = jsonata_module.Jsonata(text)
+        except Exception as err:
+            raise _error_from_exception(err) from None
+        expr.set_output_convert_nulls(False)
+        expr.set_validate_input(False)  # our input is parsed JSON already
+        for name, fn in helpers.items():
+            expr.register_lambda(name, _python_helper(fn))
+        return _JsonataPythonProgram(expr)
+
+
+def _python_helper(fn: Helper) -> Helper:
+    """jsonata-python hands helpers its own null marker and list types: give them plain JSON."""
+    from jsonata import utils
+
+    def call(*args: Any) -> Any:
+        plain = [utils.Utils.convert_nulls(a) if a is not None else None for a in args]
+        return fn(*plain)
+
+    return call
+
+
+# --------------------------------------------------------------------------- jlens
+
+
+class _JlensProgram:
+    def __init__(self, expr: Any) -> None:
+        self._expr = expr
+
+    def evaluate(self, data: Any, data_json: str, limits: Limits) -> Any:
+        try:
+            out = self._expr.evaluate_json(
+                data_json,
+                None,
+                timeout=limits.timeout_s,
+                max_depth=limits.max_depth,
+                max_array_length=limits.max_array_length,
+            )
+        except Exception as err:
+            raise _error_from_exception(err) from None
+        if out is None:
+            return UNDEFINED
+        return json.loads(out)
+
+
+class JlensEngine:
+    """The optional Rust engine (``pip install 'segment-desktop[fast]'``)."""
+
+    name = JLENS
+
+    def compile(self, text: str, helpers: dict[str, Helper]) -> Program:
+        import jlens
+
+        try:
+            expr = jlens.Expression(text)
+            for name, fn in helpers.items():
+                expr.register_function(name, _jlens_helper(fn))
+        except Exception as err:
+            raise _error_from_exception(err) from None
+        return _JlensProgram(expr)
+
+
+def _jlens_helper(fn: Helper) -> Helper:
+    def call(*args: Any) -> Any:
+        try:
+            return fn(*args)
+        except HelperError as err:
+            # jlens passes exceptions through raw; keep ours recognisable.
+            raise EngineError("SD101", str(err)) from None
+
+    return call

@@ -1,0 +1,245 @@
+"""The renderer: one code path for the live preview, the command line and the relay.
+
+``Renderer.render(text, event)`` compiles the template (cached by text), evaluates it against the
+event with a time and depth budget, checks the output's shape and finishes each call
+(:mod:`~segment_desktop.core.messages`). It returns the calls or raises :class:`TemplateError`
+with a code, a message and, when the engine knows it, the line and column.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from segment_desktop.core import engine as engines
+from segment_desktop.core.envelope import CommerceEvent
+from segment_desktop.core.errors import TemplateError, TemplateTimeout
+from segment_desktop.core.events import templates_for_event
+from segment_desktop.core.messages import finish_calls
+from segment_desktop.core.money import to_number
+from segment_desktop.core.templates import TemplateSet
+
+_TIMEOUT_CODES = {"D1011", "D1012", "U1001"}
+_CACHE_SIZE = 64
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """What one template made of one event."""
+
+    calls: list[dict[str, Any]]
+    elapsed_ms: float
+    engine: str
+    template_key: str = ""
+
+    @property
+    def skipped(self) -> bool:
+        """The template chose to send nothing for this event."""
+        return not self.calls
+
+
+@dataclass(frozen=True)
+class EventRendering:
+    """Every configured template's result for one event (the relay's unit of work)."""
+
+    event: CommerceEvent
+    results: list[RenderResult] = field(default_factory=list)
+    errors: dict[str, TemplateError] = field(default_factory=dict)
+
+    @property
+    def calls(self) -> list[dict[str, Any]]:
+        return [call for result in self.results for call in result.calls]
+
+
+# --------------------------------------------------------------------------- helpers for templates
+
+
+def helper_amount(money: Any = None, currency: Any = None) -> Any:
+    """``$amount(m)`` for a Commerce money object, ``$amount(minor, "JPY")`` for a bare integer."""
+    if money is None:
+        return None
+    if isinstance(money, dict):
+        minor = money.get("amount")
+        currency = currency if isinstance(currency, str) else money.get("currency")
+    else:
+        minor = money
+    if minor is None:
+        return None
+    if isinstance(minor, bool) or not isinstance(minor, (int, float, Decimal)):
+        raise engines.HelperError(
+            f"$amount expects a Commerce money object or a number of minor units, got {minor!r}."
+        )
+    if not isinstance(currency, str) or not currency.strip():
+        raise engines.HelperError(
+            '$amount needs a currency: pass a money object with "currency", '
+            'or $amount(minorUnits, "GBP").'
+        )
+    try:
+        return to_number(minor if isinstance(minor, (int, float)) else float(minor), currency)
+    except ValueError as err:
+        raise engines.HelperError(f"$amount: {err}.") from None
+
+
+def helper_anonymous_id(email: Any = None) -> Any:
+    """``$anonymousId(email)``: a stable id for a guest, the same for the same address."""
+    if not isinstance(email, str) or not email.strip():
+        return None
+    digest = hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
+    return f"anon-{digest[:32]}"
+
+
+HELPERS: dict[str, engines.Helper] = {
+    "amount": helper_amount,
+    "anonymousId": helper_anonymous_id,
+}
+
+
+# --------------------------------------------------------------------------- the renderer
+
+
+class Renderer:
+    """Thread-safe; keep one per process (compiled templates are cached by text)."""
+
+    def __init__(
+        self,
+        engine: str | engines.Engine | None = None,
+        limits: engines.Limits | None = None,
+    ) -> None:
+        self.engine: engines.Engine = (
+            engine if not isinstance(engine, str | None) else engines.create_engine(engine)
+        )
+        self.limits = limits or engines.Limits()
+        self._cache: OrderedDict[str, engines.Program | engines.EngineError] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def engine_name(self) -> str:
+        return self.engine.name
+
+    def compile(self, text: str) -> engines.Program:
+        """The compiled template, from the cache when this exact text was compiled before."""
+        with self._lock:
+            cached = self._cache.get(text)
+            if cached is not None:
+                self._cache.move_to_end(text)
+        if cached is None:
+            try:
+                cached = self.engine.compile(text, HELPERS)
+            except engines.EngineError as err:
+                cached = err
+            with self._lock:
+                self._cache[text] = cached
+                while len(self._cache) > _CACHE_SIZE:
+                    self._cache.popitem(last=False)
+        if isinstance(cached, engines.EngineError):
+            raise _template_error(cached, text)
+        return cached
+
+    def render(
+        self,
+        text: str,
+        event: CommerceEvent,
+        *,
+        template_key: str = "template",
+        now: datetime | None = None,
+        event_json: str | None = None,
+    ) -> RenderResult:
+        """Render one template for one event. ``event_json`` saves a re-serialisation."""
+        started = time.perf_counter()
+        program = self.compile(text)
+        data_json = event_json if event_json is not None else json.dumps(event.body)
+        try:
+            output = program.evaluate(event.body, data_json, self.limits)
+        except engines.EngineError as err:
+            raise _template_error(err, text) from None
+        raw_calls = _calls_from_output(output)
+        calls = finish_calls(raw_calls, event, template_key, now)
+        elapsed = (time.perf_counter() - started) * 1000
+        return RenderResult(calls, elapsed, self.engine.name, template_key)
+
+    def render_event(
+        self,
+        event: CommerceEvent,
+        templates: TemplateSet,
+        chosen: dict[str, str],
+        now: datetime | None = None,
+    ) -> EventRendering:
+        """Render every template configured for the event; one failure does not stop the others.
+
+        ``chosen`` maps each *enabled* template key to its Commerce event.
+        """
+        specs = [t for t in templates_for_event(event.triggered_by, chosen) if t.key in chosen]
+        rendering = EventRendering(event)
+        data_json = json.dumps(event.body)
+        for spec in specs:
+            try:
+                result = self.render(
+                    templates.text(spec.key),
+                    event,
+                    template_key=spec.key,
+                    now=now,
+                    event_json=data_json,
+                )
+            except TemplateError as err:
+                rendering.errors[spec.key] = err
+            else:
+                rendering.results.append(result)
+        return rendering
+
+
+def _calls_from_output(output: Any) -> list[dict[str, Any]]:
+    if output is engines.UNDEFINED:
+        return []
+    if isinstance(output, dict):
+        return [output]
+    if isinstance(output, list):
+        bad = [i for i, item in enumerate(output) if not isinstance(item, dict)]
+        if bad:
+            raise TemplateError(
+                "SD201",
+                f"Item {bad[0] + 1} of the template's array is {_kind(output[bad[0]])}, "
+                "not a Segment call object.",
+            )
+        return list(output)
+    raise TemplateError(
+        "SD200",
+        f"The template produced {_kind(output)}; it must produce a Segment call (an object), "
+        "an array of calls, or nothing (to skip the event).",
+    )
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def line_column(text: str, position: int) -> tuple[int, int]:
+    """1-based line and column of a 0-based character offset."""
+    position = max(0, min(position, len(text)))
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    return line, column
+
+
+def _template_error(err: engines.EngineError, text: str) -> TemplateError:
+    line = column = None
+    if err.position is not None:
+        line, column = line_column(text, err.position)
+    cls = TemplateTimeout if err.code in _TIMEOUT_CODES else TemplateError
+    return cls(err.code, err.message, line, column, err.position)
