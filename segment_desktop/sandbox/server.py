@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import threading
@@ -13,6 +14,18 @@ import uvicorn
 from segment_desktop.core.errors import NetworkError
 
 HOST = "127.0.0.1"
+
+
+class _QuickServer(uvicorn.Server):
+    """uvicorn checks ``should_exit`` every 0.1 s; a sandbox per test wants a faster stop."""
+
+    async def main_loop(self) -> None:
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            counter = (counter + 1) % 864_000
+            await asyncio.sleep(0.02)
+            should_exit = await self.on_tick(counter)
 
 
 class ServerThread:
@@ -35,7 +48,7 @@ class ServerThread:
             ws="none",
             timeout_graceful_shutdown=2,
         )
-        self._server = uvicorn.Server(config)
+        self._server = _QuickServer(config)
         self._thread = threading.Thread(target=self._run, name=f"{name}-server", daemon=True)
         self._error: BaseException | None = None
 
@@ -82,7 +95,9 @@ class ServerThread:
 
 
 def _bind(port: int, name: str) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on sockets whose proto says TCP,
+    # and without it every keep-alive request waits ~40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((HOST, port))
