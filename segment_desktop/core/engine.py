@@ -203,7 +203,7 @@ class _JsonataPythonProgram:
         frame = expr.create_frame(expr.environment)
         timebox.Timebox(frame, int(limits.timeout_s * 1000), limits.max_depth)
         try:
-            with _Watchdog(limits.timeout_s + 0.15) as watchdog:
+            with _Watchdog(limits.timeout_s + 0.05) as watchdog:
                 jsonata_module.Jsonata.CURRENT.jsonata = expr
                 result = expr.evaluate(data, frame)
             if watchdog.fired:

@@ -48,10 +48,15 @@ def parse_event_text(text: str | bytes) -> CommerceEvent:
             f"The event is {len(text):,} bytes; the limit is {MAX_BODY_BYTES:,} bytes. "
             "A Commerce webhook body is never this large."
         )
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            raise EventError(
+                f"The event is not UTF-8 text ({err.reason} at byte {err.start})."
+            ) from None
     try:
         body = json.loads(text)
-    except UnicodeDecodeError as err:
-        raise EventError(f"The event is not UTF-8 text ({err.reason}).") from None
     except json.JSONDecodeError as err:
         raise EventError(
             f"The event is not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}."

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from segment_desktop.core.envelope import MAX_BODY_BYTES, parse_event_text, to_event
+from segment_desktop.core.errors import EventError
+
+ORDER = {"data": {"id": "o-1", "type": "order"}, "included": {"items": [{"id": "i-1"}]}}
+
+
+def test_payload_is_kept_and_configuration_dropped() -> None:
+    event = to_event(
+        {
+            "id": "e-1",
+            "triggered_by": "order.paid",
+            "attempt": 2,
+            "payload": ORDER,
+            "resources": json.dumps(ORDER),
+            "configuration": {"secret_key": "do-not-show"},
+        }
+    )
+    assert event.payload == ORDER
+    assert event.attempt == 2
+    assert "configuration" not in event.body
+    assert event.resource["id"] == "o-1"
+
+
+def test_payload_is_parsed_from_the_resources_string() -> None:
+    event = to_event({"id": "e-1", "triggered_by": "order.paid", "resources": json.dumps(ORDER)})
+    assert event.body["payload"] == ORDER
+
+
+def test_delete_event_carries_type_and_id() -> None:
+    body = {"id": "e-2", "triggered_by": "customer.deleted",
+            "resources": {"type": "customer", "id": "c-9"}}  # fmt: skip
+    event = to_event(body)
+    assert event.payload == {"type": "customer", "id": "c-9"}
+    assert event.resource == {"type": "customer", "id": "c-9"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[1, 2]", "is a JSON object; this is an array"),
+        ('{"id": "x"}', "triggered_by"),
+        ('{"triggered_by": "order.paid", "payload": {}}', '"id"'),
+        ('{"id": "x", "triggered_by": "order.paid"}', 'neither "payload" nor "resources"'),
+        ('{"id": "x", "triggered_by": "order.paid", "resources": "{nope"}', "not valid JSON"),
+        ('{"id": "x",\n "triggered_by": }', "line 2, column 18"),
+        (b"\xff\xfe", "not UTF-8"),
+    ],
+)
+def test_not_a_commerce_event(text: str | bytes, message: str) -> None:
+    with pytest.raises(EventError, match=re.escape(message)):
+        parse_event_text(text)
+
+
+def test_huge_body_is_refused_before_parsing() -> None:
+    with pytest.raises(EventError, match="limit"):
+        parse_event_text(b" " * (MAX_BODY_BYTES + 1))
