@@ -1,0 +1,13 @@
+"""The headless relay: Commerce webhooks → rendered Segment calls → durable outbox → Segment.
+
+No Qt anywhere in here. Pieces, each in its own module:
+
+``app``        the ASGI receiver (``/webhooks/commerce``, ``/healthz``, ``/metrics``)
+``intake``     parse, de-duplicate, render, store (grouped commits)
+``rendering``  the preview's renderer over every template configured for an event
+``outbox``     the SQLite outbox (de-duplication records, queued and parked calls)
+``sender``     the thread that drains the outbox to Segment in batches
+``runtime``    the above wired together; ``server`` runs it in a thread or the foreground
+``status``     read-only views for the GUI; ``replay`` re-renders and re-queues parked work
+``command``    ``segment-desktop relay [serve|status|parked|replay]``
+"""

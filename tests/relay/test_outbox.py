@@ -1,0 +1,174 @@
+"""The outbox on a real SQLite file: de-duplication, atomic records, leases, parking, replay."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from segment_desktop.core.errors import ConfigError
+from segment_desktop.relay.outbox import (
+    EventRecord,
+    NewCall,
+    Outbox,
+    TemplateFailure,
+    default_owner,
+)
+
+
+def _call(n: int) -> NewCall:
+    return NewCall("order_completed", {"type": "track", "userId": "u", "messageId": f"m-{n}"})
+
+
+def _record(event_id: str, calls: int = 1, failures: int = 0) -> EventRecord:
+    return EventRecord(
+        event_id,
+        "order.paid",
+        {"id": event_id, "triggered_by": "order.paid", "payload": {"data": {}}},
+        [_call(i) for i in range(calls)],
+        [TemplateFailure(f"t{i}", {"code": "T1", "message": "bad"}) for i in range(failures)],
+    )
+
+
+@pytest.fixture
+def outbox(tmp_path: Path) -> Iterator[Outbox]:
+    box = Outbox.in_dir(tmp_path)
+    yield box
+    box.close()
+
+
+def test_wal_and_full_sync(outbox: Outbox) -> None:
+    db = sqlite3.connect(outbox.path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert outbox._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    db.close()
+
+
+def test_duplicate_event_stores_nothing_more(outbox: Outbox) -> None:
+    assert outbox.record([_record("e1", calls=2)]) == [True]
+    assert outbox.record([_record("e1", calls=5)]) == [False]
+    assert outbox.seen("e1") and not outbox.seen("e2")
+    assert outbox.stats().pending == 2
+
+
+def test_duplicates_within_one_group(outbox: Outbox) -> None:
+    assert outbox.record([_record("a"), _record("b"), _record("a", calls=3)]) == [
+        True,
+        True,
+        False,
+    ]
+    assert outbox.stats().pending == 2
+
+
+def test_a_failing_group_writes_nothing(outbox: Outbox) -> None:
+    bad = EventRecord("bad", "order.paid", {}, [NewCall("k", {"x": {1, 2}})])  # not JSON
+    with pytest.raises(TypeError):
+        outbox.record([_record("good"), bad])
+    assert not outbox.seen("good")
+    assert outbox.stats().pending == 0
+
+
+def test_claim_leases_and_acknowledge_deletes(outbox: Outbox, tmp_path: Path) -> None:
+    outbox.record([_record("e1", calls=3)])
+    first = outbox.claim(2)
+    assert [c.message_id for c in first] == ["m-0", "m-1"]
+    other = Outbox.in_dir(tmp_path, owner="elsewhere:1")
+    assert [c.message_id for c in other.claim(10)] == ["m-2"]  # leased ones are not offered
+    other.close()
+    outbox.acknowledge([c.id for c in first])
+    assert outbox.stats().pending == 1
+
+
+def test_retry_later_and_next_due(outbox: Outbox) -> None:
+    outbox.record([_record("e1")], now=1000.0)
+    (call,) = outbox.claim(10, now=1000.0)
+    outbox.retry_later([call.id], at=2000.0, reason="503")
+    assert outbox.claim(10, now=1500.0) == []
+    assert outbox.next_due_at() == 2000.0
+    (again,) = outbox.claim(10, now=2000.0)
+    assert again.attempts == 1
+
+
+def test_park_and_requeue(outbox: Outbox) -> None:
+    outbox.record([_record("e1"), _record("e2")])
+    calls = outbox.claim(10)
+    outbox.park([calls[0].id], "Segment refused the call (HTTP 404): Not Found")
+    stats = outbox.stats()
+    assert (stats.pending, stats.parked) == (1, 1)
+    (item,) = outbox.parked()
+    assert (item.kind, item.event_id, item.template_key) == ("rejected", "e1", "order_completed")
+    assert "HTTP 404" in item.reason
+    assert outbox.requeue_parked(["e2"]) == 0
+    assert outbox.requeue_parked(["e1"]) == 1
+    assert outbox.stats().parked == 0
+
+
+def test_template_errors_keep_the_body_until_resolved(outbox: Outbox) -> None:
+    outbox.record([_record("e1", calls=1, failures=2), _record("e2")])
+    (pending,) = outbox.pending_template_errors()
+    assert pending.template_keys == ("t0", "t1")
+    assert pending.body["id"] == "e1"
+    items = [i for i in outbox.parked() if i.kind == "template_error"]
+    assert [i.reason for i in items] == ["T1: bad", "T1: bad"]
+    outbox.resolve_template_errors("e1", [_call(9)], [], ["t0"])
+    assert outbox.pending_template_errors()[0].template_keys == ("t1",)
+    outbox.resolve_template_errors("e1", [], [], ["t1"])
+    assert outbox.pending_template_errors() == []
+    body = outbox._db.execute("SELECT body FROM events WHERE event_id='e1'").fetchone()[0]
+    assert body is None  # no longer needed: not kept
+    assert outbox.stats().pending == 3
+
+
+def test_body_not_kept_without_template_error(outbox: Outbox) -> None:
+    outbox.record([_record("e1")])
+    assert outbox._db.execute("SELECT body FROM events").fetchone()[0] is None
+
+
+def test_prune_keeps_recent_and_referenced(outbox: Outbox) -> None:
+    outbox.record([_record("old-done", calls=0)], now=0.0)
+    outbox.record([_record("old-pending")], now=0.0)
+    outbox.record([_record("recent", calls=0)], now=10_000.0)
+    assert outbox.prune(5_000, now=10_000.0) == 1
+    assert not outbox.seen("old-done")
+    assert outbox.seen("old-pending") and outbox.seen("recent")
+
+
+def test_dead_owner_leases_are_freed(tmp_path: Path) -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    host = default_owner().rpartition(":")[0]
+    crashed = Outbox.in_dir(tmp_path, owner=f"{host}:{dead.stdout.strip()}")
+    crashed.record([_record("e1", calls=2)])
+    assert len(crashed.claim(10)) == 2
+    crashed.close()
+    alive_elsewhere = Outbox.in_dir(tmp_path, owner=f"{host}:{os.getpid()}")
+    assert alive_elsewhere.claim(10) == []  # still leased
+    assert alive_elsewhere.release_dead_leases() == 2
+    assert len(alive_elsewhere.claim(10)) == 2
+    alive_elsewhere.close()
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    Outbox.in_dir(tmp_path).close()
+    db = sqlite3.connect(tmp_path / "relay-outbox.sqlite3")
+    db.execute("PRAGMA user_version=99")
+    db.close()
+    with pytest.raises(ConfigError, match="newer version"):
+        Outbox.in_dir(tmp_path)
+
+
+def test_read_only_view(tmp_path: Path, outbox: Outbox) -> None:
+    outbox.record([_record("e1", calls=2)])
+    view = Outbox(outbox.path, read_only=True)
+    assert view.stats().pending == 2
+    with pytest.raises(sqlite3.OperationalError):
+        view.acknowledge([1])
+    view.close()
+    stored = json.loads(outbox._db.execute("SELECT call FROM calls LIMIT 1").fetchone()[0])
+    assert stored["messageId"] == "m-0"
