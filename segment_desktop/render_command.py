@@ -42,8 +42,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="template engine (default: jlens when installed)",
     )
-    parser.add_argument("--config-dir", type=Path, default=None,
-                        help="configuration folder (default: the application's)")  # fmt: skip
+    parser.add_argument(
+        "--config-dir",
+        type=Path,
+        default=None,
+        help="configuration folder (default: the application's)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,8 +80,10 @@ def _run(args: argparse.Namespace) -> int:
     else:
         specs = templates_for_event(event.triggered_by, chosen)
         if not specs:
-            print(f"No enabled template tracks {event.triggered_by}; nothing to send.",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"No enabled template tracks {event.triggered_by}; nothing to send.",
+                file=sys.stderr,
+            )
             print("[]")
             return EXIT_OK
         jobs = [(s.key, overrides.get(s.key) or _default(s.key)) for s in specs]

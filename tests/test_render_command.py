@@ -41,20 +41,23 @@ def test_configured_template_is_picked_from_triggered_by(tmp_path: Path) -> None
 def test_template_file_and_for_name(tmp_path: Path) -> None:
     template = tmp_path / "t.jsonata"
     template.write_text('{"type": "track", "event": "Paid", "userId": payload.data.id}')
-    result = _render("--event", str(_event_file(tmp_path)), "--template", str(template),
-                     cwd=tmp_path)  # fmt: skip
+    result = _render(
+        "--event", str(_event_file(tmp_path)), "--template", str(template), cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["event"] == "Paid"
-    by_name = _render("--event", str(_event_file(tmp_path)), "--for", "Order Completed",
-                      cwd=tmp_path)  # fmt: skip
+    by_name = _render(
+        "--event", str(_event_file(tmp_path)), "--for", "Order Completed", cwd=tmp_path
+    )
     assert by_name.returncode == 0, by_name.stderr
 
 
 def test_template_error_exits_2_with_code_and_position(tmp_path: Path) -> None:
     template = tmp_path / "t.jsonata"
     template.write_text('{\n  "type": "track",,\n}')
-    result = _render("--event", str(_event_file(tmp_path)), "--template", str(template),
-                     cwd=tmp_path)  # fmt: skip
+    result = _render(
+        "--event", str(_event_file(tmp_path)), "--template", str(template), cwd=tmp_path
+    )
     assert result.returncode == 2
     assert "S0211" in result.stderr
     assert "2:19" in result.stderr
@@ -64,12 +67,14 @@ def test_template_error_exits_2_with_code_and_position(tmp_path: Path) -> None:
 def test_check_exits_3_when_segment_would_discard(tmp_path: Path) -> None:
     template = tmp_path / "t.jsonata"
     template.write_text('{"type": "track", "event": "No user"}')
-    result = _render("--event", str(_event_file(tmp_path)), "--template", str(template),
-                     "--check", cwd=tmp_path)  # fmt: skip
+    result = _render(
+        "--event", str(_event_file(tmp_path)), "--template", str(template), "--check", cwd=tmp_path
+    )
     assert result.returncode == 3
     assert "userId" in result.stderr
-    without_check = _render("--event", str(_event_file(tmp_path)), "--template", str(template),
-                            cwd=tmp_path)  # fmt: skip
+    without_check = _render(
+        "--event", str(_event_file(tmp_path)), "--template", str(template), cwd=tmp_path
+    )
     assert without_check.returncode == 0
 
 

@@ -232,6 +232,11 @@ class JsonataPythonEngine:
 
     name = JSONATA_PYTHON
 
+    def __init__(self) -> None:
+        # Importing jsonata raises the interpreter's recursion limit (to 10,000); do it up front
+        # rather than in the middle of some later evaluation.
+        import jsonata  # noqa: F401
+
     def compile(self, text: str, helpers: dict[str, Helper]) -> Program:
         from jsonata import jsonata as jsonata_module
 

@@ -40,17 +40,24 @@ class TemplateSpec:
 
 
 TEMPLATES: tuple[TemplateSpec, ...] = (
-    TemplateSpec("checkout_started", "Checkout Started", Group.ORDERS, "order.created",
-                 ("order.authorized",)),
-    TemplateSpec("order_completed", "Order Completed", Group.ORDERS, "order.paid",
-                 ("order.fulfilled",)),
+    TemplateSpec(
+        "checkout_started", "Checkout Started", Group.ORDERS, "order.created", ("order.authorized",)
+    ),
+    TemplateSpec(
+        "order_completed", "Order Completed", Group.ORDERS, "order.paid", ("order.fulfilled",)
+    ),
     TemplateSpec("order_updated", "Order Updated", Group.ORDERS, "order.updated"),
     TemplateSpec("order_refunded", "Order Refunded", Group.ORDERS, "order.refunded"),
     TemplateSpec("order_cancelled", "Order Cancelled", Group.ORDERS, "order.cancelled"),
     TemplateSpec("customer_created", "Customer Created", Group.CUSTOMERS, "customer.created"),
-    TemplateSpec("customer_updated", "Customer Updated", Group.CUSTOMERS, "customer.updated",
-                 ("customer.deleted",)),
-)  # fmt: skip
+    TemplateSpec(
+        "customer_updated",
+        "Customer Updated",
+        Group.CUSTOMERS,
+        "customer.updated",
+        ("customer.deleted",),
+    ),
+)
 
 BY_KEY: dict[str, TemplateSpec] = {t.key: t for t in TEMPLATES}
 BY_NAME: dict[str, TemplateSpec] = {t.name.lower(): t for t in TEMPLATES}

@@ -39,8 +39,11 @@ def test_runaway_template_ends_within_a_second(renderer: Renderer, name: str) ->
         renderer.render(RUNAWAYS[name], EVENT)
     assert time.perf_counter() - started < 1.0
     assert caught.value.code in {"D1011", "D1012", "U1001"}
-    assert "infinite" in caught.value.message.lower() or "recurs" in caught.value.message.lower() \
+    assert (
+        "infinite" in caught.value.message.lower()
+        or "recurs" in caught.value.message.lower()
         or "limit" in caught.value.message.lower()
+    )
 
 
 def test_runaway_on_a_worker_thread_ends_too(renderer: Renderer) -> None:
@@ -49,7 +52,7 @@ def test_runaway_on_a_worker_thread_ends_too(renderer: Renderer) -> None:
     def work() -> None:
         try:
             renderer.render(RUNAWAYS["tail recursion"], EVENT)
-        except BaseException as err:  # noqa: BLE001 - recorded for the assertion
+        except BaseException as err:
             outcome.append(err)
 
     worker = threading.Thread(target=work)
@@ -79,7 +82,9 @@ def test_depth_budget_does_not_creep_across_failed_renders() -> None:
     for _ in range(600):
         with pytest.raises(TemplateError):
             renderer.render(failing, EVENT)
-    nested = '{"type":"track","event":"E","userId":"u","properties":' + "{'a':" * 20 + "1" + "}" * 21
+    nested = (
+        '{"type":"track","event":"E","userId":"u","properties":' + "{'a':" * 20 + "1" + "}" * 21
+    )
     assert renderer.render(nested, EVENT).calls[0]["type"] == "track"
 
 
@@ -114,8 +119,8 @@ def test_now_is_fresh_on_a_worker_thread() -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        '$lookup()',  # T0410 in jsonata-python
-        '$substring(123)',
+        "$lookup()",  # T0410 in jsonata-python
+        "$substring(123)",
         '$split("a", "")',
         '$formatInteger(1.5, "w")',
         '$match("a", /(/)',

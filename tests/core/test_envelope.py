@@ -34,8 +34,11 @@ def test_payload_is_parsed_from_the_resources_string() -> None:
 
 
 def test_delete_event_carries_type_and_id() -> None:
-    body = {"id": "e-2", "triggered_by": "customer.deleted",
-            "resources": {"type": "customer", "id": "c-9"}}  # fmt: skip
+    body = {
+        "id": "e-2",
+        "triggered_by": "customer.deleted",
+        "resources": {"type": "customer", "id": "c-9"},
+    }
     event = to_event(body)
     assert event.payload == {"type": "customer", "id": "c-9"}
     assert event.resource == {"type": "customer", "id": "c-9"}

@@ -11,10 +11,19 @@ EVENT = to_event(
     {
         "id": "evt-42",
         "triggered_by": "order.paid",
-        "payload": {"data": {"id": "o", "meta": {"timestamps": {
-            "created_at": "2026-01-01T10:00:00.000Z", "updated_at": "2026-01-02T11:00:00.000Z"}}}},
+        "payload": {
+            "data": {
+                "id": "o",
+                "meta": {
+                    "timestamps": {
+                        "created_at": "2026-01-01T10:00:00.000Z",
+                        "updated_at": "2026-01-02T11:00:00.000Z",
+                    }
+                },
+            }
+        },
     }
-)  # fmt: skip
+)
 
 
 def test_finish_fills_what_the_template_left_out() -> None:
@@ -28,8 +37,11 @@ def test_finish_fills_what_the_template_left_out() -> None:
 
 
 def test_what_the_template_set_wins() -> None:
-    call = {"messageId": "mine", "timestamp": "2020-01-01T00:00:00Z",
-            "context": {"library": {"name": "x"}, "ip": "1.2.3.4"}}  # fmt: skip
+    call = {
+        "messageId": "mine",
+        "timestamp": "2020-01-01T00:00:00Z",
+        "context": {"library": {"name": "x"}, "ip": "1.2.3.4"},
+    }
     done = finish_calls([call], EVENT, "order_completed")[0]
     assert done["messageId"] == "mine"
     assert done["timestamp"] == "2020-01-01T00:00:00Z"
@@ -37,8 +49,13 @@ def test_what_the_template_set_wins() -> None:
 
 
 def test_timestamp_falls_back_to_delivery_time_for_deletes() -> None:
-    delete = to_event({"id": "e", "triggered_by": "customer.deleted",
-                       "resources": {"type": "customer", "id": "c"}})  # fmt: skip
+    delete = to_event(
+        {
+            "id": "e",
+            "triggered_by": "customer.deleted",
+            "resources": {"type": "customer", "id": "c"},
+        }
+    )
     now = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
     assert finish_calls([{}], delete, "customer_updated", now)[0]["timestamp"] == (
         "2026-03-04T05:06:07.000Z"
@@ -59,8 +76,14 @@ def _track(**extra: object) -> dict[str, object]:
 
 
 def test_a_good_call_has_no_issue() -> None:
-    call = _track(properties={"order_id": "o", "total": 27.5, "currency": "GBP",
-                              "products": [{"product_id": "p", "price": 10, "quantity": 2}]})  # fmt: skip
+    call = _track(
+        properties={
+            "order_id": "o",
+            "total": 27.5,
+            "currency": "GBP",
+            "products": [{"product_id": "p", "price": 10, "quantity": 2}],
+        }
+    )
     assert check_call(call) == []
 
 
@@ -74,8 +97,16 @@ def test_errors_for_what_segment_discards() -> None:
 
 
 def test_warnings_for_mistyped_or_unknown_ecommerce_properties() -> None:
-    issues = check_call(_track(properties={"total": "27.50", "currency": "pounds",
-                                           "colour": "red", "products": [{"price": "1"}]}))  # fmt: skip
+    issues = check_call(
+        _track(
+            properties={
+                "total": "27.50",
+                "currency": "pounds",
+                "colour": "red",
+                "products": [{"price": "1"}],
+            }
+        )
+    )
     assert not has_errors(issues)
     by_path = {i.path: i.message for i in issues}
     assert "27.5, not" in by_path["properties.total"]
