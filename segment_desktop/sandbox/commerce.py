@@ -16,9 +16,8 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from segment_desktop.sandbox.delivery import Attempt, Delivery, DeliveryResult, DeliveryWorker
 from segment_desktop.sandbox.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_STORE_ID
@@ -81,8 +80,9 @@ def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-@dataclass(frozen=True)
-class RequestRecord:
+class RequestRecord(NamedTuple):
+    """One request to the emulated API; a tuple, so ``("GET", "/v2/x", 200) in log`` works."""
+
     method: str
     path: str
     status: int

@@ -53,6 +53,15 @@ class ReceivedBatch:
     context: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def key(self) -> str | None:
+        """The write key the request authenticated with (alias of ``write_key``)."""
+        return self.write_key
+
+    @property
+    def sentAt(self) -> str | None:  # the wire name, for tests that think in Segment's terms
+        return self.sent_at
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,

@@ -201,3 +201,8 @@ def test_request_log_counts_writes_by_method_and_path(
     assert sandbox.commerce.write_count() == 0
     control = httpx.get(f"{sandbox.commerce_url}/sandbox/requests", trust_env=False).json()
     assert control == {"data": [["GET", "/v2/integrations", 200]], "meta": {"writes": 0}}
+
+
+def test_request_log_entries_are_plain_tuples(sandbox: Sandbox, commerce: httpx.Client) -> None:
+    commerce.get("/v2/integrations")
+    assert ("GET", "/v2/integrations", 200) in sandbox.commerce.request_log

@@ -34,9 +34,9 @@ def test_a_batch_is_accepted_and_recorded(sandbox: Sandbox, http: httpx.Client) 
     assert response.status_code == 200
     assert response.json() == {"success": True}
     (batch,) = sandbox.segment.received_batches
-    assert batch.write_key == sandbox.write_key
+    assert batch.write_key == batch.key == sandbox.write_key
     assert batch.body_write_key == sandbox.write_key
-    assert batch.sent_at == "2026-11-29T05:00:00.000Z"
+    assert batch.sent_at == batch.sentAt == "2026-11-29T05:00:00.000Z"
     assert batch.calls == body["batch"]
     assert sandbox.segment.received_calls() == body["batch"]
 
