@@ -127,7 +127,8 @@ def test_order_amounts_are_exact_and_add_up(
         if decimals == 0:
             assert isinstance(value, int), f"{value!r} should be a whole number in {currency}"
         as_decimal = Decimal(repr(value))
-        assert -as_decimal.as_tuple().exponent <= decimals, f"{value!r} has float noise"
+        exponent = as_decimal.as_tuple().exponent
+        assert isinstance(exponent, int) and -exponent <= decimals, f"{value!r} has float noise"
         return as_decimal
 
     total = exact(props["total"]) if "total" in props else None
