@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from urllib.parse import urlsplit
 
-from segment_desktop.core.config import Config, TrackingChoice
+from segment_desktop.core.config import DEFAULT_SEGMENT_PATH, Config, TrackingChoice
 from segment_desktop.core.errors import ConfigError
 from segment_desktop.core.events import BY_KEY, TEMPLATES
 
@@ -180,6 +180,11 @@ class SetupFlow:
     def set_busy(self, page: Page, busy: bool) -> None:
         self._update(page, busy=busy)
 
+    def set_error(self, page: Page, message: str) -> None:
+        """Show ``message`` on ``page`` without changing whether it is valid (e.g. Finish could
+        not preview its plan: pressing Finish will try for real and report)."""
+        self._update(page, error=message)
+
     # -- Commerce ----------------------------------------------------------------------------
 
     def can_connect(self) -> bool:
@@ -211,6 +216,25 @@ class SetupFlow:
         c = self.config.commerce
         valid = self._connected == (c.base_url, c.client_id, self.client_secret)
         self._update(Page.COMMERCE, valid=valid, error=error)
+
+    def use_sandbox(
+        self,
+        *,
+        commerce_url: str,
+        client_id: str,
+        client_secret: str,
+        segment_url: str,
+        write_key: str,
+        relay_url: str,
+    ) -> None:
+        """Fill every field with the in-process emulators' addresses and demo credentials.
+
+        Commerce still has to be connected (the Connect button proves the emulator answers).
+        """
+        self.config.sandbox = True
+        self.edit_commerce(commerce_url, client_id, client_secret)
+        self.edit_segment(segment_url, DEFAULT_SEGMENT_PATH, write_key)
+        self.set_relay_url(relay_url)
 
     # -- Segment -----------------------------------------------------------------------------
 

@@ -118,7 +118,12 @@ def test_accept_registers_then_saves() -> None:
         return result
 
     saved: list[Config] = []
-    result = flow.accept(register, lambda c: (calls.append("save"), saved.append(c)))
+
+    def save(config: Config) -> None:
+        calls.append("save")
+        saved.append(config)
+
+    result = flow.accept(register, save)
     assert calls == ["register", "save"]
     assert saved[0].integration_ids == {"Segment Desktop orders": "abc"}
     assert flow.saved is result

@@ -1,0 +1,115 @@
+"""Form helpers: labelled fields whose accessible name is their visible label, a secret field
+with show/hide, and a message line under a field for the error that belongs to it."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QToolButton,
+    QWidget,
+)
+
+ERROR_STYLE = "color: #b3261e;"
+OK_STYLE = "color: #1e7b34;"
+HINT_STYLE = "color: palette(mid);"
+
+
+def plain(text: str) -> str:
+    """A label's text without its ``&`` mnemonic marker (``&Connect`` → ``Connect``)."""
+    return text.replace("&&", "\0").replace("&", "").replace("\0", "&")
+
+
+def name_after_label(widget: QWidget, label: str) -> None:
+    """Give ``widget`` the accessible name a screen reader should announce: its visible label."""
+    widget.setAccessibleName(plain(label).rstrip(":"))
+
+
+def button_named(button: QAbstractButton) -> QAbstractButton:
+    """Set a button's accessible name to its visible text."""
+    button.setAccessibleName(plain(button.text()))
+    return button
+
+
+class MessageLabel(QLabel):
+    """A line for a message that belongs to one field or one action: error, success or hint.
+
+    Empty means hidden, so a form does not jump around with blank lines.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.kind = ""
+        self.hide()
+
+    def show_error(self, text: str) -> None:
+        self._show(text, "error", ERROR_STYLE)
+
+    def show_ok(self, text: str) -> None:
+        self._show(text, "ok", OK_STYLE)
+
+    def show_hint(self, text: str) -> None:
+        self._show(text, "hint", HINT_STYLE)
+
+    def clear_message(self) -> None:
+        self.kind = ""
+        self.setText("")
+        self.hide()
+
+    def _show(self, text: str, kind: str, style: str) -> None:
+        if not text:
+            self.clear_message()
+            return
+        self.kind = kind
+        self.setStyleSheet(style)
+        self.setText(text)
+        self.setAccessibleName(text)
+        self.show()
+
+
+class SecretField(QWidget):
+    """A masked line edit with a Show/Hide button. The value never appears in the accessible
+    name or a tooltip; ``textChanged`` passes it on for the caller to keep in memory only.
+
+    Signals:
+        textChanged(str): the secret was edited.
+    """
+
+    textChanged = Signal(str)
+
+    def __init__(self, label: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.edit = QLineEdit(self)
+        self.edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.edit.setClearButtonEnabled(True)
+        name_after_label(self.edit, label)
+        self.toggle = QToolButton(self)
+        self.toggle.setText("Show")
+        self.toggle.setCheckable(True)
+        self.toggle.setAccessibleName(f"Show {plain(label).rstrip(':')}")
+        self.toggle.toggled.connect(self._reveal)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.edit, 1)
+        layout.addWidget(self.toggle)
+        self.setFocusProxy(self.edit)
+        self.edit.textChanged.connect(self.textChanged)
+
+    def _reveal(self, shown: bool) -> None:
+        self.edit.setEchoMode(QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password)
+        self.toggle.setText("Hide" if shown else "Show")
+
+    def text(self) -> str:
+        return self.edit.text()
+
+    def setText(self, value: str) -> None:
+        self.edit.setText(value)
+
+    def is_masked(self) -> bool:
+        return self.edit.echoMode() == QLineEdit.EchoMode.Password

@@ -1,0 +1,73 @@
+"""The base of every setup page: navigation and completeness come from the flow object."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget, QWizardPage
+
+from segment_desktop.core.flow import Page, SetupFlow
+from segment_desktop.ui.services import Services
+from segment_desktop.ui.tasks import TaskRunner
+from segment_desktop.ui.widgets.fields import MessageLabel
+
+
+class FlowPage(QWizardPage):
+    """A wizard page that asks :class:`SetupFlow` for ``nextId`` and ``isComplete``.
+
+    Subclasses build their form in ``build(layout)`` and report to the flow; whenever the flow
+    says this page's status changed, ``completeChanged`` is emitted and the page's error line
+    follows the flow's ``error``.
+    """
+
+    page_id: Page
+
+    def __init__(
+        self,
+        flow: SetupFlow,
+        services: Services,
+        tasks: TaskRunner,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.flow = flow
+        self.services = services
+        self.tasks = tasks
+        self.page_error = MessageLabel(self)
+        self.page_error.setObjectName("pageError")
+        layout = QVBoxLayout(self)
+        self.build(layout)
+        layout.addStretch(1)
+        layout.addWidget(self.page_error)
+        flow.subscribe(self._flow_changed)
+        self._show_status()
+
+    def build(self, layout: QVBoxLayout) -> None:
+        """Add the page's widgets to ``layout``."""
+
+    # -- what QWizard asks -------------------------------------------------------------------
+
+    def nextId(self) -> int:
+        following = self.flow.next_page(self.page_id)
+        return -1 if following is None else int(following)
+
+    def isComplete(self) -> bool:
+        return self.flow.is_complete(self.page_id)
+
+    # -- flow → widgets ----------------------------------------------------------------------
+
+    def _flow_changed(self, page: Page) -> None:
+        if page == self.page_id or self.page_id == Page.FINISH:
+            self._show_status()
+            self.completeChanged.emit()
+
+    def _show_status(self) -> None:
+        self.page_error.show_error(self.page_error_text())
+
+    def page_error_text(self) -> str:
+        """The page-level error to show; pages that put errors next to fields override this."""
+        return self.flow.status(self.page_id).error
+
+
+def intro(text: str, parent: QWidget | None = None) -> QLabel:
+    label = QLabel(text, parent)
+    label.setWordWrap(True)
+    return label

@@ -1,0 +1,211 @@
+"""Page 2: Commerce connection. Connect obtains a real token off the GUI thread."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+)
+
+from segment_desktop.core.errors import (
+    AuthenticationError,
+    InvalidURLError,
+    NetworkError,
+    NotFoundError,
+    SecretStoreError,
+)
+from segment_desktop.core.flow import Page
+from segment_desktop.ui.services import CommerceConnection
+from segment_desktop.ui.widgets.busy import BusyBar
+from segment_desktop.ui.widgets.fields import (
+    MessageLabel,
+    SecretField,
+    button_named,
+    name_after_label,
+)
+from segment_desktop.ui.wizard.base import FlowPage, intro
+
+CONNECT_TASK = "wizard.commerce"
+OTHER = "Other (type the URL)"
+#: Region presets: label → API base URL (tokens come from ``<url>/oauth/access_token``).
+REGIONS: dict[str, str] = {
+    "EU West": "https://euwest.api.elasticpath.com",
+    "US East": "https://useast.api.elasticpath.com",
+}
+
+
+class CommercePage(FlowPage):
+    """Client ID, Client Secret (masked), Token URL with region presets, and Connect.
+
+    An error is shown next to the field at fault: refused credentials under the ID or the
+    secret, an unusable or unreachable address under the URL, anything else under Connect.
+    """
+
+    page_id = Page.COMMERCE
+
+    def build(self, layout: QVBoxLayout) -> None:
+        self.setTitle("Commerce Connection")
+        self.setSubTitle(
+            "Use an application key from Commerce Manager (System › Application Keys). "
+            "Registering webhooks needs its client secret."
+        )
+        form = QFormLayout()
+        self.region = QComboBox(self)
+        self.region.addItems([*REGIONS, OTHER])
+        name_after_label(self.region, "Region")
+        self.url = QLineEdit(self)
+        self.url.setPlaceholderText("https://euwest.api.elasticpath.com")
+        name_after_label(self.url, "Token URL")
+        self.url_error = MessageLabel(self)
+        self.client_id = QLineEdit(self)
+        name_after_label(self.client_id, "Client ID")
+        self.client_id_error = MessageLabel(self)
+        self.secret = SecretField("Client Secret", self)
+        self.secret_error = MessageLabel(self)
+        form.addRow("&Region:", self.region)
+        form.addRow("&Token URL:", self.url)
+        form.addRow("", self.url_error)
+        form.addRow("Client &ID:", self.client_id)
+        form.addRow("", self.client_id_error)
+        form.addRow("Client &Secret:", self.secret)
+        form.addRow("", self.secret_error)
+        layout.addLayout(form)
+        self.connect_button = QPushButton("&Connect", self)
+        button_named(self.connect_button)
+        self.connect_button.setDefault(False)
+        self.connect_button.setAutoDefault(False)
+        layout.addWidget(self.connect_button)
+        self.busy = BusyBar(self)
+        layout.addWidget(self.busy)
+        self.result = MessageLabel(self)
+        self.result.setObjectName("commerceResult")
+        layout.addWidget(self.result)
+        layout.addWidget(
+            intro(
+                "The secret is stored in your system keyring as soon as the connection works.",
+                self,
+            )
+        )
+        self.region.currentTextChanged.connect(self._region_chosen)
+        for edit in (self.url, self.client_id):
+            edit.textEdited.connect(self._edited)
+        self.secret.edit.textEdited.connect(self._edited)
+        self.connect_button.clicked.connect(self.connect_commerce)
+        self.busy.cancelRequested.connect(self.cancel)
+        self._load()
+
+    # -- values ------------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        commerce = self.flow.config.commerce
+        url = commerce.base_url or REGIONS["EU West"]
+        self.url.setText(url)
+        self._sync_region(url)
+        self.client_id.setText(commerce.client_id)
+        self.secret.setText(self.flow.client_secret)
+        self.flow.edit_commerce(self.url.text(), self.client_id.text(), self.secret.text())
+        self._update_button()
+        if self.flow.is_complete(self.page_id) and commerce.client_id:
+            self.result.show_ok(f"Connected earlier to {commerce.base_url}.")
+
+    def initializePage(self) -> None:
+        # Values may have been filled in by the sandbox on the Welcome page.
+        commerce = self.flow.config.commerce
+        if (commerce.base_url, commerce.client_id, self.flow.client_secret) != (
+            self.url.text().strip(),
+            self.client_id.text().strip(),
+            self.secret.text(),
+        ):
+            self.result.clear_message()
+            self._load()
+
+    def _sync_region(self, url: str) -> None:
+        label = next((k for k, v in REGIONS.items() if v == url.strip().rstrip("/")), OTHER)
+        self.region.blockSignals(True)
+        self.region.setCurrentText(label)
+        self.region.blockSignals(False)
+
+    def _region_chosen(self, label: str) -> None:
+        if label in REGIONS:
+            self.url.setText(REGIONS[label])
+            self._edited()
+        else:
+            self.url.setFocus()
+            self.url.selectAll()
+
+    def _edited(self, _text: str = "") -> None:
+        if self.flow.status(self.page_id).busy:
+            self.cancel()
+        self._sync_region(self.url.text())
+        for label in (self.url_error, self.client_id_error, self.secret_error, self.result):
+            label.clear_message()
+        self.flow.edit_commerce(self.url.text(), self.client_id.text(), self.secret.text())
+        self._update_button()
+
+    def _update_button(self) -> None:
+        busy = self.flow.status(self.page_id).busy
+        self.connect_button.setEnabled(self.flow.can_connect() and not busy)
+
+    # -- connecting --------------------------------------------------------------------------
+
+    def connect_commerce(self) -> None:
+        if not self.flow.can_connect():
+            return
+        url, client_id, secret = self.url.text(), self.client_id.text().strip(), self.secret.text()
+        self.flow.set_busy(self.page_id, True)
+        self._update_button()
+        self.busy.start("Connecting to Commerce…")
+        self.tasks.submit(
+            CONNECT_TASK,
+            lambda _token: self.services.connect_commerce(url, client_id, secret),
+            on_result=lambda c: self._connected(c, client_id, secret),
+            on_error=self._failed,
+        )
+
+    def cancel(self) -> None:
+        """Stop waiting: the request may still finish in the background; its answer is
+        dropped."""
+        self.tasks.cancel(CONNECT_TASK)
+        self._finished()
+        self.result.show_hint("Connection attempt cancelled.")
+
+    def _finished(self) -> None:
+        self.busy.stop()
+        self.flow.set_busy(self.page_id, False)
+        self._update_button()
+
+    def _connected(self, connection: CommerceConnection, client_id: str, secret: str) -> None:
+        self._finished()
+        self.url.setText(connection.base_url)
+        self._sync_region(connection.base_url)
+        self.flow.commerce_connected(connection.base_url, client_id, secret)
+        note = f" {connection.note}" if connection.note else ""
+        self.result.show_ok(
+            f"Connected to {connection.base_url}. The client secret is saved in your "
+            f"system keyring.{note}"
+        )
+
+    def _failed(self, error: BaseException) -> None:
+        self._finished()
+        message = str(error)
+        self.flow.commerce_failed(message)
+        if isinstance(error, AuthenticationError):
+            target = (
+                self.client_id_error
+                if getattr(error, "field", None) == "client_id"
+                else self.secret_error
+            )
+        elif isinstance(error, InvalidURLError | NetworkError | NotFoundError):
+            target = self.url_error
+        elif isinstance(error, SecretStoreError):
+            target = self.result
+            message = f"Connected, but the secret could not be saved: {message}"
+        else:
+            target = self.result
+        target.show_error(message)
+
+    def page_error_text(self) -> str:
+        return ""  # errors are shown next to their field

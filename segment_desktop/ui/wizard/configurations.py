@@ -1,0 +1,135 @@
+"""Page 4: which templates to enable, which Commerce event each tracks, and the relay URL."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from segment_desktop.core.events import TEMPLATES, Group, TemplateSpec
+from segment_desktop.core.flow import Page
+from segment_desktop.ui.widgets.fields import MessageLabel, name_after_label
+from segment_desktop.ui.wizard.base import FlowPage, intro
+
+GROUP_TITLES = {
+    Group.ORDERS: "Order Tracking Configuration",
+    Group.CUSTOMERS: "Customer Tracking Configuration",
+}
+
+
+class TemplateRow:
+    """One template: its check box, and its event (a combo when an alternative exists)."""
+
+    def __init__(self, spec: TemplateSpec, parent: QWidget) -> None:
+        self.spec = spec
+        self.check = QCheckBox(spec.label, parent)
+        self.check.setAccessibleName(spec.label)
+        self.event_label = QLabel(f"{spec.name} event:", parent)
+        self.combo: QComboBox | None = None
+        self.fixed: QLabel | None = None
+        if spec.alternatives:
+            self.combo = QComboBox(parent)
+            self.combo.addItems(list(spec.choices))
+            name_after_label(self.combo, self.event_label.text())
+            self.event_label.setBuddy(self.combo)
+        else:
+            self.fixed = QLabel(spec.default_event, parent)
+            self.fixed.setAccessibleName(f"{spec.name} event: {spec.default_event}")
+
+    def value_widget(self) -> QWidget:
+        widget = self.combo if self.combo is not None else self.fixed
+        assert widget is not None
+        return widget
+
+    def event(self) -> str:
+        return self.combo.currentText() if self.combo is not None else self.spec.default_event
+
+
+class ConfigurationsPage(FlowPage):
+    """Check boxes labelled as in the Integrations Hub, event choices, and the relay URL."""
+
+    page_id = Page.CONFIGURATIONS
+
+    def build(self, layout: QVBoxLayout) -> None:
+        self.setTitle("Configurations")
+        self.setSubTitle("Choose what to send to Segment, and where Commerce delivers its events.")
+        self.rows: dict[str, TemplateRow] = {}
+        for group, title in GROUP_TITLES.items():
+            box = QGroupBox(title, self)
+            grid = QGridLayout(box)
+            grid.setColumnStretch(0, 1)
+            for index, spec in enumerate(t for t in TEMPLATES if t.group == group):
+                row = TemplateRow(spec, box)
+                self.rows[spec.key] = row
+                grid.addWidget(row.check, index, 0)
+                grid.addWidget(row.event_label, index, 1)
+                grid.addWidget(row.value_widget(), index, 2)
+                row.check.toggled.connect(lambda _on, key=spec.key: self._changed(key))
+                if row.combo is not None:
+                    row.combo.currentTextChanged.connect(
+                        lambda _text, key=spec.key: self._changed(key)
+                    )
+            layout.addWidget(box)
+        form = QFormLayout()
+        self.relay_url = QLineEdit(self)
+        self.relay_url.setPlaceholderText("https://relay.example.com/webhooks/commerce")
+        name_after_label(self.relay_url, "Relay URL")
+        form.addRow("&Relay URL:", self.relay_url)
+        layout.addLayout(form)
+        layout.addWidget(
+            intro(
+                "Commerce sends each event to this address: where `segment-desktop relay` "
+                "runs, reachable from the internet over https.",
+                self,
+            )
+        )
+        self.relay_error = MessageLabel(self)
+        layout.addWidget(self.relay_error)
+        self.relay_url.textEdited.connect(self._relay_edited)
+        self._load()
+
+    def _load(self) -> None:
+        for key, row in self.rows.items():
+            choice = self.flow.config.tracking[key]
+            row.check.blockSignals(True)
+            row.check.setChecked(choice.enabled)
+            row.check.blockSignals(False)
+            if row.combo is not None:
+                row.combo.blockSignals(True)
+                row.combo.setCurrentText(choice.event)
+                row.combo.blockSignals(False)
+                row.combo.setEnabled(choice.enabled)
+        self.relay_url.setText(self.flow.config.relay_url)
+        self._show_status()
+
+    def initializePage(self) -> None:
+        self._load()
+
+    def _changed(self, key: str) -> None:
+        row = self.rows[key]
+        if row.combo is not None:
+            row.combo.setEnabled(row.check.isChecked())
+        self.flow.set_tracking(key, enabled=row.check.isChecked(), event=row.event())
+
+    def _relay_edited(self, text: str) -> None:
+        self.flow.set_relay_url(text)
+
+    def _show_status(self) -> None:
+        if not hasattr(self, "relay_error"):
+            return
+        error = self.flow.status(self.page_id).error
+        if "relay URL" in error and not self.relay_url.text().strip():
+            self.relay_error.show_hint(error)
+        elif "relay URL" in error:
+            self.relay_error.show_error(error)
+        else:
+            self.relay_error.clear_message()
+        self.page_error.show_error("" if "relay URL" in error else error)

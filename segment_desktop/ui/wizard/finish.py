@@ -1,0 +1,142 @@
+"""Page 6: what registration will do, and Finish applying it off the GUI thread."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtWidgets import QLabel, QListWidget, QVBoxLayout
+
+from segment_desktop.core.config import Config
+from segment_desktop.core.errors import SegmentDesktopError
+from segment_desktop.core.events import BY_KEY
+from segment_desktop.core.flow import Draft, Page
+from segment_desktop.ui.services import PlanSummary
+from segment_desktop.ui.widgets.busy import BusyBar
+from segment_desktop.ui.widgets.fields import MessageLabel
+from segment_desktop.ui.wizard.base import FlowPage, intro
+
+log = logging.getLogger(__name__)
+
+PLAN_TASK = "wizard.plan"
+APPLY_TASK = "wizard.apply"
+
+
+class FinishPage(FlowPage):
+    """Shows the registration plan; Finish registers, stores the secrets, then saves.
+
+    When Finish fails nothing is saved (the flow's ``accept`` saves only after success) and the
+    error is shown; the user can go back, fix, and press Finish again.
+    """
+
+    page_id = Page.FINISH
+
+    def build(self, layout: QVBoxLayout) -> None:
+        self.setTitle("Finish")
+        self.setSubTitle("Review what will be set up at Commerce, then press Finish.")
+        self.events = QLabel(self)
+        self.events.setWordWrap(True)
+        layout.addWidget(self.events)
+        layout.addWidget(intro("Changes at Commerce:", self))
+        self.plan_list = QListWidget(self)
+        self.plan_list.setAccessibleName("Changes at Commerce")
+        self.plan_list.setMaximumHeight(140)
+        layout.addWidget(self.plan_list)
+        self.busy = BusyBar(self)
+        self.busy.cancel_button.hide()  # registering must run to its end to report truthfully
+        layout.addWidget(self.busy)
+        self.result = MessageLabel(self)
+        self.result.setObjectName("finishResult")
+        layout.addWidget(self.result)
+        self.applied: Config | None = None
+
+    def initializePage(self) -> None:
+        self.applied = None
+        self.result.clear_message()
+        self.flow.set_error(self.page_id, "")
+        config = self.flow.config
+        lines = [f"• {BY_KEY[key].name} ← {event}" for key, event in config.chosen_events().items()]
+        self.events.setText(
+            "Segment will receive:\n"
+            + "\n".join(lines)
+            + f"\n\nCommerce will call: {config.relay_url}"
+        )
+        self.plan_list.clear()
+        self.plan_list.addItem("Reading the integrations registered at Commerce…")
+        draft = self.flow.draft()
+        self._begin("Planning…")
+        self.tasks.submit(
+            PLAN_TASK,
+            lambda _token: self.services.plan_registration(draft),
+            on_result=self._planned,
+            on_error=self._plan_failed,
+        )
+
+    def cleanupPage(self) -> None:
+        self.tasks.cancel(PLAN_TASK)
+        self._end()
+
+    def _begin(self, text: str) -> None:
+        self.flow.set_busy(self.page_id, True)
+        self.busy.start(text)
+
+    def _end(self) -> None:
+        self.busy.stop()
+        self.flow.set_busy(self.page_id, False)
+
+    def _planned(self, summary: PlanSummary) -> None:
+        self._end()
+        self.plan_list.clear()
+        self.plan_list.addItems(summary.lines or ["Nothing to change: already up to date."])
+
+    def _plan_failed(self, error: BaseException) -> None:
+        self._end()
+        self.plan_list.clear()
+        self.flow.set_error(self.page_id, f"Could not read the current integrations: {error}")
+
+    # -- Finish ------------------------------------------------------------------------------
+
+    def validatePage(self) -> bool:
+        """QWizard calls this on Finish: start registering and say "not yet"; on success the
+        wizard is accepted from :meth:`_applied`."""
+        if self.applied is not None:
+            return True
+        if self.flow.status(self.page_id).busy:
+            return False
+        self.result.clear_message()
+        self.flow.set_error(self.page_id, "")
+        self._begin("Registering the integrations with Commerce…")
+        self.tasks.submit(
+            APPLY_TASK,
+            lambda _token: self._apply(),
+            on_result=self._applied,
+            on_error=self._apply_failed,
+        )
+        return False
+
+    def _apply(self) -> Config:  # worker thread: no widgets here
+        config = self.flow.accept(self.services.register, self.services.save)
+        if config.sandbox:
+            try:
+                self.services.start_relay(config)
+            except SegmentDesktopError as err:  # setup itself is done and saved
+                log.warning("The sandbox relay did not start: %s", err)
+        return config
+
+    def _applied(self, config: Config) -> None:
+        self._end()
+        self.applied = config
+        count = len(config.integration_ids)
+        self.result.show_ok(f"Done: {count} integration(s) registered and the settings saved.")
+        wizard = self.wizard()
+        if wizard is not None:
+            wizard.accept()
+
+    def _apply_failed(self, error: BaseException) -> None:
+        self._end()
+        self.flow.set_error(
+            self.page_id,
+            f"Setup was not finished: {error} Your previous settings are unchanged.",
+        )
+
+
+__all__ = ["Draft", "FinishPage"]

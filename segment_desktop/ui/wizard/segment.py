@@ -1,0 +1,193 @@
+"""Page 3: Segment connection. The test is honest: it proves the host answers, not the key."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+)
+
+from segment_desktop.core.config import DEFAULT_SEGMENT_HOST, DEFAULT_SEGMENT_PATH
+from segment_desktop.core.flow import Page
+from segment_desktop.ui.services import SegmentCheck
+from segment_desktop.ui.widgets.busy import BusyBar
+from segment_desktop.ui.widgets.fields import (
+    MessageLabel,
+    SecretField,
+    button_named,
+    name_after_label,
+)
+from segment_desktop.ui.wizard.base import FlowPage
+
+TEST_TASK = "wizard.segment"
+OTHER = "Other (type the host)"
+HOSTS: dict[str, str] = {
+    "Default (US)": DEFAULT_SEGMENT_HOST,
+    "EU": "https://events.eu1.segmentapis.com",
+}
+
+
+class SegmentPage(FlowPage):
+    """Host (with presets), Path, Write Key (masked); Test connection and Send test event."""
+
+    page_id = Page.SEGMENT
+
+    def build(self, layout: QVBoxLayout) -> None:
+        self.setTitle("Segment Connection")
+        self.setSubTitle(
+            "Find the write key in Segment under Connections › Sources › your source › "
+            "Settings › API Keys. Use the EU host only for an EU workspace."
+        )
+        form = QFormLayout()
+        self.preset = QComboBox(self)
+        self.preset.addItems([*HOSTS, OTHER])
+        name_after_label(self.preset, "Region")
+        self.host = QLineEdit(self)
+        name_after_label(self.host, "Host")
+        self.path = QLineEdit(self)
+        name_after_label(self.path, "Path")
+        self.write_key = SecretField("Write Key", self)
+        self.field_problem = MessageLabel(self)
+        form.addRow("&Region:", self.preset)
+        form.addRow("&Host:", self.host)
+        form.addRow("&Path:", self.path)
+        form.addRow("&Write Key:", self.write_key)
+        form.addRow("", self.field_problem)
+        layout.addLayout(form)
+        buttons = QHBoxLayout()
+        self.test_button = QPushButton("&Test connection", self)
+        self.send_button = QPushButton("Send test &event", self)
+        for button in (self.test_button, self.send_button):
+            button_named(button)
+            button.setAutoDefault(False)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        self.busy = BusyBar(self)
+        layout.addWidget(self.busy)
+        self.result = MessageLabel(self)
+        self.result.setObjectName("segmentResult")
+        layout.addWidget(self.result)
+        self.preset.currentTextChanged.connect(self._preset_chosen)
+        for edit in (self.host, self.path):
+            edit.textEdited.connect(self._edited)
+        self.write_key.edit.textEdited.connect(self._edited)
+        self.test_button.clicked.connect(self.test_connection)
+        self.send_button.clicked.connect(self.send_test_event)
+        self.busy.cancelRequested.connect(self.cancel)
+        self._tested = False
+        self._load()
+
+    def _load(self) -> None:
+        segment = self.flow.config.segment
+        self.host.setText(segment.host or DEFAULT_SEGMENT_HOST)
+        self.path.setText(segment.path or DEFAULT_SEGMENT_PATH)
+        self.write_key.setText(self.flow.write_key)
+        self._sync_preset()
+        self._edited()
+
+    def initializePage(self) -> None:
+        segment = self.flow.config.segment
+        if (segment.host, segment.path, self.flow.write_key) != (
+            self.host.text().strip().rstrip("/"),
+            self.path.text().strip(),
+            self.write_key.text().strip(),
+        ):
+            self.result.clear_message()
+            self._load()
+
+    def _sync_preset(self) -> None:
+        host = self.host.text().strip().rstrip("/")
+        label = next((k for k, v in HOSTS.items() if v == host), OTHER)
+        self.preset.blockSignals(True)
+        self.preset.setCurrentText(label)
+        self.preset.blockSignals(False)
+
+    def _preset_chosen(self, label: str) -> None:
+        if label in HOSTS:
+            self.host.setText(HOSTS[label])
+            self._edited()
+        else:
+            self.host.setFocus()
+            self.host.selectAll()
+
+    def _edited(self, _text: str = "") -> None:
+        if self.flow.status(self.page_id).busy:
+            self.cancel()
+        self._sync_preset()
+        self._tested = False
+        self.result.clear_message()
+        self.flow.edit_segment(self.host.text(), self.path.text(), self.write_key.text())
+        problem = self.flow.segment_problem()
+        self.field_problem.show_hint(problem)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        busy = self.flow.status(self.page_id).busy
+        usable = not self.flow.segment_problem()
+        self.test_button.setEnabled(usable and not busy)
+        self.send_button.setEnabled(usable and not busy and self._tested)
+
+    def _values(self) -> tuple[str, str, str]:
+        s = self.flow.config.segment
+        return s.host, s.path, self.flow.write_key
+
+    def _start(self, text: str) -> None:
+        self.flow.set_busy(self.page_id, True)
+        self.busy.start(text)
+        self.result.clear_message()
+        self._update_buttons()
+
+    def _finished(self) -> None:
+        self.busy.stop()
+        self.flow.set_busy(self.page_id, False)
+        self._update_buttons()
+
+    def test_connection(self) -> None:
+        host, path, key = self._values()
+        self._start("Testing the connection to Segment…")
+        self.tasks.submit(
+            TEST_TASK,
+            lambda _token: self.services.check_segment(host, path, key),
+            on_result=self._checked,
+            on_error=self._failed,
+        )
+
+    def send_test_event(self) -> None:
+        host, path, key = self._values()
+        self._start("Sending a test event to Segment…")
+        self.tasks.submit(
+            TEST_TASK,
+            lambda _token: self.services.send_test_event(host, path, key),
+            on_result=self._sent,
+            on_error=self._failed,
+        )
+
+    def cancel(self) -> None:
+        self.tasks.cancel(TEST_TASK)
+        self._finished()
+        self.result.show_hint("Cancelled.")
+
+    def _checked(self, check: SegmentCheck) -> None:
+        self._finished()
+        self.flow.segment_checked(check.ok, "" if check.ok else check.summary)
+        self._tested = check.ok
+        self._update_buttons()
+        if check.ok:
+            self.result.show_ok(check.summary)
+        else:
+            self.result.clear_message()
+
+    def _sent(self, summary: str) -> None:
+        self._finished()
+        self.result.show_ok(summary)
+
+    def _failed(self, error: BaseException) -> None:
+        self._finished()
+        self.flow.segment_checked(False, str(error))
+        self._tested = False
+        self._update_buttons()

@@ -1,0 +1,92 @@
+"""Page 1: what setup will do, and a one-click sandbox for trying it without an account."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QPushButton, QVBoxLayout
+
+from segment_desktop.core.flow import Page
+from segment_desktop.sandbox.demo import DEMO_CLIENT_ID
+from segment_desktop.ui.widgets.busy import BusyBar
+from segment_desktop.ui.widgets.fields import MessageLabel, button_named
+from segment_desktop.ui.wizard.base import FlowPage, intro
+
+SANDBOX_TASK = "wizard.sandbox"
+
+STEPS = (
+    "Segment Desktop sends your store's order and customer events to Segment.\n\n"
+    "In the next steps you will:\n"
+    "  1.  connect to your Elastic Path Commerce store with an application key,\n"
+    "  2.  connect to your Segment source with its write key,\n"
+    "  3.  choose which events to track and where Commerce should send them,\n"
+    "  4.  review the templates that turn each event into Segment calls,\n"
+    "  5.  register the webhooks with Commerce.\n\n"
+    "Secrets are kept in your system keyring, never in a file."
+)
+
+
+class WelcomePage(FlowPage):
+    """Explains the steps; offers "Try it with the sandbox" when no account is configured."""
+
+    page_id = Page.WELCOME
+
+    def build(self, layout: QVBoxLayout) -> None:
+        self.setTitle("Welcome to Segment Desktop")
+        self.setSubTitle("Connect an Elastic Path Commerce store to Segment in a few steps.")
+        layout.addWidget(intro(STEPS, self))
+        self.sandbox_button = QPushButton("Try it with the sandbox", self)
+        button_named(self.sandbox_button)
+        self.sandbox_button.setToolTip(
+            "Starts built-in emulators of Commerce and Segment on this computer and fills in "
+            "their addresses and demo credentials, so you can try every step safely."
+        )
+        self.sandbox_button.clicked.connect(self.start_sandbox)
+        layout.addSpacing(12)
+        layout.addWidget(self.sandbox_button)
+        self.busy = BusyBar(self)
+        self.busy.cancelRequested.connect(self._cancel)
+        layout.addWidget(self.busy)
+        self.result = MessageLabel(self)
+        layout.addWidget(self.result)
+        configured = bool(self.flow.saved.commerce.client_id) and not self.flow.saved.sandbox
+        self.sandbox_button.setVisible(not configured)
+
+    def start_sandbox(self) -> None:
+        self.flow.set_busy(self.page_id, True)
+        self.sandbox_button.setEnabled(False)
+        self.busy.start("Starting the Commerce and Segment emulators…")
+        self.tasks.submit(
+            SANDBOX_TASK,
+            lambda _token: self.services.start_sandbox(),
+            on_result=self._started,
+            on_error=self._failed,
+        )
+
+    def _done(self) -> None:
+        self.busy.stop()
+        self.sandbox_button.setEnabled(True)
+        self.flow.set_busy(self.page_id, False)
+
+    def _cancel(self) -> None:
+        self.tasks.cancel(SANDBOX_TASK)
+        self._done()
+
+    def _started(self, sandbox: object) -> None:
+        self._done()
+        commerce_url = getattr(sandbox, "commerce_url", "")
+        self.flow.use_sandbox(
+            commerce_url=commerce_url,
+            client_id=getattr(sandbox, "client_id", DEMO_CLIENT_ID),
+            client_secret=getattr(sandbox, "client_secret", ""),
+            segment_url=getattr(sandbox, "segment_url", ""),
+            write_key=getattr(sandbox, "write_key", ""),
+            relay_url=self.services.sandbox_relay_url(),
+        )
+        self.result.show_ok(
+            f"The sandbox is running: Commerce at {commerce_url}, Segment at "
+            f"{getattr(sandbox, 'segment_url', '')}. Its demo credentials are filled in; "
+            "press Next."
+        )
+
+    def _failed(self, error: BaseException) -> None:
+        self._done()
+        self.result.show_error(f"Could not start the sandbox: {error}")
