@@ -2,82 +2,36 @@
 
 Everything here is plain Python guarded by one lock, shared between the HTTP handlers (on the
 server's thread) and the test or app that drives it (``fire``, ``revoke_tokens``, ``faults``).
-The HTTP layer is ``commerce_app.py``; the rules (validation, limits, error bodies) live here so
-the Python API and the HTTP API cannot disagree.
+The HTTP layer is ``commerce_app.py``; the rules live here and in ``integrations.py`` (validation,
+limits) and ``webhooks.py`` (what a delivery looks like), so the Python API and the HTTP API
+cannot disagree.
 """
 
 from __future__ import annotations
 
 import copy
-import json
-import re
 import secrets
 import threading
 import time
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from segment_desktop.sandbox.delivery import Attempt, Delivery, DeliveryResult, DeliveryWorker
-from segment_desktop.sandbox.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_STORE_ID
+from segment_desktop.sandbox.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from segment_desktop.sandbox.faults import Faults
+from segment_desktop.sandbox.integrations import (
+    EVENT_NAME,
+    INTEGRATION_LIMIT,
+    check_url,
+    data_of,
+    for_create,
+    now_iso,
+    validated,
+)
+from segment_desktop.sandbox.problems import ApiProblem
 from segment_desktop.sandbox.store import Store, build_store
-
-EVENT_LIMIT = 5
-INTEGRATION_LIMIT = 100
-INTEGRATION_TYPES = ("webhook", "aws_sqs", "stomp")
-EVENT_NAME = re.compile(r"^[a-z][a-z_-]*\.[a-z][a-z_-]*$")
-EVENT_LIMIT_DETAIL = f"You have reached the integration event limit of {EVENT_LIMIT}"
-
-#: Which seeded order best fits an order event when no resource is given.
-ORDER_PICKS: dict[str, tuple[str, str]] = {
-    "created": ("status", "incomplete"),
-    "paid": ("payment", "paid"),
-    "authorized": ("payment", "authorized"),
-    "fulfilled": ("shipping", "fulfilled"),
-    "cancelled": ("status", "cancelled"),
-    "refunded": ("payment", "refunded"),
-}
-
-
-class ApiProblem(Exception):
-    """A Commerce error answer: status plus one entry of the ``errors`` list."""
-
-    def __init__(
-        self,
-        status: int,
-        title: str,
-        detail: str | None = None,
-        *,
-        source: str | None = None,
-        string_status: bool = False,
-    ) -> None:
-        super().__init__(detail or title)
-        self.status = status
-        self.title = title
-        self.detail = detail
-        self.source = source
-        self.string_status = string_status  # Commerce is inconsistent; we reproduce it
-
-    def body(self) -> dict[str, Any]:
-        error: dict[str, Any] = {
-            "status": str(self.status) if self.string_status else self.status,
-            "title": self.title,
-        }
-        if self.detail is not None:
-            error["detail"] = self.detail
-        if self.source is not None:
-            error["source"] = self.source
-        return {"errors": [error]}
-
-
-def invalid(field: str, detail: str) -> ApiProblem:
-    return ApiProblem(422, "Failed Validation", detail, source=field)
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+from segment_desktop.sandbox.webhooks import event_payload, request_factory
 
 
 class RequestRecord(NamedTuple):
@@ -220,13 +174,7 @@ class CommerceEmulator:
             return self._render(stored)
 
     def create_integration(self, body: object) -> dict[str, Any]:
-        data = _data(body)
-        for name in ("type", "name", "integration_type", "observes", "configuration"):
-            if name not in data:
-                raise invalid(f"data.{name}", f"The data.{name} field is required.")
-        attributes = _validated(data)
-        attributes.setdefault("description", "")
-        attributes.setdefault("enabled", False)
+        attributes = for_create(data_of(body))
         moment = now_iso()
         integration = {
             "id": str(uuid.uuid4()),
@@ -246,8 +194,8 @@ class CommerceEmulator:
 
     def update_integration(self, integration_id: str, body: object) -> dict[str, Any]:
         """Partial update: only the attributes sent change."""
-        data = _data(body)
-        attributes = _validated(data)
+        data = data_of(body)
+        attributes = validated(data)
         with self._lock:
             stored = self._integrations.get(integration_id)
             if stored is None:
@@ -256,7 +204,7 @@ class CommerceEmulator:
                 )
             merged = {**stored, **attributes}
             if merged["integration_type"] == "webhook":
-                _check_url(merged["configuration"])
+                check_url(merged["configuration"])
             stored.update(attributes)
             stored["meta"]["timestamps"]["updated_at"] = now_iso()
             return self._render(stored)
@@ -357,7 +305,7 @@ class CommerceEmulator:
         """
         if not EVENT_NAME.match(event_name):
             raise ValueError(f"{event_name!r} is not a Commerce event name such as 'order.paid'.")
-        payload, resources = self._event_payload(event_name, resource, resource_id)
+        payload, resources = event_payload(self.store, event_name, resource, resource_id)
         event_id = str(uuid.uuid4())
         with self._lock:
             targets = [
@@ -395,7 +343,7 @@ class CommerceEmulator:
                     )
                 )
         for result, integration in zip(results, targets, strict=True):
-            build = _request_factory(event_id, event_name, integration, payload, resources)
+            build = request_factory(event_id, event_name, integration, payload, resources)
             self._worker.submit(Delivery(result=result, build=build))
         if wait:
             deadline = None if timeout is None else time.monotonic() + timeout
@@ -412,148 +360,6 @@ class CommerceEmulator:
         """Stop delivering; pending retries are dropped."""
         self._worker.close()
 
-    def _event_payload(
-        self, event_name: str, resource: dict[str, Any] | None, resource_id: str | None
-    ) -> tuple[dict[str, Any], Any]:
-        kind, action = event_name.split(".", 1)
-        if resource is None:
-            resource = self._seeded(kind, action, resource_id)
-        if action == "deleted":
-            target = resource.get("data", resource)
-            if not isinstance(target, dict) or "id" not in target:
-                raise ValueError("A delete event needs a resource with an 'id'.")
-            reference = {"type": target.get("type", kind), "id": target["id"]}
-            return reference, dict(reference)
-        if "data" in resource:
-            payload = copy.deepcopy(resource)
-        elif kind == "order":
-            items = self.store.items.get(str(resource.get("id")), [])
-            payload = {"data": copy.deepcopy(resource), "included": {"items": copy.deepcopy(items)}}
-        else:
-            payload = {"data": copy.deepcopy(resource)}
-        return payload, json.dumps(payload, ensure_ascii=False)
-
-    def _seeded(self, kind: str, action: str, resource_id: str | None) -> dict[str, Any]:
-        if kind == "order":
-            if resource_id is not None:
-                order = self.store.order(resource_id)
-                if order is None:
-                    raise LookupError(f"The demo store has no order {resource_id!r}.")
-                return self.store.order_payload(order)
-            field, value = ORDER_PICKS.get(action, ("", ""))
-            order = next(
-                (o for o in self.store.orders if o.get(field) == value), self.store.orders[0]
-            )
-            return self.store.order_payload(order)
-        if kind == "customer":
-            if resource_id is not None:
-                customer = self.store.customer(resource_id)
-                if customer is None:
-                    raise LookupError(f"The demo store has no customer {resource_id!r}.")
-                return {"data": customer}
-            return {"data": self.store.customers[0]}
-        raise ValueError(
-            f"The demo store has no {kind} resources; pass the resource for {kind}.{action}."
-        )
-
-
-def _request_factory(
-    event_id: str,
-    event_name: str,
-    integration: dict[str, Any],
-    payload: dict[str, Any],
-    resources: Any,
-) -> Any:
-    configuration = integration["configuration"]
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "Elastic Path Integrations (segment-desktop sandbox)",
-        "X-MOLTIN-INTEGRATION-TRIGGER": event_name,
-    }
-    secret = configuration.get("secret_key")
-    if secret:
-        headers["X-MOLTIN-SECRET-KEY"] = str(secret)
-
-    def build(attempt: int) -> tuple[bytes, dict[str, str]]:
-        body = {
-            "id": event_id,
-            "triggered_by": event_name,
-            "attempt": attempt,
-            "integration": {
-                "id": integration["id"],
-                "integration_type": integration["integration_type"],
-                "name": integration["name"],
-                "description": integration["description"],
-            },
-            "payload": payload,
-            "resources": resources,
-            "configuration": configuration,
-            "store_id": DEMO_STORE_ID,
-        }
-        return json.dumps(body, ensure_ascii=False).encode(), headers
-
-    return build
-
 
 def _public(entry: dict[str, Any]) -> dict[str, Any]:
     return {k: copy.deepcopy(v) for k, v in entry.items() if not k.startswith("_")}
-
-
-def _data(body: object) -> dict[str, Any]:
-    if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
-        raise invalid("data", 'The request body must be a JSON object {"data": {...}}.')
-    data: dict[str, Any] = body["data"]
-    return data
-
-
-def _validated(data: dict[str, Any]) -> dict[str, Any]:
-    """The writable attributes present in ``data``, checked; raises ``ApiProblem`` (422)."""
-    if "type" in data and data["type"] != "integration":
-        raise invalid("data.type", 'The data.type field must be "integration".')
-    out: dict[str, Any] = {}
-    if "name" in data:
-        if not isinstance(data["name"], str) or not data["name"].strip():
-            raise invalid("data.name", "The data.name field must be a non-empty string.")
-        out["name"] = data["name"]
-    if "description" in data:
-        if not isinstance(data["description"], str):
-            raise invalid("data.description", "The data.description field must be a string.")
-        out["description"] = data["description"]
-    if "enabled" in data:
-        if not isinstance(data["enabled"], bool):
-            raise invalid("data.enabled", "The data.enabled field must be true or false.")
-        out["enabled"] = data["enabled"]
-    if "integration_type" in data:
-        if data["integration_type"] not in INTEGRATION_TYPES:
-            choices = ", ".join(INTEGRATION_TYPES)
-            raise invalid(
-                "data.integration_type", f"The data.integration_type must be one of: {choices}."
-            )
-        out["integration_type"] = data["integration_type"]
-    if "observes" in data:
-        observes = data["observes"]
-        if not isinstance(observes, list) or not observes:
-            raise invalid("data.observes", "The data.observes field must be a list of events.")
-        for name in observes:
-            if not isinstance(name, str) or not EVENT_NAME.match(name):
-                raise invalid("data.observes", f"{name!r} is not an observable event.")
-        if len(observes) > EVENT_LIMIT:
-            raise ApiProblem(422, "Unprocessable Entity", EVENT_LIMIT_DETAIL)
-        out["observes"] = list(observes)
-    if "configuration" in data:
-        configuration = data["configuration"]
-        if not isinstance(configuration, dict):
-            raise invalid("data.configuration", "The data.configuration field must be an object.")
-        if out.get("integration_type", "webhook") == "webhook":
-            _check_url(configuration)
-        out["configuration"] = copy.deepcopy(configuration)
-    return out
-
-
-def _check_url(configuration: dict[str, Any]) -> None:
-    url = configuration.get("url")
-    if not isinstance(url, str) or not re.match(r"^https?://[^\s/]+", url):
-        raise invalid(
-            "data.configuration.url",
-            "The data.configuration.url field is required: the http(s) URL to deliver to.",
-        )

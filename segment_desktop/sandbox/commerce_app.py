@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from segment_desktop.sandbox.commerce import ApiProblem, CommerceEmulator
+from segment_desktop.sandbox.commerce import CommerceEmulator
 from segment_desktop.sandbox.faults import (
     CONTROL_PREFIX,
     ASGIApp,
@@ -30,6 +30,7 @@ from segment_desktop.sandbox.faults import (
     add_from_json,
 )
 from segment_desktop.sandbox.paging import page_params, paged
+from segment_desktop.sandbox.problems import ApiProblem
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -62,18 +63,22 @@ class RequestLog:
         if scope["type"] != "http" or path.startswith(CONTROL_PREFIX):
             await self.app(scope, receive, send)
             return
-        status = 500
+        recorded = False
 
         async def capture(message: Any) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
+            nonlocal recorded
+            if message["type"] == "http.response.start" and not recorded:
+                # recorded before the answer leaves, so a client that has its answer can
+                # already see its request in the log
+                recorded = True
+                self.emulator.record_request(scope["method"], path, message["status"])
             await send(message)
 
         try:
             await self.app(scope, receive, capture)
         finally:
-            self.emulator.record_request(scope["method"], path, status)
+            if not recorded:
+                self.emulator.record_request(scope["method"], path, 500)
 
 
 def build_commerce_app(emulator: CommerceEmulator) -> ASGIApp:

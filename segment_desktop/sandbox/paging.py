@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from segment_desktop.sandbox.commerce import ApiProblem
+from segment_desktop.sandbox.problems import ApiProblem
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
