@@ -21,6 +21,7 @@ Every network call and template run leaves the GUI thread through :class:`TaskRu
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -96,13 +97,16 @@ class _Runnable(QRunnable):
 
     def run(self) -> None:  # worker thread
         job = self._job
+        ok = True
+        value: object
         try:
             job.handle.token.raise_if_cancelled()
             value = job.fn(job.handle.token)
         except Exception as exc:  # delivered to on_error on the GUI thread
-            self._relay.done.emit(job, False, exc)
-        else:
-            self._relay.done.emit(job, True, value)
+            ok, value = False, exc
+        # RuntimeError: the runner (and its relay) was deleted while this ran; nobody listens.
+        with contextlib.suppress(RuntimeError):
+            self._relay.done.emit(job, ok, value)
 
 
 class TaskRunner(QObject):

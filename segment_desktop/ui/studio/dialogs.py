@@ -1,0 +1,144 @@
+"""The studio's questions to the user, behind one small interface.
+
+The studio never builds a modal dialog itself: it asks a :class:`StudioDialogs`. The default,
+:class:`QtDialogs`, uses ``QMessageBox``/``QFileDialog``; tests hand in an object that answers
+at once, so no test ever blocks in a nested event loop.
+"""
+
+from __future__ import annotations
+
+import html
+from enum import Enum
+from pathlib import Path
+from typing import Protocol
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QMessageBox,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from segment_desktop.ui.studio.editor import CodeEditor
+
+__all__ = ["DiffDialog", "QtDialogs", "StudioDialogs", "UnsavedChoice"]
+
+
+class UnsavedChoice(Enum):
+    SAVE = "save"
+    DISCARD = "discard"
+    CANCEL = "cancel"
+
+
+class StudioDialogs(Protocol):
+    def ask_unsaved(self, parent: QWidget, template_name: str) -> UnsavedChoice:
+        """Save, discard or keep editing the changed template?"""
+
+    def confirm_send(self, parent: QWidget, summary: str) -> bool:
+        """May we really send these calls to Segment?"""
+
+    def confirm_reset(self, parent: QWidget, template_name: str) -> bool:
+        """Replace the editor's text with the default template?"""
+
+    def show_diff(self, parent: QWidget, title: str, diff: str) -> None:
+        """Show a unified diff (non-blocking is fine)."""
+
+    def choose_event_file(self, parent: QWidget) -> Path | None:
+        """A JSON file holding a webhook body, or ``None`` when the user cancelled."""
+
+
+class DiffDialog(QDialog):
+    """A read-only unified diff with added and removed lines coloured."""
+
+    def __init__(self, title: str, diff: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.resize(760, 520)
+        self.view = QPlainTextEdit(self)
+        self.view.setReadOnly(True)
+        self.view.setFont(CodeEditor().font())
+        self.view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.view.appendHtml(_diff_html(diff))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.view)
+        layout.addWidget(buttons)
+
+
+def _diff_html(diff: str) -> str:
+    if not diff:
+        return "<i>The template is the same as the default.</i>"
+    rows = []
+    for line in diff.splitlines():
+        escaped = html.escape(line).replace(" ", "&nbsp;") or "&nbsp;"
+        if line.startswith(("+++", "---")):
+            rows.append(f"<b>{escaped}</b>")
+        elif line.startswith("+"):
+            rows.append(f'<span style="background:#e6ffec;color:#116329">{escaped}</span>')
+        elif line.startswith("-"):
+            rows.append(f'<span style="background:#ffebe9;color:#82071e">{escaped}</span>')
+        elif line.startswith("@@"):
+            rows.append(f'<span style="color:#0550ae">{escaped}</span>')
+        else:
+            rows.append(escaped)
+    return "<br>".join(rows)
+
+
+class QtDialogs:
+    """The real dialogs."""
+
+    def ask_unsaved(self, parent: QWidget, template_name: str) -> UnsavedChoice:
+        box = QMessageBox(parent)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Unsaved changes")
+        box.setText(f"The {template_name} template has changes that are not saved.")
+        box.setInformativeText("Save them before leaving it?")
+        box.setStandardButtons(
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel
+        )
+        box.setDefaultButton(QMessageBox.StandardButton.Save)
+        answer = box.exec()
+        if answer == QMessageBox.StandardButton.Save:
+            return UnsavedChoice.SAVE
+        if answer == QMessageBox.StandardButton.Discard:
+            return UnsavedChoice.DISCARD
+        return UnsavedChoice.CANCEL
+
+    def confirm_send(self, parent: QWidget, summary: str) -> bool:
+        answer = QMessageBox.question(
+            parent,
+            "Send to Segment",
+            f"{summary}\n\nThese are real calls: they will appear in your Segment source "
+            "and be forwarded to its destinations. Send them?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def confirm_reset(self, parent: QWidget, template_name: str) -> bool:
+        answer = QMessageBox.question(
+            parent,
+            "Reset to default",
+            f"Replace the {template_name} template in the editor with the default? "
+            "Nothing is saved until you press Save.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def show_diff(self, parent: QWidget, title: str, diff: str) -> None:
+        dialog = DiffDialog(title, diff, parent)
+        dialog.setModal(False)
+        dialog.show()
+
+    def choose_event_file(self, parent: QWidget) -> Path | None:
+        name, _ = QFileDialog.getOpenFileName(
+            parent, "Open a Commerce webhook event", "", "JSON files (*.json);;All files (*)"
+        )
+        return Path(name) if name else None

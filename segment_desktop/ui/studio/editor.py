@@ -1,0 +1,273 @@
+"""A code editor: line numbers, matching brackets, and an error marker at a line and column."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtGui import (
+    QColor,
+    QFontDatabase,
+    QPainter,
+    QPaintEvent,
+    QResizeEvent,
+    QTextCharFormat,
+    QTextCursor,
+    QTextFormat,
+)
+from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QWidget
+
+__all__ = ["CodeEditor", "bracket_partner", "code_mask"]
+
+_OPEN = "([{"
+_CLOSE = ")]}"
+ERROR_COLOR = QColor("#d32f2f")
+ERROR_LINE_COLOR = QColor(211, 47, 47, 28)
+MATCH_COLOR = QColor("#c8e6c9")
+UNMATCHED_COLOR = QColor("#ffcdd2")
+
+
+def code_mask(text: str) -> list[bool]:
+    """For each character, ``True`` when it is code (not inside a string or a comment)."""
+    mask = [True] * len(text)
+    i = 0
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c in "\"'`":
+            end = i + 1
+            while end < n and text[end] != c and (c == "`" or text[end] != "\n"):
+                end += 2 if text[end] == "\\" and c != "`" else 1
+            end = min(end + 1, n)
+            for j in range(i, end):
+                mask[j] = False
+            i = end
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            end = n if end < 0 else end + 2
+            for j in range(i, end):
+                mask[j] = False
+            i = end
+        else:
+            i += 1
+    return mask
+
+
+def bracket_partner(text: str, position: int, mask: list[bool] | None = None) -> int | None:
+    """The offset of the bracket matching the one at ``position``, or ``None``.
+
+    Brackets inside strings and comments are ignored, and so is the bracket at ``position``
+    when it is itself inside one.
+    """
+    if not 0 <= position < len(text):
+        return None
+    mask = mask if mask is not None else code_mask(text)
+    char = text[position]
+    if not mask[position] or (char not in _OPEN and char not in _CLOSE):
+        return None
+    if char in _OPEN:
+        partner, step, stop = _CLOSE[_OPEN.index(char)], 1, len(text)
+    else:
+        partner, step, stop = _OPEN[_CLOSE.index(char)], -1, -1
+    depth = 0
+    for i in range(position, stop, step):
+        if not mask[i]:
+            continue
+        if text[i] == char:
+            depth += 1
+        elif text[i] == partner:
+            depth -= 1
+            if depth == 0:
+                return i
+    return None
+
+
+class _Gutter(QWidget):
+    def __init__(self, editor: CodeEditor) -> None:
+        super().__init__(editor)
+        self._editor = editor
+
+    def sizeHint(self) -> QSize:
+        return QSize(self._editor.gutter_width(), 0)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        self._editor.paint_gutter(event)
+
+
+class CodeEditor(QPlainTextEdit):
+    """A plain-text editor for code.
+
+    * a gutter with line numbers, and a red mark on the line of the current error;
+    * the bracket next to the cursor and its partner highlighted (red when unmatched);
+    * :meth:`set_error` underlines the reported position with a squiggle and tints its line.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        self.setFont(font)
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.setTabStopDistance(self.fontMetrics().horizontalAdvance(" ") * 2)
+        self._gutter = _Gutter(self)
+        self._error: tuple[int, int, str] | None = None
+        self._brackets: tuple[int, int | None] | None = None
+        self.blockCountChanged.connect(self._update_gutter_width)
+        self.updateRequest.connect(self._scroll_gutter)
+        self.cursorPositionChanged.connect(self._refresh_selections)
+        self.textChanged.connect(self._refresh_selections)
+        self._update_gutter_width()
+
+    # -- error marker -----------------------------------------------------------------------
+    def set_error(self, line: int | None, column: int | None, message: str) -> None:
+        """Mark an error at 1-based ``line``/``column`` (clamped into the text)."""
+        doc = self.document()
+        line = max(1, min(line or 1, doc.blockCount()))
+        block = doc.findBlockByNumber(line - 1)
+        column = max(1, min(column or 1, max(1, len(block.text()))))
+        self._error = (line, column, message)
+        self._refresh_selections()
+        self._gutter.update()
+
+    def clear_error(self) -> None:
+        if self._error is not None:
+            self._error = None
+            self._refresh_selections()
+            self._gutter.update()
+
+    @property
+    def error(self) -> tuple[int, int, str] | None:
+        """``(line, column, message)`` of the marked error."""
+        return self._error
+
+    def error_span(self) -> tuple[int, int] | None:
+        """Document offsets ``(start, end)`` of the squiggle."""
+        if self._error is None:
+            return None
+        line, column, _ = self._error
+        block = self.document().findBlockByNumber(line - 1)
+        text = block.text()
+        start = min(column - 1, max(0, len(text) - 1))
+        end = start + 1
+        while end < len(text) and (text[end].isalnum() or text[end] in "_$"):
+            end += 1
+        if not text:
+            end = start
+        return block.position() + start, block.position() + end
+
+    def go_to_error(self) -> None:
+        span = self.error_span()
+        if span is not None:
+            cursor = self.textCursor()
+            cursor.setPosition(span[0])
+            self.setTextCursor(cursor)
+            self.setFocus()
+
+    # -- brackets ---------------------------------------------------------------------------
+    @property
+    def bracket_match(self) -> tuple[int, int | None] | None:
+        """``(bracket, partner or None)`` offsets highlighted at the cursor."""
+        return self._brackets
+
+    def _find_brackets(self) -> tuple[int, int | None] | None:
+        text = self.toPlainText()
+        pos = self.textCursor().position()
+        mask: list[bool] | None = None
+        for candidate in (pos, pos - 1):
+            if 0 <= candidate < len(text) and text[candidate] in _OPEN + _CLOSE:
+                mask = mask or code_mask(text)
+                if mask[candidate]:
+                    return candidate, bracket_partner(text, candidate, mask)
+        return None
+
+    # -- painting ---------------------------------------------------------------------------
+    def _refresh_selections(self) -> None:
+        selections: list[QTextEdit.ExtraSelection] = []
+        if self._error is not None:
+            line, _, message = self._error
+            line_sel = QTextEdit.ExtraSelection()
+            line_sel.format.setBackground(ERROR_LINE_COLOR)
+            line_sel.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
+            cursor = QTextCursor(self.document().findBlockByNumber(line - 1))
+            line_sel.cursor = cursor
+            selections.append(line_sel)
+            span = self.error_span()
+            if span is not None and span[1] > span[0]:
+                squiggle = QTextEdit.ExtraSelection()
+                fmt = QTextCharFormat()
+                fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
+                fmt.setUnderlineColor(ERROR_COLOR)
+                fmt.setToolTip(message)
+                squiggle.format = fmt
+                cur = QTextCursor(self.document())
+                cur.setPosition(span[0])
+                cur.setPosition(span[1], QTextCursor.MoveMode.KeepAnchor)
+                squiggle.cursor = cur
+                selections.append(squiggle)
+        self._brackets = self._find_brackets()
+        if self._brackets is not None:
+            here, partner = self._brackets
+            color = MATCH_COLOR if partner is not None else UNMATCHED_COLOR
+            for offset in (here, partner):
+                if offset is None:
+                    continue
+                sel = QTextEdit.ExtraSelection()
+                sel.format.setBackground(color)
+                cur = QTextCursor(self.document())
+                cur.setPosition(offset)
+                cur.setPosition(offset + 1, QTextCursor.MoveMode.KeepAnchor)
+                sel.cursor = cur
+                selections.append(sel)
+        self.setExtraSelections(selections)
+
+    def gutter_width(self) -> int:
+        digits = max(3, len(str(self.blockCount())))
+        return 14 + self.fontMetrics().horizontalAdvance("9") * digits
+
+    def _update_gutter_width(self, _count: int = 0) -> None:
+        self.setViewportMargins(self.gutter_width(), 0, 0, 0)
+
+    def _scroll_gutter(self, rect: QRect, dy: int) -> None:
+        if dy:
+            self._gutter.scroll(0, dy)
+        else:
+            self._gutter.update(0, rect.y(), self._gutter.width(), rect.height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        cr = self.contentsRect()
+        self._gutter.setGeometry(QRect(cr.left(), cr.top(), self.gutter_width(), cr.height()))
+
+    def paint_gutter(self, event: QPaintEvent) -> None:
+        painter = QPainter(self._gutter)
+        painter.fillRect(event.rect(), self.palette().alternateBase())
+        block = self.firstVisibleBlock()
+        number = block.blockNumber()
+        top = round(self.blockBoundingGeometry(block).translated(self.contentOffset()).top())
+        bottom = top + round(self.blockBoundingRect(block).height())
+        height = self.fontMetrics().height()
+        error_line = self._error[0] if self._error else None
+        current = self.textCursor().blockNumber()
+        while block.isValid() and top <= event.rect().bottom():
+            if block.isVisible() and bottom >= event.rect().top():
+                if error_line == number + 1:
+                    painter.setPen(Qt.PenStyle.NoPen)
+                    painter.setBrush(ERROR_COLOR)
+                    size = max(6, height // 2)
+                    painter.drawEllipse(3, top + (height - size) // 2, size, size)
+                    painter.setPen(ERROR_COLOR)
+                else:
+                    color = self.palette().text().color()
+                    if number != current:
+                        color.setAlpha(120)
+                    painter.setPen(color)
+                painter.drawText(
+                    0,
+                    top,
+                    self._gutter.width() - 4,
+                    height,
+                    Qt.AlignmentFlag.AlignRight,
+                    str(number + 1),
+                )
+            block = block.next()
+            top = bottom
+            bottom = top + round(self.blockBoundingRect(block).height())
+            number += 1
+        painter.end()

@@ -1,0 +1,198 @@
+"""The live preview: what a template makes of an event, checked the way Segment will check it.
+
+:func:`build_preview` is the background half (render, check, measure, format: all off the GUI
+thread); :class:`PreviewPanel` only shows its result.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtGui import QBrush, QColor, QFont, QFontDatabase
+from PySide6.QtWidgets import (
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from segment_desktop.core.envelope import CommerceEvent
+from segment_desktop.core.render import Renderer
+from segment_desktop.core.spec import MAX_CALL_BYTES, Issue, call_size, check_call
+from segment_desktop.ui.studio.highlighter import JsonHighlighter
+from segment_desktop.ui.tasks import CancelToken
+
+__all__ = ["CallCheck", "Preview", "PreviewPanel", "build_preview"]
+
+
+@dataclass(frozen=True)
+class CallCheck:
+    """The spec check and size of one finished call."""
+
+    index: int
+    label: str
+    size: int
+    issues: list[Issue]
+
+
+@dataclass(frozen=True)
+class Preview:
+    """One finished preview, ready to show."""
+
+    template_text: str
+    calls: list[dict[str, Any]]
+    formatted: str
+    checks: list[CallCheck] = field(default_factory=list)
+    elapsed_ms: float = 0.0
+    engine: str = ""
+
+    @property
+    def largest_size(self) -> int:
+        return max((c.size for c in self.checks), default=0)
+
+    @property
+    def issues(self) -> list[tuple[int, Issue]]:
+        """Every issue with the index of its call, errors first."""
+        found = [(c.index, i) for c in self.checks for i in c.issues]
+        return sorted(found, key=lambda pair: pair[1].level != "error")
+
+    @property
+    def error_count(self) -> int:
+        return sum(1 for _, i in self.issues if i.level == "error")
+
+    @property
+    def sendable(self) -> bool:
+        return bool(self.calls) and self.error_count == 0
+
+
+def _label(call: dict[str, Any]) -> str:
+    kind = str(call.get("type", "call"))
+    event = call.get("event")
+    return f"{kind} “{event}”" if isinstance(event, str) else kind
+
+
+def build_preview(
+    renderer: Renderer,
+    text: str,
+    event: CommerceEvent,
+    template_key: str,
+    token: CancelToken | None = None,
+) -> Preview:
+    """Render, check and format (runs on a worker thread). Raises ``TemplateError``."""
+    result = renderer.render(text, event, template_key=template_key)
+    if token is not None:
+        token.raise_if_cancelled()
+    checks = [
+        CallCheck(i, _label(call), call_size(call), check_call(call))
+        for i, call in enumerate(result.calls)
+    ]
+    if token is not None:
+        token.raise_if_cancelled()
+    body: Any = result.calls[0] if len(result.calls) == 1 else result.calls
+    formatted = json.dumps(body, indent=2, ensure_ascii=False) if result.calls else ""
+    return Preview(text, result.calls, formatted, checks, result.elapsed_ms, result.engine)
+
+
+def _kb(size: int) -> str:
+    return f"{size / 1000:.1f} KB"
+
+
+class PreviewPanel(QWidget):
+    """Shows a :class:`Preview`, or why there is none.
+
+    Holds the "Send to Segment…" button; the studio decides what it does.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.summary = QLabel("No preview yet.", self)
+        self.summary.setObjectName("previewSummary")
+        self.summary.setWordWrap(True)
+        self.timing = QLabel("", self)
+        self.timing.setObjectName("previewTiming")
+        self.size_meter = QProgressBar(self)
+        self.size_meter.setObjectName("sizeMeter")
+        self.size_meter.setRange(0, MAX_CALL_BYTES)
+        self.size_meter.setValue(0)
+        self.size_meter.setFormat("")
+        self.size_meter.setAccessibleName("Size of the largest call against the 32 KB limit")
+        self.json_view = QPlainTextEdit(self)
+        self.json_view.setObjectName("previewJson")
+        self.json_view.setReadOnly(True)
+        self.json_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.json_view.setFont(_fixed_font())
+        self._highlighter = JsonHighlighter(self.json_view.document())
+        self.issues = QListWidget(self)
+        self.issues.setObjectName("previewIssues")
+        self.issues.setMaximumHeight(110)
+        self.issues.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.send_button = QPushButton("Send to Segment…", self)
+        self.send_button.setObjectName("sendButton")
+        self.send_button.setEnabled(False)
+        self.send_status = QLabel("", self)
+        self.send_status.setObjectName("sendStatus")
+        self.send_status.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.timing)
+        layout.addWidget(self.size_meter)
+        layout.addWidget(self.json_view, 1)
+        layout.addWidget(self.issues)
+        layout.addWidget(self.send_button)
+        layout.addWidget(self.send_status)
+        self.preview: Preview | None = None
+
+    def show_preview(self, preview: Preview) -> None:
+        self.preview = preview
+        calls = len(preview.calls)
+        errors = preview.error_count
+        warnings = len(preview.issues) - errors
+        if not calls:
+            self.summary.setText("The template sends nothing for this event.")
+        else:
+            noun = "call" if calls == 1 else "calls"
+            checks = (
+                "passes Segment's checks"
+                if not preview.issues
+                else f"{errors} error(s), {warnings} warning(s)"
+            )
+            self.summary.setText(f"{calls} Segment {noun}: {checks}.")
+        self.timing.setText(f"Rendered in {preview.elapsed_ms:.1f} ms by {preview.engine}")
+        size = preview.largest_size
+        self.size_meter.setValue(min(size, MAX_CALL_BYTES))
+        self.size_meter.setFormat(f"{_kb(size)} of {_kb(MAX_CALL_BYTES)}")
+        self.size_meter.setToolTip(
+            "Segment refuses calls over 32 KB." if size > MAX_CALL_BYTES else ""
+        )
+        self.json_view.setPlainText(preview.formatted)
+        self.issues.clear()
+        for index, issue in preview.issues:
+            where = f"call {index + 1}: " if calls > 1 else ""
+            item = QListWidgetItem(f"{issue.level}: {where}{issue.path}: {issue.message}")
+            color = "#b71c1c" if issue.level == "error" else "#8a5a00"
+            item.setForeground(QBrush(QColor(color)))
+            self.issues.addItem(item)
+        self.send_button.setEnabled(preview.sendable)
+
+    def show_problem(self, message: str) -> None:
+        """No preview: the template or the event is broken; say why (also beside the editor)."""
+        self.preview = None
+        self.summary.setText(message)
+        self.timing.setText("")
+        self.size_meter.setValue(0)
+        self.size_meter.setFormat("")
+        self.json_view.setPlainText("")
+        self.issues.clear()
+        self.send_button.setEnabled(False)
+
+
+def _fixed_font() -> QFont:
+    return QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)

@@ -1,0 +1,394 @@
+"""The template studio in a real widget tree (offscreen): preview, errors, samples, save, send."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QTextCursor
+from PySide6.QtWidgets import QWidget
+from pytestqt.qtbot import QtBot
+
+from segment_desktop.core.config import ConfigStore
+from segment_desktop.core.engine import available_engines
+from segment_desktop.core.errors import TemplateError, TemplateTimeout
+from segment_desktop.core.render import Renderer
+from segment_desktop.core.samples import list_samples
+from segment_desktop.core.templates import default_template
+from segment_desktop.ui.studio import TemplateStudio
+from segment_desktop.ui.studio.dialogs import UnsavedChoice
+from segment_desktop.ui.studio.preview import Preview
+from segment_desktop.ui.studio.sample_chooser import Source, parse_pasted
+
+pytestmark = pytest.mark.gui
+
+SIMPLE = '{"type": "track", "userId": "u-1", "event": "Hello", "properties": {"n": 1}}'
+RUNAWAY = "($f := function($n){ $f($n + 1) }; $f(0))"
+
+
+class AnsweringDialogs:
+    """Answers the studio's questions at once and records them (no modal loop in tests)."""
+
+    def __init__(self) -> None:
+        self.unsaved = UnsavedChoice.CANCEL
+        self.send_ok = True
+        self.reset_ok = True
+        self.file: Path | None = None
+        self.asked: list[str] = []
+        self.diffs: list[tuple[str, str]] = []
+
+    def ask_unsaved(self, parent: QWidget, template_name: str) -> UnsavedChoice:
+        self.asked.append(f"unsaved:{template_name}")
+        return self.unsaved
+
+    def confirm_send(self, parent: QWidget, summary: str) -> bool:
+        self.asked.append(f"send:{summary}")
+        return self.send_ok
+
+    def confirm_reset(self, parent: QWidget, template_name: str) -> bool:
+        self.asked.append(f"reset:{template_name}")
+        return self.reset_ok
+
+    def show_diff(self, parent: QWidget, title: str, diff: str) -> None:
+        self.diffs.append((title, diff))
+
+    def choose_event_file(self, parent: QWidget) -> Path | None:
+        self.asked.append("file")
+        return self.file
+
+
+class Outcomes:
+    """Everything the studio put on screen, in order."""
+
+    def __init__(self, studio: TemplateStudio) -> None:
+        self.items: list[object] = []
+        studio.previewUpdated.connect(self.items.append)
+
+    @property
+    def previews(self) -> list[Preview]:
+        return [i for i in self.items if isinstance(i, Preview)]
+
+    @property
+    def last(self) -> object:
+        return self.items[-1]
+
+
+@pytest.fixture(scope="module")
+def renderer() -> Renderer:
+    return Renderer()
+
+
+@pytest.fixture
+def dialogs() -> AnsweringDialogs:
+    return AnsweringDialogs()
+
+
+@pytest.fixture
+def store() -> ConfigStore:
+    return ConfigStore()
+
+
+@pytest.fixture
+def studio(
+    qtbot: QtBot, renderer: Renderer, store: ConfigStore, dialogs: AnsweringDialogs
+) -> Iterator[TemplateStudio]:
+    widget = TemplateStudio(renderer, store, dialogs=dialogs)
+    qtbot.addWidget(widget)
+    widget.resize(1200, 760)
+    qtbot.wait_until(lambda: widget.last_preview is not None, timeout=3000)
+    yield widget
+    widget.shutdown()
+
+
+def set_text(studio: TemplateStudio, text: str) -> None:
+    studio.editor.setPlainText(text)
+
+
+def wait_idle(qtbot: QtBot, studio: TemplateStudio, outcomes: Outcomes, count: int) -> None:
+    qtbot.wait_until(lambda: len(outcomes.items) >= count, timeout=3000)
+
+
+def event_name(preview: Preview) -> str:
+    return str(preview.calls[0]["event"])
+
+
+# --------------------------------------------------------------------------- preview
+
+
+def test_opens_first_enabled_template_with_a_checked_preview(studio: TemplateStudio) -> None:
+    assert studio.current_key == "checkout_started"
+    preview = studio.last_preview
+    assert preview is not None
+    assert event_name(preview) == "Checkout Started"
+    assert json.loads(studio.preview.json_view.toPlainText())["event"] == "Checkout Started"
+    assert "passes Segment's checks" in studio.preview.summary.text()
+    assert "ms by" in studio.preview.timing.text()
+    assert 0 < studio.preview.size_meter.value() < 32_000
+    assert "KB of 32.0 KB" in studio.preview.size_meter.format()
+    assert studio.template_list.count() == 7
+    assert not studio.is_dirty
+
+
+def test_typing_changes_the_preview_once_per_burst(qtbot: QtBot, studio: TemplateStudio) -> None:
+    outcomes = Outcomes(studio)
+    set_text(studio, SIMPLE)
+    qtbot.wait_until(lambda: bool(outcomes.previews), timeout=2000)
+    assert event_name(outcomes.previews[-1]) == "Hello"
+    before = len(outcomes.items)
+    cursor = studio.editor.textCursor()
+    cursor.setPosition(SIMPLE.index('Hello"') + len("Hello"))
+    studio.editor.setTextCursor(cursor)
+    started = time.monotonic()
+    qtbot.keyClicks(studio.editor, " World")
+    qtbot.wait_until(lambda: len(outcomes.items) > before, timeout=2000)
+    latency = time.monotonic() - started
+    assert event_name(outcomes.previews[-1]) == "Hello World"
+    assert latency < 1.0
+    qtbot.wait(200)
+    assert len(outcomes.items) == before + 1  # six keystrokes, one render
+    assert studio.is_dirty
+    assert studio.save_button.isEnabled()
+    assert studio.template_list.currentItem().text().startswith("● ")
+
+
+def test_error_marker_at_the_reported_line_and_column(qtbot: QtBot, studio: TemplateStudio) -> None:
+    outcomes = Outcomes(studio)
+    set_text(studio, '{"type": "track",\n  "event": $foo(}')
+    qtbot.wait_until(lambda: bool(outcomes.items), timeout=2000)
+    err = outcomes.last
+    assert isinstance(err, TemplateError)
+    assert (err.line, err.column) == (2, 17)
+    assert studio.editor.error is not None
+    line, column, message = studio.editor.error
+    assert (line, column) == (2, 17)
+    assert "cannot be used as a unary operator" in message
+    start, end = studio.editor.error_span() or (0, 0)
+    block = studio.editor.document().findBlockByNumber(1)
+    assert start == block.position() + 16 and end > start
+    assert "Line 2, column 17" in studio.status.text()
+    assert "S0211" in studio.status.text()
+    assert studio.last_preview is None
+    assert not studio.preview.send_button.isEnabled()
+    # Fixing the template clears the marker.
+    set_text(studio, SIMPLE)
+    qtbot.wait_until(lambda: isinstance(outcomes.last, Preview), timeout=2000)
+    assert studio.editor.error is None
+    assert studio.status.text() == ""
+
+
+def test_two_quick_edits_show_only_the_latest(qtbot: QtBot, studio: TemplateStudio) -> None:
+    outcomes = Outcomes(studio)
+    set_text(studio, SIMPLE.replace("Hello", "First"))
+    studio.request_preview()
+    set_text(studio, SIMPLE.replace("Hello", "Second"))
+    studio.request_preview()
+    qtbot.wait_until(lambda: bool(outcomes.items), timeout=2000)
+    qtbot.wait(300)
+    assert [event_name(p) for p in outcomes.previews] == ["Second"]
+    assert len(outcomes.items) == 1
+
+
+@pytest.mark.parametrize("engine", available_engines())
+def test_runaway_template_times_out_and_gui_stays_responsive(
+    qtbot: QtBot, store: ConfigStore, dialogs: AnsweringDialogs, engine: str
+) -> None:
+    studio = TemplateStudio(Renderer(engine), store, dialogs=dialogs)
+    qtbot.addWidget(studio)
+    qtbot.wait_until(lambda: studio.last_preview is not None, timeout=3000)
+    assert studio.last_preview is not None and studio.last_preview.engine == engine
+    outcomes = Outcomes(studio)
+    gaps: list[float] = []
+    last = [time.perf_counter()]
+
+    def tick() -> None:
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    probe = QTimer()
+    probe.setInterval(10)
+    probe.timeout.connect(tick)
+    probe.start()
+    started = time.perf_counter()
+    set_text(studio, RUNAWAY)
+    try:
+        qtbot.wait_until(lambda: bool(outcomes.items), timeout=3000)
+    finally:
+        probe.stop()
+    elapsed = time.perf_counter() - started
+    err = outcomes.last
+    assert isinstance(err, TemplateTimeout)
+    assert elapsed < 1.5
+    assert len(gaps) > 20
+    assert max(gaps) < 0.1, f"GUI thread stalled {max(gaps) * 1000:.0f} ms"
+    assert "too long" in studio.status.text()
+    assert err.code in studio.status.text()
+    assert studio.preview.summary.text().startswith("No preview")
+    studio.shutdown()
+
+
+# --------------------------------------------------------------------------- samples
+
+
+def test_pasted_json_error_shows_its_line_and_column(qtbot: QtBot, studio: TemplateStudio) -> None:
+    chooser = studio.samples
+    chooser.set_source(Source.PASTED)
+    assert chooser.paste.isVisibleTo(studio)
+    chooser.paste.setPlainText('{\n  "id": "e1",\n  "triggered_by" "order.paid"\n}')
+    qtbot.wait_until(lambda: chooser.paste.error is not None, timeout=2000)
+    line, column, _message = chooser.paste.error or (0, 0, "")
+    assert (line, column) == (3, 18)
+    assert chooser.status.text().startswith("Line 3, column 18: Expecting ':' delimiter")
+    assert chooser.current_event is None
+    assert studio.preview.summary.text() == "Choose an event to preview the template on."
+
+    outcomes = Outcomes(studio)
+    body = json.loads(list_samples("order.created")[0].text())
+    body["id"] = "pasted-1"
+    chooser.paste.setPlainText(json.dumps(body, indent=2))
+    qtbot.wait_until(lambda: bool(outcomes.previews), timeout=3000)
+    assert chooser.paste.error is None
+    assert chooser.current_event is not None and chooser.current_event.id == "pasted-1"
+    assert outcomes.previews[-1].calls[0]["messageId"] == "sd-pasted-1-checkout_started-0"
+
+
+def test_pasted_json_that_is_not_an_event_says_why() -> None:
+    with pytest.raises(Exception) as info:
+        parse_pasted('{"hello": 1}')
+    assert "triggered_by" in str(info.value)
+    assert getattr(info.value, "line", "x") is None
+
+
+def test_event_from_a_file(
+    qtbot: QtBot, studio: TemplateStudio, dialogs: AnsweringDialogs, tmp_path: Path
+) -> None:
+    body = json.loads(list_samples("order.created")[0].text())
+    body["id"] = "from-file-7"
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(body), encoding="utf-8")
+    dialogs.file = path
+    chooser = studio.samples
+    chooser.set_source(Source.FILE)
+    assert chooser.current_event is None
+    outcomes = Outcomes(studio)
+    chooser.action.click()
+    qtbot.wait_until(lambda: bool(outcomes.previews), timeout=3000)
+    assert chooser.current_event is not None and chooser.current_event.id == "from-file-7"
+    assert "event.json" in chooser.status.text()
+
+    broken = tmp_path / "broken.json"
+    broken.write_text("{nope", encoding="utf-8")
+    dialogs.file = broken
+    chooser.action.click()
+    qtbot.wait_until(lambda: "not valid JSON" in chooser.status.text(), timeout=3000)
+    assert "line 1, column 2" in chooser.status.text()
+
+
+# --------------------------------------------------------------------------- save, reset, diff
+
+
+def test_save_writes_the_override_and_clears_dirty(
+    qtbot: QtBot, studio: TemplateStudio, store: ConfigStore
+) -> None:
+    set_text(studio, SIMPLE)
+    assert studio.is_dirty
+    with qtbot.wait_signal(studio.saved, timeout=1000) as saved:
+        studio.save_button.click()
+    assert saved.args == ["checkout_started"]
+    assert store.load().template_overrides == {"checkout_started": SIMPLE}
+    assert not studio.is_dirty
+    assert not studio.save_button.isEnabled()
+    assert studio.template_list.item(0).text() == "Checkout Started  (customised)"
+    assert "your version" in studio.title.text()
+
+
+def test_reset_and_diff_against_default(
+    qtbot: QtBot, studio: TemplateStudio, store: ConfigStore, dialogs: AnsweringDialogs
+) -> None:
+    default = default_template("checkout_started")
+    studio.diff_button.click()
+    assert dialogs.diffs[-1][1] == ""  # unchanged: empty diff
+    cursor = studio.editor.textCursor()
+    cursor.movePosition(QTextCursor.MoveOperation.End)
+    studio.editor.setTextCursor(cursor)
+    qtbot.keyClick(studio.editor, Qt.Key.Key_Return)
+    qtbot.keyClicks(studio.editor, "/* mine */")
+    studio.diff_button.click()
+    title, diff = dialogs.diffs[-1]
+    assert title.startswith("Checkout Started")
+    assert "--- default" in diff and "+++ yours" in diff
+    assert "+/* mine */" in diff
+    assert studio.save()
+    assert "checkout_started" in store.load().template_overrides
+
+    dialogs.reset_ok = False
+    studio.reset_button.click()
+    assert studio.editor.toPlainText().endswith("/* mine */")
+    dialogs.reset_ok = True
+    studio.reset_button.click()
+    assert studio.editor.toPlainText() == default
+    assert studio.is_dirty  # the saved version is still the customised one
+    studio.editor.undo()
+    assert studio.editor.toPlainText().endswith("/* mine */")
+    studio.editor.redo()
+    assert studio.save()
+    assert store.load().template_overrides == {}  # equal to the default: no override kept
+    assert studio.template_list.item(0).text() == "Checkout Started"
+
+
+def test_unsaved_changes_cancel_discard_save_on_switch(
+    qtbot: QtBot, studio: TemplateStudio, store: ConfigStore, dialogs: AnsweringDialogs
+) -> None:
+    set_text(studio, SIMPLE)
+    dialogs.unsaved = UnsavedChoice.CANCEL
+    studio.template_list.setCurrentRow(1)  # the user clicks Order Completed
+    assert dialogs.asked == ["unsaved:Checkout Started"]
+    assert studio.current_key == "checkout_started"
+    assert studio.template_list.currentRow() == 0
+    assert studio.editor.toPlainText() == SIMPLE
+
+    dialogs.unsaved = UnsavedChoice.DISCARD
+    studio.template_list.setCurrentRow(1)
+    assert studio.current_key == "order_completed"
+    assert studio.editor.toPlainText() == default_template("order_completed")
+    assert store.load().template_overrides == {}
+    assert not studio.is_dirty
+
+    set_text(studio, SIMPLE.replace("Hello", "Kept"))
+    dialogs.unsaved = UnsavedChoice.SAVE
+    assert studio.select_template("order_updated")
+    assert studio.current_key == "order_updated"
+    assert store.load().template_overrides == {"order_completed": SIMPLE.replace("Hello", "Kept")}
+    # Coming back shows the saved version.
+    assert studio.select_template("order_completed")
+    assert studio.editor.toPlainText() == SIMPLE.replace("Hello", "Kept")
+
+
+def test_close_asks_and_cancel_keeps_the_window(
+    qtbot: QtBot, studio: TemplateStudio, dialogs: AnsweringDialogs
+) -> None:
+    set_text(studio, SIMPLE)
+    dialogs.unsaved = UnsavedChoice.CANCEL
+    assert studio.close() is False
+    assert studio.editor.toPlainText() == SIMPLE
+    assert not studio.confirm_leave()
+    dialogs.unsaved = UnsavedChoice.DISCARD
+    assert studio.close() is True
+    assert dialogs.asked.count("unsaved:Checkout Started") == 3
+
+
+def test_save_keeps_settings_written_elsewhere(
+    qtbot: QtBot, studio: TemplateStudio, store: ConfigStore
+) -> None:
+    config = store.load()
+    config.relay_url = "https://relay.example.com/hook"
+    store.save(config)
+    set_text(studio, SIMPLE)
+    assert studio.save()
+    again = store.load()
+    assert again.relay_url == "https://relay.example.com/hook"
+    assert again.template_overrides == {"checkout_started": SIMPLE}
