@@ -41,6 +41,8 @@ JSONATA_PYTHON = "jsonata-python"
 JLENS = "jlens"
 
 #: A function a template may call, ``$name(...)``. Raise :class:`HelperError` for bad arguments.
+#: A helper may carry a ``jsonata`` attribute: the same function written in JSONata, which an
+#: engine may bind instead (for jlens, calling back into Python costs more than the work itself).
 Helper = Callable[..., Any]
 
 
@@ -124,6 +126,8 @@ def _error_from_exception(err: BaseException) -> EngineError:
         message = str(err)
         if message.startswith(f"{code}:"):
             message = message[len(code) + 1 :].strip()
+        if code == "D3137" and message.startswith("$amount"):
+            code = "SD101"  # our helper's own error, written in JSONata for jlens
         cause = err.__cause__ or err.__context__
         if isinstance(cause, HelperError):
             return EngineError("SD101", str(cause))
@@ -201,7 +205,9 @@ class _JsonataPythonProgram:
 
         expr = self._expr
         frame = expr.create_frame(expr.environment)
-        timebox.Timebox(frame, int(limits.timeout_s * 1000), limits.max_depth)
+        # Its depth counter creeps by one per function call (about one per order line), so a depth
+        # budget would refuse large orders; endless recursion ends in RecursionError instead.
+        timebox.Timebox(frame, int(limits.timeout_s * 1000), None)
         try:
             with _Watchdog(limits.timeout_s + 0.05) as watchdog:
                 jsonata_module.Jsonata.CURRENT.jsonata = expr
@@ -266,8 +272,10 @@ def _python_helper(fn: Helper) -> Helper:
 
 
 class _JlensProgram:
-    def __init__(self, expr: Any) -> None:
+    def __init__(self, expr: Any, offset: int = 0, length: int = 0) -> None:
         self._expr = expr
+        self._offset = offset
+        self._length = length
 
     def evaluate(self, data: Any, data_json: str, limits: Limits) -> Any:
         try:
@@ -279,10 +287,19 @@ class _JlensProgram:
                 max_array_length=limits.max_array_length,
             )
         except Exception as err:
-            raise _error_from_exception(err) from None
+            raise _shifted(_error_from_exception(err), self._offset, self._length) from None
         if out is None:
             return UNDEFINED
         return json.loads(out)
+
+
+def _shifted(err: EngineError, offset: int, length: int) -> EngineError:
+    """Positions in the wrapped text → positions in the user's template."""
+    if err.position is None or not offset or err.code.startswith("S0"):
+        return err
+    position = err.position - offset
+    err.position = position if 0 <= position <= length else None
+    return err
 
 
 class JlensEngine:
@@ -293,13 +310,25 @@ class JlensEngine:
     def compile(self, text: str, helpers: dict[str, Helper]) -> Program:
         import jlens
 
+        native = {
+            name: source
+            for name, fn in helpers.items()
+            if isinstance(source := getattr(fn, "jsonata", None), str)
+        }
+        # Native helpers are bound by a one-line prelude around the template. The template is
+        # parsed alone first, so a syntax error is reported exactly where the user made it.
+        prelude = "".join(f"${name} := {source}; " for name, source in native.items())
+        offset = len(prelude) + 1 if prelude else 0
         try:
             expr = jlens.Expression(text)
+            if prelude:
+                expr = jlens.Expression(f"({prelude}{text}\n)")
             for name, fn in helpers.items():
-                expr.register_function(name, _jlens_helper(fn))
+                if name not in native:
+                    expr.register_function(name, _jlens_helper(fn))
         except Exception as err:
-            raise _error_from_exception(err) from None
-        return _JlensProgram(expr)
+            raise _shifted(_error_from_exception(err), offset, len(text)) from None
+        return _JlensProgram(expr, offset, len(text))
 
 
 def _jlens_helper(fn: Helper) -> Helper:

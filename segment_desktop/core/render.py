@@ -95,6 +95,30 @@ def helper_anonymous_id(email: Any = None) -> Any:
     return f"anon-{digest[:32]}"
 
 
+def _exponents_literal() -> str:
+    from segment_desktop.core.money import _EXPONENTS
+
+    return json.dumps(_EXPONENTS, separators=(",", ":"))
+
+
+# The same as helper_amount, in JSONata. Dividing two exact integers is correctly rounded, exactly
+# like float(Decimal): the result is the same number, and the differential tests hold us to it.
+helper_amount.jsonata = (  # type: ignore[attr-defined]
+    f"($exponents := {_exponents_literal()}; "
+    "function($m, $c){("
+    '$minor := $type($m) = "object" ? $m.amount : $m; '
+    '$code := $type($c) = "string" ? $c : $m.currency; '
+    "$exists($minor) ? ("
+    '$type($minor) != "number" ? $error("$amount expects a Commerce money object or a number '
+    'of minor units.") : '
+    '$minor != $floor($minor) ? $error("$amount: minor units must be a whole number.") : '
+    '$not($type($code) = "string") or $trim($code) = "" ? $error("$amount needs a currency: '
+    'pass a money object with \\"currency\\", or $amount(minorUnits, \\"GBP\\").") : '
+    "($e := $lookup($exponents, $uppercase($trim($code))); "
+    "$minor / $power(10, $exists($e) ? $e : 2))"
+    "))})"
+)
+
 HELPERS: dict[str, engines.Helper] = {
     "amount": helper_amount,
     "anonymousId": helper_anonymous_id,

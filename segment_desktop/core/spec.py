@@ -233,28 +233,32 @@ def _check_ecommerce(event: Any, properties: dict[str, Any]) -> list[Issue]:
             if not isinstance(product, dict):
                 issues.append(Issue("warning", path, "Each product should be an object."))
                 continue
-            for name, expected in _PRODUCT_TYPES.items():
-                if name in product:
-                    issues.extend(_check_type(f"{path}.{name}", product[name], expected))
+            for name, value in product.items():
+                expected = _PRODUCT_TYPES.get(name)
+                if expected is not None and value is not None and not _has_type(value, expected):
+                    issues.extend(_check_type(f"{path}.{name}", value, expected))
     return issues
 
 
 def _check_type(path: str, value: Any, expected: str) -> list[Issue]:
-    if value is None:
-        return []
-    ok = {
-        _STRING: isinstance(value, str),
-        _NUMBER: isinstance(value, int | float) and not isinstance(value, bool),
-        _INTEGER: (isinstance(value, int) and not isinstance(value, bool))
-        or (isinstance(value, float) and value.is_integer()),
-        _ARRAY: isinstance(value, list),
-    }[expected]
-    if ok:
+    if value is None or _has_type(value, expected):
         return []
     hint = ""
     if expected == _NUMBER and isinstance(value, str):
         hint = ' Amounts are numbers in the currency\'s main unit (27.5, not "27.50").'
     return [Issue("warning", path, f"should be a {expected}, not {_type_name(value)}.{hint}")]
+
+
+def _has_type(value: Any, expected: str) -> bool:
+    if expected == _STRING:
+        return isinstance(value, str)
+    if isinstance(value, bool):
+        return False
+    if expected == _NUMBER:
+        return isinstance(value, int | float)
+    if expected == _INTEGER:
+        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    return isinstance(value, list)
 
 
 def _nonempty_string(value: Any) -> bool:

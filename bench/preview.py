@@ -1,0 +1,126 @@
+"""Preview step latency: our render path against the bare engines, same template, same input.
+
+The preview step is what the template studio runs after each edit: render the current text on
+the current sample (compiled template cached by text, sample parsed once), check each call against
+the Segment spec, and format the result as JSON. The bare engine is the library alone: compile +
+evaluate through its own API.
+
+    python -m bench.preview [--repeat N] [--items 5,50,500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from bench.orders import order_event
+from bench.stats import print_table, summary, timings_ms, write_results
+from segment_desktop.core import engine as engines
+from segment_desktop.core.render import HELPERS, Renderer
+from segment_desktop.core.spec import call_size, check_call
+from segment_desktop.core.templates import default_template
+
+TARGETS = {
+    "jsonata-python": {5: 16.0, 50: 50.0},
+    "jlens": {50: 2.0, 500: 16.0},
+}
+OVERHEAD_TARGET = 1.3
+
+
+def preview_step(renderer: Renderer, text: str, event: object, event_json: str) -> str:
+    result = renderer.render(
+        text,
+        event,  # type: ignore[arg-type]
+        template_key="order_completed",
+        event_json=event_json,
+    )
+    for call in result.calls:
+        check_call(call)
+        call_size(call)
+    return json.dumps(result.calls, indent=2, ensure_ascii=False)
+
+
+def bare_engine_raw(name: str, text: str, body: dict[str, object], body_json: str) -> object:
+    """The library's own API, without our adapter: the reference for "our overhead"."""
+    if name == "jlens":
+        import jlens
+
+        expr = jlens.Expression(text)
+        for helper, fn in HELPERS.items():
+            expr.register_function(helper, fn)
+        return expr.evaluate_json(body_json, None, timeout=0.5, max_depth=400)
+    from jsonata import Jsonata
+
+    expr = Jsonata(text)
+    for helper, fn in HELPERS.items():
+        expr.register_lambda(helper, fn)
+    return expr.evaluate(body)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--items", default="5,50,500")
+    args = parser.parse_args(argv)
+    sizes = [int(n) for n in args.items.split(",")]
+    text = default_template("order_completed")
+    rows = []
+    results = []
+    for name in engines.available_engines():
+        renderer = Renderer(name, engines.Limits(timeout_s=10))
+        for items in sizes:
+            event = order_event(items)
+            event_json = json.dumps(event.body)
+            repeat = max(5, args.repeat // (10 if items >= 500 and name != "jlens" else 1))
+
+            def ours_step(ev: object = event, js: str = event_json) -> object:
+                return preview_step(renderer, text, ev, js)
+
+            def bare_step(n: str = name, ev: object = event, js: str = event_json) -> object:
+                return bare_engine_raw(n, text, ev.body, js)  # type: ignore[attr-defined]
+
+            ours = summary(timings_ms(ours_step, repeat))
+            bare = summary(timings_ms(bare_step, repeat))
+            ratio = ours["p50"] / bare["p50"]
+            target = TARGETS.get(name, {}).get(items)
+            verdict = "" if target is None else ("ok" if ours["p50"] <= target else "MISSED")
+            rows.append(
+                [
+                    name,
+                    items,
+                    ours["p50"],
+                    ours["p95"],
+                    bare["p50"],
+                    bare["p95"],
+                    ratio,
+                    f"<= {target}" if target else "-",
+                    verdict,
+                ]
+            )
+            results.append(
+                {
+                    "engine": name,
+                    "items": items,
+                    "preview_ms": ours,
+                    "bare_ms": bare,
+                    "ratio": ratio,
+                    "target_p50_ms": target,
+                }
+            )
+    print(
+        "Preview step (render cached template + spec check + JSON) vs bare engine (compile + "
+        "evaluate), milliseconds"
+    )
+    print_table(
+        ["engine", "items", "p50", "p95", "bare p50", "bare p95", "ours/bare", "target p50", ""],
+        rows,
+    )
+    print(f"overhead target: ours/bare <= {OVERHEAD_TARGET}")
+    path = write_results("preview", {"rows": results})
+    print(f"results: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
