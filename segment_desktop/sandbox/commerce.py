@@ -14,6 +14,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections import Counter, deque
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -42,8 +43,27 @@ class RequestRecord(NamedTuple):
     status: int
 
 
+def _same(given: str, expected: str) -> bool:
+    """Constant-time comparison that also copes with non-ASCII input (bytes, not str)."""
+    return secrets.compare_digest(given.encode(), expected.encode())
+
+
 class CommerceEmulator:
-    """State and behaviour of the emulated Commerce store."""
+    """State and behaviour of the emulated Commerce store.
+
+    For tests and the app's sandbox mode:
+
+    - ``fire(event, resource=None, *, resource_id=None, wait=False)`` delivers a webhook to every
+      enabled integration observing the event; ``wait_idle(timeout)`` waits for all deliveries;
+    - ``integrations``, ``logs(integration_id=None, job_id=None)``, ``jobs(integration_id)``;
+    - ``set_token_ttl(seconds)``, ``revoke_tokens()``;
+    - ``request_log`` (``(method, path, status)`` tuples), ``requests(method, prefix)``,
+      ``request_counts()``, ``write_count()``, ``clear_request_log()``;
+    - ``faults`` (see ``faults.py``), ``store`` (the seeded orders and customers), ``reset()``.
+    """
+
+    #: The request log keeps this many entries (a sandbox left running must not grow forever).
+    MAX_REQUEST_LOG = 100_000
 
     def __init__(
         self,
@@ -54,6 +74,8 @@ class CommerceEmulator:
         client_id: str = DEMO_CLIENT_ID,
         client_secret: str = DEMO_CLIENT_SECRET,
     ) -> None:
+        if token_ttl < 0:
+            raise ValueError("token_ttl cannot be negative.")
         self.client_id = client_id
         self.client_secret = client_secret
         self.base_url = ""
@@ -66,7 +88,7 @@ class CommerceEmulator:
         self._integrations: dict[str, dict[str, Any]] = {}
         self._jobs: dict[str, dict[str, Any]] = {}
         self._logs: list[dict[str, Any]] = []
-        self._requests: list[RequestRecord] = []
+        self._requests: deque[RequestRecord] = deque(maxlen=self.MAX_REQUEST_LOG)
         self._worker = DeliveryWorker(
             timeout=webhook_timeout, retry_delays=retry_delays, on_attempt=self._record_attempt
         )
@@ -97,8 +119,8 @@ class CommerceEmulator:
             raise ApiProblem(
                 400, "Bad Request", f"Unsupported grant_type {grant!r}", string_status=True
             )
-        id_ok = secrets.compare_digest(form.get("client_id", ""), self.client_id)
-        secret_ok = secrets.compare_digest(form.get("client_secret", ""), self.client_secret)
+        id_ok = _same(form.get("client_id", ""), self.client_id)
+        secret_ok = _same(form.get("client_secret", ""), self.client_secret)
         if not id_ok or (grant == "client_credentials" and not secret_ok):
             raise ApiProblem(401, "Unauthorized", string_status=True)
         token = secrets.token_hex(20)
@@ -147,6 +169,10 @@ class CommerceEmulator:
             if r.path.startswith(prefix) and (method is None or r.method == method.upper())
         ]
 
+    def request_counts(self) -> Counter[tuple[str, str]]:
+        """How many requests each (method, path) received."""
+        return Counter((r.method, r.path) for r in self.request_log)
+
     def write_count(self, prefix: str = "/v2/") -> int:
         """POST, PUT, PATCH and DELETE requests under ``prefix`` (token requests excluded)."""
         writes = {"POST", "PUT", "PATCH", "DELETE"}
@@ -155,6 +181,18 @@ class CommerceEmulator:
     def clear_request_log(self) -> None:
         with self._lock:
             self._requests.clear()
+
+    def reset(self) -> None:
+        """Back to a fresh store: no integrations, logs, jobs, requests or faults.
+
+        Issued tokens stay valid. Deliveries already under way still finish (and are logged).
+        """
+        with self._lock:
+            self._integrations.clear()
+            self._jobs.clear()
+            self._logs.clear()
+            self._requests.clear()
+        self.faults.clear()
 
     # -- integrations ---------------------------------------------------------------------
 
@@ -275,8 +313,10 @@ class CommerceEmulator:
             "_job": result.job_id,
         }
         with self._lock:
+            job = self._jobs.get(result.job_id)
+            if job is None:  # the store was reset while this delivery was under way
+                return
             self._logs.append(log)
-            job = self._jobs[result.job_id]
             job["attempts"] = attempt.number
             if attempt.succeeded:
                 job["status"] = "succeeded"

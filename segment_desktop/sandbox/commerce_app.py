@@ -241,6 +241,10 @@ def build_commerce_app(emulator: CommerceEmulator) -> ASGIApp:
             e.revoke_tokens()
         return JSONResponse({"data": {"ttl": e.token_ttl}})
 
+    async def control_reset(request: Request) -> Response:
+        e.reset()
+        return Response(status_code=204)
+
     async def control_requests(request: Request) -> Response:
         records = [[r.method, r.path, r.status] for r in e.request_log]
         return JSONResponse({"data": records, "meta": {"writes": e.write_count()}})
@@ -265,6 +269,7 @@ def build_commerce_app(emulator: CommerceEmulator) -> ASGIApp:
         Route("/sandbox/faults", control_faults, methods=["GET", "POST", "DELETE"]),
         Route("/sandbox/tokens", control_tokens, methods=["POST"]),
         Route("/sandbox/requests", control_requests, methods=["GET"]),
+        Route("/sandbox/reset", control_reset, methods=["POST"]),
     ]
 
     async def on_problem(request: Request, exc: Exception) -> Response:

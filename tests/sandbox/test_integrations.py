@@ -206,3 +206,31 @@ def test_request_log_counts_writes_by_method_and_path(
 def test_request_log_entries_are_plain_tuples(sandbox: Sandbox, commerce: httpx.Client) -> None:
     commerce.get("/v2/integrations")
     assert ("GET", "/v2/integrations", 200) in sandbox.commerce.request_log
+
+
+def test_request_counts_and_reset(
+    sandbox: Sandbox, commerce: httpx.Client, http: httpx.Client
+) -> None:
+    commerce.post("/v2/integrations", json=webhook(HOOK, ["order.paid"]))
+    commerce.get("/v2/integrations")
+    commerce.get("/v2/integrations")
+    counts = sandbox.commerce.request_counts()
+    assert counts[("GET", "/v2/integrations")] == 2
+    assert counts[("POST", "/v2/integrations")] == 1
+    sandbox.commerce.faults.server_error("/v2/orders")
+
+    assert http.post(f"{sandbox.commerce_url}/sandbox/reset").status_code == 204
+    assert sandbox.commerce.integrations == []
+    assert sandbox.commerce.request_log == []
+    assert sandbox.commerce.faults.pending() == []
+    assert commerce.get("/v2/integrations").json()["data"] == []  # the token still works
+
+
+def test_non_ascii_credentials_are_refused_not_crashed(
+    sandbox: Sandbox, http: httpx.Client
+) -> None:
+    response = http.post(
+        f"{sandbox.commerce_url}/oauth/access_token",
+        data={"grant_type": "client_credentials", "client_id": "clïent", "client_secret": "sécret"},
+    )
+    assert response.status_code == 401
