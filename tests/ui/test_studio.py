@@ -13,12 +13,14 @@ from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
+from segment_desktop.commerce import CommerceClient
 from segment_desktop.core.config import ConfigStore
 from segment_desktop.core.engine import available_engines
 from segment_desktop.core.errors import TemplateError, TemplateTimeout
 from segment_desktop.core.render import Renderer
 from segment_desktop.core.samples import list_samples
 from segment_desktop.core.templates import default_template
+from segment_desktop.sandbox.runner import Sandbox
 from segment_desktop.ui.studio import TemplateStudio
 from segment_desktop.ui.studio.dialogs import UnsavedChoice
 from segment_desktop.ui.studio.preview import Preview
@@ -392,3 +394,45 @@ def test_save_keeps_settings_written_elsewhere(
     again = store.load()
     assert again.relay_url == "https://relay.example.com/hook"
     assert again.template_overrides == {"checkout_started": SIMPLE}
+
+
+# --------------------------------------------------------------------------- the store
+
+
+def test_recent_orders_from_the_sandbox_store(
+    qtbot: QtBot, studio: TemplateStudio, sandbox: Sandbox
+) -> None:
+    chooser = studio.samples
+    chooser.set_source(Source.STORE)
+    assert not chooser.action.isEnabled()
+    assert "Connect a Commerce store" in chooser.status.text()
+    with CommerceClient(sandbox.commerce_url, sandbox.client_id, sandbox.client_secret) as client:
+        studio.set_commerce_client(client)
+        assert chooser.action.isEnabled()
+        outcomes = Outcomes(studio)
+        chooser.action.click()
+        assert not chooser.action.isEnabled()  # one fetch at a time
+        qtbot.wait_until(lambda: bool(outcomes.previews), timeout=5000)
+    assert chooser.action.isEnabled()
+    assert 0 < chooser.choice.count() <= 10
+    assert chooser.choice.itemText(0).startswith("Order ")
+    event = chooser.current_event
+    assert event is not None and event.id.startswith("recent-")
+    assert event.triggered_by == "order.created"  # the template's own event
+    order_id = event.payload["data"]["id"]
+    assert outcomes.previews[-1].calls[0]["properties"]["order_id"] == order_id
+    assert "recent orders from the store" in chooser.status.text()
+
+
+def test_store_failure_is_shown_not_raised(
+    qtbot: QtBot, studio: TemplateStudio, sandbox: Sandbox
+) -> None:
+    chooser = studio.samples
+    chooser.set_source(Source.STORE)
+    with CommerceClient(sandbox.commerce_url, sandbox.client_id, "wrong-secret") as client:
+        studio.set_commerce_client(client)
+        chooser.action.click()
+        qtbot.wait_until(lambda: chooser.action.isEnabled(), timeout=5000)
+    assert "wrong-secret" not in chooser.status.text()
+    assert "Commerce refused the client ID and client secret" in chooser.status.text()
+    assert chooser.current_event is None
