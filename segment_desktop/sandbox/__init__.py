@@ -8,6 +8,20 @@
         sandbox.commerce.fire("order.paid", wait=True)
         sandbox.segment.received_calls()
 
+Control endpoints (for people trying the app with curl, and for other processes; never
+faulted, never in the request log):
+
+Commerce
+    ``POST /sandbox/events``   ``{"event": "order.paid", "resource"?: {...}, "order_id"?: "...",
+    "customer_id"?: "...", "wait"?: true}`` → 202 (200 with ``wait``), one result per integration
+    ``POST /sandbox/faults``   ``{"kind": "rate_limit"|"server_error"|"slow"|"malformed",
+    "prefix"?: "/v2", "count"?: 1, "method"?: "GET", "status"?: 503, "retry_after"?: 1,
+    "delay"?: 1}``; ``GET`` lists, ``DELETE`` clears
+    ``POST /sandbox/tokens``   ``{"ttl"?: seconds, "revoke"?: true}``
+    ``GET /sandbox/requests``  the request log; ``POST /sandbox/reset`` a fresh store
+Segment
+    ``GET /sandbox/received``, ``POST /sandbox/reset``, ``/sandbox/faults`` as above
+
 Importing this package is cheap: Starlette and uvicorn load only when ``Sandbox`` is first used,
 so ``segment-desktop --help`` and the command modules stay fast.
 """

@@ -85,17 +85,15 @@ def build_commerce_app(emulator: CommerceEmulator) -> ASGIApp:
     """The ASGI application serving ``emulator``: request log ⟶ faults ⟶ routes."""
     e = emulator
 
-    def api(*, manage: bool = False) -> Callable[[Handler], Handler]:
-        """Wrap a handler with the bearer-token check."""
+    def api(handler: Handler) -> Handler:
+        """Wrap a handler with the bearer-token check: orders, customers and integrations are
+        back-office data that only a client-credentials token may read."""
 
-        def wrap(handler: Handler) -> Handler:
-            async def checked(request: Request) -> Response:
-                e.check_token(request.headers.get("authorization"), manage=manage)
-                return await handler(request)
+        async def checked(request: Request) -> Response:
+            e.check_token(request.headers.get("authorization"), manage=True)
+            return await handler(request)
 
-            return checked
-
-        return wrap
+        return checked
 
     def list_url(request: Request) -> str:
         return f"{e.base_url or str(request.base_url).rstrip('/')}{request.url.path}"
@@ -112,42 +110,42 @@ def build_commerce_app(emulator: CommerceEmulator) -> ASGIApp:
         values = dict(parse_qsl(raw, keep_blank_values=True))
         return JSONResponse(e.issue_token(values))
 
-    @api(manage=True)
+    @api
     async def list_integrations(request: Request) -> Response:
         return JSONResponse({"data": e.integrations})
 
-    @api(manage=True)
+    @api
     async def create_integration(request: Request) -> Response:
         created = e.create_integration(await json_body(request))
         return JSONResponse({"data": created}, status_code=201)
 
-    @api(manage=True)
+    @api
     async def get_integration(request: Request) -> Response:
         return JSONResponse({"data": e.get_integration(request.path_params["id"])})
 
-    @api(manage=True)
+    @api
     async def update_integration(request: Request) -> Response:
         updated = e.update_integration(request.path_params["id"], await json_body(request))
         return JSONResponse({"data": updated})
 
-    @api(manage=True)
+    @api
     async def delete_integration(request: Request) -> Response:
         e.delete_integration(request.path_params["id"])
         return Response(status_code=204)
 
-    @api(manage=True)
+    @api
     async def all_logs(request: Request) -> Response:
         return JSONResponse(page_of(request, e.logs()))
 
-    @api(manage=True)
+    @api
     async def integration_logs(request: Request) -> Response:
         return JSONResponse(page_of(request, e.logs(request.path_params["id"])))
 
-    @api(manage=True)
+    @api
     async def integration_jobs(request: Request) -> Response:
         return JSONResponse(page_of(request, e.jobs(request.path_params["id"])))
 
-    @api(manage=True)
+    @api
     async def job_logs(request: Request) -> Response:
         logs = e.logs(request.path_params["id"], request.path_params["job"])
         return JSONResponse(page_of(request, logs))
@@ -155,7 +153,7 @@ def build_commerce_app(emulator: CommerceEmulator) -> ASGIApp:
     def wants_items(request: Request) -> bool:
         return "items" in request.query_params.get("include", "").split(",")
 
-    @api()
+    @api
     async def list_orders(request: Request) -> Response:
         include = wants_items(request)
         body = page_of(request, e.store.orders, "include=items" if include else "")
@@ -165,7 +163,7 @@ def build_commerce_app(emulator: CommerceEmulator) -> ASGIApp:
             }
         return JSONResponse(body)
 
-    @api()
+    @api
     async def get_order(request: Request) -> Response:
         order = e.store.order(request.path_params["id"])
         if order is None:
@@ -175,18 +173,18 @@ def build_commerce_app(emulator: CommerceEmulator) -> ASGIApp:
             body["included"] = {"items": e.store.items[order["id"]]}
         return JSONResponse(body)
 
-    @api()
+    @api
     async def order_items(request: Request) -> Response:
         order = e.store.order(request.path_params["id"])
         if order is None:
             raise ApiProblem(404, "Not Found", "No order with this id exists")
         return JSONResponse({"data": e.store.items[order["id"]]})
 
-    @api()
+    @api
     async def list_customers(request: Request) -> Response:
         return JSONResponse(page_of(request, e.store.customers))
 
-    @api()
+    @api
     async def get_customer(request: Request) -> Response:
         customer = e.store.customer(request.path_params["id"])
         if customer is None:

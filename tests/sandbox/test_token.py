@@ -114,7 +114,9 @@ def test_control_endpoint_sets_ttl_and_revokes(sandbox: Sandbox, http: httpx.Cli
     assert _list(http, sandbox, token).status_code == 401
 
 
-def test_an_implicit_token_cannot_manage_integrations(sandbox: Sandbox, http: httpx.Client) -> None:
+def test_an_implicit_token_cannot_read_back_office_data(
+    sandbox: Sandbox, http: httpx.Client
+) -> None:
     response = _token_request(http, sandbox, grant_type="implicit", client_id=sandbox.client_id)
     assert response.status_code == 200
     body = response.json()
@@ -122,3 +124,8 @@ def test_an_implicit_token_cannot_manage_integrations(sandbox: Sandbox, http: ht
     listing = _list(http, sandbox, body["access_token"])
     assert listing.status_code == 403
     assert "client_credentials" in listing.json()["errors"][0]["detail"]
+    orders = http.get(
+        f"{sandbox.commerce_url}/v2/orders",
+        headers={"Authorization": f"Bearer {body['access_token']}"},
+    )
+    assert orders.status_code == 403
