@@ -1,0 +1,322 @@
+"""``segment-desktop relay``: receive Commerce webhooks and deliver them to Segment, headless.
+
+Subcommands: ``serve`` (the default), ``status``, ``parked``, ``replay [--id EVENT_ID …]``.
+
+Settings come from the saved configuration; each can be overridden by an environment variable
+(see :data:`segment_desktop.relay.settings.ENVIRONMENT`) and then by a flag. Secrets come from
+``SEGMENT_WRITE_KEY`` and ``COMMERCE_WEBHOOK_SECRET`` when set, otherwise from the OS keyring.
+
+Exit codes: 0 done, 2 a problem the user must fix (settings, secrets, address in use), 1 an
+unexpected failure. Only light modules are imported here at import time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from segment_desktop.core.config import Config, ConfigStore
+    from segment_desktop.relay.runtime import Relay
+    from segment_desktop.relay.settings import RelaySettings
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USER_ERROR = 2
+CONFIG_POLL_SECONDS = 2.0
+
+log = logging.getLogger("segment_desktop.relay")
+
+
+def _add_common(parser: argparse.ArgumentParser, *, sub: bool) -> None:
+    # On a subcommand the defaults are SUPPRESS, so a flag given before the subcommand is kept.
+    default: Any = argparse.SUPPRESS if sub else None
+    parser.add_argument(
+        "--config-dir", type=Path, default=default, metavar="DIR",
+        help="configuration folder (default: $SEGMENT_DESKTOP_CONFIG_DIR or the application's)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--data-dir", default=default, metavar="DIR",
+        help="where the outbox is kept (default: $SEGMENT_DESKTOP_DATA_DIR or the platform's)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--listen", default=default, metavar="HOST:PORT",
+        help="address to accept webhooks on (default: $SEGMENT_DESKTOP_RELAY_LISTEN "
+        "or 127.0.0.1:8787; 0.0.0.0:PORT for every interface)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--segment-host", default=default, metavar="URL",
+        help="Segment API host (default: $SEGMENT_DESKTOP_SEGMENT_HOST or the saved setting)",
+    )  # fmt: skip
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    _add_common(parser, sub=False)
+    parser.set_defaults(relay_command="serve")
+    sub = parser.add_subparsers(dest="relay_command", metavar="SUBCOMMAND")
+    serve = sub.add_parser("serve", help="receive webhooks and deliver them (the default)")
+    status = sub.add_parser("status", help="show what the outbox holds")
+    parked = sub.add_parser("parked", help="list calls Segment refused and template errors")
+    replay = sub.add_parser(
+        "replay", help="render template errors again and re-queue refused calls"
+    )
+    replay.add_argument(
+        "--id", dest="event_ids", action="append", metavar="EVENT_ID",
+        help="only this Commerce event (repeat for several; default: everything parked)",
+    )  # fmt: skip
+    for command in (serve, status, parked, replay):
+        _add_common(command, sub=True)
+    for command in (status, parked, replay):
+        command.add_argument("--json", action="store_true", help="print JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    from segment_desktop.core.errors import SegmentDesktopError
+
+    command = getattr(args, "relay_command", None) or "serve"
+    try:
+        if command == "serve":
+            return _serve(args)
+        if command == "status":
+            return _status(args)
+        if command == "parked":
+            return _parked(args)
+        return _replay(args)
+    except SegmentDesktopError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        return EXIT_FAILED
+
+
+# -- shared ----------------------------------------------------------------------------------
+
+
+def _store(args: argparse.Namespace) -> ConfigStore:
+    from segment_desktop.core.config import ConfigStore
+
+    return ConfigStore(getattr(args, "config_dir", None))
+
+
+def _settings(args: argparse.Namespace, config: Config) -> RelaySettings:
+    from segment_desktop.relay.settings import resolve
+
+    return resolve(
+        config_segment_host=config.segment.host,
+        config_segment_path=config.segment.path,
+        listen=getattr(args, "listen", None),
+        data_dir=getattr(args, "data_dir", None),
+        segment_host=getattr(args, "segment_host", None),
+    )
+
+
+def _secret(name: str) -> str:
+    from segment_desktop.core.errors import SecretStoreError
+    from segment_desktop.core.secrets import ENVIRONMENT_VARIABLES, LABELS, SecretStore
+
+    variable = ENVIRONMENT_VARIABLES[name]
+    try:
+        value = SecretStore().get(name)
+    except SecretStoreError as err:
+        raise SecretStoreError(
+            f"The relay needs the {LABELS[name]}: set {variable}, or make the keyring usable. {err}"
+        ) from None
+    if not value:
+        raise SecretStoreError(
+            f"The relay needs the {LABELS[name]}, and there is none: set the environment "
+            f"variable {variable}, or save it in Segment Desktop (it goes to the OS keyring)."
+        )
+    return value
+
+
+# -- serve -----------------------------------------------------------------------------------
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from segment_desktop.core.logs import setup_logging
+
+    setup_logging(console=True)
+    store = _store(args)
+    config = store.load()
+    settings = _settings(args, config)
+    from segment_desktop.core.secrets import SEGMENT_WRITE_KEY, WEBHOOK_SECRET
+
+    write_key = _secret(SEGMENT_WRITE_KEY)
+    webhook_secret = _secret(WEBHOOK_SECRET)
+
+    from segment_desktop.relay.app import WEBHOOK_PATH
+    from segment_desktop.relay.rendering import TemplateConfig
+    from segment_desktop.relay.runtime import Relay
+    from segment_desktop.relay.server import bind, url_of, uvicorn_server
+    from segment_desktop.segment import SegmentClient
+
+    client = SegmentClient(settings.segment_host, settings.segment_path, write_key)
+    templates = TemplateConfig.from_config(config)
+    if not templates.chosen:
+        log.warning("No template is enabled: every event will be acknowledged and dropped")
+    sock = bind(settings.host, settings.port)
+    relay = Relay(
+        templates=templates,
+        client=client,
+        data_dir=settings.data_dir,
+        webhook_secret=webhook_secret,
+        max_body_bytes=settings.max_body_bytes,
+    )
+    server = uvicorn_server(relay.app)
+    # From here a SIGINT / SIGTERM means "stop gracefully", whenever it comes: before uvicorn
+    # runs it stops it at once; while uvicorn runs, uvicorn handles it and re-raises it on its
+    # way out, which lands here too instead of killing the process before the flush below.
+    previous = _absorb_signals(server)
+    watcher = _ConfigWatcher(store, relay)
+    try:
+        relay.start()
+        watcher.start()
+        url = url_of(sock) + WEBHOOK_PATH
+        log.info("Relay listening on %s, sending to %s", url, settings.segment_host)
+        print(f"Relay listening on {url}", flush=True)
+        server.run(sockets=[sock])
+    finally:
+        watcher.stop()
+        sock.close()
+        relay.stop(settings.flush_seconds)
+        _restore_signals(previous)
+    log.info("Relay stopped")
+    return EXIT_OK
+
+
+def _absorb_signals(server: Any) -> dict[int, Any]:
+    import signal
+
+    def stop(sig: int, frame: object) -> None:
+        server.should_exit = True
+
+    wanted = (signal.SIGINT, signal.SIGTERM)
+    return {sig: signal.signal(sig, stop) for sig in wanted}
+
+
+def _restore_signals(previous: dict[int, Any]) -> None:
+    import signal
+
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
+
+
+class _ConfigWatcher:
+    """Picks up template and tracking changes saved by the app, without a restart."""
+
+    def __init__(self, store: ConfigStore, relay: Relay) -> None:
+        self._store = store
+        self._relay = relay
+        self._stop = threading.Event()
+        self._mtime = self._stamp()
+        self._thread = threading.Thread(target=self._run, name="relay-config", daemon=True)
+
+    def _stamp(self) -> float | None:
+        try:
+            return self._store.path.stat().st_mtime
+        except OSError:
+            return None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        from segment_desktop.core.errors import ConfigError
+        from segment_desktop.relay.rendering import TemplateConfig
+
+        while not self._stop.wait(CONFIG_POLL_SECONDS):
+            stamp = self._stamp()
+            if stamp == self._mtime:
+                continue
+            self._mtime = stamp
+            try:
+                config = self._store.load()
+            except ConfigError as err:
+                log.warning("Kept the previous templates: %s", err)
+                continue
+            self._relay.renderer.update(TemplateConfig.from_config(config))
+            log.info("Settings changed: templates and tracked events reloaded")
+
+
+# -- status, parked, replay -------------------------------------------------------------------
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    return _settings(args, _store(args).load()).data_dir
+
+
+def _status(args: argparse.Namespace) -> int:
+    from segment_desktop.relay.status import outbox_path, outbox_stats
+
+    data_dir = _data_dir(args)
+    stats = outbox_stats(data_dir)
+    if args.json:
+        print(json.dumps({"outbox": str(outbox_path(data_dir)), **asdict(stats)}, indent=2))
+        return EXIT_OK
+    print(f"Outbox:            {outbox_path(data_dir)}")
+    print(f"Events seen:       {stats.events}")
+    print(f"Calls waiting:     {stats.pending} ({stats.due} due now)")
+    if stats.pending:
+        print(f"Oldest waiting:    {_duration(stats.oldest_pending_age)}")
+    print(f"Calls refused:     {stats.parked}")
+    print(f"Template errors:   {stats.template_errors}")
+    if stats.parked or stats.template_errors:
+        print("See `segment-desktop relay parked`; after fixing, `segment-desktop relay replay`.")
+    return EXIT_OK
+
+
+def _parked(args: argparse.Namespace) -> int:
+    from segment_desktop.relay.status import parked_items
+
+    items = parked_items(_data_dir(args))
+    if args.json:
+        print(json.dumps([asdict(i) for i in items], indent=2))
+        return EXIT_OK
+    if not items:
+        print("Nothing is parked.")
+        return EXIT_OK
+    for item in items:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(item.at))
+        kind = "template error" if item.kind == "template_error" else "refused by Segment"
+        print(f"{when}  {item.event_id}  {item.triggered_by}  {item.template_key}  [{kind}]")
+        print(f"    {item.reason}")
+    print(f"{len(items)} item(s). Fix the cause, then `segment-desktop relay replay`.")
+    return EXIT_OK
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from segment_desktop.relay.rendering import TemplateConfig
+    from segment_desktop.relay.replay import replay
+
+    config = _store(args).load()
+    settings = _settings(args, config)
+    report = replay(settings.data_dir, TemplateConfig.from_config(config), args.event_ids)
+    if args.json:
+        print(json.dumps(asdict(report), indent=2))
+    else:
+        print(f"Re-queued {report.requeued_calls} refused call(s).")
+        print(
+            f"Rendered {report.fixed_templates} template error(s) again: "
+            f"{report.queued_calls} call(s) queued."
+        )
+        for item in report.still_failing:
+            print(f"Still failing: {item.event_id} {item.template_key}: {item.reason}")
+    return EXIT_USER_ERROR if report.still_failing else EXIT_OK
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -1,0 +1,168 @@
+"""A webhook body → de-duplicated, rendered, durably queued; the answer Commerce gets.
+
+:meth:`Intake.accept` is blocking (parsing, rendering and the commit are CPU and disk work):
+the ASGI app calls it in a worker thread so the event loop keeps answering.
+
+Commits are grouped: deliveries arriving together are written in one transaction, so the
+fsync that makes an acknowledgement durable is paid once per group rather than per event
+(:class:`GroupCommitter`). A delivery is acknowledged only after its group is on disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from segment_desktop.core.envelope import parse_event_text
+from segment_desktop.core.errors import SegmentDesktopError
+from segment_desktop.relay.metrics import Metrics
+from segment_desktop.relay.outbox import EventRecord, Outbox
+from segment_desktop.relay.rendering import EventRenderer
+
+log = logging.getLogger(__name__)
+
+#: At most this many events per transaction (bounds the time one commit holds the lock).
+MAX_GROUP = 256
+
+
+class OutboxUnavailable(SegmentDesktopError):
+    """The outbox could not be written (disk full, read-only, locked too long)."""
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The outcome of one delivery, as answered to Commerce (always 200)."""
+
+    status: str
+    """``queued``, ``duplicate``, ``ignored`` or ``template_error``."""
+    event_id: str
+    calls: int = 0
+    failed_templates: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        data: dict[str, object] = {"status": self.status, "event_id": self.event_id}
+        data["calls"] = self.calls
+        if self.failed_templates:
+            data["failed_templates"] = list(self.failed_templates)
+        return data
+
+
+class GroupCommitter:
+    """One thread that writes queued records to the outbox in groups."""
+
+    def __init__(self, outbox: Outbox, on_commit: Callable[[], None] | None = None) -> None:
+        self._outbox = outbox
+        self._on_commit = on_commit
+        self._queue: queue.SimpleQueue[tuple[EventRecord, Future[bool]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._thread = threading.Thread(target=self._run, name="relay-commit", daemon=True)
+        self._thread.start()
+
+    def submit(self, record: EventRecord) -> bool:
+        """Write ``record``; True when stored, False when a duplicate. Blocks until durable."""
+        future: Future[bool] = Future()
+        self._queue.put((record, future))
+        return future.result()
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            group = [item]
+            stop = False
+            while len(group) < MAX_GROUP:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                group.append(more)
+            self._write(group)
+            if stop:
+                return
+
+    def _write(self, group: list[tuple[EventRecord, Future[bool]]]) -> None:
+        try:
+            stored = self._outbox.record([record for record, _ in group])
+        except Exception as exc:
+            log.exception("Could not write %d event(s) to the relay outbox", len(group))
+            error = OutboxUnavailable(
+                f"The relay could not write to its outbox ({type(exc).__name__}: {exc}). "
+                "Check that the data directory is writable and the disk is not full; "
+                "Commerce will deliver the event again."
+            )
+            for _, future in group:
+                future.set_exception(error)
+            return
+        for (_, future), ok in zip(group, stored, strict=True):
+            future.set_result(ok)
+        if self._on_commit is not None and any(stored):
+            self._on_commit()
+
+
+class Intake:
+    """Turns a verified webhook body into an outbox record."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        renderer: EventRenderer,
+        metrics: Metrics,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self.outbox = outbox
+        self.renderer = renderer
+        self.metrics = metrics
+        self._committer = GroupCommitter(outbox, on_commit)
+
+    def close(self) -> None:
+        self._committer.close()
+
+    def accept(self, body: bytes) -> Accepted:
+        """Parse, de-duplicate, render and store one delivery.
+
+        Raises ``EventError`` for a body that is not a Commerce event (nothing is stored) and
+        :class:`OutboxUnavailable` when the outbox cannot be written (answer 503: Commerce
+        retries).
+        """
+        event = parse_event_text(body)
+        self.metrics.add("received")
+        keys = self.renderer.keys_for(event.triggered_by)
+        if not keys:
+            self.metrics.add("ignored")
+            return Accepted("ignored", event.id)
+        if self.outbox.seen(event.id):
+            self.metrics.add("duplicates")
+            return Accepted("duplicate", event.id)
+        rendered = self.renderer.render(event, keys)
+        record = EventRecord(
+            event.id, event.triggered_by, event.body, rendered.calls, rendered.failures
+        )
+        if not self._committer.submit(record):
+            self.metrics.add("duplicates")  # a concurrent delivery of the same event won
+            return Accepted("duplicate", event.id)
+        self.metrics.add("rendered", len(rendered.calls))
+        failed = tuple(f.template_key for f in rendered.failures)
+        if failed:
+            self.metrics.add("template_errors", len(failed))
+            log.warning(
+                "Template error for %s %s: %s (kept; fix the template, then `relay replay`)",
+                event.triggered_by,
+                event.id,
+                ", ".join(failed),
+                extra={"event": event.triggered_by, "event_id": event.id},
+            )
+            return Accepted("template_error", event.id, len(rendered.calls), failed)
+        return Accepted("queued", event.id, len(rendered.calls))

@@ -1,0 +1,130 @@
+"""An event → the Segment calls of every template configured for it, with the preview's renderer.
+
+The relay calls :meth:`segment_desktop.core.render.Renderer.render_event`, the same code path
+as the live preview, so what a user previews is what the relay sends. One failing template does
+not hold back the others: the calls that rendered are queued, the failure is kept with the event
+for ``replay``. A rendered call that Segment would refuse or silently drop (see
+:mod:`segment_desktop.core.spec`) counts as a failure of its template too: sending it would lose
+it without a trace.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from segment_desktop.relay.outbox import NewCall, TemplateFailure
+
+if TYPE_CHECKING:
+    from segment_desktop.core.envelope import CommerceEvent
+    from segment_desktop.core.render import Renderer
+    from segment_desktop.core.templates import TemplateSet
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What rendering an event gave: calls to queue and templates that failed."""
+
+    template_keys: tuple[str, ...]
+    calls: list[NewCall] = field(default_factory=list)
+    failures: list[TemplateFailure] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TemplateConfig:
+    """The part of the settings rendering needs: which events each template tracks, and texts."""
+
+    chosen: Mapping[str, str]
+    """Enabled template key → the Commerce event it tracks."""
+    overrides: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, config: Any) -> TemplateConfig:
+        """From a :class:`segment_desktop.core.config.Config`."""
+        return cls(dict(config.chosen_events()), dict(config.template_overrides))
+
+    def keys_for(self, trigger: str) -> tuple[str, ...]:
+        """Enabled templates that track ``trigger``."""
+        from segment_desktop.core.events import templates_for_event
+
+        chosen = dict(self.chosen)
+        return tuple(t.key for t in templates_for_event(trigger, chosen) if t.key in chosen)
+
+
+class EventRenderer:
+    """Renders events with the current template set. Thread-safe; ``update`` swaps settings."""
+
+    def __init__(self, templates: TemplateConfig, renderer: Renderer | None = None) -> None:
+        from segment_desktop.core.render import Renderer
+
+        self._lock = threading.Lock()
+        self.renderer = renderer or Renderer()
+        self._templates = templates
+        self._set = self._template_set(templates)
+
+    @staticmethod
+    def _template_set(templates: TemplateConfig) -> TemplateSet:
+        from segment_desktop.core.templates import TemplateSet
+
+        return TemplateSet(dict(templates.overrides))
+
+    @property
+    def engine(self) -> str:
+        return str(self.renderer.engine_name)
+
+    @property
+    def templates(self) -> TemplateConfig:
+        return self._templates
+
+    def update(self, templates: TemplateConfig) -> None:
+        """Use new settings (a template fixed, an event switched on) from now on."""
+        template_set = self._template_set(templates)
+        with self._lock:
+            self._templates, self._set = templates, template_set
+
+    def keys_for(self, trigger: str) -> tuple[str, ...]:
+        with self._lock:
+            return self._templates.keys_for(trigger)
+
+    def render(self, event: CommerceEvent, keys: Sequence[str] | None = None) -> Rendered:
+        """Render ``keys`` (default: every template configured for the event)."""
+        with self._lock:
+            templates, template_set = self._templates, self._set
+        if keys is None:
+            keys = templates.keys_for(event.triggered_by)
+        # Only the requested keys, each tracking this event (a replay may ask for a template
+        # whose event the user changed since: it is rendered for the event it failed on).
+        chosen = {key: event.triggered_by for key in keys}
+        rendering = self.renderer.render_event(event, template_set, chosen)
+        out = Rendered(template_keys=tuple(keys))
+        for key, err in rendering.errors.items():
+            out.failures.append(TemplateFailure(key, err.as_dict()))
+        for result in rendering.results:
+            problem = unsendable(result.calls)
+            if problem is not None:
+                out.failures.append(TemplateFailure(result.template_key, problem))
+                continue
+            out.calls.extend(NewCall(result.template_key, call) for call in result.calls)
+        return out
+
+
+def unsendable(calls: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """A failure record when a call would be refused or silently dropped by Segment."""
+    try:
+        from segment_desktop.core.spec import check_call
+    except ImportError:  # pragma: no cover - spec is part of the core
+        return None
+    for index, call in enumerate(calls):
+        errors = [i for i in check_call(call) if getattr(i, "level", "error") == "error"]
+        if errors:
+            detail = "; ".join(f"{i.path}: {i.message}" if i.path else i.message for i in errors)
+            where = f"call {index + 1} of {len(calls)}" if len(calls) > 1 else "the call"
+            return {
+                "code": "InvalidCall",
+                "message": f"Segment would refuse or drop {where}: {detail}",
+                "line": None,
+                "column": None,
+            }
+    return None

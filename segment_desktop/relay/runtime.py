@@ -1,0 +1,101 @@
+"""One relay's moving parts wired together: outbox, renderer, intake, sender, metrics, app.
+
+Both ways of running a relay use it: the ``segment-desktop relay`` command (uvicorn in the main
+thread) and :class:`segment_desktop.relay.server.RelayServer` (uvicorn in a thread, for the
+desktop app's sandbox mode and for tests).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from segment_desktop.core.envelope import MAX_BODY_BYTES
+from segment_desktop.relay.intake import Intake
+from segment_desktop.relay.metrics import Metrics
+from segment_desktop.relay.outbox import Outbox
+from segment_desktop.relay.rendering import EventRenderer, TemplateConfig
+from segment_desktop.relay.sender import BatchSender, Sender
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from segment_desktop.core.render import Renderer
+
+log = logging.getLogger(__name__)
+
+
+class Relay:
+    """A relay ready to serve: call :meth:`start`, serve :attr:`app`, then :meth:`stop`."""
+
+    def __init__(
+        self,
+        *,
+        templates: TemplateConfig,
+        client: BatchSender,
+        data_dir: Path,
+        webhook_secret: str,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        renderer: Renderer | None = None,
+    ) -> None:
+        if not webhook_secret:
+            raise ValueError("The relay needs a non-empty webhook secret.")
+        self.webhook_secret = webhook_secret
+        self.max_body_bytes = max_body_bytes
+        self.metrics = Metrics()
+        self.outbox = Outbox.in_dir(data_dir)
+        self.renderer = EventRenderer(templates, renderer)
+        self.client = client
+        self.sender = Sender(self.outbox, client, self.metrics)
+        self.intake = Intake(self.outbox, self.renderer, self.metrics, on_commit=self.sender.wake)
+        self._app: Starlette | None = None
+        self._started = False
+
+    @property
+    def engine(self) -> str:
+        return self.renderer.engine
+
+    @property
+    def app(self) -> Starlette:
+        if self._app is None:
+            from segment_desktop.relay.app import build_app
+
+            self._app = build_app(self)
+        return self._app
+
+    def start(self) -> None:
+        self.sender.start()
+        self._started = True
+        stats = self.outbox.stats()
+        log.info(
+            "Relay ready: template engine %s; outbox %s holds %d pending, %d parked, "
+            "%d template error(s)",
+            self.engine,
+            self.outbox.path,
+            stats.pending,
+            stats.parked,
+            stats.template_errors,
+            extra={"engine": self.engine},
+        )
+
+    def sender_alive(self) -> bool:
+        return self._started and self.sender.is_alive()
+
+    def stop(self, flush_seconds: float = 5.0) -> None:
+        """Stop after the server stopped accepting: finish commits, flush, close the file."""
+        self.intake.close()
+        if self._started:
+            done = self.sender.stop(flush_seconds)
+            if not done:
+                log.warning("The sender did not finish in time; unsent calls stay queued")
+                return  # it still uses the outbox; the process exit closes the file
+        close = getattr(self.client, "close", None)
+        if callable(close):
+            close()
+        stats = self.outbox.stats()
+        if stats.pending:
+            log.info(
+                "Stopped with %d call(s) queued; they are sent at the next start", stats.pending
+            )
+        self.outbox.close()

@@ -1,0 +1,117 @@
+"""The relay's settings: the saved config, overridden by environment variables, then by flags.
+
+Secrets never come from a flag (they would show in ``ps``): ``SEGMENT_WRITE_KEY`` and
+``COMMERCE_WEBHOOK_SECRET`` when set, otherwise the OS keyring.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from segment_desktop.core.envelope import MAX_BODY_BYTES
+from segment_desktop.core.errors import ConfigError
+
+APP_NAME = "segment-desktop"
+DEFAULT_LISTEN = "127.0.0.1:8787"
+DEFAULT_FLUSH_SECONDS = 5.0
+
+#: Setting → environment variable that overrides the saved config.
+ENVIRONMENT: dict[str, str] = {
+    "listen": "SEGMENT_DESKTOP_RELAY_LISTEN",
+    "data_dir": "SEGMENT_DESKTOP_DATA_DIR",
+    "segment_host": "SEGMENT_DESKTOP_SEGMENT_HOST",
+    "segment_path": "SEGMENT_DESKTOP_SEGMENT_PATH",
+    "max_body_bytes": "SEGMENT_DESKTOP_RELAY_MAX_BODY_BYTES",
+    "flush_seconds": "SEGMENT_DESKTOP_RELAY_FLUSH_SECONDS",
+}
+
+
+@dataclass(frozen=True)
+class RelaySettings:
+    """Everything the relay needs besides the templates and the two secrets."""
+
+    host: str
+    port: int
+    data_dir: Path
+    segment_host: str
+    segment_path: str
+    max_body_bytes: int = MAX_BODY_BYTES
+    flush_seconds: float = DEFAULT_FLUSH_SECONDS
+
+    @property
+    def listen(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:8787`` for IPv6, ``:8787`` for every interface) → (host, port)."""
+    value = text.strip()
+    host, sep, port_text = value.rpartition(":")
+    if not sep or not port_text.isdigit() or int(port_text) > 65535:
+        raise ConfigError(
+            f"The listen address {text!r} is not HOST:PORT (for example 127.0.0.1:8787, "
+            "or 0.0.0.0:8787 to accept connections from other machines)."
+        )
+    host = host.strip("[]") or "0.0.0.0"
+    return host, int(port_text)
+
+
+def default_data_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def _number(name: str, text: str, kind: type[int] | type[float], minimum: float) -> float:
+    try:
+        value = kind(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {text!r}.") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, not {text!r}.")
+    return value
+
+
+def resolve(
+    *,
+    config_segment_host: str,
+    config_segment_path: str,
+    listen: str | None = None,
+    data_dir: str | None = None,
+    segment_host: str | None = None,
+    segment_path: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> RelaySettings:
+    """Flag, else environment variable, else saved config, else default. Raises ConfigError."""
+    env = os.environ if environ is None else environ
+
+    def pick(flag: str | None, key: str, fallback: str) -> str:
+        if flag:
+            return flag
+        return env.get(ENVIRONMENT[key], "").strip() or fallback
+
+    host, port = parse_listen(pick(listen, "listen", DEFAULT_LISTEN))
+    directory = pick(data_dir, "data_dir", "")
+    max_body = env.get(ENVIRONMENT["max_body_bytes"], "").strip()
+    flush = env.get(ENVIRONMENT["flush_seconds"], "").strip()
+    return RelaySettings(
+        host=host,
+        port=port,
+        data_dir=Path(directory).expanduser() if directory else default_data_dir(),
+        segment_host=pick(segment_host, "segment_host", config_segment_host),
+        segment_path=pick(segment_path, "segment_path", config_segment_path),
+        max_body_bytes=int(
+            _number(ENVIRONMENT["max_body_bytes"], max_body, int, 1024)
+            if max_body
+            else MAX_BODY_BYTES
+        ),
+        flush_seconds=(
+            _number(ENVIRONMENT["flush_seconds"], flush, float, 0)
+            if flush
+            else DEFAULT_FLUSH_SECONDS
+        ),
+    )
