@@ -126,6 +126,7 @@ class PreviewPanel(QWidget):
         self.json_view = QPlainTextEdit(self)
         self.json_view.setObjectName("previewJson")
         self.json_view.setReadOnly(True)
+        self.json_view.setPlaceholderText("The finished Segment call(s) appear here.")
         self.json_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.json_view.setFont(_fixed_font())
         self._highlighter = JsonHighlighter(self.json_view.document())
@@ -133,6 +134,7 @@ class PreviewPanel(QWidget):
         self.issues.setObjectName("previewIssues")
         self.issues.setMaximumHeight(110)
         self.issues.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.issues.hide()
         self.send_button = QPushButton("Send to Segment…", self)
         self.send_button.setObjectName("sendButton")
         self.send_button.setEnabled(False)
@@ -167,6 +169,7 @@ class PreviewPanel(QWidget):
             self.summary.setText(f"{calls} Segment {noun}: {checks}.")
         self.timing.setText(f"Rendered in {preview.elapsed_ms:.1f} ms by {preview.engine}")
         size = preview.largest_size
+        self.size_meter.show()
         self.size_meter.setValue(min(size, MAX_CALL_BYTES))
         self.size_meter.setFormat(f"{_kb(size)} of {_kb(MAX_CALL_BYTES)}")
         self.size_meter.setToolTip(
@@ -180,6 +183,7 @@ class PreviewPanel(QWidget):
             color = "#b71c1c" if issue.level == "error" else "#8a5a00"
             item.setForeground(QBrush(QColor(color)))
             self.issues.addItem(item)
+        self.issues.setVisible(self.issues.count() > 0)
         self.send_button.setEnabled(preview.sendable)
 
     def show_problem(self, message: str) -> None:
@@ -189,8 +193,10 @@ class PreviewPanel(QWidget):
         self.timing.setText("")
         self.size_meter.setValue(0)
         self.size_meter.setFormat("")
+        self.size_meter.hide()
         self.json_view.setPlainText("")
         self.issues.clear()
+        self.issues.hide()
         self.send_button.setEnabled(False)
 
 

@@ -141,6 +141,7 @@ class SampleChooser(QWidget):
         row.addWidget(self.source)
         row.addWidget(self.choice, 1)
         row.addWidget(self.action)
+        row.addStretch(0)  # takes the room only while the choice is hidden
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(row)
@@ -184,6 +185,10 @@ class SampleChooser(QWidget):
         self._paste_debounce.flush()
 
     # -- internals --------------------------------------------------------------------------
+    def _say(self, text: str) -> None:
+        self.status.setText(text)
+        self.status.setVisible(bool(text))
+
     def _set_event(self, event: CommerceEvent | None) -> None:
         self.current_event = event
         self.eventChanged.emit(event)
@@ -194,7 +199,7 @@ class SampleChooser(QWidget):
         self.choice.setVisible(src in (Source.BUILT_IN, Source.STORE))
         self.action.setVisible(src in (Source.STORE, Source.FILE))
         self.action.setText("Fetch" if src is Source.STORE else "Open…")
-        self.status.setText("")
+        self._say("")
         self.choice.blockSignals(True)
         self.choice.clear()
         if src is Source.BUILT_IN:
@@ -204,9 +209,7 @@ class SampleChooser(QWidget):
             for index, event in enumerate(self._recent):
                 self.choice.addItem(recent_label(event.body), index)
             if self._commerce is None:
-                self.status.setText(
-                    "Connect a Commerce store (or the sandbox) to preview your own orders."
-                )
+                self._say("Connect a Commerce store (or the sandbox) to preview your own orders.")
             self.action.setEnabled(self._commerce is not None)
         self.choice.blockSignals(False)
         if src is Source.BUILT_IN or src is Source.STORE:
@@ -214,7 +217,7 @@ class SampleChooser(QWidget):
         elif src is Source.FILE:
             self._set_event(self._file_event)
             if self._file_event is None:
-                self.status.setText("Open a JSON file holding a Commerce webhook body.")
+                self._say("Open a JSON file holding a Commerce webhook body.")
         else:
             self._parse_paste()
 
@@ -229,7 +232,7 @@ class SampleChooser(QWidget):
             try:
                 self._set_event(sample.load())
             except EventError as err:
-                self.status.setText(str(err))
+                self._say(str(err))
                 self._set_event(None)
         elif src is Source.STORE:
             self._set_event(self._recent[index])
@@ -244,7 +247,7 @@ class SampleChooser(QWidget):
 
     def open_file(self, path: Path) -> None:
         """Read and parse ``path`` in the background and use it."""
-        self.status.setText(f"Reading {path.name}…")
+        self._say(f"Reading {path.name}…")
 
         def read(token: CancelToken) -> CommerceEvent:
             try:
@@ -255,7 +258,7 @@ class SampleChooser(QWidget):
 
         def done(event: CommerceEvent) -> None:
             self._file_event = event
-            self.status.setText(f"{path.name}: {event.triggered_by} event {event.id}")
+            self._say(f"{path.name}: {event.triggered_by} event {event.id}")
             if self.current_source is Source.FILE:
                 self._set_event(event)
 
@@ -267,7 +270,7 @@ class SampleChooser(QWidget):
             return
         group, event_name = self._group, self._event_name
         what = "orders" if group is Group.ORDERS else "customers"
-        self.status.setText(f"Fetching the store's latest {what}…")
+        self._say(f"Fetching the store's latest {what}…")
         self.action.setEnabled(False)
 
         def fetch(token: CancelToken) -> list[CommerceEvent]:
@@ -283,9 +286,9 @@ class SampleChooser(QWidget):
             if self.current_source is Source.STORE:
                 self._source_changed()
                 if not events:
-                    self.status.setText(f"The store has no {what} yet.")
+                    self._say(f"The store has no {what} yet.")
                 else:
-                    self.status.setText(f"{len(events)} recent {what} from the store.")
+                    self._say(f"{len(events)} recent {what} from the store.")
 
         def failed(err: BaseException) -> None:
             self.action.setEnabled(True)
@@ -295,9 +298,9 @@ class SampleChooser(QWidget):
 
     def _failed(self, err: BaseException) -> None:
         if isinstance(err, SegmentDesktopError):
-            self.status.setText(str(err))
+            self._say(str(err))
         else:
-            self.status.setText(f"Unexpected problem: {type(err).__name__}: {err}")
+            self._say(f"Unexpected problem: {type(err).__name__}: {err}")
 
     def _parse_paste(self) -> None:
         if self.current_source is not Source.PASTED:
@@ -307,7 +310,7 @@ class SampleChooser(QWidget):
         def done(event: CommerceEvent) -> None:
             self.paste.clear_error()
             self._paste_event = event
-            self.status.setText(f"Pasted {event.triggered_by} event {event.id}")
+            self._say(f"Pasted {event.triggered_by} event {event.id}")
             if self.current_source is Source.PASTED:
                 self._set_event(event)
 
@@ -318,7 +321,7 @@ class SampleChooser(QWidget):
                     self.paste.set_error(err.line, err.column, err.message)
                 else:
                     self.paste.clear_error()
-                self.status.setText(err.message)
+                self._say(err.message)
             else:
                 self._failed(err)
             if self.current_source is Source.PASTED:

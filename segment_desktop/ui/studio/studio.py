@@ -406,6 +406,8 @@ class TemplateStudio(QWidget):
         if event is None:
             self._runner.cancel("studio.preview")
             self._last_preview = None
+            self.editor.clear_error()  # it belonged to an earlier render
+            self.status.setText("")
             self.preview.show_problem("Choose an event to preview the template on.")
             return
         text = self.editor.toPlainText()
