@@ -108,6 +108,15 @@ class Services:
         self._owns_sandbox = False
         self.relay: Any = None
         self._relay_port: int | None = None
+        self._renderer: Any = None
+
+    def renderer(self) -> Any:
+        """The one template renderer of this process (compiled templates are cached in it)."""
+        if self._renderer is None:
+            from segment_desktop.core.render import Renderer
+
+            self._renderer = Renderer()
+        return self._renderer
 
     # -- settings and secrets ------------------------------------------------------------------
 

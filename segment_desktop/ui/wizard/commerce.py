@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
+    QHBoxLayout,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
@@ -77,7 +78,10 @@ class CommercePage(FlowPage):
         button_named(self.connect_button)
         self.connect_button.setDefault(False)
         self.connect_button.setAutoDefault(False)
-        layout.addWidget(self.connect_button)
+        row = QHBoxLayout()
+        row.addWidget(self.connect_button)
+        row.addStretch(1)
+        layout.addLayout(row)
         self.busy = BusyBar(self)
         layout.addWidget(self.busy)
         self.result = MessageLabel(self)

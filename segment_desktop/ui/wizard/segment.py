@@ -180,7 +180,7 @@ class SegmentPage(FlowPage):
         if check.ok:
             self.result.show_ok(check.summary)
         else:
-            self.result.clear_message()
+            self.result.show_error(check.summary)
 
     def _sent(self, summary: str) -> None:
         self._finished()
@@ -191,3 +191,7 @@ class SegmentPage(FlowPage):
         self.flow.segment_checked(False, str(error))
         self._tested = False
         self._update_buttons()
+        self.result.show_error(str(error))
+
+    def page_error_text(self) -> str:
+        return ""  # shown under the buttons, where the test was started

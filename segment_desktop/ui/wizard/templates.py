@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import importlib
 import importlib.util
 from typing import Any
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout
 
 from segment_desktop.core.events import BY_KEY
 from segment_desktop.core.flow import Page
-from segment_desktop.ui.wizard.base import FlowPage, intro
+from segment_desktop.ui.services import Services
+from segment_desktop.ui.tasks import TaskRunner
+from segment_desktop.ui.wizard.base import FlowPage
 
 
 def studio_available() -> bool:
@@ -21,9 +24,19 @@ def studio_available() -> bool:
     return hasattr(module, "TemplateStudio")
 
 
+def make_studio(services: Services, tasks: TaskRunner, config: Any) -> Any:
+    """A ``TemplateStudio`` wired to our services (the studio saves overrides itself)."""
+    studio_class: Any = importlib.import_module("segment_desktop.ui.studio").TemplateStudio
+    return studio_class(services.renderer(), services.config_store, config, runner=tasks)
+
+
 class TemplatesPage(FlowPage):
-    """Embeds ``TemplateStudio`` for the templates enabled on the previous page. Unsaved edits
-    keep Next disabled (the flow's ``templates_dirty``); saved ones become overrides."""
+    """Embeds ``TemplateStudio`` for the templates enabled on the previous page.
+
+    Unsaved edits keep Next disabled (the flow's ``templates_dirty``). The studio saves an
+    override straight to the settings file; the flow copies it into its draft so that Finish
+    saves it again rather than overwriting it with the old text.
+    """
 
     page_id = Page.TEMPLATES
 
@@ -43,26 +56,22 @@ class TemplatesPage(FlowPage):
         keys = self.flow.enabled_templates()
         names = ", ".join(BY_KEY[k].name for k in keys)
         self.summary.setText(f"Enabled templates: {names}.")
-        if self.studio is None and studio_available():
-            self.studio = self._make_studio()
-            if self.studio is not None:
-                self._layout.insertWidget(1, self.studio, 1)
-        if self.studio is not None and hasattr(self.studio, "set_templates"):
-            self.studio.set_templates(keys)
+        config = copy.deepcopy(self.flow.config)
+        if self.studio is None:
+            self.studio = make_studio(self.services, self.tasks, config)
+            self.studio.dirtyChanged.connect(self.flow.templates_dirty)
+            self.studio.saved.connect(self._saved)
+            self._layout.insertWidget(1, self.studio, 1)
+        else:
+            self.studio.set_config(config)
 
-    def _make_studio(self) -> QWidget | None:
-        studio_class: Any = importlib.import_module("segment_desktop.ui.studio").TemplateStudio
-        widget: QWidget = studio_class(
-            services=self.services, overrides=dict(self.flow.config.template_overrides)
-        )
-        dirty = getattr(widget, "dirtyChanged", None)
-        if dirty is not None:
-            dirty.connect(self.flow.templates_dirty)
-        saved = getattr(widget, "saved", None) or getattr(widget, "templateSaved", None)
-        if saved is not None:
-            saved.connect(self.flow.set_template_override)
-        return widget
+    def _saved(self, key: str) -> None:
+        try:
+            text = self.services.load_config().template_overrides.get(key)
+        except Exception as err:
+            self.flow.set_error(self.page_id, f"Could not read the saved template: {err}")
+            return
+        self.flow.set_template_override(key, text)
 
-
-def no_studio_note(parent: QWidget) -> QLabel:
-    return intro("The built-in templates will be used.", parent)
+    def validatePage(self) -> bool:
+        return self.studio is None or not self.studio.is_dirty

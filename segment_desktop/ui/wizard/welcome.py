@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QPushButton, QVBoxLayout
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout
 
 from segment_desktop.core.flow import Page
 from segment_desktop.sandbox.demo import DEMO_CLIENT_ID
@@ -41,7 +41,10 @@ class WelcomePage(FlowPage):
         )
         self.sandbox_button.clicked.connect(self.start_sandbox)
         layout.addSpacing(12)
-        layout.addWidget(self.sandbox_button)
+        row = QHBoxLayout()
+        row.addWidget(self.sandbox_button)
+        row.addStretch(1)
+        layout.addLayout(row)
         self.busy = BusyBar(self)
         self.busy.cancelRequested.connect(self._cancel)
         layout.addWidget(self.busy)
@@ -49,6 +52,16 @@ class WelcomePage(FlowPage):
         layout.addWidget(self.result)
         configured = bool(self.flow.saved.commerce.client_id) and not self.flow.saved.sandbox
         self.sandbox_button.setVisible(not configured)
+
+    def initializePage(self) -> None:
+        sandbox = self.services.sandbox
+        if sandbox is not None and self.flow.config.sandbox:
+            self.sandbox_button.hide()
+            self.result.show_ok(
+                f"Sandbox mode: emulators of Commerce ({sandbox.commerce_url}) and Segment "
+                f"({sandbox.segment_url}) run on this computer, and their demo credentials are "
+                "filled in. Nothing you do here reaches a real store."
+            )
 
     def start_sandbox(self) -> None:
         self.flow.set_busy(self.page_id, True)

@@ -1,0 +1,225 @@
+"""``segment-desktop``: the main window when configured, the setup wizard otherwise.
+
+``run(args)`` creates (or reuses) the ``QApplication``, builds the windows through
+:class:`AppShell` and runs the event loop. ``--sandbox`` starts the Commerce and Segment
+emulators in this process, with their own settings folder and keyring entries so trying the
+sandbox never touches a real configuration; the relay starts when setup finishes.
+Tests build an :class:`AppShell` directly and never run the event loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from types import TracebackType
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+
+from segment_desktop import __version__
+from segment_desktop.core.config import Config, ConfigStore, config_directory
+from segment_desktop.core.errors import ConfigError, SegmentDesktopError
+from segment_desktop.core.secrets import DEFAULT_SERVICE, SecretStore
+from segment_desktop.ui.main_window import MainWindow
+from segment_desktop.ui.services import Services
+from segment_desktop.ui.tasks import TaskRunner
+from segment_desktop.ui.widgets.icon import app_icon
+from segment_desktop.ui.wizard import SetupWizard
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "Segment Desktop"
+SANDBOX_SERVICE = DEFAULT_SERVICE + "-sandbox"
+
+
+def user_message(error: BaseException) -> str:
+    """What to tell a user about an error we did not handle: never a traceback."""
+    if isinstance(error, SegmentDesktopError):
+        return str(error)
+    return (
+        f"Something unexpected went wrong ({type(error).__name__}: {str(error)[:300]}). "
+        "Segment Desktop wrote the details to its log file; your settings are unchanged. "
+        "If it happens again, please report it with that log."
+    )
+
+
+ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None], None]
+
+
+def install_excepthook(parent: Callable[[], QWidget | None]) -> ExceptHook:
+    """Log every uncaught exception with its traceback and show a readable dialog instead.
+
+    Returns the hook (also installed as ``sys.excepthook``). One dialog at a time: errors that
+    arrive while one is open are only logged.
+    """
+    open_boxes: list[QMessageBox] = []
+
+    def hook(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            QApplication.quit()
+            return
+        log.error(
+            "Uncaught %s: %s\n%s",
+            kind.__name__,
+            error,
+            "".join(traceback.format_exception(kind, error, tb)),
+        )
+        if open_boxes or QApplication.instance() is None:
+            return
+        box = QMessageBox(QMessageBox.Icon.Critical, APP_NAME, user_message(error), parent=parent())
+        box.setObjectName("uncaughtError")
+        open_boxes.append(box)
+        box.finished.connect(lambda _r: open_boxes.clear())
+        box.open()
+
+    sys.excepthook = hook
+    return hook
+
+
+def make_services(sandbox: bool) -> Services:
+    """Real stores; in sandbox mode, separate ones and the emulators started."""
+    if sandbox:
+        services = Services(
+            config_store=ConfigStore(config_directory() / "sandbox"),
+            secrets=SecretStore(SANDBOX_SERVICE, use_environment=False),
+        )
+        services.start_sandbox()
+        return services
+    return Services()
+
+
+class AppShell:
+    """The application's windows and their hand-offs: wizard → main window → wizard again."""
+
+    def __init__(self, services: Services, *, sandbox: bool = False) -> None:
+        self.services = services
+        self.sandbox = sandbox
+        self.tasks = TaskRunner()
+        self.wizard: SetupWizard | None = None
+        self.main_window: MainWindow | None = None
+
+    def current_window(self) -> QWidget | None:
+        return self.wizard if self.wizard is not None else self.main_window
+
+    def start(self) -> QWidget:
+        """Show the main window when configured, the wizard otherwise; returns what it showed."""
+        try:
+            config = self.services.load_config()
+        except ConfigError as err:
+            return self._damaged(err)
+        if self.services.is_configured(config) and not self.sandbox:
+            return self.show_main(config)
+        return self.show_wizard(config)
+
+    def _damaged(self, error: ConfigError) -> QWidget:
+        box = QMessageBox(QMessageBox.Icon.Warning, APP_NAME, str(error))
+        box.setInformativeText("Reset moves the damaged file aside and starts the setup again.")
+        box.setStandardButtons(QMessageBox.StandardButton.Reset | QMessageBox.StandardButton.Close)
+        box.setObjectName("damagedSettings")
+
+        def chosen(result: int) -> None:
+            if result == QMessageBox.StandardButton.Reset:
+                self.services.config_store.reset()
+                self.show_wizard(Config.default())
+            else:
+                QApplication.quit()
+
+        box.finished.connect(chosen)
+        box.open()
+        return box
+
+    def show_wizard(self, config: Config | None = None) -> SetupWizard:
+        parent = self.main_window
+        wizard = SetupWizard(self.services, tasks=self.tasks, config=config, parent=parent)
+        wizard.setWindowIcon(app_icon())
+        if self.sandbox and self.services.sandbox is not None:
+            sandbox = self.services.sandbox
+            wizard.flow.use_sandbox(
+                commerce_url=sandbox.commerce_url,
+                client_id=sandbox.client_id,
+                client_secret=sandbox.client_secret,
+                segment_url=sandbox.segment_url,
+                write_key=sandbox.write_key,
+                relay_url=self.services.sandbox_relay_url(),
+            )
+        wizard.configured.connect(self._configured)
+        wizard.rejected.connect(self._wizard_closed)
+        self.wizard = wizard
+        wizard.show()
+        wizard.raise_()
+        wizard.activateWindow()
+        return wizard
+
+    def _configured(self, config: Config) -> None:
+        self.wizard = None
+        if self.main_window is not None:
+            self.main_window.set_config(config)
+        else:
+            self.show_main(config)
+
+    def _wizard_closed(self) -> None:
+        self.wizard = None
+        if self.main_window is None:
+            QApplication.quit()  # first run cancelled: nothing to show
+
+    def show_main(self, config: Config) -> MainWindow:
+        window = MainWindow(self.services, config, tasks=self.tasks)
+        window.setWindowIcon(app_icon())
+        window.rerunSetupRequested.connect(lambda: self.show_wizard())
+        self.main_window = window
+        window.show()
+        return window
+
+    def close(self) -> None:
+        """Stop background work and what the services started (sandbox, relay)."""
+        self.tasks.shutdown()
+        for window in (self.wizard, self.main_window):
+            if window is not None:
+                window.close()
+        self.services.close()
+
+
+def application() -> QApplication:
+    """The running QApplication, or a new one named for this app."""
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName(APP_NAME)
+    app.setApplicationVersion(__version__)
+    app.setOrganizationName("segment-desktop")
+    app.setDesktopFileName("segment-desktop")
+    app.setWindowIcon(app_icon())
+    return app
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the GUI; returns the exit code."""
+    from segment_desktop.core.logs import setup_logging
+
+    setup_logging()
+    app = application()
+    sandbox = bool(getattr(args, "sandbox", False))
+    try:
+        services = make_services(sandbox)
+    except SegmentDesktopError as err:
+        QMessageBox.critical(None, APP_NAME, str(err))
+        return 1
+    shell = AppShell(services, sandbox=sandbox)
+    install_excepthook(shell.current_window)
+    app.aboutToQuit.connect(shell.close)
+    QTimer.singleShot(0, shell.start)
+    return int(app.exec())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point for ``python -m segment_desktop.ui.app``; reuses a running QApplication."""
+    from segment_desktop.cli import build_parser
+
+    return run(build_parser().parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

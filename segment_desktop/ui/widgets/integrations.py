@@ -1,0 +1,298 @@
+"""The registered integrations and their delivery history (Commerce's logs, paged)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from segment_desktop.core.config import Config
+from segment_desktop.ui.services import Services
+from segment_desktop.ui.tasks import TaskRunner
+from segment_desktop.ui.widgets.busy import BusyBar
+from segment_desktop.ui.widgets.fields import MessageLabel, button_named
+from segment_desktop.ui.widgets.tables import ReadOnlyTable
+
+LIST_TASK = "main.integrations"
+ACTION_TASK = "main.integration-action"
+LOGS_TASK = "main.logs"
+LOG_PAGE_SIZE = 20
+
+
+def _log_row(entry: dict[str, Any]) -> list[str]:
+    created = str(entry.get("meta", {}).get("timestamps", {}).get("created_at", ""))
+    outcome = "delivered" if entry.get("succeeded") else "failed"
+    status = entry.get("status_code")
+    detail = str(entry.get("error_detail") or "")
+    return [
+        created.replace("T", " ")[:19],
+        str(entry.get("attempt", "")),
+        outcome,
+        "" if status in (None, 0) else str(status),
+        detail,
+    ]
+
+
+class IntegrationsPanel(QWidget):
+    """Our integrations at Commerce with Enable/Disable/Delete/Re-register, and the selected
+    one's delivery logs with paging. Every call runs off the GUI thread.
+
+    Signals:
+        configChanged(object): an action changed the saved settings (e.g. an id forgotten).
+    """
+
+    configChanged = Signal(object)
+
+    def __init__(
+        self,
+        services: Services,
+        tasks: TaskRunner,
+        config: Callable[[], Config],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.tasks = tasks
+        self.config = config
+        self.integrations: list[dict[str, Any]] = []
+        self.log_offset = 0
+        self.next_offset: int | None = None
+
+        box = QGroupBox("Integrations", self)
+        self.table = ReadOnlyTable(
+            ["Name", "Enabled", "Events", "Delivers to"], "Registered integrations", box
+        )
+        self.table.itemSelectionChanged.connect(self._selected)
+        buttons = QHBoxLayout()
+        self.refresh_button = QPushButton("&Refresh", box)
+        self.enable_button = QPushButton("&Enable", box)
+        self.disable_button = QPushButton("&Disable", box)
+        self.delete_button = QPushButton("De&lete…", box)
+        self.reregister_button = QPushButton("Re-re&gister", box)
+        for button in (
+            self.refresh_button,
+            self.enable_button,
+            self.disable_button,
+            self.delete_button,
+            self.reregister_button,
+        ):
+            button_named(button)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        self.refresh_button.clicked.connect(lambda: self.refresh())
+        self.enable_button.clicked.connect(lambda: self._set_enabled(True))
+        self.disable_button.clicked.connect(lambda: self._set_enabled(False))
+        self.delete_button.clicked.connect(self._delete)
+        self.reregister_button.clicked.connect(self._reregister)
+        self.reregister_button.setToolTip(
+            "Register the integrations again from the saved settings (fixes changes made in "
+            "Commerce Manager)."
+        )
+        box_layout = QVBoxLayout(box)
+        box_layout.addWidget(self.table)
+        box_layout.addLayout(buttons)
+
+        logs = QGroupBox("Delivery log", self)
+        self.logs_table = ReadOnlyTable(
+            ["Time (UTC)", "Attempt", "Result", "Status", "Detail"], "Delivery log", logs
+        )
+        paging = QHBoxLayout()
+        self.newer_button = QPushButton("◀ &Newer", logs)
+        self.older_button = QPushButton("&Older ▶", logs)
+        self.newer_button.setAccessibleName("Newer")
+        self.older_button.setAccessibleName("Older")
+        self.page_label = QLabel(logs)
+        paging.addWidget(self.newer_button)
+        paging.addWidget(self.page_label, 1)
+        paging.addWidget(self.older_button)
+        self.newer_button.clicked.connect(
+            lambda: self.load_logs(max(0, self.log_offset - LOG_PAGE_SIZE))
+        )
+        self.older_button.clicked.connect(
+            lambda: self.load_logs(self.next_offset or self.log_offset)
+        )
+        logs_layout = QVBoxLayout(logs)
+        logs_layout.addWidget(self.logs_table)
+        logs_layout.addLayout(paging)
+
+        self.busy = BusyBar(self)
+        self.busy.cancelRequested.connect(self._cancel)
+        self.message = MessageLabel(self)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(box, 3)
+        layout.addWidget(logs, 4)
+        layout.addWidget(self.busy)
+        layout.addWidget(self.message)
+        self._update_buttons()
+
+    # -- state -------------------------------------------------------------------------------
+
+    def selected(self) -> dict[str, Any] | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows or rows[0].row() >= len(self.integrations):
+            return None
+        return self.integrations[rows[0].row()]
+
+    def _update_buttons(self) -> None:
+        chosen = self.selected()
+        busy = self.tasks.is_busy(ACTION_TASK)
+        enabled = bool(chosen.get("enabled")) if chosen is not None else None
+        self.enable_button.setEnabled(enabled is False and not busy)
+        self.disable_button.setEnabled(enabled is True and not busy)
+        self.delete_button.setEnabled(chosen is not None and not busy)
+        self.reregister_button.setEnabled(not busy)
+        self.newer_button.setEnabled(chosen is not None and self.log_offset > 0)
+        self.older_button.setEnabled(chosen is not None and self.next_offset is not None)
+
+    def _start(self, text: str, *, clear: bool = True) -> None:
+        if clear:
+            self.message.clear_message()
+        self.busy.start(text)
+
+    def _cancel(self) -> None:
+        for key in (LIST_TASK, ACTION_TASK, LOGS_TASK):
+            self.tasks.cancel(key)
+        self.busy.stop()
+        self._update_buttons()
+
+    def _error(self, error: BaseException) -> None:
+        self.busy.stop()
+        self.message.show_error(str(error))
+        self._update_buttons()
+
+    # -- integrations ------------------------------------------------------------------------
+
+    def refresh(self, *, clear: bool = True) -> None:
+        """Read our integrations again (``clear=False`` keeps the last action's message)."""
+        config = self.config()
+        self._start("Reading the integrations from Commerce…", clear=clear)
+        self.tasks.submit(
+            LIST_TASK,
+            lambda _t: self.services.list_integrations(config),
+            on_result=self._show_integrations,
+            on_error=self._error,
+        )
+
+    def _show_integrations(self, integrations: list[dict[str, Any]]) -> None:
+        self.busy.stop()
+        previous = self.selected()
+        self.integrations = integrations
+        self.table.set_rows(
+            [
+                [
+                    str(i.get("name", "")),
+                    "yes" if i.get("enabled") else "no",
+                    ", ".join(i.get("observes") or []),
+                    str((i.get("configuration") or {}).get("url", "")),
+                ]
+                for i in integrations
+            ]
+        )
+        if not integrations:
+            self.message.show_hint("No integrations are registered. Use Re-register.")
+        keep = next(
+            (n for n, i in enumerate(integrations) if previous and i.get("id") == previous["id"]),
+            0 if integrations else None,
+        )
+        if keep is not None:
+            self.table.selectRow(keep)
+        self._update_buttons()
+
+    def _selected(self) -> None:
+        self.log_offset = 0
+        self.next_offset = None
+        self.logs_table.set_rows([])
+        self._update_buttons()
+        if self.selected() is not None:
+            self.load_logs(0)
+
+    def _action(self, text: str, work: Callable[[], object], done: str) -> None:
+        self._start(text)
+        self._update_buttons()
+
+        def finished(result: object) -> None:
+            self.busy.stop()
+            if isinstance(result, Config):
+                self.configChanged.emit(result)
+            self.message.show_ok(done)
+            self.refresh(clear=False)
+
+        self.tasks.submit(ACTION_TASK, lambda _t: work(), on_result=finished, on_error=self._error)
+
+    def _set_enabled(self, enabled: bool) -> None:
+        chosen = self.selected()
+        if chosen is None:
+            return
+        config = self.config()
+        verb = "Enabling" if enabled else "Disabling"
+        self._action(
+            f"{verb} {chosen.get('name')}…",
+            lambda: self.services.set_enabled(config, str(chosen["id"]), enabled),
+            f"{chosen.get('name')} is {'enabled' if enabled else 'disabled'}.",
+        )
+
+    def _delete(self) -> None:
+        chosen = self.selected()
+        if chosen is None:
+            return
+        answer = QMessageBox.question(
+            self,
+            "Delete integration",
+            f"Delete {chosen.get('name')} at Commerce? Its events will no longer reach "
+            "Segment until you register again.",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        config = self.config()
+        self._action(
+            f"Deleting {chosen.get('name')}…",
+            lambda: self.services.delete_integration(config, str(chosen["id"])),
+            f"{chosen.get('name')} was deleted.",
+        )
+
+    def _reregister(self) -> None:
+        config = self.config()
+        self._action(
+            "Registering the integrations with Commerce…",
+            lambda: self.services.reregister(config),
+            "The integrations are registered as configured.",
+        )
+
+    # -- logs --------------------------------------------------------------------------------
+
+    def load_logs(self, offset: int) -> None:
+        chosen = self.selected()
+        if chosen is None:
+            return
+        config = self.config()
+        integration_id = str(chosen["id"])
+        self.tasks.submit(
+            LOGS_TASK,
+            lambda _t: self.services.integration_logs(
+                config, integration_id, offset, LOG_PAGE_SIZE
+            ),
+            on_result=lambda page: self._show_logs(page, offset),
+            on_error=self._error,
+        )
+
+    def _show_logs(self, page: Any, offset: int) -> None:
+        self.log_offset = offset
+        self.next_offset = page.next_offset
+        self.logs_table.set_rows([_log_row(entry) for entry in page.items])
+        total = f" of {page.total}" if page.total is not None else ""
+        if page.items:
+            self.page_label.setText(f"{offset + 1}–{offset + len(page.items)}{total}")
+        else:
+            self.page_label.setText("No deliveries yet.")
+        self._update_buttons()

@@ -1,0 +1,219 @@
+"""The main window against the Commerce emulator: integrations, actions, delivery log paging,
+export/import, and the sandbox tools."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QAbstractButton, QMessageBox
+from pytestqt.qtbot import QtBot
+
+from segment_desktop.commerce import CommerceClient
+from segment_desktop.core.config import CommerceSettings, Config, ConfigStore
+from segment_desktop.core.secrets import COMMERCE_CLIENT_SECRET, SecretStore
+from segment_desktop.sandbox.runner import Sandbox
+from segment_desktop.ui.main_window import MainWindow
+from segment_desktop.ui.services import Services
+from segment_desktop.ui.widgets.integrations import ACTION_TASK, LIST_TASK, LOGS_TASK
+from tests.fixtures.secret_service import SecretService
+
+pytestmark = pytest.mark.gui
+
+WAIT_MS = 10_000
+
+
+@pytest.fixture
+def services(sandbox: Sandbox, keyring_clean: SecretService) -> Iterator[Services]:
+    made = Services(
+        config_store=ConfigStore(),
+        secrets=SecretStore(use_environment=False),
+        sandbox=sandbox,
+        commerce_timeout=httpx.Timeout(5.0, connect=1.0),
+    )
+    made.secrets.set(COMMERCE_CLIENT_SECRET, sandbox.client_secret)
+    yield made
+    made.close()
+
+
+def registered(sandbox: Sandbox, url: str) -> Config:
+    """Settings with two integrations created directly at the emulator."""
+    config = Config.default()
+    config.commerce = CommerceSettings(client_id=sandbox.client_id, base_url=sandbox.commerce_url)
+    config.relay_url = url
+    config.sandbox = True
+    with CommerceClient(sandbox.commerce_url, sandbox.client_id, sandbox.client_secret) as client:
+        for name, observes in (
+            ("Segment Desktop orders", ["order.created", "order.paid"]),
+            ("Segment Desktop customers", ["customer.created"]),
+        ):
+            made = client.create_integration(
+                {
+                    "name": name,
+                    "description": "test",
+                    "integration_type": "webhook",
+                    "enabled": True,
+                    "observes": observes,
+                    "configuration": {"url": url},
+                }
+            )
+            config.integration_ids[name] = made["id"]
+        client.create_integration(
+            {
+                "name": "Someone else's",
+                "description": "not ours",
+                "integration_type": "webhook",
+                "enabled": True,
+                "observes": ["order.paid"],
+                "configuration": {"url": url},
+            }
+        )
+    return config
+
+
+def open_window(qtbot: QtBot, services: Services, config: Config) -> MainWindow:
+    window = MainWindow(services, config)
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(LIST_TASK)):
+        window.show()
+    return window
+
+
+def _is(key: str):  # type: ignore[no-untyped-def]
+    return lambda k: k == key
+
+
+def click(qtbot: QtBot, button: QAbstractButton) -> None:
+    assert button.isEnabled(), f"{button.text()!r} is disabled"
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+@pytest.fixture
+def window(qtbot: QtBot, services: Services, sandbox: Sandbox) -> Iterator[MainWindow]:
+    config = registered(sandbox, sandbox.segment_url + "/nowhere")
+    services.save(config)
+    made = open_window(qtbot, services, config)
+    yield made
+    made.tasks.shutdown()
+
+
+def test_lists_only_our_integrations_with_their_state(window: MainWindow) -> None:
+    table = window.integrations.table
+    names = sorted(table.cell_text(r, 0) for r in range(table.rowCount()))
+    assert names == ["Segment Desktop customers", "Segment Desktop orders"]
+    orders = next(r for r in range(table.rowCount()) if table.cell_text(r, 0).endswith("orders"))
+    assert table.cell_text(orders, 1) == "yes"
+    assert table.cell_text(orders, 2) == "order.created, order.paid"
+    assert "Sandbox mode" in window.header.text()
+    assert window.sandbox_panel.isVisible()
+
+
+def test_disable_and_enable_change_commerce(
+    qtbot: QtBot, window: MainWindow, sandbox: Sandbox
+) -> None:
+    panel = window.integrations
+    panel.table.selectRow(0)
+    chosen = panel.selected()
+    assert chosen is not None
+    assert not panel.enable_button.isEnabled()
+    with qtbot.waitSignal(window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(LIST_TASK)):
+        click(qtbot, panel.disable_button)
+    assert sandbox.commerce.get_integration(chosen["id"])["enabled"] is False
+    assert panel.table.cell_text(0, 1) == "no"
+    assert "disabled" in panel.message.text()
+    with qtbot.waitSignal(window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(LIST_TASK)):
+        click(qtbot, panel.enable_button)
+    assert sandbox.commerce.get_integration(chosen["id"])["enabled"] is True
+
+
+def test_delete_asks_then_deletes_and_forgets_the_id(
+    qtbot: QtBot,
+    window: MainWindow,
+    sandbox: Sandbox,
+    services: Services,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    panel = window.integrations
+    panel.table.selectRow(0)
+    chosen = panel.selected()
+    assert chosen is not None
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
+    click(qtbot, panel.delete_button)
+    assert not window.tasks.is_busy(ACTION_TASK)
+    assert any(i["id"] == chosen["id"] for i in sandbox.commerce.integrations)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    with qtbot.waitSignal(window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(LIST_TASK)):
+        click(qtbot, panel.delete_button)
+    assert all(i["id"] != chosen["id"] for i in sandbox.commerce.integrations)
+    assert chosen["id"] not in services.load_config().integration_ids.values()
+    assert panel.table.rowCount() == 1
+
+
+def test_delivery_log_pages(qtbot: QtBot, window: MainWindow, sandbox: Sandbox) -> None:
+    panel = window.integrations
+    orders_row = next(
+        r for r in range(panel.table.rowCount()) if panel.table.cell_text(r, 0).endswith("orders")
+    )
+    for _ in range(8):  # each fails 3 times (a 404 from the Segment emulator): 24 logs
+        sandbox.commerce.fire("order.paid", wait=True, timeout=10)
+    panel.table.clearSelection()
+    with qtbot.waitSignal(window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(LOGS_TASK)):
+        panel.table.selectRow(orders_row)
+    assert panel.logs_table.rowCount() == 20
+    assert panel.logs_table.cell_text(0, 2) == "failed"
+    assert panel.logs_table.cell_text(0, 3) == "404"
+    assert panel.page_label.text() == "1–20 of 24"
+    assert not panel.newer_button.isEnabled()
+    with qtbot.waitSignal(window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(LOGS_TASK)):
+        click(qtbot, panel.older_button)
+    assert panel.logs_table.rowCount() == 4
+    assert panel.page_label.text() == "21–24 of 24"
+    assert not panel.older_button.isEnabled()
+    with qtbot.waitSignal(window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(LOGS_TASK)):
+        click(qtbot, panel.newer_button)
+    assert panel.logs_table.rowCount() == 20
+
+
+def test_errors_are_readable_messages(
+    qtbot: QtBot, window: MainWindow, sandbox: Sandbox, services: Services
+) -> None:
+    services.secrets.set(COMMERCE_CLIENT_SECRET, "no-longer-valid")
+    with qtbot.waitSignal(window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(LIST_TASK)):
+        click(qtbot, window.integrations.refresh_button)
+    text = window.integrations.message.text()
+    assert "refused the client ID and client secret" in text
+    assert "Traceback" not in text and "no-longer-valid" not in text
+
+
+def test_export_and_import_settings(
+    qtbot: QtBot, window: MainWindow, services: Services, tmp_path: Path
+) -> None:
+    target = tmp_path / "export.json"
+    window.export_to(target)
+    exported = json.loads(target.read_text())
+    assert exported["commerce"]["client_id"] == window.config.commerce.client_id
+    assert "secret" not in target.read_text().lower().replace("webhook_secret_fingerprint", "")
+    exported["relay_url"] = "https://relay.example.com/webhooks/commerce"
+    target.write_text(json.dumps(exported))
+    with qtbot.waitSignal(window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(LIST_TASK)):
+        window.import_from(target)
+    assert services.load_config().relay_url == "https://relay.example.com/webhooks/commerce"
+    assert "relay.example.com" in window.header.text()
+
+
+def test_fire_sample_order_reaches_the_integration(
+    qtbot: QtBot, window: MainWindow, sandbox: Sandbox
+) -> None:
+    with qtbot.waitSignal(
+        window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is("main.fire")
+    ):
+        click(qtbot, window.sandbox_panel.fire_button)
+    # ours and "Someone else's" observe order.paid; both point at a path that answers 404
+    assert (
+        window.statusBar().currentMessage() == "order.paid sent to 2 integration(s); 0 accepted it."
+    )
+    assert len(sandbox.commerce.jobs(window.config.integration_ids["Segment Desktop orders"])) == 1
