@@ -1,0 +1,110 @@
+"""Application start: which window opens, damaged settings, and the uncaught-error dialog."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtWidgets import QApplication, QMessageBox
+from pytestqt.qtbot import QtBot
+
+from segment_desktop.core.config import CommerceSettings, Config, ConfigStore, config_directory
+from segment_desktop.core.errors import NetworkError
+from segment_desktop.core.secrets import SecretStore
+from segment_desktop.ui.app import AppShell, application, install_excepthook, user_message
+from segment_desktop.ui.main_window import MainWindow
+from segment_desktop.ui.services import Services
+from segment_desktop.ui.wizard import SetupWizard
+from tests.fixtures.secret_service import SecretService
+
+pytestmark = [
+    pytest.mark.gui,
+    # The offscreen platform cannot raise windows or propagate a dialog's size hints.
+    pytest.mark.qt_log_ignore(r"This plugin does not support (raise|propagateSizeHints)\(\)"),
+]
+
+
+@pytest.fixture
+def shell(keyring_clean: SecretService) -> Iterator[AppShell]:
+    services = Services(config_store=ConfigStore(), secrets=SecretStore(use_environment=False))
+    made = AppShell(services)
+    yield made
+    made.close()
+
+
+def test_first_start_opens_the_wizard(qtbot: QtBot, shell: AppShell) -> None:
+    shown = shell.start()
+    assert isinstance(shown, SetupWizard)
+    assert shown.isVisible()
+    assert shown.windowTitle() == "Segment Desktop — Setup"
+    assert not shown.windowIcon().isNull()
+    assert shell.main_window is None
+
+
+def test_configured_start_opens_the_main_window(
+    qtbot: QtBot, shell: AppShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = Config.default()
+    config.commerce = CommerceSettings(client_id="id", base_url="https://127.0.0.1:9")
+    config.relay_url = "https://relay.example.com/webhooks/commerce"
+    shell.services.save(config)
+    shown = shell.start()
+    assert isinstance(shown, MainWindow)
+    assert shown.windowTitle() == "Segment Desktop"
+    assert "relay.example.com" in shown.header.text()
+    with qtbot.waitSignal(shown.rerunSetupRequested):
+        shown.rerun_action.trigger()
+    assert isinstance(shell.wizard, SetupWizard)
+    assert shell.wizard.flow.config.relay_url == config.relay_url, "setup resumes saved values"
+    assert shell.wizard.parent() is shown
+
+
+def test_damaged_settings_offer_a_reset(qtbot: QtBot, shell: AppShell) -> None:
+    path = config_directory() / "config.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("{not json")
+    shown = shell.start()
+    assert isinstance(shown, QMessageBox)
+    assert "config.json" in shown.text()
+    shown.done(QMessageBox.StandardButton.Reset)
+    assert isinstance(shell.wizard, SetupWizard)
+    assert not path.exists(), "the damaged file was moved aside"
+    assert list(path.parent.glob("config.json.corrupt-*"))
+
+
+def test_uncaught_errors_are_logged_and_shown_without_a_traceback(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    hook = install_excepthook(lambda: None)
+    assert sys.excepthook is hook
+    try:
+        raise ValueError("bad value")
+    except ValueError as err:
+        caught = err
+    with caplog.at_level(logging.ERROR, logger="segment_desktop.ui.app"):
+        hook(ValueError, caught, caught.__traceback__)
+        hook(KeyError, KeyError("second"), None)
+    boxes = [w for w in QApplication.topLevelWidgets() if w.objectName() == "uncaughtError"]
+    visible = [b for b in boxes if b.isVisible()]
+    assert len(visible) == 1, "one dialog at a time"
+    box = visible[0]
+    assert isinstance(box, QMessageBox)
+    assert "ValueError: bad value" in box.text()
+    assert "Traceback" not in box.text()
+    assert "Traceback" in caplog.text and "second" in caplog.text
+    box.done(0)
+    box.deleteLater()
+
+
+def test_user_message_for_our_errors_is_their_text() -> None:
+    error = NetworkError("Commerce: 127.0.0.1 refused the connection. Check the address.")
+    assert user_message(error) == str(error)
+    assert "log file" in user_message(RuntimeError("boom"))
+
+
+def test_application_reuses_the_running_qapplication(qapp: QApplication) -> None:
+    assert application() is qapp
+    assert qapp.applicationName() == "Segment Desktop"
