@@ -55,6 +55,14 @@ ALLOWED_FIELDS: frozenset[str] = frozenset(
     }
 )
 
+#: Environment variables that may carry a secret (see ``secrets.ENVIRONMENT_VARIABLES``);
+#: :func:`setup_logging` registers their values, whoever reads them later.
+SECRET_ENVIRONMENT_VARIABLES: tuple[str, ...] = (
+    "COMMERCE_CLIENT_SECRET",
+    "SEGMENT_WRITE_KEY",
+    "COMMERCE_WEBHOOK_SECRET",
+)
+
 # Attributes every LogRecord has (plus the ones the stdlib formatters add). Anything beyond
 # these came from ``extra`` and must pass the allow-list.
 _STANDARD_ATTRS: frozenset[str] = frozenset(
@@ -191,6 +199,8 @@ def setup_logging(
             f"Cannot create the log folder {directory}: {exc.strerror or exc}. "
             f"Check its permissions, or choose another folder with ${LOG_DIR_ENV}."
         ) from exc
+    for variable in SECRET_ENVIRONMENT_VARIABLES:
+        register_secret(os.environ.get(variable))
     path = directory / LOG_FILE_NAME
     formatter = FieldsFormatter(_FORMAT)
     root = logging.getLogger()

@@ -183,7 +183,10 @@ class SecretStore:
             self._call("delete", name, lambda b: b.delete_password(self.service, name))
 
     def source(self, name: str) -> Source | None:
-        """Where :meth:`get` finds the secret: ``"environment"``, ``"keyring"`` or ``None``."""
+        """Where :meth:`get` finds the secret: ``"environment"``, ``"keyring"`` or ``None``.
+
+        Raises :class:`SecretStoreError` like :meth:`get` when it has to ask the keyring.
+        """
         _check_name(name)
         if self._from_environment(name) is not None:
             return "environment"

@@ -184,3 +184,15 @@ def test_unwritable_log_folder_gives_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="Cannot create the log folder"):
         setup_logging(blocker / "logs")
+
+
+def test_secrets_in_the_environment_are_redacted_from_the_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from segment_desktop.core.secrets import ENVIRONMENT_VARIABLES
+
+    assert set(logs.SECRET_ENVIRONMENT_VARIABLES) == set(ENVIRONMENT_VARIABLES.values())
+    monkeypatch.setenv("COMMERCE_WEBHOOK_SECRET", "hook-secret-from-env")
+    path = setup_logging()
+    log.info("header was %s", "hook-secret-from-env")
+    assert f"header was {REDACTED}" in read_log(path)
