@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QAbstractButton, QLineEdit, QWidget, QWizard
+from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit, QWidget, QWizard
 from pytestqt.qtbot import QtBot
 
 from segment_desktop.core.config import ConfigStore
@@ -18,6 +18,7 @@ from segment_desktop.core.flow import Page
 from segment_desktop.core.secrets import COMMERCE_CLIENT_SECRET, SecretStore
 from segment_desktop.sandbox.runner import Sandbox
 from segment_desktop.ui.services import Services
+from segment_desktop.ui.widgets.fields import plain
 from segment_desktop.ui.wizard import SetupWizard
 from segment_desktop.ui.wizard.commerce import CommercePage
 from segment_desktop.ui.wizard.configurations import ConfigurationsPage
@@ -244,10 +245,22 @@ def test_configurations_offer_alternatives_and_need_a_relay_url(
 
 
 def test_every_input_and_button_is_named_after_its_label(qtbot: QtBot, wizard: SetupWizard) -> None:
+    checked = 0
     for page in wizard.pages.values():
-        for widget in page.findChildren(QWidget):
-            if isinstance(widget, QLineEdit | QAbstractButton) and widget.isVisibleTo(page):
-                assert widget.accessibleName(), f"{type(widget).__name__} on {page.title()}"
+        for button in page.findChildren(QAbstractButton):
+            if "studio" in type(button.parent()).__module__:
+                continue  # the template studio is tested by its own suite
+            if button.text():
+                assert button.accessibleName() == plain(button.text()), button.text()
+                checked += 1
+        for label in page.findChildren(QLabel):
+            field = label.buddy()
+            if field is None:
+                continue
+            target = field.focusProxy() or field
+            assert target.accessibleName() == plain(label.text()).rstrip(":"), label.text()
+            checked += 1
+    assert checked > 25, checked
     commerce = wizard.pages[Page.COMMERCE]
     assert isinstance(commerce, CommercePage)
     assert commerce.client_id.accessibleName() == "Client ID"

@@ -92,7 +92,8 @@ class SecretField(QWidget):
         self.toggle = QToolButton(self)
         self.toggle.setText("Show")
         self.toggle.setCheckable(True)
-        self.toggle.setAccessibleName(f"Show {plain(label).rstrip(':')}")
+        self.toggle.setAccessibleName("Show")
+        self.toggle.setAccessibleDescription(f"Show or hide the {plain(label).rstrip(':')}")
         self.toggle.toggled.connect(self._reveal)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -104,6 +105,7 @@ class SecretField(QWidget):
     def _reveal(self, shown: bool) -> None:
         self.edit.setEchoMode(QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password)
         self.toggle.setText("Hide" if shown else "Show")
+        self.toggle.setAccessibleName(self.toggle.text())
 
     def text(self) -> str:
         return self.edit.text()
