@@ -16,7 +16,7 @@ from segment_desktop.relay.intake import Intake
 from segment_desktop.relay.metrics import Metrics
 from segment_desktop.relay.outbox import Outbox
 from segment_desktop.relay.rendering import EventRenderer, TemplateConfig
-from segment_desktop.relay.sender import BatchSender, Sender
+from segment_desktop.relay.sender import BACKOFF_FIRST, BatchSender, Sender
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -38,6 +38,7 @@ class Relay:
         webhook_secret: str,
         max_body_bytes: int = MAX_BODY_BYTES,
         renderer: Renderer | None = None,
+        backoff_first: float = BACKOFF_FIRST,
     ) -> None:
         if not webhook_secret:
             raise ValueError("The relay needs a non-empty webhook secret.")
@@ -47,7 +48,7 @@ class Relay:
         self.outbox = Outbox.in_dir(data_dir)
         self.renderer = EventRenderer(templates, renderer)
         self.client = client
-        self.sender = Sender(self.outbox, client, self.metrics)
+        self.sender = Sender(self.outbox, client, self.metrics, backoff_first=backoff_first)
         self.intake = Intake(self.outbox, self.renderer, self.metrics, on_commit=self.sender.wake)
         self._app: Starlette | None = None
         self._started = False

@@ -90,6 +90,7 @@ class Sender:
         *,
         limits: Limits = Limits(),
         claim_size: int = 1_000,
+        backoff_first: float = BACKOFF_FIRST,
         backoff_cap: float = BACKOFF_CAP,
     ) -> None:
         self.outbox = outbox
@@ -97,6 +98,7 @@ class Sender:
         self.metrics = metrics
         self.limits = limits
         self.claim_size = claim_size
+        self.backoff_first = backoff_first
         self.backoff_cap = backoff_cap
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -235,7 +237,7 @@ class Sender:
             )
 
     def _backoff(self, retry_after: float | None) -> float:
-        exponential = min(self.backoff_cap, BACKOFF_FIRST * 2 ** (self._failures - 1))
+        exponential = min(self.backoff_cap, self.backoff_first * 2 ** (self._failures - 1))
         delay = random.uniform(exponential / 2, exponential)  # jitter, not crypto
         if retry_after is not None:
             delay = max(delay, min(float(retry_after), self.backoff_cap))

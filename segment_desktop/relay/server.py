@@ -20,6 +20,7 @@ from segment_desktop.core.errors import NetworkError
 from segment_desktop.relay.app import WEBHOOK_PATH
 from segment_desktop.relay.rendering import TemplateConfig
 from segment_desktop.relay.runtime import Relay
+from segment_desktop.relay.sender import BACKOFF_FIRST
 from segment_desktop.relay.settings import DEFAULT_FLUSH_SECONDS, parse_listen
 
 if TYPE_CHECKING:
@@ -101,11 +102,13 @@ class RelayServer:
         *,
         flush_seconds: float = DEFAULT_FLUSH_SECONDS,
         client: Any = None,
+        backoff_first: float = BACKOFF_FIRST,
     ) -> RelayServer:
         """Start a relay for ``config``; returns once it accepts connections.
 
         ``client`` replaces the Segment client built from ``config.segment`` (it needs
-        ``send_batch(calls)``). Raises ``NetworkError`` when the address is taken.
+        ``send_batch(calls)``); ``backoff_first`` is the first pause after Segment failed
+        (doubling up to 5 minutes). Raises ``NetworkError`` when the address is taken.
         """
         if client is None:
             from segment_desktop.segment import SegmentClient
@@ -119,6 +122,7 @@ class RelayServer:
                 client=client,
                 data_dir=Path(data_dir),
                 webhook_secret=webhook_secret,
+                backoff_first=backoff_first,
             )
         except BaseException:
             sock.close()
