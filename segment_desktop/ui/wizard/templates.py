@@ -15,6 +15,9 @@ from segment_desktop.ui.services import Services
 from segment_desktop.ui.tasks import TaskRunner
 from segment_desktop.ui.wizard.base import FlowPage
 
+#: The wizard's size while the studio is shown.
+STUDIO_SIZE = (1180, 760)
+
 
 def studio_available() -> bool:
     """Whether the template studio is installed (it is developed separately)."""
@@ -56,14 +59,28 @@ class TemplatesPage(FlowPage):
         keys = self.flow.enabled_templates()
         names = ", ".join(BY_KEY[k].name for k in keys)
         self.summary.setText(f"Enabled templates: {names}.")
+        self.summary.setVisible(False)  # the studio lists them
         config = copy.deepcopy(self.flow.config)
+        self._make_room()
         if self.studio is None:
             self.studio = make_studio(self.services, self.tasks, config)
             self.studio.dirtyChanged.connect(self.flow.templates_dirty)
             self.studio.saved.connect(self._saved)
             self._layout.insertWidget(1, self.studio, 1)
+            self._layout.setStretch(self._layout.count() - 2, 0)  # the studio takes the room
         else:
             self.studio.set_config(config)
+
+    def _make_room(self) -> None:
+        """The studio needs an editor and a preview side by side: grow the wizard (within the
+        screen) when this page opens."""
+        wizard = self.wizard()
+        if wizard is None:
+            return
+        screen = wizard.screen().availableGeometry()
+        width = min(max(wizard.width(), STUDIO_SIZE[0]), screen.width())
+        height = min(max(wizard.height(), STUDIO_SIZE[1]), screen.height())
+        wizard.resize(width, height)
 
     def _saved(self, key: str) -> None:
         try:

@@ -74,7 +74,7 @@ class SetupWizard(QWizard):
         ):
             button = self.button(which)
             button.setAccessibleName(button.text().replace("&", "").strip(" <>"))
-        self.resize(780, 640)
+        self.resize(820, 660)
         self.setMinimumSize(640, 520)
 
     def page_widget(self, page: Page) -> FlowPage:
