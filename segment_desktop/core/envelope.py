@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from segment_desktop.core.errors import EventError
+from segment_desktop.core.jsontypes import json_type_name
 
 #: Bodies larger than this are refused before parsing (Commerce's own are a few hundred KB).
 MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -67,7 +68,7 @@ def parse_event_text(text: str | bytes) -> CommerceEvent:
 def to_event(body: object) -> CommerceEvent:
     """Validate a decoded webhook body and build the template input."""
     if not isinstance(body, dict):
-        raise EventError(f"A Commerce event is a JSON object; this is {_json_type(body)}.")
+        raise EventError(f"A Commerce event is a JSON object; this is {json_type_name(body)}.")
     trigger = body.get("triggered_by")
     if not isinstance(trigger, str) or "." not in trigger:
         raise EventError(
@@ -104,20 +105,6 @@ def _payload_from_resources(resources: object, trigger: str) -> dict[str, Any]:
             ) from None
     if not isinstance(resources, dict):
         raise EventError(
-            f'The event\'s "resources" is {_json_type(resources)}; expected an object.'
+            f'The event\'s "resources" is {json_type_name(resources)}; expected an object.'
         )
     return resources
-
-
-def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"

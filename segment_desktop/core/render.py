@@ -22,6 +22,7 @@ from segment_desktop.core import engine as engines
 from segment_desktop.core.envelope import CommerceEvent
 from segment_desktop.core.errors import TemplateError, TemplateTimeout
 from segment_desktop.core.events import templates_for_event
+from segment_desktop.core.jsontypes import json_type_name
 from segment_desktop.core.messages import finish_calls
 from segment_desktop.core.money import to_number
 from segment_desktop.core.templates import TemplateSet
@@ -240,17 +241,9 @@ def _calls_from_output(output: Any) -> list[dict[str, Any]]:
 
 
 def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
+    if isinstance(value, int | float) and not isinstance(value, bool):
         return f"the number {value!r}"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
+    return json_type_name(value)
 
 
 def line_column(text: str, position: int) -> tuple[int, int]:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from segment_desktop.core.jsontypes import json_type_name
+
 MAX_CALL_BYTES = 32_000
 MAX_MESSAGE_ID = 100
 CALL_TYPES = ("identify", "track", "page", "screen", "group", "alias")
@@ -151,7 +153,11 @@ def check_call(call: Any) -> list[Issue]:
         value = call.get(id_field)
         if value is not None and not isinstance(value, str):
             issues.append(
-                Issue("error", id_field, f'"{id_field}" must be a string, not {_type_name(value)}.')
+                Issue(
+                    "error",
+                    id_field,
+                    f'"{id_field}" must be a string, not {json_type_name(value)}.',
+                )
             )
     if kind == "track" and not _nonempty_string(call.get("event")):
         issues.append(Issue("error", "event", 'A track call needs a non-empty string "event".'))
@@ -162,7 +168,9 @@ def check_call(call: Any) -> list[Issue]:
     for name in _OBJECT_FIELDS:
         if name in call and not isinstance(call[name], dict):
             issues.append(
-                Issue("error", name, f'"{name}" must be an object, not {_type_name(call[name])}.')
+                Issue(
+                    "error", name, f'"{name}" must be an object, not {json_type_name(call[name])}.'
+                )
             )
     message_id = call.get("messageId")
     if message_id is not None and (not isinstance(message_id, str) or len(message_id) > 100):
@@ -246,7 +254,7 @@ def _check_type(path: str, value: Any, expected: str) -> list[Issue]:
     hint = ""
     if expected == _NUMBER and isinstance(value, str):
         hint = ' Amounts are numbers in the currency\'s main unit (27.5, not "27.50").'
-    return [Issue("warning", path, f"should be a {expected}, not {_type_name(value)}.{hint}")]
+    return [Issue("warning", path, f"should be a {expected}, not {json_type_name(value)}.{hint}")]
 
 
 def _has_type(value: Any, expected: str) -> bool:
@@ -273,17 +281,3 @@ def _iso8601(value: Any) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
