@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import heapq
 import itertools
+import logging
 import ssl
 import threading
 import time
@@ -22,6 +23,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+
+logger = logging.getLogger(__name__)
 
 #: How much of a receiver's answer is kept in a log.
 MAX_LOGGED_BODY = 2000
@@ -199,7 +202,12 @@ class DeliveryWorker:
         if self._closed:
             self._finish(delivery)
             return
-        body, headers = delivery.build(number)
+        try:
+            body, headers = delivery.build(number)
+        except Exception:  # a resource that cannot be serialised: give up on this delivery
+            logger.exception("Cannot build webhook body for %s", result.event_name)
+            self._finish(delivery)
+            return
         at = datetime.now(UTC)
         started = time.monotonic()
         status: int | None = None

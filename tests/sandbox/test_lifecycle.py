@@ -66,3 +66,30 @@ def test_bad_options_are_refused() -> None:
     with pytest.raises(ValueError, match="retry_delays"):
         Sandbox.start(retry_delays=(1.0, -1.0))
     assert _sandbox_threads() == []
+
+
+def test_stopping_drops_scheduled_retries_and_finishes_every_result() -> None:
+    sandbox = Sandbox.start(retry_delays=(30.0,))
+    try:
+        sandbox.commerce.create_integration(
+            {
+                "data": {
+                    "type": "integration",
+                    "integration_type": "webhook",
+                    "name": "nobody home",
+                    "enabled": True,
+                    "observes": ["order.paid"],
+                    "configuration": {"url": "http://127.0.0.1:9/"},
+                }
+            }
+        )
+        (result,) = sandbox.commerce.fire("order.paid")
+        assert not sandbox.commerce.wait_idle(0.3)  # the retry is 30 s away
+        assert [a.number for a in result.attempts] == [1]
+    finally:
+        sandbox.stop()
+    assert result.finished and not result.succeeded
+    assert sandbox.commerce.wait_idle(0)
+    with pytest.raises(RuntimeError, match="stopped"):
+        sandbox.commerce.fire("order.paid")
+    assert _sandbox_threads() == []
