@@ -84,7 +84,14 @@ def test_include_items_returns_the_page_orders_items(store_api: httpx.Client) ->
     assert {i["id"] for i in single["included"]["items"]} == {
         ref["id"] for ref in order["relationships"]["items"]["data"]
     }
+    items = store_api.get(f"/v2/orders/{order['id']}/items").json()["data"]
+    assert items == single["included"]["items"]
     assert store_api.get("/v2/orders/not-an-order").status_code == 404
+    assert store_api.get("/v2/orders/not-an-order/items").status_code == 404
+    assert store_api.get("/v2/customers/not-a-customer").status_code == 404
+    not_allowed = store_api.delete(f"/v2/orders/{order['id']}")
+    assert not_allowed.status_code == 405
+    assert not_allowed.json()["errors"][0]["title"] == "Method Not Allowed"
 
 
 def test_customers_are_paged_newest_first(store_api: httpx.Client) -> None:
