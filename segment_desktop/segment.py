@@ -1,0 +1,500 @@
+"""Client for Segment's tracking API: batches within the limits, retries, a connection check.
+
+Nothing is dropped silently. :meth:`SegmentClient.send` answers with a :class:`SendReport`
+that accounts for every call given: sent, rejected by Segment (a 4xx other than 408/429: never
+retried, the reason kept), failed after retries (408, 429, 5xx, network: the caller keeps these
+and tries later), or refused before sending (a call over 32 KB).
+
+Segment answers 200 to almost anything, including an unknown write key, so
+:meth:`SegmentClient.check_connection` proves only what can be proved (the host answers, the path
+behaves like Segment, the key has the usual shape) and says so.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Literal
+
+import httpx
+
+from segment_desktop import __version__
+from segment_desktop.core.errors import CallRejectedError, InvalidURLError, ServiceError
+from segment_desktop.http_util import (
+    DEFAULT_TIMEOUT,
+    backoff_delay,
+    host_label,
+    network_error,
+    parse_http_url,
+    parse_retry_after,
+    short_body,
+)
+
+log = logging.getLogger(__name__)
+
+SERVICE = "Segment"
+DEFAULT_HOST = "https://api.segment.io"
+DEFAULT_PATH = "/v1/batch"
+#: Segment's documented limits; libraries keep batches under 475,000 of the 500 KB allowed.
+MAX_CALL_BYTES = 32_000
+MAX_BATCH_BYTES = 475_000
+MAX_BATCH_CALLS = 2_500
+#: Room kept in each batch for ``{"batch":[…],"sentAt":"…","writeKey":"…"}`` around the calls.
+ENVELOPE_RESERVE = 512
+RETRYABLE_STATUSES = frozenset({408, 429})
+TEST_EVENT_NAME = "Segment Desktop Connection Test"
+LIBRARY = {"name": "segment-desktop", "version": __version__}
+WRITE_KEY_SHAPE = re.compile(r"[A-Za-z0-9]{32}")
+NOT_PROOF = (
+    "Segment does not validate write keys: a 200 answer does not prove the key is right. "
+    f'Send a test event and look for "{TEST_EVENT_NAME}" in your source\'s Debugger.'
+)
+
+Status = Literal["sent", "rejected", "failed"]
+
+
+def call_size(call: object) -> int:
+    """Bytes of a call as compact UTF-8 JSON (what the 32 KB limit measures)."""
+    return len(_compact(call))
+
+
+def _compact(value: object) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _describe_call(call: dict[str, Any]) -> str:
+    message_id = call.get("messageId")
+    return f"messageId {message_id!r}" if message_id else "a call without messageId"
+
+
+def oversize_reason(call: dict[str, Any], size: int | None = None) -> str:
+    size = call_size(call) if size is None else size
+    return (
+        f"The Segment call with {_describe_call(call)} is {size:,} bytes; Segment accepts at "
+        f"most {MAX_CALL_BYTES:,} bytes per call. Shorten it (fewer properties or products) in "
+        "its template."
+    )
+
+
+def plan_batches(
+    calls: Sequence[dict[str, Any]],
+    *,
+    max_calls: int = MAX_BATCH_CALLS,
+    max_bytes: int = MAX_BATCH_BYTES,
+) -> list[list[dict[str, Any]]]:
+    """Split ``calls``, in order, into as few batches as fit Segment's limits.
+
+    Each batch has at most ``max_calls`` calls and serialises (with its envelope) to at most
+    ``max_bytes`` bytes. Raises ``CallRejectedError`` naming the first call over 32 KB, before
+    anything is sent.
+    """
+    budget = max_bytes - ENVELOPE_RESERVE
+    batches: list[list[dict[str, Any]]] = []
+    current: list[dict[str, Any]] = []
+    used = 0
+    for call in calls:
+        size = call_size(call)
+        if size > MAX_CALL_BYTES:
+            raise CallRejectedError(oversize_reason(call, size))
+        cost = size + (1 if current else 0)  # the comma between calls
+        if current and (len(current) >= max_calls or used + cost > budget):
+            batches.append(current)
+            current, used, cost = [], 0, size
+        current.append(call)
+        used += cost
+    if current:
+        batches.append(current)
+    return batches
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What became of one batch."""
+
+    status: Status
+    calls: list[dict[str, Any]] = field(repr=False)
+    status_code: int | None
+    """The last HTTP status, ``None`` when nothing usable came back."""
+    reason: str
+    """Empty when sent; otherwise what went wrong, in words (status and Segment's answer)."""
+    attempts: int
+    retry_after: float | None = None
+    """Seconds Segment asked us to wait, when it did and we stopped retrying."""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "sent"
+
+
+@dataclass(frozen=True)
+class RefusedCall:
+    """A call we did not send because Segment would refuse it (too large)."""
+
+    call: dict[str, Any] = field(repr=False)
+    reason: str
+
+
+@dataclass
+class SendReport:
+    """Every call given to :meth:`SegmentClient.send`, accounted for."""
+
+    outcomes: list[BatchOutcome] = field(default_factory=list)
+    refused: list[RefusedCall] = field(default_factory=list)
+
+    def _calls(self, status: Status) -> list[dict[str, Any]]:
+        return [c for o in self.outcomes if o.status == status for c in o.calls]
+
+    @property
+    def sent_calls(self) -> list[dict[str, Any]]:
+        return self._calls("sent")
+
+    @property
+    def rejected_calls(self) -> list[dict[str, Any]]:
+        """Calls Segment refused (4xx): retrying would not help; show the reason to the user."""
+        return self._calls("rejected")
+
+    @property
+    def failed_calls(self) -> list[dict[str, Any]]:
+        """Calls not delivered for now (Segment busy or unreachable): keep them and retry."""
+        return self._calls("failed")
+
+    @property
+    def all_sent(self) -> bool:
+        return not self.refused and all(o.ok for o in self.outcomes)
+
+    def summary(self) -> str:
+        parts = [f"{len(self.sent_calls)} sent"]
+        if self.failed_calls:
+            reason = next(o.reason for o in self.outcomes if o.status == "failed")
+            parts.append(f"{len(self.failed_calls)} not sent yet ({reason})")
+        if self.rejected_calls:
+            reason = next(o.reason for o in self.outcomes if o.status == "rejected")
+            parts.append(f"{len(self.rejected_calls)} rejected by Segment ({reason})")
+        if self.refused:
+            parts.append(f"{len(self.refused)} refused before sending ({self.refused[0].reason})")
+        return "Segment: " + "; ".join(parts) + "."
+
+
+@dataclass(frozen=True)
+class Check:
+    """One thing the connection check looked at."""
+
+    name: str
+    level: Literal["ok", "warning", "error"]
+    message: str
+
+
+@dataclass(frozen=True)
+class ConnectionReport:
+    """What the connection check could prove, and what it cannot."""
+
+    url: str
+    reachable: bool
+    """DNS, TLS and any proxy worked: something at the host answered."""
+    answers_like_segment: bool
+    """The path answered an empty batch with 200 and ``{"success": true}``."""
+    status_code: int | None
+    checks: list[Check]
+
+    @property
+    def ok(self) -> bool:
+        return self.reachable and self.answers_like_segment
+
+    @property
+    def warnings(self) -> list[str]:
+        return [c.message for c in self.checks if c.level == "warning"]
+
+    @property
+    def summary(self) -> str:
+        """Plain words for the user, always ending with what a 200 does not prove."""
+        if not self.reachable:
+            first = next(c.message for c in self.checks if c.level == "error")
+            return f"Could not reach Segment. {first}"
+        if not self.answers_like_segment:
+            first = next(c.message for c in self.checks if c.level == "error")
+            return f"Something answered at {self.url}, but not like Segment. {first}"
+        text = f"Segment's API at {self.url} answers."
+        if self.warnings:
+            text += " " + " ".join(self.warnings)
+        return f"{text} {NOT_PROOF}"
+
+
+# --------------------------------------------------------------------------------------------
+# Client
+# --------------------------------------------------------------------------------------------
+
+
+def segment_endpoint(host: str, path: str = DEFAULT_PATH) -> httpx.URL:
+    """The batch URL for a host and path; https required except for this computer.
+
+    A pasted full endpoint (``https://api.segment.io/v1/batch``) in ``host`` is accepted.
+    Raises ``InvalidURLError``.
+    """
+    parsed = parse_http_url(host, service=SERVICE, what="Segment host")
+    path = path.strip() or DEFAULT_PATH
+    if not path.startswith("/"):
+        raise InvalidURLError(
+            f"The Segment path must start with '/', such as {DEFAULT_PATH}.", service=SERVICE
+        )
+    host_path = parsed.path.rstrip("/")
+    if host_path and host_path != path.rstrip("/"):
+        raise InvalidURLError(
+            f"Enter only the Segment host, such as {DEFAULT_HOST} (without {host_path}); the "
+            "path is a separate setting.",
+            service=SERVICE,
+        )
+    return parsed.copy_with(path=path, query=None, fragment=None)
+
+
+class SegmentClient:
+    """Sends calls to Segment's batch endpoint. Use as a context manager, or ``close()``.
+
+    ``sleep`` and ``jitter`` are injectable so tests (and the relay's shutdown) need not wait.
+    """
+
+    def __init__(
+        self,
+        host: str = DEFAULT_HOST,
+        path: str = DEFAULT_PATH,
+        write_key: str = "",
+        *,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        max_attempts: int = 5,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30.0,
+        max_retry_after: float = 60.0,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.url = segment_endpoint(host, path)
+        self._write_key = write_key.strip()
+        if not self._write_key:
+            raise ServiceError(
+                "No Segment write key is set. Copy it from your Segment source's settings "
+                "(Settings › API Keys).",
+                service=SERVICE,
+            )
+        self.max_attempts = max(1, max_attempts)
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.max_retry_after = max_retry_after
+        self._sleep = sleep
+        self._http = httpx.Client(
+            timeout=timeout,
+            transport=transport,
+            auth=httpx.BasicAuth(self._write_key, ""),
+            headers={"User-Agent": f"segment-desktop/{__version__}"},
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"<SegmentClient {self.url}>"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> SegmentClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def _body(self, calls: Sequence[dict[str, Any]]) -> bytes:
+        return _compact({"batch": list(calls), "sentAt": iso_now(), "writeKey": self._write_key})
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._write_key, "[write key]") if self._write_key else text
+
+    def _post(self, body: bytes) -> httpx.Response:
+        return self._http.post(self.url, content=body, headers={"Content-Type": "application/json"})
+
+    def send_batch(self, calls: Sequence[dict[str, Any]]) -> BatchOutcome:
+        """Send one batch (it must fit the limits: see :func:`plan_batches`), retrying 408,
+        429 (after ``Retry-After``), 5xx and network errors with capped, jittered backoff."""
+        calls = list(calls)
+        if len(plan_batches(calls)) > 1:
+            raise CallRejectedError(
+                f"{len(calls):,} calls do not fit one Segment batch (at most "
+                f"{MAX_BATCH_CALLS:,} calls and {MAX_BATCH_BYTES:,} bytes); use send()."
+            )
+        attempt = 0
+        while True:
+            attempt += 1
+            retry_after: float | None = None
+            status_code: int | None = None
+            try:
+                response = self._post(self._body(calls))
+            except httpx.TransportError as err:
+                reason = str(network_error(err, service=SERVICE, host=host_label(self.url)))
+            else:
+                status_code = response.status_code
+                if 200 <= status_code < 300:
+                    return BatchOutcome("sent", calls, status_code, "", attempt)
+                answer = short_body(response)
+                reason = self._redact(f"{status_code} {answer}".strip())
+                if not (status_code in RETRYABLE_STATUSES or status_code >= 500):
+                    log.warning("Segment rejected a batch of %d calls: %s", len(calls), reason)
+                    return BatchOutcome("rejected", calls, status_code, reason, attempt)
+                retry_after = parse_retry_after(response.headers.get("retry-after"))
+            if retry_after is not None and retry_after > self.max_retry_after:
+                reason += f" (Segment asked to wait {retry_after:g} s)"
+                return BatchOutcome("failed", calls, status_code, reason, attempt, retry_after)
+            if attempt >= self.max_attempts:
+                log.warning("Segment batch not delivered after %d attempts: %s", attempt, reason)
+                return BatchOutcome("failed", calls, status_code, reason, attempt, retry_after)
+            delay = backoff_delay(
+                attempt, base=self.backoff_base, cap=self.backoff_cap, retry_after=retry_after
+            )
+            if retry_after is not None:
+                delay = max(delay, retry_after)
+            log.info("Segment batch attempt %d failed (%s); retrying in %.2f s", attempt,
+                     reason, delay)  # fmt: skip
+            self._sleep(delay)
+
+    def send(self, calls: Iterable[dict[str, Any]]) -> SendReport:
+        """Send any number of calls in as few batches as the limits allow.
+
+        Calls over 32 KB are refused up front (listed in ``refused``) and the rest still go.
+        When a batch cannot be delivered for now (retries exhausted), the batches after it are
+        not tried (Segment is down or unreachable: they would fail the same way) and are
+        reported as failed too, so the caller keeps every one of them.
+        """
+        report = SendReport()
+        sendable: list[dict[str, Any]] = []
+        for call in calls:
+            size = call_size(call)
+            if size > MAX_CALL_BYTES:
+                report.refused.append(RefusedCall(call, oversize_reason(call, size)))
+            else:
+                sendable.append(call)
+        batches = plan_batches(sendable)
+        for index, batch in enumerate(batches):
+            outcome = self.send_batch(batch)
+            report.outcomes.append(outcome)
+            if outcome.status == "failed":
+                skipped = f"not tried: an earlier batch could not be delivered ({outcome.reason})"
+                report.outcomes.extend(
+                    BatchOutcome("failed", later, None, skipped, 0, outcome.retry_after)
+                    for later in batches[index + 1 :]
+                )
+                break
+        return report
+
+    # -- checking -----------------------------------------------------------------------------
+
+    def check_connection(self) -> ConnectionReport:
+        """Prove what can be proved without sending data: see :class:`ConnectionReport`."""
+        checks: list[Check] = []
+        url = str(self.url)
+        host = host_label(self.url)
+        try:
+            response = self._post(self._body([]))
+        except httpx.TransportError as err:
+            message = str(network_error(err, service=SERVICE, host=host))
+            checks.append(Check("reach", "error", message))
+            checks.append(self._key_check())
+            return ConnectionReport(url, False, False, None, checks)
+        checks.append(Check("reach", "ok", f"Reached {host}: DNS, TLS and any proxy work."))
+        status = response.status_code
+        like_segment = False
+        if status == 200:
+            try:
+                body = response.json()
+            except (ValueError, UnicodeDecodeError):
+                body = None
+            like_segment = isinstance(body, dict) and body.get("success") is True
+            if like_segment:
+                checks.append(Check("path", "ok", f"{self.url.path} answered like Segment."))
+            else:
+                checks.append(
+                    Check(
+                        "path",
+                        "error",
+                        f"{self.url.path} answered 200 but not like Segment (expected "
+                        '{"success": true}). A proxy or captive portal may be in the way, or '
+                        "the host or path is not Segment's.",
+                    )
+                )
+        else:
+            checks.append(Check("path", "error", self._path_problem(response)))
+        checks.append(self._key_check())
+        return ConnectionReport(url, True, like_segment, status, checks)
+
+    def _path_problem(self, response: httpx.Response) -> str:
+        status = response.status_code
+        said = self._redact(short_body(response, 200))
+        said = f' It said: "{said}".' if said else ""
+        if status == 404:
+            return (
+                f"{self.url.path} does not exist on {host_label(self.url)} (404). Segment's "
+                f"path is {DEFAULT_PATH}.{said}"
+            )
+        if status in (401, 403):
+            return (
+                f"Segment refused the write key ({status}). An EU workspace's key must go to "
+                f"https://events.eu1.segmentapis.com, a US one to {DEFAULT_HOST}.{said}"
+            )
+        if status == 429 or status >= 500:
+            return f"Segment is busy or failing ({status}); try again in a few minutes.{said}"
+        if 300 <= status < 400:
+            where = response.headers.get("location", "elsewhere")
+            return f"{self.url} redirects to {where}; enter that address instead.{said}"
+        return f"{self.url.path} answered {status}, not like Segment.{said}"
+
+    def _key_check(self) -> Check:
+        key = self._write_key
+        if WRITE_KEY_SHAPE.fullmatch(key):
+            return Check(
+                "write_key", "ok", "The write key has the usual shape (32 letters and digits)."
+            )
+        return Check(
+            "write_key",
+            "warning",
+            f"The write key is {len(key)} characters long; Segment write keys are usually 32 "
+            "letters and digits. Check that you copied the whole key from the source's "
+            "settings (not its source ID or a workspace token).",
+        )
+
+    def send_test_event(self, user_id: str = "segment-desktop-test") -> BatchOutcome:
+        """Send one clearly named ``track`` call to look for in Segment's Debugger."""
+        call = connection_test_call(user_id)
+        return self.send_batch([call])
+
+
+def connection_test_call(user_id: str = "segment-desktop-test") -> dict[str, Any]:
+    """The connection-test ``track`` call, with its own messageId and the current time."""
+    return {
+        "type": "track",
+        "event": TEST_EVENT_NAME,
+        "userId": user_id,
+        "messageId": f"segment-desktop-test-{uuid.uuid4()}",
+        "timestamp": iso_now(),
+        "properties": {
+            "description": "Sent by Segment Desktop to check the connection. Safe to ignore.",
+        },
+        "context": {"library": dict(LIBRARY)},
+    }
+
+
+def iso_now() -> str:
+    """The current UTC time as ISO-8601 with milliseconds and a ``Z``."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
