@@ -29,6 +29,7 @@ from segment_desktop.core.errors import (
     PermissionDeniedError,
     SecretStoreError,
     SegmentDesktopError,
+    ServiceError,
 )
 from segment_desktop.core.flow import Draft
 from segment_desktop.core.secrets import (
@@ -287,18 +288,24 @@ class Services:
         """Prove the host answers at the path; say plainly that the key itself is unproven."""
         from segment_desktop.segment import SegmentClient
 
-        with contextlib.closing(SegmentClient(host, path, write_key)) as client:
+        with SegmentClient(host, path, write_key, max_attempts=2) as client:
             report = client.check_connection()
-        return SegmentCheck(ok=bool(getattr(report, "ok", True)), summary=_summary(report))
+        return SegmentCheck(ok=report.ok, summary=report.summary)
 
     def send_test_event(self, host: str, path: str, write_key: str) -> str:
-        from segment_desktop.segment import SegmentClient
+        """Send one clearly named track call; raise ``ServiceError`` with Segment's reason."""
+        from segment_desktop.segment import TEST_EVENT_NAME, SegmentClient
 
-        with contextlib.closing(SegmentClient(host, path, write_key)) as client:
-            report = client.send_test_event(TEST_USER_ID)
-        return _summary(report) or (
-            f'Sent a track call "Segment Desktop Test" for user {TEST_USER_ID}: look for it '
-            "in your source's debugger in Segment."
+        with SegmentClient(host, path, write_key, max_attempts=2) as client:
+            outcome = client.send_test_event(TEST_USER_ID)
+        if not outcome.ok:
+            raise ServiceError(
+                f"The test event was not accepted: {outcome.reason}", service="Segment"
+            )
+        return (
+            f'Segment accepted a track call "{TEST_EVENT_NAME}" for user {TEST_USER_ID}. '
+            "Look for it in your source's Debugger in Segment: if it is not there, the write "
+            "key or the region is wrong."
         )
 
     # -- registration --------------------------------------------------------------------------
