@@ -14,8 +14,14 @@ from PySide6.QtWidgets import QAbstractButton, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from segment_desktop.commerce import CommerceClient
-from segment_desktop.core.config import CommerceSettings, Config, ConfigStore
-from segment_desktop.core.secrets import COMMERCE_CLIENT_SECRET, SecretStore
+from segment_desktop.core.config import CommerceSettings, Config, ConfigStore, SegmentSettings
+from segment_desktop.core.secrets import (
+    COMMERCE_CLIENT_SECRET,
+    SEGMENT_WRITE_KEY,
+    WEBHOOK_SECRET,
+    SecretStore,
+    new_webhook_secret,
+)
 from segment_desktop.sandbox.runner import Sandbox
 from segment_desktop.ui.main_window import MainWindow
 from segment_desktop.ui.services import Services
@@ -217,3 +223,37 @@ def test_fire_sample_order_reaches_the_integration(
         window.statusBar().currentMessage() == "order.paid sent to 2 integration(s); 0 accepted it."
     )
     assert len(sandbox.commerce.jobs(window.config.integration_ids["Segment Desktop orders"])) == 1
+
+
+def test_local_relay_status_and_what_segment_received(
+    qtbot: QtBot, services: Services, sandbox: Sandbox
+) -> None:
+    secret = new_webhook_secret()
+    services.secrets.set(WEBHOOK_SECRET, secret)
+    services.secrets.set(SEGMENT_WRITE_KEY, sandbox.write_key)
+    relay_url = services.sandbox_relay_url()
+    config = registered(sandbox, relay_url)
+    config.segment = SegmentSettings(host=sandbox.segment_url)
+    with CommerceClient(sandbox.commerce_url, sandbox.client_id, sandbox.client_secret) as client:
+        for integration_id in config.integration_ids.values():
+            client.update_integration(
+                integration_id, {"configuration": {"url": relay_url, "secret_key": secret}}
+            )
+    services.save(config)
+    assert services.start_relay(config) == relay_url
+    window = open_window(qtbot, services, config)
+    try:
+        qtbot.waitUntil(lambda: "running at" in window.relay_panel.summary.text(), timeout=WAIT_MS)
+        assert "Events received: 0" in window.relay_panel.summary.text()
+        sandbox.commerce.fire("order.paid", wait=True, timeout=10)
+        qtbot.waitUntil(lambda: window.sandbox_panel.received.rowCount() > 0, timeout=WAIT_MS)
+        events = [
+            window.sandbox_panel.received.cell_text(r, 1)
+            for r in range(window.sandbox_panel.received.rowCount())
+        ]
+        assert "Order Completed" in events
+        qtbot.waitUntil(
+            lambda: "Events received: 1;" in window.relay_panel.summary.text(), timeout=WAIT_MS
+        )
+    finally:
+        window.tasks.shutdown()
