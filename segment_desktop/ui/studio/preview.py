@@ -29,7 +29,10 @@ from segment_desktop.core.spec import MAX_CALL_BYTES, Issue, call_size, check_ca
 from segment_desktop.ui.studio.highlighter import JsonHighlighter
 from segment_desktop.ui.tasks import CancelToken
 
-__all__ = ["CallCheck", "Preview", "PreviewPanel", "build_preview"]
+__all__ = ["HIGHLIGHT_LIMIT", "CallCheck", "Preview", "PreviewPanel", "build_preview"]
+
+#: Formatted output longer than this (characters) is shown without colours.
+HIGHLIGHT_LIMIT = 40_000
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,7 @@ class PreviewPanel(QWidget):
         self.json_view.setPlaceholderText("The finished Segment call(s) appear here.")
         self.json_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.json_view.setFont(_fixed_font())
-        self._highlighter = JsonHighlighter(self.json_view.document())
+        self.highlighter = JsonHighlighter(self.json_view.document())
         self.issues = QListWidget(self)
         self.issues.setObjectName("previewIssues")
         self.issues.setMaximumHeight(110)
@@ -175,7 +178,13 @@ class PreviewPanel(QWidget):
         self.size_meter.setToolTip(
             "Segment refuses calls over 32 KB." if size > MAX_CALL_BYTES else ""
         )
+        # Highlighting runs on the GUI thread over the whole text; past a size it would stall
+        # typing (a 500-item order is ~75 KB of JSON), so large output is shown plain.
+        big = len(preview.formatted) > HIGHLIGHT_LIMIT
+        self.highlighter.setDocument(None)
         self.json_view.setPlainText(preview.formatted)
+        if not big:
+            self.highlighter.setDocument(self.json_view.document())
         self.issues.clear()
         for index, issue in preview.issues:
             where = f"call {index + 1}: " if calls > 1 else ""

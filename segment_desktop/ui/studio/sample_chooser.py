@@ -180,6 +180,13 @@ class SampleChooser(QWidget):
         if self.current_source is Source.STORE:
             self._source_changed()
 
+    def use_event(self, event: CommerceEvent) -> None:
+        """Preview on an event from elsewhere (a delivery in the relay's log, a bench order):
+        it goes into the paste editor, where the user can see and change it."""
+        self.set_source(Source.PASTED)
+        self.paste.setPlainText(json.dumps(event.body, indent=2, ensure_ascii=False))
+        self._paste_debounce.flush()
+
     def flush_paste(self) -> None:
         """Parse pasted text now instead of after the pause (used before a render)."""
         self._paste_debounce.flush()

@@ -1,0 +1,226 @@
+"""GUI latency of the template studio, measured in the real widget (offscreen).
+
+* keystroke → preview shown: one key typed into the editor until the new preview is on screen,
+  minus the debounce pause (what is left is render + check + format + painting);
+* longest GUI-thread stall (a 10 ms ``QTimer`` probe: the largest gap between its ticks) while
+  previews of a 5-item and a 500-item order run, and while a runaway template times out.
+
+    QT_QPA_PLATFORM=offscreen python -m bench.gui_latency [--repeat N] [--engine NAME]
+
+Prints a table and writes ``bench/results/gui_latency.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("SEGMENT_DESKTOP_CONFIG_DIR", tempfile.mkdtemp(prefix="gui-bench-"))
+
+from PySide6.QtCore import QEventLoop, Qt, QTimer
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from bench.orders import order_event
+from bench.stats import percentile, print_table, write_results
+from segment_desktop.core.config import ConfigStore
+from segment_desktop.core.engine import available_engines
+from segment_desktop.core.errors import TemplateTimeout
+from segment_desktop.core.render import Renderer
+from segment_desktop.ui.studio import TemplateStudio
+from segment_desktop.ui.studio.preview import Preview
+from segment_desktop.ui.studio.studio import PREVIEW_DEBOUNCE_MS
+
+RUNAWAY = "($f := function($n){ $f($n + 1) }; $f(0))"
+STALL_TARGET_MS = 100.0
+
+
+class Probe:
+    """Ticks every 10 ms on the GUI thread and remembers the longest gap between ticks."""
+
+    def __init__(self) -> None:
+        self.timer = QTimer()
+        self.timer.setInterval(10)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.timeout.connect(self._tick)
+        self.longest = 0.0
+        self._last = 0.0
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.longest = max(self.longest, now - self._last)
+        self._last = now
+
+    def start(self) -> None:
+        self.longest = 0.0
+        self._last = time.perf_counter()
+        self.timer.start()
+
+    def stop(self) -> float:
+        self.timer.stop()
+        return self.longest * 1000
+
+
+class Watcher:
+    """Records when the studio put a preview (or an error) on screen."""
+
+    def __init__(self, studio: TemplateStudio) -> None:
+        self.count = 0
+        self.at = 0.0
+        self.last: object = None
+        studio.previewUpdated.connect(self._seen)
+
+    def _seen(self, item: object) -> None:
+        self.count += 1
+        self.at = time.perf_counter()
+        self.last = item
+
+
+def spin_until(app: QApplication, done, timeout_s: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    end = time.perf_counter() + timeout_s
+    while not done():
+        if time.perf_counter() > end:
+            raise TimeoutError("the studio did not answer in time")
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
+        time.sleep(0.0005)
+
+
+def keystrokes(
+    app: QApplication, studio: TemplateStudio, watcher: Watcher, probe: Probe, repeat: int
+) -> tuple[list[float], float, list[str]]:
+    """Type a character, wait for the preview, type Backspace, wait: ``repeat`` times."""
+    text = studio.editor.toPlainText()
+    anchor = text.index('"event": "') + len('"event": "Order Completed')
+    cursor = studio.editor.textCursor()
+    cursor.setPosition(anchor)
+    studio.editor.setTextCursor(cursor)
+    latencies: list[float] = []
+    failures: list[str] = []
+    probe.start()
+    for i in range(repeat * 2):
+        seen = watcher.count
+        started = time.perf_counter()
+        if i % 2 == 0:
+            QTest.keyClick(studio.editor, Qt.Key.Key_X)
+        else:
+            QTest.keyClick(studio.editor, Qt.Key.Key_Backspace)
+        spin_until(app, lambda seen=seen: watcher.count > seen)
+        if not isinstance(watcher.last, Preview):
+            failures.append(repr(watcher.last))
+        latencies.append((watcher.at - started) * 1000 - PREVIEW_DEBOUNCE_MS)
+    return latencies, probe.stop(), failures
+
+
+def use_event(app: QApplication, studio: TemplateStudio, watcher: Watcher, items: int) -> None:
+    event = order_event(items)
+    studio.samples.use_event(event)
+    chooser = studio.samples
+    spin_until(
+        app, lambda: chooser.current_event is not None and chooser.current_event.id == event.id
+    )
+    seen = watcher.count
+    studio.request_preview()
+    spin_until(app, lambda: watcher.count > seen)
+
+
+def runaway(
+    app: QApplication, studio: TemplateStudio, watcher: Watcher, probe: Probe
+) -> tuple[float, float]:
+    seen = watcher.count
+    probe.start()
+    started = time.perf_counter()
+    studio.editor.setPlainText(RUNAWAY)
+    spin_until(app, lambda: watcher.count > seen)
+    took = (time.perf_counter() - started) * 1000
+    stall = probe.stop()
+    if not isinstance(watcher.last, TemplateTimeout):
+        raise RuntimeError(f"expected a timeout, got {watcher.last!r}")
+    return took, stall
+
+
+def run_engine(app: QApplication, engine: str, repeat: int) -> list[dict[str, object]]:
+    studio = TemplateStudio(Renderer(engine), ConfigStore())
+    studio.resize(1280, 780)
+    studio.show()
+    watcher = Watcher(studio)
+    probe = Probe()
+    spin_until(app, lambda: studio.last_preview is not None)
+    studio.select_template("order_completed")
+    rows: list[dict[str, object]] = []
+    for items in (5, 500):
+        use_event(app, studio, watcher, items)
+        keystrokes(app, studio, watcher, probe, 3)  # warm-up
+        latencies, stall, failures = keystrokes(app, studio, watcher, probe, repeat)
+        preview = studio.last_preview
+        rows.append(
+            {
+                "engine": engine,
+                "case": f"keystroke, {items}-item order",
+                "p50_ms": statistics.median(latencies),
+                "p95_ms": percentile(latencies, 95),
+                "max_ms": max(latencies),
+                "longest_stall_ms": stall,
+                "call_bytes": preview.largest_size if preview else 0,
+                "n": len(latencies),
+                "failed": len(failures),
+                "failures": sorted(set(failures))[:3],
+            }
+        )
+    took, stall = runaway(app, studio, watcher, probe)
+    rows.append(
+        {
+            "engine": engine,
+            "case": "runaway template → timeout",
+            "p50_ms": took,
+            "p95_ms": took,
+            "max_ms": took,
+            "longest_stall_ms": stall,
+            "call_bytes": 0,
+            "n": 1,
+            "failed": 0,
+            "failures": [],
+        }
+    )
+    studio._dirty = False
+    studio.shutdown()
+    studio.deleteLater()
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--engine", action="append", choices=available_engines())
+    args = parser.parse_args(argv)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    rows: list[dict[str, object]] = []
+    for engine in args.engine or available_engines():
+        rows.extend(run_engine(app, engine, args.repeat))
+    print(
+        f"Keystroke → preview shown, minus the {PREVIEW_DEBOUNCE_MS} ms debounce; GUI stall "
+        f"= longest gap of a 10 ms timer (target < {STALL_TARGET_MS:.0f} ms)."
+    )
+    print_table(
+        ["engine", "case", "p50 ms", "p95 ms", "max ms", "stall ms", "call bytes", "failed"],
+        [
+            [r["engine"], r["case"], r["p50_ms"], r["p95_ms"], r["max_ms"],
+             r["longest_stall_ms"], r["call_bytes"], f"{r['failed']}/{r['n']}"]
+            for r in rows
+        ],
+    )  # fmt: skip
+    path = write_results(
+        "gui_latency",
+        {"debounce_ms": PREVIEW_DEBOUNCE_MS, "stall_target_ms": STALL_TARGET_MS, "rows": rows},
+    )
+    print(f"\nwrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
