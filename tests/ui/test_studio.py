@@ -21,10 +21,12 @@ from segment_desktop.core.render import Renderer
 from segment_desktop.core.samples import list_samples
 from segment_desktop.core.templates import default_template
 from segment_desktop.sandbox.runner import Sandbox
+from segment_desktop.segment import SegmentClient, SendReport
 from segment_desktop.ui.studio import TemplateStudio
 from segment_desktop.ui.studio.dialogs import UnsavedChoice
 from segment_desktop.ui.studio.preview import CallCheck, Preview, PreviewPanel
 from segment_desktop.ui.studio.sample_chooser import Source, parse_pasted
+from segment_desktop.ui.tasks import TaskRunner
 
 pytestmark = pytest.mark.gui
 
@@ -456,3 +458,75 @@ def test_large_output_is_shown_plain_and_over_the_limit(qtbot: QtBot) -> None:
     small = Preview("t", [{"type": "track"}], '{"type": "track"}', [CallCheck(0, "track", 16, [])])
     panel.show_preview(small)
     assert panel.highlighter.document() is panel.json_view.document()
+
+
+# --------------------------------------------------------------------------- sending
+
+
+def test_send_to_the_sandbox_segment_arrives(
+    qtbot: QtBot, studio: TemplateStudio, dialogs: AnsweringDialogs, sandbox: Sandbox
+) -> None:
+    button = studio.preview.send_button
+    assert not button.isEnabled()  # no Segment client yet
+    studio.send_to_segment()
+    assert "Connect Segment" in studio.preview.send_status.text()
+    with SegmentClient(sandbox.segment_url, write_key=sandbox.write_key) as client:
+        studio.set_segment_client(client)
+        assert button.isEnabled()
+        dialogs.send_ok = False
+        button.click()
+        assert dialogs.asked[-1].startswith("send:Send 1 call(s) to Segment: track “Checkout")
+        qtbot.wait(100)
+        assert sandbox.segment.received_calls() == []  # declined: nothing sent
+
+        dialogs.send_ok = True
+        with qtbot.wait_signal(studio.sendFinished, timeout=5000) as finished:
+            button.click()
+            assert studio.preview.send_status.text() == "Sending…"
+            assert not button.isEnabled()
+        report = finished.args[0]
+        assert isinstance(report, SendReport) and report.all_sent
+    received = sandbox.segment.received_calls()
+    preview = studio.last_preview
+    assert preview is not None
+    assert len(received) == 1
+    assert received[0]["event"] == "Checkout Started"
+    assert received[0]["messageId"] == preview.calls[0]["messageId"]
+    assert received[0]["properties"] == preview.calls[0]["properties"]
+    status = studio.preview.send_status.text()
+    assert status.startswith("Segment: 1 sent.") and "debugger" in status
+    assert sandbox.write_key not in status
+    assert button.isEnabled()
+
+
+def test_send_is_refused_while_the_preview_has_errors(
+    qtbot: QtBot, studio: TemplateStudio, sandbox: Sandbox
+) -> None:
+    outcomes = Outcomes(studio)
+    set_text(studio, '{"type": "track", "event": "No user"}')  # no userId / anonymousId
+    qtbot.wait_until(lambda: bool(outcomes.previews), timeout=2000)
+    preview = outcomes.previews[-1]
+    assert preview.error_count >= 1 and not preview.sendable
+    assert studio.preview.issues.isVisibleTo(studio)
+    assert studio.preview.issues.item(0).text().startswith("error: ")
+    with SegmentClient(sandbox.segment_url, write_key=sandbox.write_key) as client:
+        studio.set_segment_client(client)
+        assert not studio.preview.send_button.isEnabled()
+        studio.send_to_segment()
+    assert "the preview has errors" in studio.preview.send_status.text()
+    assert sandbox.segment.received_calls() == []
+
+
+def test_shared_runner_is_left_running_for_its_other_users(
+    qtbot: QtBot, renderer: Renderer, store: ConfigStore, dialogs: AnsweringDialogs
+) -> None:
+    shared = TaskRunner()
+    studio = TemplateStudio(renderer, store, dialogs=dialogs, runner=shared)
+    qtbot.addWidget(studio)
+    qtbot.wait_until(lambda: studio.last_preview is not None, timeout=3000)
+    studio.shutdown()
+    results: list[int] = []
+    with qtbot.wait_signal(shared.delivered, timeout=2000):
+        shared.submit("wizard.check", lambda token: 42, on_result=results.append)
+    assert results == [42]
+    assert shared.shutdown(2000)

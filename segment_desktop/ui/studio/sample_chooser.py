@@ -92,6 +92,9 @@ class SampleChooser(QWidget):
 
     eventChanged = Signal(object)
 
+    #: Task keys (after the prefix) this widget runs its background work under.
+    TASKS = ("sample", "paste")
+
     def __init__(
         self,
         runner: TaskRunner,
@@ -99,10 +102,12 @@ class SampleChooser(QWidget):
         *,
         samples: Callable[[str | None], list[Sample]] = list_samples,
         commerce: CommerceClient | None = None,
+        task_prefix: str = "samples.",
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._runner = runner
+        self._prefix = task_prefix
         self._dialogs = dialogs
         self._samples = samples
         self._commerce = commerce
@@ -269,7 +274,7 @@ class SampleChooser(QWidget):
             if self.current_source is Source.FILE:
                 self._set_event(event)
 
-        self._runner.submit("studio.sample", read, on_result=done, on_error=self._failed)
+        self._runner.submit(self._prefix + "sample", read, on_result=done, on_error=self._failed)
 
     def _fetch_recent(self) -> None:
         client = self._commerce
@@ -301,7 +306,7 @@ class SampleChooser(QWidget):
             self.action.setEnabled(True)
             self._failed(err)
 
-        self._runner.submit("studio.sample", fetch, on_result=done, on_error=failed)
+        self._runner.submit(self._prefix + "sample", fetch, on_result=done, on_error=failed)
 
     def _failed(self, err: BaseException) -> None:
         if isinstance(err, SegmentDesktopError):
@@ -335,5 +340,8 @@ class SampleChooser(QWidget):
                 self._set_event(None)
 
         self._runner.submit(
-            "studio.paste", lambda token: parse_pasted(text), on_result=done, on_error=failed
+            self._prefix + "paste",
+            lambda token: parse_pasted(text),
+            on_result=done,
+            on_error=failed,
         )

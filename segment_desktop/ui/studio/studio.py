@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from PySide6.QtCore import Qt, Signal
@@ -27,6 +27,7 @@ from segment_desktop.core.events import TEMPLATES, TemplateSpec
 from segment_desktop.core.render import Renderer
 from segment_desktop.core.samples import Sample, list_samples
 from segment_desktop.core.templates import TemplateSet, default_template
+from segment_desktop.segment import SendReport
 from segment_desktop.ui.studio.dialogs import QtDialogs, StudioDialogs, UnsavedChoice
 from segment_desktop.ui.studio.editor import CodeEditor
 from segment_desktop.ui.studio.highlighter import JsonataHighlighter
@@ -41,23 +42,20 @@ PREVIEW_DEBOUNCE_MS = 120
 
 
 class SegmentSender(Protocol):
-    """What the studio needs of ``segment.SegmentClient``."""
+    """What the studio needs of :class:`~segment_desktop.segment.SegmentClient`."""
 
-    def send(self, calls: list[dict[str, Any]]) -> Any: ...
+    def send(self, calls: Iterable[dict[str, Any]]) -> SendReport: ...
 
 
-def describe_send_report(report: Any, count: int) -> str:
-    """A one-line account of a send, whatever detail the client's report carries."""
-    summary = getattr(report, "summary", None)
-    if callable(summary):
-        summary = summary()
-    if isinstance(summary, str) and summary:
-        return summary
-    noun = "call" if count == 1 else "calls"
-    return (
-        f"Segment accepted {count} {noun}. Look for them in your source's debugger; "
-        "Segment answers 200 even for an unknown write key."
-    )
+def describe_send_report(report: SendReport) -> str:
+    """One line for the user: what was sent, and what a 200 from Segment does not prove."""
+    text = report.summary()
+    if report.all_sent and report.sent_calls:
+        text += (
+            " Look for the calls in your Segment source's debugger: Segment answers 200 even "
+            "for an unknown write key."
+        )
+    return text
 
 
 class TemplateStudio(QWidget):
@@ -99,7 +97,10 @@ class TemplateStudio(QWidget):
         self._config = config if config is not None else store.load()
         self._segment = segment
         self._dialogs: StudioDialogs = dialogs or QtDialogs()
+        self._owns_runner = runner is None
         self._runner = runner or TaskRunner(self)
+        # Keys of our own, so a runner shared with other pages (or another studio) is safe.
+        self._task_prefix = f"studio-{id(self):x}."
         self._key: str | None = None
         self._saved_text = ""
         self._dirty = False
@@ -125,7 +126,12 @@ class TemplateStudio(QWidget):
         self.save_button.setObjectName("saveButton")
         self.save_button.setEnabled(False)
         self.samples = SampleChooser(
-            self._runner, self._dialogs, samples=samples, commerce=commerce, parent=self
+            self._runner,
+            self._dialogs,
+            samples=samples,
+            commerce=commerce,
+            task_prefix=self._task_prefix,
+            parent=self,
         )
         self.preview = PreviewPanel(self)
         self._debounce = Debouncer(PREVIEW_DEBOUNCE_MS, self)
@@ -404,7 +410,7 @@ class TemplateStudio(QWidget):
         if key is None:
             return
         if event is None:
-            self._runner.cancel("studio.preview")
+            self._runner.cancel(self._task_prefix + "preview")
             self._last_preview = None
             self.editor.clear_error()  # it belonged to an earlier render
             self.status.setText("")
@@ -417,7 +423,10 @@ class TemplateStudio(QWidget):
             return build_preview(renderer, text, event, key, token)
 
         self._runner.submit(
-            "studio.preview", work, on_result=self._show_preview, on_error=self._show_error
+            self._task_prefix + "preview",
+            work,
+            on_result=self._show_preview,
+            on_error=self._show_error,
         )
 
     def _show_preview(self, preview: Preview) -> None:
@@ -478,8 +487,8 @@ class TemplateStudio(QWidget):
         self.preview.send_button.setEnabled(False)
         self.preview.send_status.setText("Sending…")
 
-        def done(report: object) -> None:
-            self.preview.send_status.setText(describe_send_report(report, len(calls)))
+        def done(report: SendReport) -> None:
+            self.preview.send_status.setText(describe_send_report(report))
             self.preview.send_button.setEnabled(self._can_send())
             self.sendFinished.emit(report)
 
@@ -490,7 +499,10 @@ class TemplateStudio(QWidget):
             self.sendFinished.emit(err)
 
         self._runner.submit(
-            "studio.send", lambda token: client.send(calls), on_result=done, on_error=failed
+            self._task_prefix + "send",
+            lambda token: client.send(calls),
+            on_result=done,
+            on_error=failed,
         )
 
     # -- closing ------------------------------------------------------------------------------
@@ -504,4 +516,8 @@ class TemplateStudio(QWidget):
     def shutdown(self, wait_ms: int = 2000) -> None:
         """Stop background work (call before the application quits)."""
         self._debounce.cancel()
-        self._runner.shutdown(wait_ms)
+        if self._owns_runner:
+            self._runner.shutdown(wait_ms)
+        else:  # a shared runner: stop only our own work
+            for key in ("preview", "send", *SampleChooser.TASKS):
+                self._runner.cancel(self._task_prefix + key)
