@@ -1,0 +1,376 @@
+"""Registration against the Commerce emulator: plan, apply, idempotence, foreign integrations."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import httpx
+import pytest
+
+from segment_desktop.commerce import CommerceClient
+from segment_desktop.core.config import Config, ConfigStore, TrackingChoice
+from segment_desktop.core.errors import ConfigError, InvalidURLError, ServerError
+from segment_desktop.core.events import TEMPLATES, Group, TemplateSpec
+from segment_desktop.core.secrets import WEBHOOK_SECRET, secret_fingerprint
+from segment_desktop.registration import (
+    PREFIX,
+    Plan,
+    apply,
+    desired_integrations,
+    plan,
+)
+from segment_desktop.sandbox.runner import Sandbox
+
+SECRET = "webhook-secret-" + "a1b2c3d4" * 6
+RELAY = "http://127.0.0.1:8765/commerce"
+ORDERS = f"{PREFIX}orders"
+CUSTOMERS = f"{PREFIX}customers"
+#: In the events table's order, as registration sends them.
+DEFAULT_ORDER_EVENTS = [
+    "order.created",
+    "order.paid",
+    "order.updated",
+    "order.refunded",
+    "order.cancelled",
+]
+
+
+@pytest.fixture
+def client(sandbox: Sandbox) -> Iterator[CommerceClient]:
+    with CommerceClient(
+        sandbox.commerce_url,
+        sandbox.client_id,
+        sandbox.client_secret,
+        timeout=httpx.Timeout(5.0),
+        backoff_base=0.01,
+    ) as c:
+        yield c
+
+
+def make_config(sandbox: Sandbox) -> Config:
+    config = Config.default()
+    config.commerce.base_url = sandbox.commerce_url
+    config.commerce.client_id = sandbox.client_id
+    config.relay_url = RELAY
+    return config
+
+
+def register(client: CommerceClient, config: Config, secret: str = SECRET) -> tuple[Plan, Config]:
+    """Plan and apply; returns the plan and the settings as they would be saved."""
+    the_plan = plan(config, secret, client.list_integrations())
+    return the_plan, apply(the_plan, client).config
+
+
+def writes(sandbox: Sandbox) -> int:
+    time.sleep(0.05)  # the emulator logs a request just after answering it
+    return sandbox.commerce.write_count()
+
+
+def by_name(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
+    return {i["name"]: i for i in sandbox.commerce.integrations}
+
+
+def turn_off(config: Config, *keys: str) -> None:
+    for key in keys:
+        config.tracking[key] = TrackingChoice(False, config.tracking[key].event)
+
+
+# -- what must exist ----------------------------------------------------------------------------
+
+
+def test_all_seven_with_alternatives_never_exceed_five_events_or_mix_groups() -> None:
+    chosen = {
+        "checkout_started": "order.authorized",
+        "order_completed": "order.fulfilled",
+        "order_updated": "order.updated",
+        "order_refunded": "order.refunded",
+        "order_cancelled": "order.cancelled",
+        "customer_created": "customer.created",
+        "customer_updated": "customer.deleted",
+    }
+    desired = desired_integrations(chosen)
+    assert [d.name for d in desired] == [ORDERS, CUSTOMERS]
+    assert all(len(d.observes) <= 5 for d in desired)
+    assert set(desired[0].observes) == {
+        "order.authorized",
+        "order.fulfilled",
+        "order.updated",
+        "order.refunded",
+        "order.cancelled",
+    }
+    assert desired[1].observes == ("customer.created", "customer.deleted")
+
+
+def test_more_than_five_events_of_a_group_are_split_with_numbered_names() -> None:
+    # the table cannot produce six order events today; the splitting must hold all the same
+    extra = TemplateSpec("extra", "Extra", Group.ORDERS, "order.authorized")
+    chosen = {t.key: t.default_event for t in TEMPLATES} | {"extra": "order.authorized"}
+    desired = desired_integrations(chosen, (*TEMPLATES, extra))
+    assert [d.name for d in desired] == [ORDERS, f"{ORDERS} (2)", CUSTOMERS]
+    assert [len(d.observes) for d in desired] == [5, 1, 2]
+    assert {e for d in desired[:2] for e in d.observes} == {
+        *DEFAULT_ORDER_EVENTS,
+        "order.authorized",
+    }
+
+
+# -- against the emulator -----------------------------------------------------------------------
+
+
+def test_a_fresh_store_gets_its_integrations_created(
+    sandbox: Sandbox, client: CommerceClient
+) -> None:
+    the_plan, saved = register(client, make_config(sandbox))
+    assert [a.kind for a in the_plan.actions] == ["create", "create"]
+    assert "Will create 2 integration(s)" in the_plan.summary()
+    assert f"observing {', '.join(DEFAULT_ORDER_EVENTS)}." in the_plan.summary()
+
+    hooks = by_name(sandbox)
+    assert set(hooks) == {ORDERS, CUSTOMERS}
+    orders = hooks[ORDERS]
+    assert orders["observes"] == DEFAULT_ORDER_EVENTS
+    assert orders["enabled"] is True and orders["integration_type"] == "webhook"
+    assert orders["description"].startswith("Sends order events")
+    assert orders["configuration"] == {"url": RELAY, "secret_key": SECRET}
+    assert hooks[CUSTOMERS]["observes"] == ["customer.created", "customer.updated"]
+    assert saved.integration_ids == {ORDERS: orders["id"], CUSTOMERS: hooks[CUSTOMERS]["id"]}
+    assert saved.webhook_secret_fingerprint == secret_fingerprint(SECRET)
+
+
+def test_running_twice_makes_no_write(sandbox: Sandbox, client: CommerceClient) -> None:
+    _, saved = register(client, make_config(sandbox))
+    before = writes(sandbox)
+    again, saved_again = register(client, saved)
+    assert again.changes_nothing and writes(sandbox) == before
+    assert again.summary().startswith("Nothing to change: 2 integrations already match.")
+    assert saved_again == saved
+
+
+def test_turning_an_event_off_updates_only_the_events(
+    sandbox: Sandbox, client: CommerceClient
+) -> None:
+    _, saved = register(client, make_config(sandbox))
+    turn_off(saved, "order_refunded")
+    the_plan, saved = register(client, saved)
+    (action,) = the_plan.actions
+    assert action.kind == "update" and action.changes == ("events",)
+    assert action.attributes == {"observes": [e for e in DEFAULT_ORDER_EVENTS if "refund" not in e]}
+    assert "order.refunded" not in by_name(sandbox)[ORDERS]["observes"]
+    before = writes(sandbox)
+    assert register(client, saved)[0].changes_nothing and writes(sandbox) == before
+
+
+def test_an_alternative_event_updates_the_integration(
+    sandbox: Sandbox, client: CommerceClient
+) -> None:
+    _, saved = register(client, make_config(sandbox))
+    saved.tracking["order_completed"] = TrackingChoice(True, "order.fulfilled")
+    the_plan, saved = register(client, saved)
+    assert [a.kind for a in the_plan.actions] == ["update"]
+    observes = by_name(sandbox)[ORDERS]["observes"]
+    assert "order.fulfilled" in observes and "order.paid" not in observes
+
+
+def test_everything_off_disables_and_turning_back_on_reuses(
+    sandbox: Sandbox, client: CommerceClient
+) -> None:
+    config = make_config(sandbox)
+    _, saved = register(client, config)
+    ids = dict(saved.integration_ids)
+    turn_off(saved, *saved.tracking)
+    saved.relay_url = ""  # not needed when nothing is tracked
+    the_plan, saved = register(client, saved)
+    assert [a.kind for a in the_plan.actions] == ["disable", "disable"]
+    assert all(a.attributes == {"enabled": False} for a in the_plan.actions)
+    assert "Disable “Segment Desktop — orders”" in the_plan.summary()
+    assert {i["id"]: i["enabled"] for i in sandbox.commerce.integrations} == {
+        ids[ORDERS]: False,
+        ids[CUSTOMERS]: False,
+    }
+    assert saved.integration_ids == ids  # still ours, still remembered
+
+    before = writes(sandbox)
+    assert register(client, saved)[0].changes_nothing and writes(sandbox) == before
+
+    saved.tracking = make_config(sandbox).tracking
+    saved.relay_url = RELAY
+    the_plan, saved = register(client, saved)
+    assert [(a.kind, a.changes) for a in the_plan.actions] == [
+        ("update", ("enable",)),
+        ("update", ("enable",)),
+    ]
+    assert saved.integration_ids == ids and len(sandbox.commerce.integrations) == 2
+
+
+def test_foreign_integrations_are_never_touched(sandbox: Sandbox, client: CommerceClient) -> None:
+    foreign = [
+        client.create_integration(
+            {
+                "name": name,
+                "description": "someone else's",
+                "integration_type": "webhook",
+                "enabled": True,
+                "observes": ["order.paid", "order.created"],
+                "configuration": {"url": "https://erp.example/hook"},
+            }
+        )
+        for name in ("ERP sync", "Segment Desktop notes")  # the second lacks our exact prefix
+    ]
+    config = make_config(sandbox)
+    the_plan, saved = register(client, config)
+    assert the_plan.foreign == 2 and "Leaves 2 integrations" in the_plan.summary()
+    turn_off(saved, *saved.tracking)
+    register(client, saved)
+
+    time.sleep(0.05)
+    touched = {
+        r.path.rsplit("/", 1)[-1]
+        for r in sandbox.commerce.request_log
+        if r.method in ("PUT", "DELETE")
+    }
+    assert touched.isdisjoint({f["id"] for f in foreign})
+    now = {i["id"]: i for i in sandbox.commerce.integrations}
+    for before in foreign:
+        assert now[before["id"]] == before
+
+
+def test_a_renamed_integration_we_remember_is_renamed_back(
+    sandbox: Sandbox, client: CommerceClient
+) -> None:
+    _, saved = register(client, make_config(sandbox))
+    client.update_integration(saved.integration_ids[ORDERS], {"name": "My orders hook"})
+    the_plan, _ = register(client, saved)
+    (action,) = the_plan.actions
+    assert action.changes == ("name",) and action.attributes == {"name": ORDERS}
+    assert ORDERS in by_name(sandbox)
+
+
+def test_a_duplicate_of_ours_is_disabled_not_doubled(
+    sandbox: Sandbox, client: CommerceClient
+) -> None:
+    config = make_config(sandbox)
+    register(client, config)  # settings not saved: the ids are forgotten
+    the_plan, saved = register(client, config)  # found again by name: nothing created
+    assert the_plan.changes_nothing and len(sandbox.commerce.integrations) == 2
+    stray = client.create_integration(
+        {**the_plan.desired[0].attributes(RELAY, SECRET), "name": ORDERS}
+    )
+    the_plan, _ = register(client, saved)
+    assert [(a.kind, a.integration_id) for a in the_plan.actions] == [("disable", stray["id"])]
+
+
+def test_a_changed_secret_or_relay_url_updates_the_configuration(
+    sandbox: Sandbox, client: CommerceClient
+) -> None:
+    _, saved = register(client, make_config(sandbox))
+    new_secret = "another-secret-" + "f" * 40
+    the_plan, saved = register(client, saved, secret=new_secret)
+    assert [a.changes for a in the_plan.actions] == [("webhook secret",), ("webhook secret",)]
+    assert new_secret not in the_plan.summary() and new_secret not in repr(the_plan)
+    assert by_name(sandbox)[ORDERS]["configuration"]["secret_key"] == new_secret
+    assert saved.webhook_secret_fingerprint == secret_fingerprint(new_secret)
+
+    saved.relay_url = "https://relay.example/commerce"
+    the_plan, _ = register(client, saved, secret=new_secret)
+    assert [a.changes for a in the_plan.actions] == [("relay URL",), ("relay URL",)]
+    configuration = by_name(sandbox)[CUSTOMERS]["configuration"]
+    assert configuration == {"url": "https://relay.example/commerce", "secret_key": new_secret}
+
+
+def test_progress_is_remembered_when_a_write_fails(
+    sandbox: Sandbox, client: CommerceClient, tmp_path: Any
+) -> None:
+    class FailsSecondCreate:
+        def __init__(self) -> None:
+            self.creates = 0
+
+        def create_integration(self, attributes: Mapping[str, Any]) -> dict[str, Any]:
+            self.creates += 1
+            if self.creates == 2:
+                raise ServerError("Commerce failed (503).", status_code=503, service="Commerce")
+            return client.create_integration(attributes)
+
+        def update_integration(self, i: str, attributes: Mapping[str, Any]) -> dict[str, Any]:
+            return client.update_integration(i, attributes)
+
+    store = ConfigStore(tmp_path / "settings")
+    config = make_config(sandbox)
+    the_plan = plan(config, SECRET, client.list_integrations())
+    with pytest.raises(ServerError):
+        apply(the_plan, FailsSecondCreate(), store)
+    saved = store.load()
+    assert saved.integration_ids == {ORDERS: by_name(sandbox)[ORDERS]["id"]}
+    assert saved.webhook_secret_fingerprint == ""  # not everything was registered
+
+    the_plan, _ = register(client, saved)  # the next run finishes the job
+    assert [(a.kind, a.name) for a in the_plan.actions] == [("create", CUSTOMERS)]
+
+
+# -- the plan alone ------------------------------------------------------------------------------
+
+
+def existing_orders(**configuration: str) -> list[dict[str, Any]]:
+    desired = desired_integrations({t: e for t, e in Config.default().chosen_events().items()})
+    attributes = desired[0].attributes(RELAY, SECRET)
+    attributes["configuration"] = {"url": RELAY, **configuration}
+    return [{"id": "i-1", "type": "integration", **attributes}]
+
+
+def only_orders() -> Config:
+    config = Config.default()
+    config.relay_url = RELAY
+    turn_off(config, "customer_created", "customer_updated")
+    return config
+
+
+def test_secret_not_echoed_with_a_matching_fingerprint_is_left_alone() -> None:
+    config = only_orders()
+    config.webhook_secret_fingerprint = secret_fingerprint(SECRET)
+    assert plan(config, SECRET, existing_orders()).changes_nothing
+
+
+def test_secret_not_echoed_and_never_recorded_is_sent_once() -> None:
+    config = only_orders()
+    the_plan = plan(config, SECRET, existing_orders())
+    (action,) = the_plan.actions
+    assert action.changes == ("webhook secret",)
+    assert action.attributes == {"configuration": {"url": RELAY, "secret_key": SECRET}}
+    assert the_plan.secret_fingerprint == secret_fingerprint(SECRET)
+
+
+def test_secret_not_echoed_and_changed_locally_is_sent() -> None:
+    config = only_orders()
+    config.webhook_secret_fingerprint = secret_fingerprint("the old secret " * 4)
+    (action,) = plan(config, {WEBHOOK_SECRET: SECRET}, existing_orders()).actions
+    assert action.changes == ("webhook secret",)
+
+
+def test_an_echoed_secret_is_compared_directly() -> None:
+    config = only_orders()  # no fingerprint: the echo is enough
+    assert plan(config, SECRET, existing_orders(secret_key=SECRET)).changes_nothing
+
+
+def test_missing_relay_url_or_secret_is_a_clear_error() -> None:
+    config = only_orders()
+    config.relay_url = ""
+    with pytest.raises(ConfigError, match="No relay URL"):
+        plan(config, SECRET, [])
+    with pytest.raises(ConfigError, match="No webhook secret"):
+        plan(only_orders(), {}, [])
+
+
+def test_a_plain_http_relay_on_another_host_is_refused() -> None:
+    config = only_orders()
+    config.relay_url = "http://relay.example/commerce"
+    with pytest.raises(InvalidURLError, match="https://"):
+        plan(config, SECRET, [])
+
+
+def test_a_loopback_relay_for_a_remote_store_is_a_warning() -> None:
+    config = only_orders()
+    config.commerce.base_url = "https://euwest.api.elasticpath.com"
+    the_plan = plan(config, SECRET, [])
+    assert the_plan.warnings and "cannot reach" in the_plan.warnings[0]
+    assert "Warning: the relay URL" in the_plan.summary()
