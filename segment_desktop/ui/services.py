@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from segment_desktop import registration
 from segment_desktop.commerce import CommerceClient, Page
 from segment_desktop.core.config import Config, ConfigStore
 from segment_desktop.core.errors import (
@@ -38,7 +39,6 @@ from segment_desktop.core.secrets import (
     WEBHOOK_SECRET,
     SecretStore,
     new_webhook_secret,
-    secret_fingerprint,
 )
 from segment_desktop.http_util import DEFAULT_TIMEOUT
 
@@ -110,6 +110,7 @@ class Services:
         self.relay: Any = None
         self._relay_port: int | None = None
         self._renderer: Any = None
+        self._pending_secret: str | None = None
 
     def renderer(self) -> Any:
         """The one template renderer of this process (compiled templates are cached in it)."""
@@ -311,41 +312,44 @@ class Services:
     # -- registration --------------------------------------------------------------------------
 
     def _webhook_secret(self) -> str:
-        return self.read_secret(WEBHOOK_SECRET) or new_webhook_secret()
+        """The stored webhook secret, or one new secret kept in memory until Finish stores it
+        (so the plan shown and the plan applied use the same one)."""
+        stored = self.read_secret(WEBHOOK_SECRET)
+        if stored:
+            return stored
+        if self._pending_secret is None:
+            self._pending_secret = new_webhook_secret()
+        return self._pending_secret
 
     def plan_registration(self, draft: Draft) -> PlanSummary:
         """What registering ``draft`` would change at Commerce (reads the integrations)."""
-        registration = _registration()
         with self.commerce_client(
             draft.config.commerce.base_url, draft.config.commerce.client_id, draft.client_secret
         ) as client:
             existing = client.list_integrations()
-        secret = self._webhook_secret()
-        plan = registration.plan(draft.config, {WEBHOOK_SECRET: secret}, existing)
-        return PlanSummary(lines=_plan_lines(plan), plan=plan)
+        plan = registration.plan(draft.config, self._webhook_secret(), existing)
+        return PlanSummary(lines=plan.summary().splitlines(), plan=plan)
 
     def register(self, draft: Draft) -> Config:
         """Finish: register at Commerce, then store the secrets; returns the settings to save.
 
         Nothing is stored unless Commerce accepted every change: the write key and the webhook
-        secret reach the keyring only after registration succeeded.
+        secret reach the keyring only after registration succeeded, and nothing is saved here
+        (the caller saves the returned settings). An integration created before a failure is
+        still recognised by its name the next time, so retrying never duplicates it.
         """
-        registration = _registration()
-        config = copy.deepcopy(draft.config)
         secret = self._webhook_secret()
         with self.commerce_client(
-            config.commerce.base_url, config.commerce.client_id, draft.client_secret
+            draft.config.commerce.base_url, draft.config.commerce.client_id, draft.client_secret
         ) as client:
             existing = client.list_integrations()
-            plan = registration.plan(config, {WEBHOOK_SECRET: secret}, existing)
+            plan = registration.plan(draft.config, secret, existing)
             result = registration.apply(plan, client)
-        ids = getattr(result, "integration_ids", None)
-        if isinstance(ids, dict):
-            config.integration_ids = dict(ids)
-        config.webhook_secret_fingerprint = secret_fingerprint(secret)
         self.secrets.set(WEBHOOK_SECRET, secret)
+        self._pending_secret = None
         self.secrets.set(SEGMENT_WRITE_KEY, draft.write_key)
         self.secrets.set(COMMERCE_CLIENT_SECRET, draft.client_secret)
+        config: Config = result.config
         return config
 
     def save(self, config: Config) -> None:
@@ -363,36 +367,6 @@ class Services:
         result = self.register(Draft(config, client_secret, write_key))
         self.save(result)
         return result
-
-
-def _registration() -> Any:
-    import importlib
-
-    return importlib.import_module("segment_desktop.registration")
-
-
-def _summary(report: object) -> str:
-    for attribute in ("summary", "message", "text"):
-        value = getattr(report, attribute, None)
-        if isinstance(value, str) and value:
-            return value
-        if callable(value):
-            text = value()
-            if isinstance(text, str):
-                return text
-    return str(report) if report is not None else ""
-
-
-def _plan_lines(plan: object) -> list[str]:
-    for attribute in ("summary", "describe", "lines"):
-        value = getattr(plan, attribute, None)
-        if callable(value):
-            value = value()
-        if isinstance(value, str):
-            return [line for line in value.splitlines() if line.strip()]
-        if isinstance(value, list | tuple):
-            return [str(line) for line in value]
-    return [str(plan)]
 
 
 __all__ = [

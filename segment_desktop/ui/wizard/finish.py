@@ -96,12 +96,14 @@ class FinishPage(FlowPage):
     # -- Finish ------------------------------------------------------------------------------
 
     def validatePage(self) -> bool:
-        """QWizard calls this on Finish: start registering and say "not yet"; on success the
-        wizard is accepted from :meth:`_applied`."""
-        if self.applied is not None:
-            return True
-        if self.flow.status(self.page_id).busy:
-            return False
+        """The wizard may close only once registering succeeded."""
+        return self.applied is not None
+
+    def start_apply(self) -> None:
+        """Finish was pressed: register in the background; :meth:`_applied` then accepts the
+        wizard, :meth:`_apply_failed` shows why not."""
+        if self.applied is not None or self.flow.status(self.page_id).busy:
+            return
         self.result.clear_message()
         self.flow.set_error(self.page_id, "")
         self._begin("Registering the integrations with Commerce…")
@@ -111,7 +113,6 @@ class FinishPage(FlowPage):
             on_result=self._applied,
             on_error=self._apply_failed,
         )
-        return False
 
     def _apply(self) -> Config:  # worker thread: no widgets here
         config = self.flow.accept(self.services.register, self.services.save)

@@ -84,7 +84,8 @@ class SetupWizard(QWizard):
         finish = self.pages[Page.FINISH]
         assert isinstance(finish, FinishPage)
         if finish.applied is None:
-            return  # Finish runs in the background; FinishPage accepts when it is done
+            finish.start_apply()  # in the background; FinishPage accepts again when done
+            return
         self.configured.emit(finish.applied)
         super().accept()
 
