@@ -255,12 +255,11 @@ class Services:
         return connection
 
     def list_integrations(self, config: Config) -> list[dict[str, Any]]:
-        """Our integrations at Commerce (those whose id we remember, or named like ours)."""
+        """Our integrations at Commerce (by remembered id or our name prefix), never others'."""
         with self.client_for(config) as client:
             every = client.list_integrations()
-        ours = set(config.integration_ids.values())
-        names = set(config.integration_ids)
-        return [i for i in every if i.get("id") in ours or i.get("name") in names]
+        remembered = list(config.integration_ids.values())
+        return [i for i in every if registration.is_ours(i, remembered)]
 
     def integration_logs(
         self, config: Config, integration_id: str, offset: int, limit: int
