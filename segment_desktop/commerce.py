@@ -78,9 +78,12 @@ def normalise_base_url(url: str) -> tuple[str, str | None]:
     host = parsed.host.lower()
     note: str | None = None
     path = parsed.path.rstrip("/")
-    for suffix in (TOKEN_PATH, "/oauth", "/v2"):
-        if path.endswith(suffix):
-            path = path[: -len(suffix)].rstrip("/")
+    for marker in ("/v2", "/oauth"):  # an API address pasted whole: keep what precedes it
+        cut = (path + "/").find(marker + "/")
+        if cut >= 0:
+            if path[cut:] not in ("/v2", TOKEN_PATH, "/oauth"):
+                note = f"Ignored {path[cut:]}: the API URL is the part before {marker}."
+            path = path[:cut]
     if ".cm.elasticpath.com" in host or host.endswith(".cm.moltin.com"):
         region = host.split(".", 1)[0]
         api_host = f"{region}.api.elasticpath.com"

@@ -110,6 +110,12 @@ def test_commerce_manager_url_becomes_the_api_host_with_a_note() -> None:
     assert note is not None and "Commerce Manager" in note and "euwest.api" in note
 
 
+def test_a_pasted_api_address_is_cut_back_to_the_base_with_a_note() -> None:
+    url, note = normalise_base_url("https://useast.api.elasticpath.com/v2/integrations/abc")
+    assert url == "https://useast.api.elasticpath.com"
+    assert note is not None and "/v2/integrations/abc" in note
+
+
 def test_deprecated_moltin_host_is_kept_with_a_note_suggesting_euwest() -> None:
     url, note = normalise_base_url("https://api.moltin.com/v2")
     assert url == "https://api.moltin.com"
