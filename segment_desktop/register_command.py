@@ -34,6 +34,13 @@ def run(args: argparse.Namespace) -> int:
     except SegmentDesktopError as err:
         print(f"segment-desktop register: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(
+            "segment-desktop register: interrupted; run it again to finish (it picks up "
+            "where it stopped).",
+            file=sys.stderr,
+        )
+        return 130
 
 
 def _run(args: argparse.Namespace) -> int:
