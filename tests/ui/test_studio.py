@@ -22,7 +22,7 @@ from segment_desktop.core.samples import list_samples
 from segment_desktop.core.templates import default_template
 from segment_desktop.sandbox.runner import Sandbox
 from segment_desktop.segment import SegmentClient, SendReport
-from segment_desktop.ui.studio import TemplateStudio
+from segment_desktop.ui.studio import StudioDialog, TemplateStudio
 from segment_desktop.ui.studio.dialogs import UnsavedChoice
 from segment_desktop.ui.studio.preview import CallCheck, Preview, PreviewPanel
 from segment_desktop.ui.studio.sample_chooser import Source, parse_pasted
@@ -530,3 +530,25 @@ def test_shared_runner_is_left_running_for_its_other_users(
         shared.submit("wizard.check", lambda token: 42, on_result=results.append)
     assert results == [42]
     assert shared.shutdown(2000)
+
+
+def test_studio_dialog_asks_before_closing_and_can_reopen(
+    qtbot: QtBot, studio: TemplateStudio, dialogs: AnsweringDialogs
+) -> None:
+    window = StudioDialog(studio)
+    qtbot.addWidget(window)
+    set_text(studio, SIMPLE)
+    dialogs.unsaved = UnsavedChoice.CANCEL
+    with qtbot.assert_not_emitted(window.rejected):
+        window.reject()  # Escape
+    assert studio.editor.toPlainText() == SIMPLE
+    assert not window.close()
+    dialogs.unsaved = UnsavedChoice.DISCARD
+    assert window.close()
+    assert dialogs.asked == ["unsaved:Checkout Started"] * 3
+    # Closed, not shut down: it previews again when the user comes back.
+    outcomes = Outcomes(studio)
+    set_text(studio, SIMPLE.replace("Hello", "Again"))
+    qtbot.wait_until(lambda: bool(outcomes.previews), timeout=2000)
+    assert event_name(outcomes.previews[-1]) == "Again"
+    studio.setParent(None)  # the fixture, not the window, owns the studio

@@ -507,17 +507,22 @@ class TemplateStudio(QWidget):
 
     # -- closing ------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
+        """Closing the studio as a window: Save / Discard / Cancel first. It can be shown again."""
         if self.confirm_leave():
-            self.shutdown()
+            self.cancel_work()
             event.accept()
         else:
             event.ignore()
 
-    def shutdown(self, wait_ms: int = 2000) -> None:
-        """Stop background work (call before the application quits)."""
+    def cancel_work(self) -> None:
+        """Drop the studio's pending work (previews, fetches, sends); nothing more is shown."""
         self._debounce.cancel()
+        for key in ("preview", "send", *SampleChooser.TASKS):
+            self._runner.cancel(self._task_prefix + key)
+
+    def shutdown(self, wait_ms: int = 2000) -> None:
+        """Stop background work for good (before the application quits). A runner handed in
+        by the caller is left running for its other users."""
+        self.cancel_work()
         if self._owns_runner:
             self._runner.shutdown(wait_ms)
-        else:  # a shared runner: stop only our own work
-            for key in ("preview", "send", *SampleChooser.TASKS):
-                self._runner.cancel(self._task_prefix + key)
