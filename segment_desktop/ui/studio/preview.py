@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontDatabase
 from PySide6.QtWidgets import (
     QLabel,
@@ -137,6 +138,8 @@ class PreviewPanel(QWidget):
         self.issues.setObjectName("previewIssues")
         self.issues.setMaximumHeight(110)
         self.issues.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.issues.setWordWrap(True)
+        self.issues.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.issues.hide()
         self.send_button = QPushButton("Send to Segment…", self)
         self.send_button.setObjectName("sendButton")
@@ -191,6 +194,7 @@ class PreviewPanel(QWidget):
             item = QListWidgetItem(f"{issue.level}: {where}{issue.path}: {issue.message}")
             color = "#b71c1c" if issue.level == "error" else "#8a5a00"
             item.setForeground(QBrush(QColor(color)))
+            item.setToolTip(issue.message)
             self.issues.addItem(item)
         self.issues.setVisible(self.issues.count() > 0)
         self.send_button.setEnabled(preview.sendable)

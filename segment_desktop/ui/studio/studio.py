@@ -294,6 +294,7 @@ class TemplateStudio(QWidget):
         self.editor.document().setModified(False)
         self._set_dirty(False)
         self.status.setText("")
+        self.preview.send_status.setText("")
         self._refresh_title()
         self.samples.set_target(self._event_for(spec), spec.group)
         self.request_preview()
