@@ -6,10 +6,12 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractButton,
+    QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -115,3 +117,24 @@ class SecretField(QWidget):
 
     def is_masked(self) -> bool:
         return self.edit.echoMode() == QLineEdit.EchoMode.Password
+
+
+def add_field_row(
+    form: QFormLayout, label_text: str, field: QWidget, message: MessageLabel | None = None
+) -> QLabel:
+    """Add ``label: field`` to ``form``, with ``message`` directly under the field.
+
+    The field and its message share one cell, so a hidden message takes no room (an empty form
+    row would still add spacing). The label's buddy is the field, so its mnemonic focuses it.
+    """
+    label = QLabel(label_text, form.parentWidget())
+    cell = QWidget(form.parentWidget())
+    column = QVBoxLayout(cell)
+    column.setContentsMargins(0, 0, 0, 0)
+    column.setSpacing(2)
+    column.addWidget(field)
+    if message is not None:
+        column.addWidget(message)
+    label.setBuddy(field)
+    form.addRow(label, cell)
+    return label

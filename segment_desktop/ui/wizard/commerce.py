@@ -24,10 +24,11 @@ from segment_desktop.ui.widgets.busy import BusyBar
 from segment_desktop.ui.widgets.fields import (
     MessageLabel,
     SecretField,
+    add_field_row,
     button_named,
     name_after_label,
 )
-from segment_desktop.ui.wizard.base import FlowPage, intro
+from segment_desktop.ui.wizard.base import FlowPage
 
 CONNECT_TASK = "wizard.commerce"
 OTHER = "Other (type the URL)"
@@ -51,7 +52,7 @@ class CommercePage(FlowPage):
         self.setTitle("Commerce Connection")
         self.setSubTitle(
             "Use an application key from Commerce Manager (System › Application Keys). "
-            "Registering webhooks needs its client secret."
+            "Connect checks it; the secret then goes to your system keyring, never a file."
         )
         form = QFormLayout()
         self.region = QComboBox(self)
@@ -66,14 +67,14 @@ class CommercePage(FlowPage):
         self.client_id_error = MessageLabel(self)
         self.secret = SecretField("Client Secret", self)
         self.secret_error = MessageLabel(self)
-        form.addRow("&Region:", self.region)
-        form.addRow("&Token URL:", self.url)
-        form.addRow("", self.url_error)
-        form.addRow("Client &ID:", self.client_id)
-        form.addRow("", self.client_id_error)
-        form.addRow("Client &Secret:", self.secret)
-        form.addRow("", self.secret_error)
+        self.secret.edit.setToolTip(
+            "Stored in your system keyring as soon as the connection works; never in a file."
+        )
         layout.addLayout(form)
+        add_field_row(form, "&Region:", self.region)
+        add_field_row(form, "&Token URL:", self.url, self.url_error)
+        add_field_row(form, "Client &ID:", self.client_id, self.client_id_error)
+        add_field_row(form, "Client &Secret:", self.secret, self.secret_error)
         self.connect_button = QPushButton("&Connect", self)
         button_named(self.connect_button)
         self.connect_button.setDefault(False)
@@ -87,12 +88,6 @@ class CommercePage(FlowPage):
         self.result = MessageLabel(self)
         self.result.setObjectName("commerceResult")
         layout.addWidget(self.result)
-        layout.addWidget(
-            intro(
-                "The secret is stored in your system keyring as soon as the connection works.",
-                self,
-            )
-        )
         self.region.currentTextChanged.connect(self._region_chosen)
         for edit in (self.url, self.client_id):
             edit.textEdited.connect(self._edited)

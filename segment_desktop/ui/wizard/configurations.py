@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 
 from segment_desktop.core.events import TEMPLATES, Group, TemplateSpec
 from segment_desktop.core.flow import Page
-from segment_desktop.ui.widgets.fields import MessageLabel, name_after_label
+from segment_desktop.ui.widgets.fields import MessageLabel, add_field_row, name_after_label
 from segment_desktop.ui.wizard.base import FlowPage, intro
 
 GROUP_TITLES = {
@@ -79,20 +79,19 @@ class ConfigurationsPage(FlowPage):
                     )
             layout.addWidget(box)
         form = QFormLayout()
+        layout.addLayout(form)
         self.relay_url = QLineEdit(self)
         self.relay_url.setPlaceholderText("https://relay.example.com/webhooks/commerce")
         name_after_label(self.relay_url, "Relay URL")
-        form.addRow("&Relay URL:", self.relay_url)
-        layout.addLayout(form)
+        self.relay_error = MessageLabel(self)
+        add_field_row(form, "&Relay URL:", self.relay_url, self.relay_error)
         layout.addWidget(
             intro(
-                "Commerce sends each event to this address: where `segment-desktop relay` "
-                "runs, reachable from the internet over https.",
+                "Commerce sends each event to this address: where the relay "
+                "(segment-desktop relay) runs, reachable from the internet over https.",
                 self,
             )
         )
-        self.relay_error = MessageLabel(self)
-        layout.addWidget(self.relay_error)
         self.relay_url.textEdited.connect(self._relay_edited)
         self._load()
 

@@ -18,6 +18,7 @@ from segment_desktop.ui.widgets.busy import BusyBar
 from segment_desktop.ui.widgets.fields import (
     MessageLabel,
     SecretField,
+    add_field_row,
     button_named,
     name_after_label,
 )
@@ -52,12 +53,11 @@ class SegmentPage(FlowPage):
         name_after_label(self.path, "Path")
         self.write_key = SecretField("Write Key", self)
         self.field_problem = MessageLabel(self)
-        form.addRow("&Region:", self.preset)
-        form.addRow("&Host:", self.host)
-        form.addRow("&Path:", self.path)
-        form.addRow("&Write Key:", self.write_key)
-        form.addRow("", self.field_problem)
         layout.addLayout(form)
+        add_field_row(form, "&Region:", self.preset)
+        add_field_row(form, "&Host:", self.host)
+        add_field_row(form, "&Path:", self.path)
+        add_field_row(form, "&Write Key:", self.write_key, self.field_problem)
         buttons = QHBoxLayout()
         self.test_button = QPushButton("&Test connection", self)
         self.send_button = QPushButton("Send test &event", self)
