@@ -89,6 +89,26 @@ class PlanSummary:
     plan: Any
 
 
+class MemorySecrets:
+    """Secrets kept in this process only: for sandbox mode on a machine without a keyring.
+
+    Only ever holds the sandbox's demo credentials and a throwaway webhook secret, which open
+    nothing but the local emulators; real secrets always go to the OS keyring.
+    """
+
+    def __init__(self) -> None:
+        self._values: dict[str, str] = {}
+
+    def get(self, name: str) -> str | None:
+        return self._values.get(name)
+
+    def set(self, name: str, value: str) -> None:
+        self._values[name] = value
+
+    def delete(self, name: str) -> None:
+        self._values.pop(name, None)
+
+
 class Services:
     """Stores, clients and the optional sandbox the GUI needs. See the module docstring."""
 
@@ -96,7 +116,7 @@ class Services:
         self,
         *,
         config_store: ConfigStore | None = None,
-        secrets: SecretStore | None = None,
+        secrets: SecretStore | MemorySecrets | None = None,
         sandbox: Sandbox | None = None,
         commerce_timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         sandbox_factory: Callable[[], Sandbox] | None = None,

@@ -6,6 +6,9 @@ import logging
 import sys
 from collections.abc import Iterator
 
+import httpx
+import keyring
+import keyring.backends.fail
 import pytest
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
@@ -13,9 +16,15 @@ from pytestqt.qtbot import QtBot
 from segment_desktop.core.config import CommerceSettings, Config, ConfigStore, config_directory
 from segment_desktop.core.errors import NetworkError
 from segment_desktop.core.secrets import SecretStore
-from segment_desktop.ui.app import AppShell, application, install_excepthook, user_message
+from segment_desktop.ui.app import (
+    AppShell,
+    application,
+    install_excepthook,
+    make_services,
+    user_message,
+)
 from segment_desktop.ui.main_window import MainWindow
-from segment_desktop.ui.services import Services
+from segment_desktop.ui.services import MemorySecrets, Services
 from segment_desktop.ui.wizard import SetupWizard
 from tests.fixtures.secret_service import SecretService
 
@@ -108,3 +117,22 @@ def test_user_message_for_our_errors_is_their_text() -> None:
 def test_application_reuses_the_running_qapplication(qapp: QApplication) -> None:
     assert application() is qapp
     assert qapp.applicationName() == "Segment Desktop"
+
+
+def test_sandbox_mode_runs_without_a_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
+    previous = keyring.get_keyring()
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    try:
+        services = make_services(sandbox=True)
+    finally:
+        keyring.set_keyring(previous)
+    try:
+        assert isinstance(services.secrets, MemorySecrets), "demo secrets stay in memory"
+        assert services.sandbox is not None
+        assert services.config_store.directory == config_directory() / "sandbox"
+        assert not services.is_configured(services.load_config())
+        with httpx.Client() as client:
+            assert client.get(services.sandbox.commerce_url + "/v2/integrations").status_code == 401
+    finally:
+        services.close()
+    assert services.sandbox is None, "the sandbox this object started is stopped"
