@@ -552,3 +552,40 @@ def test_studio_dialog_asks_before_closing_and_can_reopen(
     qtbot.wait_until(lambda: bool(outcomes.previews), timeout=2000)
     assert event_name(outcomes.previews[-1]) == "Again"
     studio.setParent(None)  # the fixture, not the window, owns the studio
+
+
+def test_new_settings_update_the_list_and_the_event(
+    qtbot: QtBot, studio: TemplateStudio, store: ConfigStore
+) -> None:
+    config = store.load()
+    config.tracking["checkout_started"].event = "order.authorized"
+    config.tracking["order_refunded"].enabled = False
+    config.tracking["customer_created"].enabled = False
+    outcomes = Outcomes(studio)
+    studio.set_config(config)
+    names = [studio.template_list.item(i).text() for i in range(studio.template_list.count())]
+    assert "Order Refunded" not in names and "Customer Created" not in names
+    assert len(names) == 5
+    assert "order.authorized" in studio.title.text()
+    qtbot.wait_until(lambda: bool(outcomes.previews), timeout=3000)
+    assert studio.samples.current_event is not None
+    assert studio.samples.current_event.triggered_by == "order.authorized"
+
+    # A dirty template that gets turned off stays listed until the user decides.
+    set_text(studio, SIMPLE)
+    config.tracking["checkout_started"].enabled = False
+    studio.set_config(config)
+    assert studio.current_key == "checkout_started"
+    assert studio.template_list.item(0).text().startswith("● Checkout Started")
+    assert studio.editor.toPlainText() == SIMPLE
+
+    # Saved elsewhere while the studio shows it unchanged: the studio shows the saved text.
+    assert studio.select_template("order_completed") is False  # the stub answers Cancel
+    set_text(studio, default_template("checkout_started"))
+    assert not studio.is_dirty
+    config.tracking["checkout_started"].enabled = True
+    config.template_overrides = {"checkout_started": SIMPLE.replace("Hello", "Elsewhere")}
+    studio.set_config(config)
+    assert studio.editor.toPlainText() == SIMPLE.replace("Hello", "Elsewhere")
+    assert not studio.is_dirty
+    assert studio.template_list.item(0).text() == "Checkout Started  (customised)"

@@ -194,6 +194,14 @@ class TemplateStudio(QWidget):
         """New settings (e.g. templates turned on or off): refresh the list, keep the edit."""
         self._config = config
         self._fill_list()
+        key = self._key
+        if key is None:
+            return
+        if not self._dirty and self._template_set().text(key) != self._saved_text:
+            self._open(key)  # saved elsewhere meanwhile: show that version
+            return
+        spec = next(t for t in TEMPLATES if t.key == key)
+        self.samples.set_target(self._event_for(spec), spec.group)  # its event may have changed
 
     # -- state --------------------------------------------------------------------------------
     @property
@@ -209,9 +217,12 @@ class TemplateStudio(QWidget):
         return self._last_preview
 
     def visible_templates(self) -> list[TemplateSpec]:
-        """The enabled templates, or all of them when none is enabled yet."""
+        """The enabled templates, or all of them when none is enabled yet. The template being
+        edited stays listed while it has unsaved changes, even if it was just turned off."""
         chosen = self._config.chosen_events()
-        return [t for t in TEMPLATES if t.key in chosen] or list(TEMPLATES)
+        return [
+            t for t in TEMPLATES if t.key in chosen or (self._dirty and t.key == self._key)
+        ] or list(TEMPLATES)
 
     def _event_for(self, spec: TemplateSpec) -> str:
         choice = self._config.tracking.get(spec.key)
