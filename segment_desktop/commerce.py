@@ -605,11 +605,21 @@ class CommerceClient:
     # -- integrations -------------------------------------------------------------------------
 
     def list_integrations(self) -> list[dict[str, Any]]:
-        """Every integration of the store (webhooks and others)."""
-        data = self._data(self._call("GET", "/v2/integrations"), "the integrations")
-        if not isinstance(data, list):
-            raise ServiceError("Commerce's list of integrations is not a list.", service=SERVICE)
-        return [i for i in data if isinstance(i, dict)]
+        """Every integration of the store (webhooks and others), across pages.
+
+        Missing one would make registration create a duplicate, so pages are followed until
+        the server has no more (a store holds at most 100, so one page is the rule). A server
+        that ignores paging and repeats itself is detected: a page with nothing new ends it.
+        """
+        found: dict[str, dict[str, Any]] = {}
+        offset: int | None = 0
+        while offset is not None:
+            page = self._page("/v2/integrations", MAX_PAGE_LIMIT, offset)
+            new = [i for i in page.items if str(i.get("id")) not in found]
+            for integration in new:
+                found[str(integration.get("id"))] = integration
+            offset = page.next_offset if new else None
+        return list(found.values())
 
     def get_integration(self, integration_id: str) -> dict[str, Any]:
         data = self._data(self._call("GET", _integration_path(integration_id)), "an integration")

@@ -560,3 +560,38 @@ def silent_server() -> Iterator[int]:
         yield s.getsockname()[1]
     finally:
         s.close()
+
+
+def _paging_server(
+    total: int, *, honours_paging: bool
+) -> tuple[httpx.MockTransport, list[httpx.URL]]:
+    everything = [{"id": f"i-{n}", "name": f"hook {n}"} for n in range(total)]
+    seen: list[httpx.URL] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/access_token":
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        seen.append(request.url)
+        if not honours_paging:
+            return httpx.Response(200, json={"data": everything})
+        limit = int(request.url.params["page[limit]"])
+        offset = int(request.url.params["page[offset]"])
+        body = {"data": everything[offset : offset + limit], "meta": {"results": {"total": total}}}
+        return httpx.Response(200, json=body)
+
+    return httpx.MockTransport(handler), seen
+
+
+def test_integrations_on_several_pages_are_all_listed() -> None:
+    transport, seen = _paging_server(150, honours_paging=True)
+    with CommerceClient("https://x.example", "id", "sec", transport=transport) as c:
+        listed = c.list_integrations()
+    assert [i["id"] for i in listed] == [f"i-{n}" for n in range(150)]
+    assert [u.params["page[offset]"] for u in seen] == ["0", "100"]
+
+
+def test_a_server_ignoring_paging_does_not_loop() -> None:
+    transport, seen = _paging_server(100, honours_paging=False)
+    with CommerceClient("https://x.example", "id", "sec", transport=transport) as c:
+        assert len(c.list_integrations()) == 100
+    assert len(seen) == 2  # the second page brought nothing new
