@@ -57,7 +57,8 @@ REFRESH_MARGIN = 60.0
 MAX_PAGE_LIMIT = 100
 EU_WEST = "https://euwest.api.elasticpath.com"
 DEPRECATED_HOSTS = {"api.moltin.com": EU_WEST}
-#: Requests that may be repeated after the server might already have seen them.
+#: Requests that may be repeated after the server might already have seen them. A POST is
+#: repeated only when it surely was not processed: refused connection, 429, 503.
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 
@@ -490,7 +491,8 @@ class CommerceClient:
         attempt = 0
         while True:
             request = build()
-            may_repeat = request.method in IDEMPOTENT
+            # the token request is safe to repeat; other POSTs might have been processed
+            may_repeat = request.method in IDEMPOTENT or not auth
             try:
                 response = self._http.send(request, auth=self.auth if auth else None)
             except httpx.TransportError as err:
@@ -508,12 +510,22 @@ class CommerceClient:
                 error = err
                 retry_after = err.retry_after if isinstance(err, RateLimitedError) else None
             else:
-                if response.status_code < 400:
+                if response.status_code < 300:
                     return response
+                if response.status_code < 400:
+                    where = response.headers.get("location", "another address")
+                    raise ServiceError(
+                        f"Commerce redirected {request.method} {request.url.path} to {where}. "
+                        "Check the API URL (it should be the region's API host, such as "
+                        f"{EU_WEST}).",
+                        service=SERVICE,
+                    )
                 error = error_for_response(response, token_request=not auth)
-                if not isinstance(error, RateLimitedError | ServerError):
-                    raise error
-                if attempt >= self.max_retries:
+                retryable = isinstance(error, RateLimitedError) or (
+                    isinstance(error, ServerError)
+                    and (may_repeat or response.status_code == 503)  # 503: not processed
+                )
+                if not retryable or attempt >= self.max_retries:
                     raise error
                 retry_after = error.retry_after if isinstance(error, RateLimitedError) else None
             attempt += 1

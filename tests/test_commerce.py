@@ -595,3 +595,38 @@ def test_a_server_ignoring_paging_does_not_loop() -> None:
     with CommerceClient("https://x.example", "id", "sec", transport=transport) as c:
         assert len(c.list_integrations()) == 100
     assert len(seen) == 2  # the second page brought nothing new
+
+
+def test_a_create_answered_500_is_not_repeated(sandbox: Sandbox) -> None:
+    """A 500 may come after the integration was stored: repeating could create it twice."""
+    sandbox.commerce.faults.add(
+        "server_error", prefix="/v2/integrations", method="POST", status=500
+    )
+    with make_client(sandbox) as c, pytest.raises(ServerError):
+        c.create_integration(webhook("https://h.example/x"))
+    assert [s for m, _, s in calls(sandbox) if m == "POST" and s != 200] == [500]
+    assert [p for m, p, _ in calls(sandbox) if m == "POST"].count("/v2/integrations") == 1
+
+
+def test_a_create_answered_503_is_repeated(sandbox: Sandbox) -> None:
+    sandbox.commerce.faults.add(
+        "server_error", prefix="/v2/integrations", method="POST", status=503
+    )
+    with make_client(sandbox) as c:
+        created = c.create_integration(webhook("https://h.example/x"))
+    assert [i["id"] for i in sandbox.commerce.integrations] == [created["id"]]
+
+
+def test_a_redirect_is_explained_not_followed() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(301, headers={"Location": "https://elsewhere.example/"})
+
+    with (
+        CommerceClient(
+            "https://x.example", "id", "sec", transport=httpx.MockTransport(handler)
+        ) as c,
+        pytest.raises(
+            ServiceError, match=r"redirected POST /oauth/access_token to https://elsewhere"
+        ),
+    ):
+        c.authenticate()
