@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QMimeData, Qt, QTimer
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
@@ -16,6 +16,7 @@ from pytestqt.qtbot import QtBot
 from segment_desktop.commerce import CommerceClient
 from segment_desktop.core.config import ConfigStore
 from segment_desktop.core.engine import available_engines
+from segment_desktop.core.envelope import to_event
 from segment_desktop.core.errors import TemplateError, TemplateTimeout
 from segment_desktop.core.render import Renderer
 from segment_desktop.core.samples import list_samples
@@ -24,6 +25,8 @@ from segment_desktop.sandbox.runner import Sandbox
 from segment_desktop.segment import SegmentClient, SendReport
 from segment_desktop.ui.studio import StudioDialog, TemplateStudio
 from segment_desktop.ui.studio.dialogs import UnsavedChoice
+from segment_desktop.ui.studio.editor import LARGE_TEXT, CodeEditor
+from segment_desktop.ui.studio.highlighter import JsonHighlighter
 from segment_desktop.ui.studio.preview import CallCheck, Preview, PreviewPanel
 from segment_desktop.ui.studio.sample_chooser import Source, parse_pasted
 from segment_desktop.ui.tasks import TaskRunner
@@ -589,3 +592,48 @@ def test_new_settings_update_the_list_and_the_event(
     assert studio.editor.toPlainText() == SIMPLE.replace("Hello", "Elsewhere")
     assert not studio.is_dirty
     assert studio.template_list.item(0).text() == "Checkout Started  (customised)"
+
+
+def test_an_event_handed_over_is_previewed_without_the_paste_editor(
+    qtbot: QtBot, studio: TemplateStudio
+) -> None:
+    chooser = studio.samples
+    assert chooser.source.findData(Source.GIVEN) < 0  # not offered before anything is given
+    body = json.loads(list_samples("order.created")[0].text())
+    body["id"] = "from-the-relay-log"
+    outcomes = Outcomes(studio)
+    chooser.use_event(to_event(body), "Delivery 12:03 (failed)")
+    assert chooser.current_source is Source.GIVEN
+    assert chooser.choice.currentText() == "Delivery 12:03 (failed)"
+    assert not chooser.choice.isEnabled()
+    assert chooser.paste.toPlainText() == ""
+    qtbot.wait_until(lambda: bool(outcomes.previews), timeout=2000)
+    assert outcomes.previews[-1].calls[0]["messageId"].startswith("sd-from-the-relay-log-")
+    chooser.set_source(Source.BUILT_IN)
+    assert chooser.current_event is not None and chooser.current_event.id != "from-the-relay-log"
+    chooser.set_source(Source.GIVEN)
+    assert chooser.current_event is not None and chooser.current_event.id == "from-the-relay-log"
+
+
+def test_a_huge_paste_is_not_coloured_or_bracket_matched(qtbot: QtBot) -> None:
+    editor = CodeEditor()
+    qtbot.addWidget(editor)
+    highlighter = JsonHighlighter(editor.document())
+    editor.set_highlighter(highlighter)
+    assert editor.highlighting
+    huge = "[" + ",".join(['{"a": "b"}'] * (LARGE_TEXT // 10 + 10)) + "]"
+    assert len(huge) > LARGE_TEXT
+    mime = QMimeData()
+    mime.setText(huge)
+    editor.insertFromMimeData(mime)  # what Ctrl+V does
+    assert editor.is_large and not editor.highlighting
+    assert highlighter.document() is None
+    cursor = editor.textCursor()
+    cursor.setPosition(0)
+    editor.setTextCursor(cursor)
+    assert editor.bracket_match is None  # on "[", but the text is too large to scan
+    editor.setPlainText('{"small": [1]}')
+    assert editor.highlighting and not editor.is_large
+    cursor.setPosition(0)
+    editor.setTextCursor(cursor)
+    assert editor.bracket_match == (0, 13)

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtCore import QMimeData, QRect, QSize, Qt
 from PySide6.QtGui import (
     QColor,
     QFontDatabase,
     QPainter,
     QPaintEvent,
     QResizeEvent,
+    QSyntaxHighlighter,
     QTextCharFormat,
     QTextCursor,
     QTextFormat,
 )
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QWidget
 
-__all__ = ["CodeEditor", "bracket_partner", "code_mask"]
+__all__ = ["LARGE_TEXT", "CodeEditor", "bracket_partner", "code_mask"]
+
+#: Above this many characters the editor stops colouring and bracket matching: both run in
+#: Python on the GUI thread over the whole text (a pasted 500-item order is ~2.5 MB of JSON).
+LARGE_TEXT = 200_000
 
 _OPEN = "([{"
 _CLOSE = ")]}"
@@ -97,7 +102,9 @@ class CodeEditor(QPlainTextEdit):
 
     * a gutter with line numbers, and a red mark on the line of the current error;
     * the bracket next to the cursor and its partner highlighted (red when unmatched);
-    * :meth:`set_error` underlines the reported position with a squiggle and tints its line.
+    * :meth:`set_error` underlines the reported position with a squiggle and tints its line;
+    * a highlighter given to :meth:`set_highlighter` is switched off while the text is larger
+      than :data:`LARGE_TEXT` (and so is bracket matching), so a huge paste cannot freeze it.
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -107,13 +114,54 @@ class CodeEditor(QPlainTextEdit):
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.setTabStopDistance(self.fontMetrics().horizontalAdvance(" ") * 2)
         self._gutter = _Gutter(self)
+        self._highlighter: QSyntaxHighlighter | None = None
         self._error: tuple[int, int, str] | None = None
         self._brackets: tuple[int, int | None] | None = None
         self.blockCountChanged.connect(self._update_gutter_width)
         self.updateRequest.connect(self._scroll_gutter)
         self.cursorPositionChanged.connect(self._refresh_selections)
-        self.textChanged.connect(self._refresh_selections)
+        self.textChanged.connect(self._text_changed)
         self._update_gutter_width()
+
+    # -- large text -------------------------------------------------------------------------
+    def set_highlighter(self, highlighter: QSyntaxHighlighter) -> None:
+        """Colour the text with ``highlighter`` while it is not too large."""
+        self._highlighter = highlighter
+        self._fit_to_size(self._size())
+
+    @property
+    def is_large(self) -> bool:
+        return self._size() > LARGE_TEXT
+
+    @property
+    def highlighting(self) -> bool:
+        return self._highlighter is not None and self._highlighter.document() is not None
+
+    def _size(self) -> int:
+        return max(0, self.document().characterCount() - 1)
+
+    def _fit_to_size(self, size: int) -> None:
+        """Attach or detach the highlighter *before* a change of that size reaches it."""
+        if self._highlighter is None:
+            return
+        attached = self._highlighter.document() is not None
+        if size <= LARGE_TEXT and not attached:
+            self._highlighter.setDocument(self.document())
+        elif size > LARGE_TEXT and attached:
+            self._highlighter.setDocument(None)
+
+    def setPlainText(self, text: str) -> None:
+        self._fit_to_size(len(text))
+        super().setPlainText(text)
+
+    def insertFromMimeData(self, source: QMimeData) -> None:
+        if source.hasText():
+            self._fit_to_size(self._size() + len(source.text()))
+        super().insertFromMimeData(source)
+
+    def _text_changed(self) -> None:
+        self._fit_to_size(self._size())
+        self._refresh_selections()
 
     # -- error marker -----------------------------------------------------------------------
     def set_error(self, line: int | None, column: int | None, message: str) -> None:
@@ -167,6 +215,8 @@ class CodeEditor(QPlainTextEdit):
         return self._brackets
 
     def _find_brackets(self) -> tuple[int, int | None] | None:
+        if self.is_large:
+            return None
         text = self.toPlainText()
         pos = self.textCursor().position()
         mask: list[bool] | None = None

@@ -39,6 +39,7 @@ class Source(Enum):
     STORE = "Recent from the store"
     FILE = "From a file"
     PASTED = "Pasted JSON"
+    GIVEN = "Handed over"  # by code: a delivery from the relay's log, a benchmark's order
 
 
 class PasteProblem(Exception):
@@ -117,13 +118,15 @@ class SampleChooser(QWidget):
         self._recent: list[CommerceEvent] = []
         self._file_event: CommerceEvent | None = None
         self._paste_event: CommerceEvent | None = None
+        self._given: tuple[CommerceEvent, str] | None = None
         self.current_event: CommerceEvent | None = None
 
         self.source = QComboBox(self)
         self.source.setObjectName("sampleSource")
         self.source.setAccessibleName("Event source")
         for src in Source:
-            self.source.addItem(src.value, src)
+            if src is not Source.GIVEN:  # listed once something is handed over
+                self.source.addItem(src.value, src)
         self.choice = QComboBox(self)
         self.choice.setObjectName("sampleChoice")
         self.choice.setAccessibleName("Event")
@@ -136,7 +139,7 @@ class SampleChooser(QWidget):
         self.paste = CodeEditor(self)
         self.paste.setObjectName("pasteEditor")
         self.paste.setPlaceholderText("Paste a Commerce webhook body here")
-        self._paste_highlighter = JsonHighlighter(self.paste.document())
+        self.paste.set_highlighter(JsonHighlighter(self.paste.document()))
         self.paste.setMaximumHeight(180)
         self._paste_debounce = Debouncer(PASTE_DEBOUNCE_MS, self)
 
@@ -185,12 +188,19 @@ class SampleChooser(QWidget):
         if self.current_source is Source.STORE:
             self._source_changed()
 
-    def use_event(self, event: CommerceEvent) -> None:
-        """Preview on an event from elsewhere (a delivery in the relay's log, a bench order):
-        it goes into the paste editor, where the user can see and change it."""
-        self.set_source(Source.PASTED)
-        self.paste.setPlainText(json.dumps(event.body, indent=2, ensure_ascii=False))
-        self._paste_debounce.flush()
+    def use_event(self, event: CommerceEvent, label: str = "") -> None:
+        """Preview on an event from elsewhere (a delivery in the relay's log, a bench order).
+
+        It is not put into the paste editor: a large order is megabytes of JSON, and laying
+        that out would freeze the window for a second.
+        """
+        self._given = (event, label or f"{event.triggered_by} event {event.id}")
+        if self.source.findData(Source.GIVEN) < 0:
+            self.source.addItem(Source.GIVEN.value, Source.GIVEN)
+        if self.current_source is Source.GIVEN:
+            self._source_changed()
+        else:
+            self.set_source(Source.GIVEN)
 
     def flush_paste(self) -> None:
         """Parse pasted text now instead of after the pause (used before a render)."""
@@ -208,7 +218,8 @@ class SampleChooser(QWidget):
     def _source_changed(self) -> None:
         src = self.current_source
         self.paste.setVisible(src is Source.PASTED)
-        self.choice.setVisible(src in (Source.BUILT_IN, Source.STORE))
+        self.choice.setVisible(src in (Source.BUILT_IN, Source.STORE, Source.GIVEN))
+        self.choice.setEnabled(src is not Source.GIVEN)
         self.action.setVisible(src in (Source.STORE, Source.FILE))
         self.action.setText("Fetch" if src is Source.STORE else "Open…")
         self._say("")
@@ -223,9 +234,13 @@ class SampleChooser(QWidget):
             if self._commerce is None:
                 self._say("Connect a Commerce store (or the sandbox) to preview your own orders.")
             self.action.setEnabled(self._commerce is not None)
+        elif src is Source.GIVEN and self._given is not None:
+            self.choice.addItem(self._given[1])
         self.choice.blockSignals(False)
         if src is Source.BUILT_IN or src is Source.STORE:
             self._choice_changed()
+        elif src is Source.GIVEN:
+            self._set_event(self._given[0] if self._given else None)
         elif src is Source.FILE:
             self._set_event(self._file_event)
             if self._file_event is None:

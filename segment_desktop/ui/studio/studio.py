@@ -115,7 +115,7 @@ class TemplateStudio(QWidget):
         self.editor = CodeEditor(self)
         self.editor.setObjectName("templateEditor")
         self.editor.setAccessibleName("Template")
-        self._highlighter = JsonataHighlighter(self.editor.document())
+        self.editor.set_highlighter(JsonataHighlighter(self.editor.document()))
         self.status = QLabel("", self)
         self.status.setObjectName("templateStatus")
         self.status.setWordWrap(True)
