@@ -180,6 +180,8 @@ def test_error_marker_at_the_reported_line_and_column(qtbot: QtBot, studio: Temp
     assert "S0211" in studio.status.text()
     assert studio.last_preview is None
     assert not studio.preview.send_button.isEnabled()
+    studio.status.linkActivated.emit("#error")  # the user clicks "Line 2, column 17"
+    assert studio.editor.textCursor().position() == start
     # Fixing the template clears the marker.
     set_text(studio, SIMPLE)
     qtbot.wait_until(lambda: isinstance(outcomes.last, Preview), timeout=2000)
@@ -637,3 +639,27 @@ def test_a_huge_paste_is_not_coloured_or_bracket_matched(qtbot: QtBot) -> None:
     cursor.setPosition(0)
     editor.setTextCursor(cursor)
     assert editor.bracket_match == (0, 13)
+
+
+def test_a_template_sending_two_calls_and_one_sending_nothing(
+    qtbot: QtBot, studio: TemplateStudio
+) -> None:
+    outcomes = Outcomes(studio)
+    set_text(
+        studio,
+        '[{"type": "identify", "userId": "u-1", "traits": {"email": "a@b.c"}},'
+        ' {"type": "track", "userId": "u-1", "event": "Signed Up"}]',
+    )
+    qtbot.wait_until(lambda: bool(outcomes.previews), timeout=2000)
+    preview = outcomes.previews[-1]
+    assert [c.label for c in preview.checks] == ["identify", "track “Signed Up”"]
+    shown = json.loads(studio.preview.json_view.toPlainText())
+    assert [c["type"] for c in shown] == ["identify", "track"]
+    assert studio.preview.summary.text() == "2 Segment calls: passes Segment's checks."
+    assert shown[0]["messageId"] != shown[1]["messageId"]
+
+    set_text(studio, 'payload.data.status = "never" ? {"type": "track"}')  # undefined: skip
+    qtbot.wait_until(lambda: len(outcomes.previews) == 2, timeout=2000)
+    assert outcomes.previews[-1].calls == []
+    assert studio.preview.summary.text() == "The template sends nothing for this event."
+    assert not studio.preview.send_button.isEnabled()
