@@ -183,7 +183,8 @@ class Plan:
         if self.changes_nothing:
             if self.unchanged:
                 n = len(self.unchanged)
-                lines.append(f"Nothing to change: {_integrations(n)} already match.")
+                verb = "matches" if n == 1 else "match"
+                lines.append(f"Nothing to change: {_integrations(n)} already {verb}.")
             else:
                 lines.append(
                     "Nothing to change: no events are tracked and none of ours is enabled."

@@ -349,7 +349,9 @@ def test_secret_not_echoed_and_changed_locally_is_sent() -> None:
 
 def test_an_echoed_secret_is_compared_directly() -> None:
     config = only_orders()  # no fingerprint: the echo is enough
-    assert plan(config, SECRET, existing_orders(secret_key=SECRET)).changes_nothing
+    the_plan = plan(config, SECRET, existing_orders(secret_key=SECRET))
+    assert the_plan.changes_nothing
+    assert the_plan.summary() == "Nothing to change: 1 integration already matches."
 
 
 def test_missing_relay_url_or_secret_is_a_clear_error() -> None:
