@@ -347,10 +347,12 @@ class CommerceTokenAuth(httpx.Auth):
                 service=SERVICE,
             )
         now = self._clock()
-        expires_at = _number(body.get("expires"))
+        # expires_in is relative, so immune to a skewed clock on either side; the absolute
+        # expires (server clock) is the fallback
         expires_in = _number(body.get("expires_in"))
+        expires_at = now + expires_in if expires_in is not None else _number(body.get("expires"))
         if expires_at is None:
-            expires_at = now + (expires_in if expires_in is not None else 3600.0)
+            expires_at = now + 3600.0
         lifetime = max(0.0, expires_at - now)
         refresh_at = expires_at - min(REFRESH_MARGIN, lifetime / 2)
         info = TokenInfo(

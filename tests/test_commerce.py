@@ -630,3 +630,32 @@ def test_a_redirect_is_explained_not_followed() -> None:
         ),
     ):
         c.authenticate()
+
+
+def test_a_skewed_server_clock_does_not_cause_a_token_per_request() -> None:
+    tokens: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/access_token":
+            tokens.append("issued")
+            skewed = int(time.time()) - 7200  # the server's clock is two hours behind
+            return httpx.Response(
+                200, json={"access_token": "t", "expires_in": 3600, "expires": skewed}
+            )
+        return httpx.Response(200, json={"data": []})
+
+    with CommerceClient(
+        "https://x.example", "id", "sec", transport=httpx.MockTransport(handler)
+    ) as c:
+        c.list_integrations()
+        c.list_integrations()
+    assert tokens == ["issued"]
+
+
+def test_missing_credentials_are_refused_before_any_request() -> None:
+    with pytest.raises(AuthenticationError) as caught:
+        CommerceClient("https://x.example", " ", "sec")
+    assert caught.value.field == "client_id" and "client ID" in str(caught.value)
+    with pytest.raises(AuthenticationError) as caught:
+        CommerceClient("https://x.example", "id", "")
+    assert caught.value.field == "client_secret"
