@@ -20,11 +20,10 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from segment_desktop import __version__
-from segment_desktop.core.config import Config, ConfigStore, config_directory
-from segment_desktop.core.errors import ConfigError, SecretStoreError, SegmentDesktopError
-from segment_desktop.core.secrets import DEFAULT_SERVICE, SecretStore
+from segment_desktop.core.config import Config
+from segment_desktop.core.errors import ConfigError, SegmentDesktopError
 from segment_desktop.ui.main_window import MainWindow
-from segment_desktop.ui.services import MemorySecrets, Services
+from segment_desktop.ui.services import Services
 from segment_desktop.ui.tasks import TaskRunner
 from segment_desktop.ui.widgets.icon import app_icon
 from segment_desktop.ui.wizard import SetupWizard
@@ -32,7 +31,6 @@ from segment_desktop.ui.wizard import SetupWizard
 log = logging.getLogger(__name__)
 
 APP_NAME = "Segment Desktop"
-SANDBOX_SERVICE = DEFAULT_SERVICE + "-sandbox"
 
 
 def user_message(error: BaseException) -> str:
@@ -80,21 +78,11 @@ def install_excepthook(parent: Callable[[], QWidget | None]) -> ExceptHook:
 
 
 def make_services(sandbox: bool) -> Services:
-    """Real stores; in sandbox mode, separate ones and the emulators started."""
+    """Real stores; in sandbox mode the emulators started, with stores of their own."""
+    services = Services()
     if sandbox:
-        store = SecretStore(SANDBOX_SERVICE, use_environment=False)
-        secrets: SecretStore | MemorySecrets = store
-        try:
-            store.check()
-        except SecretStoreError as err:
-            log.warning("Sandbox mode keeps its demo secrets in memory: %s", err)
-            secrets = MemorySecrets()
-        services = Services(
-            config_store=ConfigStore(config_directory() / "sandbox"), secrets=secrets
-        )
         services.start_sandbox()
-        return services
-    return Services()
+    return services
 
 
 class AppShell:

@@ -50,6 +50,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DATA_DIR_ENV = "SEGMENT_DESKTOP_DATA_DIR"
+#: The keyring service of sandbox mode's demo secrets (never the real one).
+SANDBOX_SERVICE = "segment-desktop-sandbox"
 
 #: The user id of the event "Send test event" sends, easy to find in Segment's debugger.
 TEST_USER_ID = "segment-desktop-test"
@@ -122,7 +124,7 @@ class Services:
         sandbox_factory: Callable[[], Sandbox] | None = None,
     ) -> None:
         self.config_store = config_store or ConfigStore()
-        self.secrets = secrets or SecretStore()
+        self.secrets: SecretStore | MemorySecrets = secrets or SecretStore()
         self.sandbox = sandbox
         self.commerce_timeout = commerce_timeout
         self._sandbox_factory = sandbox_factory
@@ -161,7 +163,13 @@ class Services:
     # -- sandbox -------------------------------------------------------------------------------
 
     def start_sandbox(self) -> Sandbox:
-        """Start the Commerce and Segment emulators in this process (once)."""
+        """Start the Commerce and Segment emulators in this process (once).
+
+        Starting them also switches to separate stores (a ``sandbox`` settings folder, the
+        ``segment-desktop-sandbox`` keyring service, or memory without a keyring), so trying
+        the sandbox never touches a real configuration. A sandbox handed in by the caller
+        (tests) keeps the stores given with it.
+        """
         if self.sandbox is None:
             if self._sandbox_factory is not None:
                 self.sandbox = self._sandbox_factory()
@@ -170,7 +178,19 @@ class Services:
 
                 self.sandbox = Sandbox.start()
             self._owns_sandbox = True
+            self._use_sandbox_stores()
         return self.sandbox
+
+    def _use_sandbox_stores(self) -> None:
+        self.config_store = ConfigStore(self.config_store.directory / "sandbox")
+        store = SecretStore(SANDBOX_SERVICE, use_environment=False)
+        try:
+            store.check()
+        except SecretStoreError as err:
+            log.warning("Sandbox mode keeps its demo secrets in memory: %s", err)
+            self.secrets = MemorySecrets()
+        else:
+            self.secrets = store
 
     def sandbox_relay_url(self) -> str:
         """The webhook URL the in-process relay will listen on (its port is reserved now and

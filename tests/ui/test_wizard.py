@@ -22,6 +22,7 @@ from segment_desktop.ui.widgets.fields import plain
 from segment_desktop.ui.wizard import SetupWizard
 from segment_desktop.ui.wizard.commerce import CommercePage
 from segment_desktop.ui.wizard.configurations import ConfigurationsPage
+from segment_desktop.ui.wizard.welcome import SANDBOX_TASK, WelcomePage
 from tests.fixtures.secret_service import SecretService
 
 pytestmark = pytest.mark.gui
@@ -270,3 +271,36 @@ def test_every_input_and_button_is_named_after_its_label(qtbot: QtBot, wizard: S
     assert commerce.url.accessibleName() == "Token URL"
     assert commerce.connect_button.accessibleName() == "Connect"
     assert next_button(wizard).accessibleName() == "Next"
+
+
+def test_try_the_sandbox_fills_everything_and_keeps_real_settings_apart(
+    qtbot: QtBot, keyring_clean: SecretService
+) -> None:
+    services = Services(config_store=ConfigStore(), secrets=SecretStore(use_environment=False))
+    real_directory = services.config_store.directory
+    wizard = open_wizard(qtbot, services)
+    try:
+        welcome = wizard.currentPage()
+        assert isinstance(welcome, WelcomePage)
+        assert welcome.sandbox_button.isVisible(), "offered when no account is configured"
+        with qtbot.waitSignal(
+            wizard.tasks.delivered, timeout=WAIT_MS, check_params_cb=lambda k: k == SANDBOX_TASK
+        ):
+            click(qtbot, welcome.sandbox_button)
+        sandbox = services.sandbox
+        assert sandbox is not None
+        assert "The sandbox is running" in welcome.result.text()
+        assert services.config_store.directory == real_directory / "sandbox"
+        assert services.secrets.service == "segment-desktop-sandbox"  # type: ignore[union-attr]
+        page = go_to_commerce(qtbot, wizard)
+        assert page.url.text() == sandbox.commerce_url
+        assert page.client_id.text() == sandbox.client_id
+        with qtbot.waitSignal(wizard.tasks.delivered, timeout=WAIT_MS):
+            click(qtbot, page.connect_button)
+        assert next_button(wizard).isEnabled()
+        assert keyring_clean.lookup(COMMERCE_CLIENT_SECRET) is None, "the real entry is untouched"
+        assert keyring_clean.lookup(COMMERCE_CLIENT_SECRET, "segment-desktop-sandbox")
+    finally:
+        wizard.tasks.shutdown()
+        services.close()
+    assert services.sandbox is None
