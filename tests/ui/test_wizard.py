@@ -3,6 +3,7 @@ real Commerce and Segment emulators and a real Secret Service."""
 
 from __future__ import annotations
 
+import itertools
 import socket
 import time
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from segment_desktop.ui.widgets.fields import plain
 from segment_desktop.ui.wizard import SetupWizard
 from segment_desktop.ui.wizard.commerce import CommercePage
 from segment_desktop.ui.wizard.configurations import ConfigurationsPage
+from segment_desktop.ui.wizard.segment import SegmentPage
 from segment_desktop.ui.wizard.welcome import SANDBOX_TASK, WelcomePage
 from tests.fixtures.secret_service import SecretService
 
@@ -304,3 +306,57 @@ def test_try_the_sandbox_fills_everything_and_keeps_real_settings_apart(
         wizard.tasks.shutdown()
         services.close()
     assert services.sandbox is None
+
+
+def test_segment_page_presets_errors_and_honest_summary(
+    qtbot: QtBot, wizard: SetupWizard, sandbox: Sandbox
+) -> None:
+    wizard.flow.commerce_connected("https://useast.api.elasticpath.com", "id", "secret")
+    click(qtbot, next_button(wizard))
+    click(qtbot, next_button(wizard))
+    page = wizard.currentPage()
+    assert isinstance(page, SegmentPage)
+    assert page.host.text() == "https://api.segment.io"
+    assert page.path.text() == "/v1/batch"
+    page.preset.setCurrentText("EU")
+    assert page.host.text() == "https://events.eu1.segmentapis.com"
+    assert not next_button(wizard).isEnabled(), "no write key yet"
+    assert "write key" in page.field_problem.text()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free_port = probe.getsockname()[1]
+    type_into(qtbot, page.host, f"http://127.0.0.1:{free_port}")
+    assert page.preset.currentText().startswith("Other")
+    type_into(qtbot, page.write_key.edit, sandbox.write_key)
+    assert next_button(wizard).isEnabled()
+    assert not page.send_button.isEnabled(), "a test event only after a passing test"
+    with qtbot.waitSignal(wizard.tasks.delivered, timeout=WAIT_MS):
+        click(qtbot, page.test_button)
+    assert page.result.kind == "error"
+    assert "Could not reach Segment" in page.result.text()
+    assert not next_button(wizard).isEnabled(), "a failed test blocks Next until fixed"
+    type_into(qtbot, page.host, sandbox.segment_url)
+    assert next_button(wizard).isEnabled()
+    with qtbot.waitSignal(wizard.tasks.delivered, timeout=WAIT_MS):
+        click(qtbot, page.test_button)
+    assert page.result.kind == "ok"
+    assert "Segment does not validate write keys" in page.result.text()
+    assert page.send_button.isEnabled()
+
+
+def test_keyboard_order_on_the_commerce_page(qtbot: QtBot, wizard: SetupWizard) -> None:
+    page = go_to_commerce(qtbot, wizard)
+    order = [page.region, page.url, page.client_id, page.secret.edit, page.secret.toggle]
+    for before, after in itertools.pairwise(order):
+        assert _next_focus(before) is after, (before.accessibleName(), after.accessibleName())
+    page.secret.toggle.setFocus()
+    qtbot.keyClick(page.secret.toggle, Qt.Key.Key_Space)
+    assert not page.secret.is_masked() and page.secret.toggle.text() == "Hide"
+
+
+def _next_focus(widget: QWidget) -> QWidget:
+    """The next widget Tab reaches (skipping ones that take no focus)."""
+    candidate = widget.nextInFocusChain()
+    while candidate.focusPolicy() == Qt.FocusPolicy.NoFocus or not candidate.isVisible():
+        candidate = candidate.nextInFocusChain()
+    return candidate
