@@ -10,11 +10,12 @@ from pathlib import Path
 import httpx
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractButton, QMessageBox
+from PySide6.QtWidgets import QAbstractButton, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from segment_desktop.commerce import CommerceClient
 from segment_desktop.core.config import CommerceSettings, Config, ConfigStore, SegmentSettings
+from segment_desktop.core.flow import Draft
 from segment_desktop.core.secrets import (
     COMMERCE_CLIENT_SECRET,
     SEGMENT_WRITE_KEY,
@@ -257,3 +258,46 @@ def test_local_relay_status_and_what_segment_received(
         )
     finally:
         window.tasks.shutdown()
+
+
+def test_reregister_restores_what_was_deleted_in_commerce(
+    qtbot: QtBot, services: Services, sandbox: Sandbox
+) -> None:
+    config = Config.default()
+    config.commerce = CommerceSettings(client_id=sandbox.client_id, base_url=sandbox.commerce_url)
+    config.segment = SegmentSettings(host=sandbox.segment_url)
+    config.relay_url = sandbox.segment_url + "/hook"
+    config = services.register(Draft(config, sandbox.client_secret, sandbox.write_key))
+    services.save(config)
+    assert len(config.integration_ids) == 2
+    orders_id = next(i for n, i in config.integration_ids.items() if n.endswith("orders"))
+    with CommerceClient(sandbox.commerce_url, sandbox.client_id, sandbox.client_secret) as client:
+        client.delete_integration(orders_id)  # someone deleted it in Commerce Manager
+    window = open_window(qtbot, services, config)
+    try:
+        assert window.integrations.table.rowCount() == 1
+        with qtbot.waitSignal(
+            window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(LIST_TASK)
+        ):
+            click(qtbot, window.integrations.reregister_button)
+        assert window.integrations.table.rowCount() == 2
+        assert "registered as configured" in window.integrations.message.text()
+        saved = services.load_config()
+        assert orders_id not in saved.integration_ids.values()
+        assert set(saved.integration_ids.values()) == {
+            i["id"] for i in sandbox.commerce.integrations
+        }
+        assert window.config.integration_ids == saved.integration_ids
+    finally:
+        window.tasks.shutdown()
+
+
+@pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints\(\)")
+def test_template_studio_opens_from_the_menu(qtbot: QtBot, window: MainWindow) -> None:
+    window.studio_action.trigger()
+    dialog = window.studio_dialog
+    assert dialog.isVisible()
+    assert dialog.windowTitle() == "Segment Desktop — Template studio"
+    studio = dialog.findChild(QWidget, "templateStudio")
+    assert studio is not None and studio.isVisible()
+    dialog.close()
