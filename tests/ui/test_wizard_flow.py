@@ -245,3 +245,19 @@ def test_failed_finish_leaves_previous_state_intact(
         click(qtbot, button(wizard, QWizard.WizardButton.FinishButton))
     assert services.load_config().relay_url != previous.relay_url
     wizard.tasks.shutdown()
+
+
+def test_cancel_is_refused_while_registering(
+    qtbot: QtBot, services: Services, sandbox: Sandbox
+) -> None:
+    wizard = open_wizard(qtbot, services)
+    walk_to_finish(qtbot, wizard, sandbox)
+    sandbox.commerce.faults.add("slow", prefix="/v2/integrations", method="POST", delay=0.5)
+    with qtbot.waitSignal(wizard.configured, timeout=WAIT_MS):
+        click(qtbot, button(wizard, QWizard.WizardButton.FinishButton))
+        assert wizard.flow.status(Page.FINISH).busy
+        assert not button(wizard, QWizard.WizardButton.FinishButton).isEnabled()
+        wizard.reject()
+        assert wizard.isVisible(), "still showing while Commerce is being changed"
+    assert services.load_config().integration_ids
+    wizard.tasks.shutdown()

@@ -90,6 +90,8 @@ class SetupWizard(QWizard):
         super().accept()
 
     def done(self, result: int) -> None:
+        if self.flow.status(Page.FINISH).busy:
+            return  # registering: Cancel must not hide an outcome that changes Commerce
         for key in ("wizard.commerce", "wizard.segment", "wizard.plan", "wizard.sandbox"):
             self.tasks.cancel(key)
         super().done(result)
