@@ -118,6 +118,13 @@ class MainWindow(QMainWindow):
         self.refresh_action.setShortcut(QKeySequence.StandardKey.Refresh)
         self.refresh_action.triggered.connect(self.refresh)
         setup_menu.addActions([self.rerun_action, self.studio_action, self.refresh_action])
+        toolbar = self.addToolBar("Actions")
+        toolbar.setObjectName("actions")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        toolbar.addActions([self.rerun_action, self.studio_action])
+        toolbar.addSeparator()
+        toolbar.addActions([self.export_action, self.import_action])
 
     # -- state -------------------------------------------------------------------------------
 
