@@ -153,18 +153,18 @@ def _serve(args: argparse.Namespace) -> int:
 
     from segment_desktop.relay.app import WEBHOOK_PATH
     from segment_desktop.relay.rendering import TemplateConfig
-    from segment_desktop.relay.runtime import Relay
+    from segment_desktop.relay.runtime import Relay, SegmentTarget
     from segment_desktop.relay.server import bind, url_of, uvicorn_server
-    from segment_desktop.segment import SegmentClient
+    from segment_desktop.segment import segment_endpoint
 
-    client = SegmentClient(settings.segment_host, settings.segment_path, write_key)
+    segment_endpoint(settings.segment_host, settings.segment_path)  # a bad URL fails here
     templates = TemplateConfig.from_config(config)
     if not templates.chosen:
         log.warning("No template is enabled: every event will be acknowledged and dropped")
     sock = bind(settings.host, settings.port)
     relay = Relay(
         templates=templates,
-        client=client,
+        segment=SegmentTarget(settings.segment_host, settings.segment_path, write_key),
         data_dir=settings.data_dir,
         webhook_secret=webhook_secret,
         max_body_bytes=settings.max_body_bytes,

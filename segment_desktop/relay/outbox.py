@@ -16,11 +16,15 @@ The de-duplication record and the calls of an event are written in one transacti
 crash leaves either both or neither: Commerce retries what we did not acknowledge, and what we
 acknowledged is on disk.
 
-``synchronous=FULL``: the webhook is acknowledged after the commit, and Commerce will not send
-the event again. With ``NORMAL`` a WAL commit survives a crash of the process but not a power
-cut or an OS crash, which could lose events we already acknowledged. The cost (one fsync per
-commit) is paid once per *group* of events: :class:`segment_desktop.relay.intake.Intake`
-commits concurrent deliveries together.
+Durability is chosen per connection. The intake's connection uses ``synchronous=FULL``: the
+webhook is acknowledged after the commit and Commerce will not send the event again, so that
+commit must survive a power cut or an OS crash, not only a crash of the process (which is all
+``NORMAL`` guarantees in WAL mode). Its cost, one fsync, is paid once per *group* of events:
+:class:`segment_desktop.relay.intake.Intake` commits concurrent deliveries together. The
+sender's connection uses ``NORMAL``: losing its last writes to a power cut only means a lease
+that expires or a call sent again with the same ``messageId``, which Segment drops; it saves two
+fsyncs per batch that would otherwise hold up the intake. Every FULL commit also makes all
+earlier WAL frames durable, so ordering is preserved.
 
 Senders lease the calls they are sending (``lease_owner``, ``lease_until``) so that several
 relays sharing one outbox do not send the same call twice at once, and a relay killed while
@@ -177,20 +181,35 @@ class Outbox:
     ``relay status`` command, the GUI) use their own ``Outbox`` and wait on ``busy_timeout``.
     """
 
-    def __init__(self, path: Path, *, owner: str | None = None, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        owner: str | None = None,
+        read_only: bool = False,
+        synchronous: str = "FULL",
+        checkpoint: bool = True,
+    ) -> None:
         self.path = path
         self.owner = owner or default_owner()
         self._lock = threading.Lock()
+        self._read_lock = threading.Lock()
         if read_only:
             uri = f"file:{path}?mode=ro"
             self._db = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=10)
+            self._reader = self._db
+            self._read_lock = self._lock
         else:
+            if synchronous not in ("FULL", "NORMAL"):
+                raise ValueError("synchronous is FULL or NORMAL")
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(
                 str(path), check_same_thread=False, timeout=10, isolation_level=None
             )
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute(f"PRAGMA synchronous={synchronous}")
+            if not checkpoint:  # another connection checkpoints, off this one's critical path
+                self._db.execute("PRAGMA wal_autocheckpoint=0")
             with self._transaction() as db:
                 version = db.execute("PRAGMA user_version").fetchone()[0]
                 if version > SCHEMA_VERSION:
@@ -204,6 +223,12 @@ class Outbox:
                 for statement in filter(str.strip, _SCHEMA.split(";")):
                     db.execute(statement)  # not executescript: it would commit midway
                 db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            # Reads (the de-duplication check, counts) on their own connection: in WAL mode
+            # they never wait for a writer's fsync.
+            self._reader = sqlite3.connect(
+                str(path), check_same_thread=False, timeout=10, isolation_level=None
+            )
+            self._reader.execute("PRAGMA busy_timeout=10000")
         self._db.execute("PRAGMA busy_timeout=10000")
 
     @classmethod
@@ -213,6 +238,9 @@ class Outbox:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+        if self._reader is not self._db:
+            with self._read_lock:
+                self._reader.close()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -229,8 +257,8 @@ class Outbox:
 
     def seen(self, event_id: str) -> bool:
         """Whether the event was already accepted (a cheap check before rendering)."""
-        with self._lock:
-            row = self._db.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,))
+        with self._read_lock:
+            row = self._reader.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,))
             return row.fetchone() is not None
 
     def record(self, records: Sequence[EventRecord], now: float | None = None) -> list[bool]:
@@ -352,8 +380,8 @@ class Outbox:
 
     def next_due_at(self) -> float | None:
         """When the earliest pending call becomes due (None when nothing is pending)."""
-        with self._lock:
-            row = self._db.execute(
+        with self._read_lock:
+            row = self._reader.execute(
                 "SELECT MIN(MAX(next_attempt_at, COALESCE(lease_until, 0))) FROM calls "
                 "WHERE state = 'pending'"
             ).fetchone()
@@ -363,8 +391,8 @@ class Outbox:
 
     def stats(self, now: float | None = None) -> OutboxStats:
         now = time.time() if now is None else now
-        with self._lock:
-            db = self._db
+        with self._read_lock:
+            db = self._reader
             events = db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
             pending, due, oldest = db.execute(
                 "SELECT COUNT(*), COALESCE(SUM(next_attempt_at <= ?), 0), MIN(created_at) "
@@ -379,14 +407,14 @@ class Outbox:
     def parked(self, event_ids: Sequence[str] | None = None) -> list[ParkedItem]:
         """Refused calls and template errors, oldest first."""
         where, params = _event_filter(event_ids)
-        with self._lock:
-            refused = self._db.execute(
+        with self._read_lock:
+            refused = self._reader.execute(
                 "SELECT c.id, c.event_id, e.triggered_by, c.template_key, c.reason, c.created_at "
                 "FROM calls c JOIN events e USING (event_id) "
                 f"WHERE c.state = 'parked' {where.replace('event_id', 'c.event_id')}",
                 params,
             ).fetchall()
-            failed = self._db.execute(
+            failed = self._reader.execute(
                 "SELECT t.event_id, e.triggered_by, t.template_key, t.error, t.at "
                 "FROM template_errors t JOIN events e USING (event_id) "
                 f"WHERE 1 {where.replace('event_id', 't.event_id')}",
@@ -418,8 +446,8 @@ class Outbox:
         self, event_ids: Sequence[str] | None = None
     ) -> list[PendingTemplateError]:
         where, params = _event_filter(event_ids)
-        with self._lock:
-            rows = self._db.execute(
+        with self._read_lock:
+            rows = self._reader.execute(
                 "SELECT e.event_id, e.triggered_by, e.body, group_concat(t.template_key, ' ') "
                 "FROM events e JOIN template_errors t USING (event_id) "
                 f"WHERE 1 {where.replace('event_id', 'e.event_id')} "

@@ -8,6 +8,7 @@ desktop app's sandbox mode and for tests).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,20 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class SegmentTarget:
+    """Where calls go; the relay builds its Segment client from it."""
+
+    host: str
+    path: str
+    write_key: str = field(repr=False)
+
+
+#: Attempts the Segment client makes per batch before the sender takes over the backoff
+#: (which survives restarts, as each call's next attempt time is stored).
+CLIENT_ATTEMPTS = 2
+
+
 class Relay:
     """A relay ready to serve: call :meth:`start`, serve :attr:`app`, then :meth:`stop`."""
 
@@ -33,8 +48,9 @@ class Relay:
         self,
         *,
         templates: TemplateConfig,
-        client: BatchSender,
+        segment: SegmentTarget | None = None,
         data_dir: Path,
+        client: BatchSender | None = None,
         webhook_secret: str,
         max_body_bytes: int = MAX_BODY_BYTES,
         renderer: Renderer | None = None,
@@ -45,10 +61,27 @@ class Relay:
         self.webhook_secret = webhook_secret
         self.max_body_bytes = max_body_bytes
         self.metrics = Metrics()
-        self.outbox = Outbox.in_dir(data_dir)
+        # The intake's commits are what a webhook's 200 waits for: the sender's connection
+        # checkpoints the WAL instead, so no checkpoint fsync lands on an acknowledgement.
+        self.outbox = Outbox.in_dir(data_dir, checkpoint=False)
+        # The sender's writes need not survive a power cut (see outbox.py): its own connection.
+        self.sender_outbox = Outbox.in_dir(data_dir, synchronous="NORMAL")
         self.renderer = EventRenderer(templates, renderer)
+        self.sender = Sender(self.sender_outbox, client, self.metrics, backoff_first=backoff_first)
+        if client is None:
+            if segment is None:
+                raise ValueError("The relay needs a Segment target or a client.")
+            from segment_desktop.segment import SegmentClient
+
+            client = SegmentClient(
+                segment.host,
+                segment.path,
+                segment.write_key,
+                max_attempts=CLIENT_ATTEMPTS,
+                sleep=self.sender.sleep,
+            )
+            self.sender.client = client
         self.client = client
-        self.sender = Sender(self.outbox, client, self.metrics, backoff_first=backoff_first)
         self.intake = Intake(self.outbox, self.renderer, self.metrics, on_commit=self.sender.wake)
         self._app: Starlette | None = None
         self._started = False
@@ -100,3 +133,4 @@ class Relay:
                 "Stopped with %d call(s) queued; they are sent at the next start", stats.pending
             )
         self.outbox.close()
+        self.sender_outbox.close()

@@ -45,6 +45,27 @@ IDLE_POLL = 1.0
 SPLITTABLE = frozenset({400, 413})
 
 
+class SendInterrupted(Exception):
+    """Raised inside the Segment client's retry pause when the relay stops."""
+
+
+class InterruptibleSleep:
+    """The Segment client's ``sleep``: a pause between retries that a stopping relay cuts short.
+
+    Cut short, it raises :class:`SendInterrupted` out of ``send_batch``; the calls stay queued.
+    """
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def __call__(self, seconds: float) -> None:
+        if self._event.wait(max(0.0, seconds)):
+            raise SendInterrupted("the relay is stopping")
+
+    def interrupt(self) -> None:
+        self._event.set()
+
+
 class BatchOutcomeLike(Protocol):
     status: str
     status_code: int | None
@@ -85,7 +106,7 @@ class Sender:
     def __init__(
         self,
         outbox: Outbox,
-        client: BatchSender,
+        client: BatchSender | None,
         metrics: Metrics,
         *,
         limits: Limits = Limits(),
@@ -95,6 +116,8 @@ class Sender:
     ) -> None:
         self.outbox = outbox
         self.client = client
+        """Set before :meth:`start` when not given (it may need :attr:`sleep`)."""
+        self.sleep = InterruptibleSleep()
         self.metrics = metrics
         self.limits = limits
         self.claim_size = claim_size
@@ -134,7 +157,12 @@ class Sender:
         self._flush_deadline = time.monotonic() + max(0.0, flush_seconds)
         self._stopping.set()
         self._wake.set()
-        self._thread.join(timeout=flush_seconds + 35.0)
+        if not self._thread.is_alive():
+            return True
+        self._thread.join(timeout=max(0.0, flush_seconds))
+        if self._thread.is_alive():  # in a retry pause, or a request in flight: cut it short
+            self.sleep.interrupt()
+            self._thread.join(timeout=20.0)  # bounded by the client's request timeout
         return not self._thread.is_alive()
 
     # -- the loop -----------------------------------------------------------------------------
@@ -185,12 +213,20 @@ class Sender:
             self._deliver(batch)
 
     def _deliver(self, batch: list[OutboxCall]) -> None:
+        from segment_desktop.core.errors import CallRejectedError
+
+        assert self.client is not None, "Sender.client must be set before start()"
         try:
             outcome = self.client.send_batch([c.call for c in batch])
             status = str(outcome.status)
             code = getattr(outcome, "status_code", None)
             reason = str(getattr(outcome, "reason", "") or "")
             retry_after = getattr(outcome, "retry_after", None)
+        except SendInterrupted:
+            self.outbox.release([c.id for c in batch])  # stopping: keep them for next time
+            return
+        except CallRejectedError as err:  # refused before sending (over a size limit)
+            status, code, reason, retry_after = "rejected", 413, str(err), None
         except Exception as exc:  # a bug or an unexpected library error: keep the calls
             log.exception("Sending a batch to Segment failed unexpectedly")
             status, code, reason, retry_after = "failed", None, f"{type(exc).__name__}", None

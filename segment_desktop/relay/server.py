@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from segment_desktop.core.errors import NetworkError
 from segment_desktop.relay.app import WEBHOOK_PATH
 from segment_desktop.relay.rendering import TemplateConfig
-from segment_desktop.relay.runtime import Relay
+from segment_desktop.relay.runtime import Relay, SegmentTarget
 from segment_desktop.relay.sender import BACKOFF_FIRST
 from segment_desktop.relay.settings import DEFAULT_FLUSH_SECONDS, parse_listen
 
@@ -110,15 +110,12 @@ class RelayServer:
         ``send_batch(calls)``); ``backoff_first`` is the first pause after Segment failed
         (doubling up to 5 minutes). Raises ``NetworkError`` when the address is taken.
         """
-        if client is None:
-            from segment_desktop.segment import SegmentClient
-
-            client = SegmentClient(config.segment.host, config.segment.path, write_key)
         host, port = parse_listen(listen)
         sock = bind(host, port)
         try:
             relay = Relay(
                 templates=TemplateConfig.from_config(config),
+                segment=SegmentTarget(config.segment.host, config.segment.path, write_key),
                 client=client,
                 data_dir=Path(data_dir),
                 webhook_secret=webhook_secret,
