@@ -376,3 +376,64 @@ def test_a_loopback_relay_for_a_remote_store_is_a_warning() -> None:
     the_plan = plan(config, SECRET, [])
     assert the_plan.warnings and "cannot reach" in the_plan.warnings[0]
     assert "Warning: the relay URL" in the_plan.summary()
+
+
+# -- what Commerce then does ---------------------------------------------------------------------
+
+
+class Receiver:
+    """A tiny webhook receiver on 127.0.0.1 recording (trigger, secret header) per delivery."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.received: list[tuple[str, str]] = []
+        received = self.received
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length", "0")))
+                received.append(
+                    (
+                        self.headers.get("x-moltin-integration-trigger", ""),
+                        self.headers.get("x-moltin-secret-key", ""),
+                    )
+                )
+                self.send_response(200)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/commerce"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    running = Receiver()
+    try:
+        yield running
+    finally:
+        running.close()
+
+
+def test_commerce_delivers_exactly_the_registered_events_with_the_secret(
+    sandbox: Sandbox, client: CommerceClient, receiver: Receiver
+) -> None:
+    config = make_config(sandbox)
+    config.relay_url = receiver.url
+    turn_off(config, "order_refunded")
+    register(client, config)
+    for event in ("order.paid", "order.refunded", "customer.created"):
+        sandbox.commerce.fire(event, wait=True)
+    assert sorted(receiver.received) == [("customer.created", SECRET), ("order.paid", SECRET)]
