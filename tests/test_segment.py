@@ -154,7 +154,7 @@ def test_429_waits_for_retry_after_then_sends(sandbox: Sandbox) -> None:
     with make(sandbox, sleep=sleeps) as client:
         outcome = client.send_batch([track(1)])
     assert outcome.ok and outcome.attempts == 2
-    assert sleeps == [pytest.approx(3.0, abs=0.5)] and sleeps[0] >= 3.0
+    assert len(sleeps) == 1 and 3.0 <= sleeps[0] <= 3.5
     assert len(sandbox.segment.received_calls()) == 1
 
 
