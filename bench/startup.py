@@ -1,0 +1,274 @@
+"""Start-up time and peak memory: ``segment-desktop`` to its first window, beside a bare QWizard.
+
+    python -m bench.startup [--runs N] [--platform offscreen|xcb]
+
+Each run starts a fresh Python process (``python -m bench.startup --child app|bare``), in private
+config, log and data folders (so the app is unconfigured and shows its setup wizard, the real
+first window of a new user) and with no D-Bus session (the keyring is never reached):
+
+* ``app``  runs exactly what the ``segment-desktop`` gui-script runs, ``segment_desktop.cli.main``
+  with no arguments; the only addition is an event filter on the QApplication, created first so
+  the filter is in place (``ui.app.application()`` reuses it);
+* ``bare`` a ``QApplication`` and a one-page ``QWizard`` with a label, shown the same way.
+
+"Shown" is the first ``Expose`` event of a top-level window plus one pass of the event loop (so
+the first paint is done); the child then prints its ``time.monotonic()`` (system-wide on Linux,
+so comparable with the parent's) and quits. Start-up = that stamp minus the parent's stamp taken
+just before ``fork``. Peak memory is the child's ``ru_maxrss`` from ``wait4``, and so is its CPU
+time (user + system): on a busy machine the wall times spread, the CPU times much less. Runs
+alternate app/bare after one discarded warm-up of each; the table shows medians (and min/max)
+over N runs and the ratio app/bare (target ≤ 1.5×). Writes ``bench/results/startup.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+MARK = "STARTUP"
+TARGET_RATIO = 1.5
+KINDS = ("app", "bare")
+
+
+# -- child side ----------------------------------------------------------------------------------
+
+
+def _child(kind: str) -> int:
+    """Runs in the measured process: start ``kind``, report when its first window is shown."""
+    entered = time.monotonic()
+    from PySide6.QtCore import QEvent, QObject, QTimer
+    from PySide6.QtGui import QWindow
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication(sys.argv[:1])
+
+    class FirstWindow(QObject):
+        """Event filter: the first exposed top-level window ends the run."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.done = False
+
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if (
+                not self.done
+                and event.type() == QEvent.Type.Expose
+                and isinstance(watched, QWindow)
+                and watched.isExposed()
+            ):
+                self.done = True
+                exposed = time.monotonic()
+                title = watched.title()
+                QTimer.singleShot(0, lambda: self._report(exposed, title))
+            return False
+
+        def _report(self, exposed: float, title: str) -> None:
+            print(f"{MARK} {entered!r} {exposed!r} {time.monotonic()!r} {title}", flush=True)
+            QApplication.quit()
+
+    watcher = FirstWindow()
+    app.installEventFilter(watcher)
+    if kind == "app":
+        from segment_desktop.cli import main
+
+        return main([])
+    from PySide6.QtWidgets import QLabel, QVBoxLayout, QWizard, QWizardPage
+
+    wizard = QWizard()
+    wizard.setWindowTitle("Bare wizard")
+    page = QWizardPage()
+    page.setTitle("Welcome")
+    layout = QVBoxLayout(page)
+    layout.addWidget(QLabel("A bare QWizard, started the same way."))
+    wizard.addPage(page)
+    wizard.show()
+    return int(app.exec())
+
+
+# -- parent side ---------------------------------------------------------------------------------
+
+
+def _child_env(root: Path, platform: str) -> dict[str, str]:
+    """A fresh user: private settings, logs and data under ``root``, no D-Bus session."""
+    return {
+        **os.environ,
+        "QT_QPA_PLATFORM": platform,
+        "SEGMENT_DESKTOP_CONFIG_DIR": str(root / "config"),
+        "SEGMENT_DESKTOP_LOG_DIR": str(root / "logs"),
+        "SEGMENT_DESKTOP_DATA_DIR": str(root / "data"),
+        "DBUS_SESSION_BUS_ADDRESS": f"unix:path={root / 'no-bus'}",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+
+
+def _measure(kind: str, platform: str) -> dict[str, Any]:
+    """One run of ``kind`` in a fresh process: times in ms, peak RSS in MiB."""
+    with tempfile.TemporaryDirectory(prefix="startup-bench-") as folder:
+        root = Path(folder)
+        env = _child_env(root, platform)
+        with (root / "out").open("w+") as out, (root / "err").open("w+") as err:
+            started = time.monotonic()
+            process = subprocess.Popen(
+                [sys.executable, "-m", "bench.startup", "--child", kind],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=err,
+            )
+            # wait4, not Popen.wait: it also returns this child's own resource usage
+            _, status, usage = os.wait4(process.pid, 0)
+            process.returncode = os.waitstatus_to_exitcode(status)
+            out.seek(0)
+            err.seek(0)
+            stdout, stderr = out.read(), err.read()
+    if process.returncode != 0 or MARK not in stdout:
+        raise SystemExit(
+            f"bench/startup: the {kind} run failed (exit code {process.returncode}):\n"
+            f"{stdout[-2000:]}\n{stderr[-2000:]}"
+        )
+    line = next(x for x in stdout.splitlines() if x.startswith(MARK))
+    _, entered, exposed, shown, *title = line.split(" ")
+    return {
+        "shown_ms": (float(shown) - started) * 1000,
+        "exposed_ms": (float(exposed) - started) * 1000,
+        "interpreter_ms": (float(entered) - started) * 1000,
+        "peak_mib": usage.ru_maxrss / 1024,  # Linux: kilobytes
+        # CPU time barely moves when other processes compete for the cores; wall time does
+        "cpu_ms": (usage.ru_utime + usage.ru_stime) * 1000,
+        "title": " ".join(title),
+    }
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def benchmark(runs: int, platform: str) -> dict[str, Any]:
+    """Warm-up of each kind, then ``runs`` alternating runs of each; medians and the ratio."""
+    for kind in KINDS:
+        _measure(kind, platform)  # file cache, .pyc files: not counted
+    samples: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
+    for _ in range(runs):
+        for kind in KINDS:
+            samples[kind].append(_measure(kind, platform))
+    result: dict[str, Any] = {"runs": runs, "platform": platform, "target_ratio": TARGET_RATIO}
+    for kind in KINDS:
+        result[kind] = {
+            metric: _stats([s[metric] for s in samples[kind]])
+            for metric in ("shown_ms", "exposed_ms", "interpreter_ms", "cpu_ms", "peak_mib")
+        }
+        result[kind]["first_window"] = samples[kind][0]["title"]
+    app, bare = result["app"], result["bare"]
+    result["ratio_shown"] = app["shown_ms"]["median"] / bare["shown_ms"]["median"]
+    result["ratio_cpu"] = app["cpu_ms"]["median"] / bare["cpu_ms"]["median"]
+    result["ratio_peak_mib"] = app["peak_mib"]["median"] / bare["peak_mib"]["median"]
+    return result
+
+
+def explain(platform: str, top: int = 12) -> None:
+    """Where the app's start-up goes: imports by top-level package, then our slowest functions.
+
+    Two extra runs of the app child: one with ``-X importtime`` (self time of every import,
+    summed per top-level package), one under cProfile (cumulative time of ``segment_desktop``
+    functions other than module bodies; profiling inflates every figure, compare them only
+    with each other).
+    """
+    import pstats
+
+    with tempfile.TemporaryDirectory(prefix="startup-explain-") as folder:
+        root = Path(folder)
+        child = ["-m", "bench.startup", "--child", "app"]
+        env = _child_env(root, platform)
+        imports = subprocess.run(
+            [sys.executable, "-X", "importtime", *child],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True,
+        )  # fmt: skip
+        per_package: dict[str, float] = {}
+        for line in imports.stderr.splitlines():
+            parts = line.removeprefix("import time:").split("|")
+            if len(parts) != 3 or not parts[0].strip().isdigit():
+                continue
+            package = parts[2].strip().split(".")[0]
+            per_package[package] = per_package.get(package, 0.0) + int(parts[0]) / 1000
+        print(f"\nImports of the app child, self time per top-level package (ms, top {top}):")
+        ranked = sorted(per_package.items(), key=lambda kv: kv[1], reverse=True)[:top]
+        for package, ms in ranked:
+            print(f"  {ms:8.1f}  {package}")
+        print(f"  {sum(per_package.values()):8.1f}  all imports")
+        profile = root / "profile.out"
+        subprocess.run(
+            [sys.executable, "-m", "cProfile", "-o", str(profile), *child],
+            cwd=ROOT, env=env, capture_output=True, timeout=120, check=True,
+        )  # fmt: skip
+        stats = pstats.Stats(str(profile))
+        rows = [
+            (cumulative, f"{Path(file).relative_to(ROOT)}:{line} {name}")
+            for (file, line, name), (_, _, _, cumulative, _) in stats.stats.items()  # type: ignore[attr-defined]
+            if "/segment_desktop/" in file and name != "<module>"
+        ]
+        print(f"\nslowest segment_desktop functions under cProfile (cumulative ms, top {top}):")
+        for cumulative, where in sorted(rows, reverse=True)[:top]:
+            print(f"  {cumulative * 1000:8.1f}  {where}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7, help="measured runs of each (default 7)")
+    parser.add_argument(
+        "--platform", default="offscreen", help="Qt platform (default offscreen; xcb needs X)"
+    )
+    parser.add_argument(
+        "--explain", action="store_true", help="also show where the app's start-up time goes"
+    )
+    parser.add_argument("--child", choices=KINDS, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return _child(args.child)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    from bench.stats import print_table, write_results
+
+    result = benchmark(args.runs, args.platform)
+    rows = []
+    for kind, label in (("app", "segment-desktop"), ("bare", "bare QWizard")):
+        r = result[kind]
+        rows.append(
+            [
+                label,
+                r["shown_ms"]["median"],
+                f"{r['shown_ms']['min']:.0f}–{r['shown_ms']['max']:.0f}",
+                r["interpreter_ms"]["median"],
+                r["exposed_ms"]["median"],
+                r["cpu_ms"]["median"],
+                r["peak_mib"]["median"],
+            ]
+        )
+    print(
+        f"Start-up to first window, {args.runs} runs each, QT_QPA_PLATFORM={args.platform}, "
+        f"medians (first window: {result['app']['first_window']!r})"
+    )
+    headers = ["process", "shown ms", "range ms", "python up", "exposed ms", "CPU ms", "peak MiB"]
+    print_table(headers, rows)
+    verdict = "ok" if result["ratio_shown"] <= TARGET_RATIO else "OVER TARGET"
+    print(
+        f"ratio app/bare: start-up {result['ratio_shown']:.2f}× (target ≤ {TARGET_RATIO}×, "
+        f"{verdict}), CPU time {result['ratio_cpu']:.2f}×, "
+        f"peak memory {result['ratio_peak_mib']:.2f}×"
+    )
+    path = write_results("startup", result)
+    print(f"wrote {path.relative_to(ROOT)}")
+    if args.explain:
+        explain(args.platform)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
