@@ -663,3 +663,13 @@ def test_a_template_sending_two_calls_and_one_sending_nothing(
     assert outcomes.previews[-1].calls == []
     assert studio.preview.summary.text() == "The template sends nothing for this event."
     assert not studio.preview.send_button.isEnabled()
+
+
+def test_messages_are_shown_as_text_not_html(qtbot: QtBot, studio: TemplateStudio) -> None:
+    outcomes = Outcomes(studio)
+    set_text(studio, '{"type": "track", "userId": "u", "event": $error("<b>bold</b> & co")}')
+    qtbot.wait_until(lambda: bool(outcomes.items), timeout=2000)
+    assert isinstance(outcomes.last, TemplateError)
+    assert "&lt;b&gt;bold&lt;/b&gt; &amp; co" in studio.status.text()  # escaped in rich text
+    assert "<b>bold</b> & co" in studio.preview.summary.text()
+    assert studio.preview.summary.textFormat() == Qt.TextFormat.PlainText

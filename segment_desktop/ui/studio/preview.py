@@ -119,6 +119,7 @@ class PreviewPanel(QWidget):
         self.summary = QLabel("No preview yet.", self)
         self.summary.setObjectName("previewSummary")
         self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)  # messages quote template text
         self.timing = QLabel("", self)
         self.timing.setObjectName("previewTiming")
         self.size_meter = QProgressBar(self)
@@ -147,6 +148,7 @@ class PreviewPanel(QWidget):
         self.send_status = QLabel("", self)
         self.send_status.setObjectName("sendStatus")
         self.send_status.setWordWrap(True)
+        self.send_status.setTextFormat(Qt.TextFormat.PlainText)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.summary)

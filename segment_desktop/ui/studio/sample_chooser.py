@@ -8,7 +8,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -136,6 +136,7 @@ class SampleChooser(QWidget):
         self.status = QLabel("", self)
         self.status.setObjectName("sampleStatus")
         self.status.setWordWrap(True)
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # messages quote file and JSON text
         self.paste = CodeEditor(self)
         self.paste.setObjectName("pasteEditor")
         self.paste.setPlaceholderText("Paste a Commerce webhook body here")

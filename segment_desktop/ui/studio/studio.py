@@ -62,7 +62,10 @@ class TemplateStudio(QWidget):
     """Template list, editor, event chooser and live preview, with save, reset, diff and send.
 
     Services come in through the constructor: the renderer, the settings store (for saving
-    overrides), the samples, and optional Commerce and Segment clients (settable later).
+    overrides), the samples, and optional Commerce and Segment clients (settable later). With
+    no ``config`` the settings are loaded from ``store`` (which raises ``ConfigError`` when the
+    file is damaged). ``runner`` may be shared with other views; the studio's work runs under
+    keys of its own.
 
     Signals:
         dirtyChanged(bool): the editor's text differs (or stops differing) from the saved one.
