@@ -673,3 +673,23 @@ def test_messages_are_shown_as_text_not_html(qtbot: QtBot, studio: TemplateStudi
     assert "&lt;b&gt;bold&lt;/b&gt; &amp; co" in studio.status.text()  # escaped in rich text
     assert "<b>bold</b> & co" in studio.preview.summary.text()
     assert studio.preview.summary.textFormat() == Qt.TextFormat.PlainText
+
+
+def test_recent_customers_for_a_customer_template(
+    qtbot: QtBot, studio: TemplateStudio, sandbox: Sandbox
+) -> None:
+    assert studio.select_template("customer_created")
+    chooser = studio.samples
+    chooser.set_source(Source.STORE)
+    with CommerceClient(sandbox.commerce_url, sandbox.client_id, sandbox.client_secret) as client:
+        studio.set_commerce_client(client)
+        outcomes = Outcomes(studio)
+        chooser.action.click()
+        qtbot.wait_until(lambda: bool(outcomes.previews), timeout=5000)
+    label = chooser.choice.itemText(0)
+    event = chooser.current_event
+    assert event is not None and event.triggered_by == "customer.created"
+    customer = event.payload["data"]
+    assert label == f"{customer['name']} <{customer['email']}>"
+    assert "recent customers from the store" in chooser.status.text()
+    assert outcomes.previews[-1].calls[0]["userId"] == customer["id"]
