@@ -250,6 +250,8 @@ class Debouncer(QObject):
         super().__init__(parent)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
+        # A coarse timer may fire 5 % early or late; the preview's budget is tight.
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.triggered)
 
