@@ -177,6 +177,7 @@ def relay_run(
             while len(sandbox.segment.received_calls()) < 20 and time.monotonic() < deadline:
                 time.sleep(0.01)
             bodies = _bodies(sample, f"run-{tag}", events)
+            cpu_before = _cpu_seconds(relay.proc.pid)
             started = time.perf_counter()
             latencies = _fire(relay.url, bodies, concurrency, rate)
             acked = time.perf_counter() - started
@@ -188,6 +189,7 @@ def relay_run(
                     raise RuntimeError("Segment did not receive every call")
                 time.sleep(0.005)
             delivered = time.perf_counter() - started
+            cpu = _cpu_seconds(relay.proc.pid) - cpu_before
         finally:
             relay.stop()
     return {
@@ -197,7 +199,14 @@ def relay_run(
         "ack_p50_ms": statistics.median(latencies),
         "ack_p99_ms": _percentile(latencies, 99),
         "ack_max_ms": max(latencies),
+        "relay_cpu_ms_per_event": cpu / events * 1000,
     }
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux ``/proc``), all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> int:
@@ -228,6 +237,7 @@ def main() -> int:
     header = (
         f"{'order':<10}{'bare ev/s':>11}{'relay ev/s':>12}{'ratio':>8}"
         f"{'ack p50':>10}{'ack p99':>10}{'paced p50':>11}{'paced p99':>11}"
+        f"{'render ms':>11}{'relay CPU ms':>14}"
     )
     print(f"engine {engine}, {os.cpu_count()} CPUs, concurrency {args.concurrency}")
     print(header)
@@ -237,7 +247,12 @@ def main() -> int:
             f"{label:<10}{case['bare_render_per_s']:>11.0f}{r['end_to_end_per_s']:>12.0f}"
             f"{case['ratio']:>7.0%} {r['ack_p50_ms']:>7.1f}ms{r['ack_p99_ms']:>8.1f}ms"
             f"{p['ack_p50_ms']:>9.1f}ms{p['ack_p99_ms']:>9.1f}ms"
+            f"{1000 / case['bare_render_per_s']:>11.2f}{r['relay_cpu_ms_per_event']:>14.2f}"
         )
+    print(
+        "render ms: one render_event; relay CPU ms: the relay process's CPU time per event "
+        "(HTTP, parsing, rendering, outbox, sending), the rate one core could sustain."
+    )
     out_dir = REPO / "bench" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"relay_throughput-{time.strftime('%Y%m%d-%H%M%S')}.json"

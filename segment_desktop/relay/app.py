@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from typing import TYPE_CHECKING
@@ -21,7 +22,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from segment_desktop.core.errors import EventError
-from segment_desktop.relay.intake import OutboxUnavailable
+from segment_desktop.relay.intake import OutboxUnavailable, Pending
 
 if TYPE_CHECKING:
     from segment_desktop.relay.runtime import Relay
@@ -77,13 +78,19 @@ def build_app(relay: Relay) -> Starlette:
                 "a Commerce event is never this large.",
             )
         try:
-            accepted = await run_in_threadpool(relay.intake.accept, body)
+            # Rendering is CPU work: on the relay's worker threads, never on the event loop.
+            prepared = await asyncio.get_running_loop().run_in_executor(
+                relay.executor, relay.intake.prepare, body
+            )
+            if isinstance(prepared, Pending):  # wait for the durable commit, holding no thread
+                stored = await asyncio.wrap_future(prepared.future)
+                prepared = relay.intake.finish(prepared, stored)
         except EventError as err:
             relay.metrics.add("invalid")
             return _error(400, str(err))
         except OutboxUnavailable as err:
             return _error(503, str(err))
-        return JSONResponse(accepted.as_dict())
+        return JSONResponse(prepared.as_dict())
 
     async def healthz(request: Request) -> Response:
         healthy = relay.sender_alive()

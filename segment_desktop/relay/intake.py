@@ -51,6 +51,14 @@ class Accepted:
         return data
 
 
+@dataclass(frozen=True)
+class Pending:
+    """A rendered event waiting for its commit."""
+
+    record: EventRecord
+    future: Future[bool]
+
+
 class GroupCommitter:
     """One thread that writes queued records to the outbox in groups."""
 
@@ -65,9 +73,13 @@ class GroupCommitter:
 
     def submit(self, record: EventRecord) -> bool:
         """Write ``record``; True when stored, False when a duplicate. Blocks until durable."""
+        return self.submit_nowait(record).result()
+
+    def submit_nowait(self, record: EventRecord) -> Future[bool]:
+        """Queue ``record``; the future completes once it is durable (or failed)."""
         future: Future[bool] = Future()
         self._queue.put((record, future))
-        return future.result()
+        return future
 
     def close(self) -> None:
         self._queue.put(None)
@@ -131,11 +143,23 @@ class Intake:
         self._committer.close()
 
     def accept(self, body: bytes) -> Accepted:
-        """Parse, de-duplicate, render and store one delivery.
+        """Parse, de-duplicate, render and store one delivery (blocking).
 
         Raises ``EventError`` for a body that is not a Commerce event (nothing is stored) and
         :class:`OutboxUnavailable` when the outbox cannot be written (answer 503: Commerce
         retries).
+        """
+        prepared = self.prepare(body)
+        if isinstance(prepared, Accepted):
+            return prepared
+        return self.finish(prepared, prepared.future.result())
+
+    def prepare(self, body: bytes) -> Accepted | Pending:
+        """The CPU part: parse, de-duplicate, render, then hand the record to the committer.
+
+        Returns the answer at once when nothing is to be stored, else a :class:`Pending` whose
+        future completes when the record is durable (the ASGI app awaits it without holding a
+        thread).
         """
         event = parse_event_text(body)
         self.metrics.add("received")
@@ -150,19 +174,24 @@ class Intake:
         record = EventRecord(
             event.id, event.triggered_by, event.body, rendered.calls, rendered.failures
         )
-        if not self._committer.submit(record):
+        return Pending(record, self._committer.submit_nowait(record))
+
+    def finish(self, pending: Pending, stored: bool) -> Accepted:
+        """The answer once the record's commit finished (``stored`` False: a duplicate)."""
+        record = pending.record
+        if not stored:
             self.metrics.add("duplicates")  # a concurrent delivery of the same event won
-            return Accepted("duplicate", event.id)
-        self.metrics.add("rendered", len(rendered.calls))
-        failed = tuple(f.template_key for f in rendered.failures)
+            return Accepted("duplicate", record.event_id)
+        self.metrics.add("rendered", len(record.calls))
+        failed = tuple(f.template_key for f in record.failures)
         if failed:
             self.metrics.add("template_errors", len(failed))
             log.warning(
                 "Template error for %s %s: %s (kept; fix the template, then `relay replay`)",
-                event.triggered_by,
-                event.id,
+                record.triggered_by,
+                record.event_id,
                 ", ".join(failed),
-                extra={"event": event.triggered_by, "event_id": event.id},
+                extra={"event": record.triggered_by, "event_id": record.event_id},
             )
-            return Accepted("template_error", event.id, len(rendered.calls), failed)
-        return Accepted("queued", event.id, len(rendered.calls))
+            return Accepted("template_error", record.event_id, len(record.calls), failed)
+        return Accepted("queued", record.event_id, len(record.calls))

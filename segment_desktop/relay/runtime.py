@@ -8,6 +8,7 @@ desktop app's sandbox mode and for tests).
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,6 +40,7 @@ class SegmentTarget:
 #: Attempts the Segment client makes per batch before the sender takes over the backoff
 #: (which survives restarts, as each call's next attempt time is stored).
 CLIENT_ATTEMPTS = 2
+RENDER_THREADS = 4
 
 
 class Relay:
@@ -83,6 +85,9 @@ class Relay:
             self.sender.client = client
         self.client = client
         self.intake = Intake(self.outbox, self.renderer, self.metrics, on_commit=self.sender.wake)
+        #: Threads for parsing and rendering. Few are enough: the work needs the GIL, and
+        #: waiting for a commit holds none of them.
+        self.executor = ThreadPoolExecutor(RENDER_THREADS, thread_name_prefix="relay-render")
         self._app: Starlette | None = None
         self._started = False
 
@@ -118,6 +123,7 @@ class Relay:
 
     def stop(self, flush_seconds: float = 5.0) -> None:
         """Stop after the server stopped accepting: finish commits, flush, close the file."""
+        self.executor.shutdown(wait=True)
         self.intake.close()
         if self._started:
             done = self.sender.stop(flush_seconds)

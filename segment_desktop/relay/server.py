@@ -66,6 +66,7 @@ def uvicorn_server(app: Any) -> uvicorn.Server:
         ws="none",
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
         server_header=False,
+        proxy_headers=False,  # no proxy in front is trusted with X-Forwarded-For
     )
     return uvicorn.Server(config)
 
