@@ -27,7 +27,13 @@ from segment_desktop.ui.studio import StudioDialog, TemplateStudio
 from segment_desktop.ui.studio.dialogs import UnsavedChoice
 from segment_desktop.ui.studio.editor import LARGE_TEXT, CodeEditor
 from segment_desktop.ui.studio.highlighter import JsonHighlighter
-from segment_desktop.ui.studio.preview import CallCheck, Preview, PreviewPanel
+from segment_desktop.ui.studio.preview import (
+    CallCheck,
+    EventJsonCache,
+    Preview,
+    PreviewPanel,
+    build_preview,
+)
 from segment_desktop.ui.studio.sample_chooser import Source, parse_pasted
 from segment_desktop.ui.tasks import TaskRunner
 
@@ -693,3 +699,17 @@ def test_recent_customers_for_a_customer_template(
     assert label == f"{customer['name']} <{customer['email']}>"
     assert "recent customers from the store" in chooser.status.text()
     assert outcomes.previews[-1].calls[0]["userId"] == customer["id"]
+
+
+def test_event_json_is_made_once_per_event(renderer: Renderer) -> None:
+    cache = EventJsonCache()
+    first = list_samples("order.paid")[0].load()
+    other = list_samples("order.created")[0].load()
+    text = cache.get(first)
+    assert json.loads(text) == first.body
+    assert cache.get(first) is text  # not serialised again
+    assert json.loads(cache.get(other)) == other.body
+    template = default_template("order_completed")
+    cached = build_preview(renderer, template, first, "order_completed", event_json=cache)
+    plain = build_preview(renderer, template, first, "order_completed")
+    assert cached.calls == plain.calls and cached.formatted == plain.formatted

@@ -31,7 +31,12 @@ from segment_desktop.segment import SendReport
 from segment_desktop.ui.studio.dialogs import QtDialogs, StudioDialogs, UnsavedChoice
 from segment_desktop.ui.studio.editor import CodeEditor
 from segment_desktop.ui.studio.highlighter import JsonataHighlighter
-from segment_desktop.ui.studio.preview import Preview, PreviewPanel, build_preview
+from segment_desktop.ui.studio.preview import (
+    EventJsonCache,
+    Preview,
+    PreviewPanel,
+    build_preview,
+)
 from segment_desktop.ui.studio.sample_chooser import SampleChooser
 from segment_desktop.ui.tasks import CancelToken, Debouncer, TaskRunner
 
@@ -108,6 +113,7 @@ class TemplateStudio(QWidget):
         self._saved_text = ""
         self._dirty = False
         self._last_preview: Preview | None = None
+        self._event_json = EventJsonCache()
 
         self.template_list = QListWidget(self)
         self.template_list.setObjectName("templateList")
@@ -434,8 +440,10 @@ class TemplateStudio(QWidget):
         text = self.editor.toPlainText()
         renderer = self._renderer
 
+        cache = self._event_json
+
         def work(token: CancelToken) -> Preview:
-            return build_preview(renderer, text, event, key, token)
+            return build_preview(renderer, text, event, key, token, cache)
 
         self._runner.submit(
             self._task_prefix + "preview",
