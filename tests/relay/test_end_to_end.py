@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -197,3 +198,28 @@ def test_env_overrides_and_engine_logged(sandbox: Sandbox, tmp_path: Path) -> No
     log = "".join(relay.stderr_lines)
     assert f"template engine {Renderer().engine_name}" in log
     assert WEBHOOK_SECRET not in log and WRITE_KEY not in log
+
+
+def test_a_running_relay_picks_up_saved_template_changes(sandbox: Sandbox, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    save_config(sandbox.segment_url, {"customer_created": '{"type": "identify", "userId": $x('})
+    relay = RelayProcess(free_port(), data).start()
+    try:
+        first = post(relay.url, sample_body("customer.created", "evt-before"))
+        assert first.json()["status"] == "template_error"
+        save_config(sandbox.segment_url)  # the app saves the fixed template
+        failed = [1]
+
+        def fixed() -> bool:
+            answer = post(relay.url, sample_body("customer.created", f"evt-{time.monotonic()}"))
+            if answer.json()["status"] == "template_error":
+                failed.append(1)
+            return bool(answer.json()["status"] == "queued")
+
+        wait_for(fixed, timeout=15, what="the relay to reload its templates")
+        status = run_cli("--data-dir", str(data), "status")
+        assert f"Template errors:   {len(failed)}\n" in status.stdout
+        assert "relay replay" in status.stdout
+    finally:
+        assert relay.terminate() == 0
+    assert "templates and tracked events reloaded" in "".join(relay.stderr_lines)
