@@ -11,8 +11,8 @@ jsonata-python 0.7.1
     counter leaks on every error). We install a fresh :class:`~jsonata.timebox.Timebox` in a
     per-evaluation frame, so limits hold on the 1,000th render of a cached template and between
     threads.
-  * Some loops run where the timebox never looks (e.g. building a 10-million-item range):
-    a watchdog raises :class:`_Interrupted` in the evaluating thread shortly after the budget.
+  * Building a range (``[1..10000000]``) is a loop the timebox never sees: ranges are capped at
+    ``Limits.max_array_length`` items, as jlens caps arrays.
   * Dozens of failures arrive as bare ``ValueError``/``IndexError``/``RecursionError``…: all become
     :class:`EngineError` with a code.
 jlens 0.25
@@ -24,7 +24,6 @@ jlens 0.25
 
 from __future__ import annotations
 
-import ctypes
 import importlib.util
 import json
 import os
@@ -158,41 +157,27 @@ def _token_start(position: object, token: object) -> int | None:
     return position if isinstance(token, str) else position - 1
 
 
-class _Interrupted(BaseException):
-    """Raised asynchronously in an evaluating thread that outran its budget."""
+_RANGE_LIMIT = threading.local()
 
 
-class _Watchdog:
-    """Interrupts the current thread if it is still evaluating ``grace`` seconds after the budget.
+def _install_range_limit() -> None:
+    """Cap jsonata-python's range operator at the evaluating thread's array limit."""
+    from jsonata import jsonata as jsonata_module
 
-    The engine's own timebox usually fires first; this catches loops it cannot see.
-    """
+    cls = jsonata_module.Jsonata
+    original = cls.evaluate_range_expression
+    if getattr(original, "_segment_desktop", False):
+        return
 
-    def __init__(self, seconds: float) -> None:
-        self._thread_id = threading.get_ident()
-        self._lock = threading.Lock()
-        self._done = False
-        self.fired = False
-        self._timer = threading.Timer(seconds, self._fire)
-        self._timer.daemon = True
+    def bounded(self: Any, lhs: Any, rhs: Any) -> Any:
+        limit = getattr(_RANGE_LIMIT, "value", None)
+        numbers = all(isinstance(v, int) and not isinstance(v, bool) for v in (lhs, rhs))
+        if limit is not None and numbers and rhs - lhs + 1 > limit:
+            raise EngineError("U1001", f"An array would exceed the size limit of {limit:,} items.")
+        return original(self, lhs, rhs)
 
-    def __enter__(self) -> _Watchdog:
-        self._timer.start()
-        return self
-
-    def _fire(self) -> None:
-        with self._lock:
-            if self._done:
-                return
-            self.fired = True
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                ctypes.c_ulong(self._thread_id), ctypes.py_object(_Interrupted)
-            )
-
-    def __exit__(self, *exc: object) -> None:
-        with self._lock:
-            self._done = True
-        self._timer.cancel()
+    bounded._segment_desktop = True  # type: ignore[attr-defined]
+    cls.evaluate_range_expression = bounded
 
 
 class _JsonataPythonProgram:
@@ -208,14 +193,10 @@ class _JsonataPythonProgram:
         # Its depth counter creeps by one per function call (about one per order line), so a depth
         # budget would refuse large orders; endless recursion ends in RecursionError instead.
         timebox.Timebox(frame, int(limits.timeout_s * 1000), None)
+        _RANGE_LIMIT.value = limits.max_array_length
         try:
-            with _Watchdog(limits.timeout_s + 0.05) as watchdog:
-                jsonata_module.Jsonata.CURRENT.jsonata = expr
-                result = expr.evaluate(data, frame)
-            if watchdog.fired:
-                raise _timeout(limits)
-        except _Interrupted:
-            raise _timeout(limits) from None
+            jsonata_module.Jsonata.CURRENT.jsonata = expr
+            result = expr.evaluate(data, frame)
         except EngineError:
             raise
         except Exception as err:
@@ -241,7 +222,7 @@ class JsonataPythonEngine:
     def __init__(self) -> None:
         # Importing jsonata raises the interpreter's recursion limit (to 10,000); do it up front
         # rather than in the middle of some later evaluation.
-        import jsonata  # noqa: F401
+        _install_range_limit()
 
     def compile(self, text: str, helpers: dict[str, Helper]) -> Program:
         from jsonata import jsonata as jsonata_module
