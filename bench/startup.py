@@ -23,12 +23,15 @@ over N runs and the ratio app/bare (target ≤ 1.5×). Writes ``bench/results/st
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -96,24 +99,82 @@ def _child(kind: str) -> int:
 # -- parent side ---------------------------------------------------------------------------------
 
 
-def _child_env(root: Path, platform: str) -> dict[str, str]:
-    """A fresh user: private settings, logs and data under ``root``, no D-Bus session."""
+@contextlib.contextmanager
+def private_keyring() -> Iterator[str]:
+    """A private ``dbus-daemon`` with an unlocked ``gnome-keyring-daemon``; yields the bus address.
+
+    Started once for the whole benchmark (its cost is not measured) and stopped by PID. Needs the
+    Debian packages dbus-x11 gnome-keyring (``scripts/system-deps``).
+    """
+    with tempfile.TemporaryDirectory(prefix="startup-keyring-") as folder:
+        root = Path(folder)
+        for name in ("home", "data", "runtime"):
+            (root / name).mkdir(mode=0o700)
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(root / "home"),
+            "XDG_DATA_HOME": str(root / "data"),
+            "XDG_RUNTIME_DIR": str(root / "runtime"),
+        }
+        started = subprocess.run(
+            ["dbus-daemon", "--session", "--fork", "--nopidfile", "--print-address=1",
+             "--print-pid=1"],
+            env=env, capture_output=True, text=True, timeout=10, check=True,
+        )  # fmt: skip
+        address, bus_pid = started.stdout.split()[:2]
+        env["DBUS_SESSION_BUS_ADDRESS"] = address
+        keyring_pid = None
+        try:
+            subprocess.run(
+                ["gnome-keyring-daemon", "--daemonize", "--unlock", "--components=secrets"],
+                input="startup-bench", env=env, capture_output=True, text=True, timeout=10,
+                check=True,
+            )  # fmt: skip
+            deadline = time.monotonic() + 5
+            while keyring_pid is None and time.monotonic() < deadline:
+                keyring_pid = _bus_owner(env, "org.freedesktop.secrets")
+                time.sleep(0.02)
+            if keyring_pid is None:
+                raise SystemExit("bench/startup: gnome-keyring-daemon did not start")
+            yield address
+        finally:
+            for pid in (keyring_pid, int(bus_pid)):
+                if pid is not None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGTERM)
+
+
+def _bus_owner(env: dict[str, str], name: str) -> int | None:
+    """PID of the process owning ``name`` on the bus in ``env``, or ``None`` (not yet)."""
+    reply = subprocess.run(
+        ["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus",
+         "/org/freedesktop/DBus", "org.freedesktop.DBus.GetConnectionUnixProcessID",
+         f"string:{name}"],
+        env=env, capture_output=True, text=True, timeout=10, check=False,
+    ).stdout  # fmt: skip
+    numbers = [int(word) for word in reply.split() if word.isdigit()]
+    return numbers[-1] if numbers else None
+
+
+def _child_env(root: Path, platform: str, bus: str | None = None) -> dict[str, str]:
+    """A fresh user: private settings, logs and data under ``root``; D-Bus session ``bus``
+    (one with a private keyring, see :func:`private_keyring`) or none at all."""
     return {
         **os.environ,
         "QT_QPA_PLATFORM": platform,
         "SEGMENT_DESKTOP_CONFIG_DIR": str(root / "config"),
         "SEGMENT_DESKTOP_LOG_DIR": str(root / "logs"),
         "SEGMENT_DESKTOP_DATA_DIR": str(root / "data"),
-        "DBUS_SESSION_BUS_ADDRESS": f"unix:path={root / 'no-bus'}",
+        "DBUS_SESSION_BUS_ADDRESS": bus or f"unix:path={root / 'no-bus'}",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
 
 
-def _measure(kind: str, platform: str) -> dict[str, Any]:
+def _measure(kind: str, platform: str, bus: str | None) -> dict[str, Any]:
     """One run of ``kind`` in a fresh process: times in ms, peak RSS in MiB."""
     with tempfile.TemporaryDirectory(prefix="startup-bench-") as folder:
         root = Path(folder)
-        env = _child_env(root, platform)
+        env = _child_env(root, platform, bus)
         with (root / "out").open("w+") as out, (root / "err").open("w+") as err:
             started = time.monotonic()
             process = subprocess.Popen(
@@ -151,15 +212,20 @@ def _stats(values: list[float]) -> dict[str, float]:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
-def benchmark(runs: int, platform: str) -> dict[str, Any]:
+def benchmark(runs: int, platform: str, bus: str | None = None) -> dict[str, Any]:
     """Warm-up of each kind, then ``runs`` alternating runs of each; medians and the ratio."""
     for kind in KINDS:
-        _measure(kind, platform)  # file cache, .pyc files: not counted
+        _measure(kind, platform, bus)  # file cache, .pyc files: not counted
     samples: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
     for _ in range(runs):
         for kind in KINDS:
-            samples[kind].append(_measure(kind, platform))
-    result: dict[str, Any] = {"runs": runs, "platform": platform, "target_ratio": TARGET_RATIO}
+            samples[kind].append(_measure(kind, platform, bus))
+    result: dict[str, Any] = {
+        "runs": runs,
+        "platform": platform,
+        "keyring": bus is not None,
+        "target_ratio": TARGET_RATIO,
+    }
     for kind in KINDS:
         result[kind] = {
             metric: _stats([s[metric] for s in samples[kind]])
@@ -173,7 +239,7 @@ def benchmark(runs: int, platform: str) -> dict[str, Any]:
     return result
 
 
-def explain(platform: str, top: int = 12) -> None:
+def explain(platform: str, bus: str | None = None, top: int = 12) -> None:
     """Where the app's start-up goes: imports by top-level package, then our slowest functions.
 
     Two extra runs of the app child: one with ``-X importtime`` (self time of every import,
@@ -186,7 +252,7 @@ def explain(platform: str, top: int = 12) -> None:
     with tempfile.TemporaryDirectory(prefix="startup-explain-") as folder:
         root = Path(folder)
         child = ["-m", "bench.startup", "--child", "app"]
-        env = _child_env(root, platform)
+        env = _child_env(root, platform, bus)
         imports = subprocess.run(
             [sys.executable, "-X", "importtime", *child],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True,
@@ -228,15 +294,30 @@ def main() -> int:
     parser.add_argument(
         "--explain", action="store_true", help="also show where the app's start-up time goes"
     )
+    parser.add_argument(
+        "--keyring",
+        action="store_true",
+        help="run under a private D-Bus session with an unlocked gnome-keyring, as on a desktop "
+        "(default: no D-Bus session; the app's keyring reads fail fast)",
+    )
     parser.add_argument("--child", choices=KINDS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return _child(args.child)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
+    with contextlib.ExitStack() as stack:
+        bus = stack.enter_context(private_keyring()) if args.keyring else None
+        result = benchmark(args.runs, args.platform, bus)
+        print_report(args, result)
+        if args.explain:
+            explain(args.platform, bus)
+    return 0
+
+
+def print_report(args: argparse.Namespace, result: dict[str, Any]) -> None:
     from bench.stats import print_table, write_results
 
-    result = benchmark(args.runs, args.platform)
     rows = []
     for kind, label in (("app", "segment-desktop"), ("bare", "bare QWizard")):
         r = result[kind]
@@ -253,6 +334,7 @@ def main() -> int:
         )
     print(
         f"Start-up to first window, {args.runs} runs each, QT_QPA_PLATFORM={args.platform}, "
+        f"{'a private gnome-keyring' if args.keyring else 'no D-Bus session'}, "
         f"medians (first window: {result['app']['first_window']!r})"
     )
     headers = ["process", "shown ms", "range ms", "python up", "exposed ms", "CPU ms", "peak MiB"]
@@ -265,9 +347,6 @@ def main() -> int:
     )
     path = write_results("startup", result)
     print(f"wrote {path.relative_to(ROOT)}")
-    if args.explain:
-        explain(args.platform)
-    return 0
 
 
 if __name__ == "__main__":
