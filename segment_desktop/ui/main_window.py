@@ -9,7 +9,6 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QDialog,
     QFileDialog,
     QLabel,
     QMainWindow,
@@ -232,13 +231,10 @@ class MainWindow(QMainWindow):
                 self, "Template studio", "The template studio is not available in this build."
             )
             return
-        dialog = QDialog(self)
-        dialog.setObjectName("studioDialog")
-        dialog.setWindowTitle("Segment Desktop — Template studio")
-        dialog.resize(1100, 720)
-        layout = QVBoxLayout(dialog)
+        from segment_desktop.ui.studio import StudioDialog
+
         studio = make_studio(self.services, self.tasks, copy.deepcopy(self.config))
-        layout.addWidget(studio)
+        dialog = StudioDialog(studio, self)
         studio.saved.connect(lambda _key: self._studio_saved())
         self.studio_dialog = dialog
         dialog.show()

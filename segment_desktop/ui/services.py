@@ -133,6 +133,7 @@ class Services:
         self._relay_port: int | None = None
         self._renderer: Any = None
         self._pending_secret: str | None = None
+        self._studio_clients: list[Any] = []
 
     def renderer(self) -> Any:
         """The one template renderer of this process (compiled templates are cached in it)."""
@@ -250,7 +251,11 @@ class Services:
             return RelayStatus(running=False, stats=outbox.stats(), parked=outbox.parked(), url="")
 
     def close(self) -> None:
-        """Stop what this object started (the sandbox, the relay)."""
+        """Stop what this object started (the sandbox, the relay, the studio's clients)."""
+        for client in self._studio_clients:
+            with contextlib.suppress(Exception):
+                client.close()
+        self._studio_clients.clear()
         if self.relay is not None:
             with contextlib.suppress(Exception):
                 self.relay.stop()
@@ -321,6 +326,26 @@ class Services:
         }
         self.config_store.save(updated)
         return updated
+
+    def studio_clients(self, config: Config) -> tuple[CommerceClient | None, Any]:
+        """Clients for the template studio ("recent from the store", "Send to Segment"), when
+        the settings and the keyring have what they need; ``None`` for the missing ones."""
+        from segment_desktop.segment import SegmentClient
+
+        commerce: CommerceClient | None = None
+        segment: Any = None
+        secret = self.read_secret(COMMERCE_CLIENT_SECRET)
+        if config.commerce.base_url and config.commerce.client_id and secret:
+            with contextlib.suppress(ServiceError):
+                commerce = self.commerce_client(
+                    config.commerce.base_url, config.commerce.client_id, secret
+                )
+        write_key = self.read_secret(SEGMENT_WRITE_KEY)
+        if config.segment.host and write_key:
+            with contextlib.suppress(ServiceError):
+                segment = SegmentClient(config.segment.host, config.segment.path, write_key)
+        self._studio_clients.extend(c for c in (commerce, segment) if c is not None)
+        return commerce, segment
 
     # -- Segment -------------------------------------------------------------------------------
 

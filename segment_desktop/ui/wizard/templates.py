@@ -30,7 +30,15 @@ def studio_available() -> bool:
 def make_studio(services: Services, tasks: TaskRunner, config: Any) -> Any:
     """A ``TemplateStudio`` wired to our services (the studio saves overrides itself)."""
     studio_class: Any = importlib.import_module("segment_desktop.ui.studio").TemplateStudio
-    return studio_class(services.renderer(), services.config_store, config, runner=tasks)
+    commerce, segment = services.studio_clients(config)
+    return studio_class(
+        services.renderer(),
+        services.config_store,
+        config,
+        runner=tasks,
+        commerce=commerce,
+        segment=segment,
+    )
 
 
 class TemplatesPage(FlowPage):
