@@ -4,7 +4,8 @@
     401 for a missing or wrong ``X-MOLTIN-SECRET-KEY`` (compared in constant time, before the
     body is read), 413 for a body over the limit (counted while streaming: Content-Length is
     not trusted), 400 with the reason for anything that is not a Commerce event, 503 when the
-    outbox cannot be written (Commerce retries), otherwise 200 once the event is on disk.
+    outbox cannot be written or ``max_in_flight`` deliveries are already being handled
+    (Commerce retries), otherwise 200 once the event is on disk.
     Nothing is stored for any non-200 answer.
 """
 
@@ -57,6 +58,22 @@ def build_app(relay: Relay) -> Starlette:
     secret = relay.webhook_secret.encode("utf-8")
 
     async def receive_webhook(request: Request) -> Response:
+        if relay.in_flight >= relay.max_in_flight:
+            # Overloaded: a quick 503 makes Commerce retry later, where a slow answer would
+            # pass its 10 s limit anyway, and bodies waiting here would only pile up in memory.
+            relay.metrics.add("overloaded")
+            return JSONResponse(
+                {"error": "The relay is busy; deliver this event again shortly."},
+                status_code=503,
+                headers={"Retry-After": "5"},
+            )
+        relay.in_flight += 1  # only the event loop's thread changes it
+        try:
+            return await _receive(request)
+        finally:
+            relay.in_flight -= 1
+
+    async def _receive(request: Request) -> Response:
         given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
         if not hmac.compare_digest(given, secret):
             relay.metrics.add("unauthorized")
@@ -101,9 +118,13 @@ def build_app(relay: Relay) -> Starlette:
 
     async def metrics(request: Request) -> Response:
         stats = await run_in_threadpool(relay.outbox.stats)
-        return PlainTextResponse(
-            relay.metrics.render(stats), media_type="text/plain; version=0.0.4"
+        text = relay.metrics.render(stats)
+        text += (
+            "# HELP segment_desktop_relay_in_flight Deliveries being handled now.\n"
+            "# TYPE segment_desktop_relay_in_flight gauge\n"
+            f"segment_desktop_relay_in_flight {relay.in_flight}\n"
         )
+        return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
     return Starlette(
         routes=[

@@ -24,6 +24,7 @@ COUNTERS: dict[str, str] = {
     "parked": "Segment calls refused by Segment and parked for the user.",
     "unauthorized": "Deliveries refused for a missing or wrong X-MOLTIN-SECRET-KEY.",
     "invalid": "Deliveries refused as not a Commerce event (malformed, too large).",
+    "overloaded": "Deliveries answered 503 because too many were in progress (retried).",
 }
 
 

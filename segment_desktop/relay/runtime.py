@@ -41,6 +41,8 @@ class SegmentTarget:
 #: (which survives restarts, as each call's next attempt time is stored).
 CLIENT_ATTEMPTS = 2
 RENDER_THREADS = 4
+#: Deliveries handled at once; more are answered 503 (Commerce retries them).
+MAX_IN_FLIGHT = 256
 
 
 class Relay:
@@ -57,11 +59,15 @@ class Relay:
         max_body_bytes: int = MAX_BODY_BYTES,
         renderer: Renderer | None = None,
         backoff_first: float = BACKOFF_FIRST,
+        max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
         if not webhook_secret:
             raise ValueError("The relay needs a non-empty webhook secret.")
         self.webhook_secret = webhook_secret
         self.max_body_bytes = max_body_bytes
+        self.max_in_flight = max_in_flight
+        self.in_flight = 0
+        """Webhook deliveries being handled now (kept by the ASGI app)."""
         self.metrics = Metrics()
         # The intake's commits are what a webhook's 200 waits for: the sender's connection
         # checkpoints the WAL instead, so no checkpoint fsync lands on an acknowledgement.

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from segment_desktop.core.errors import NetworkError
 from segment_desktop.relay.app import WEBHOOK_PATH
 from segment_desktop.relay.rendering import TemplateConfig
-from segment_desktop.relay.runtime import Relay, SegmentTarget
+from segment_desktop.relay.runtime import MAX_IN_FLIGHT, Relay, SegmentTarget
 from segment_desktop.relay.sender import BACKOFF_FIRST
 from segment_desktop.relay.settings import DEFAULT_FLUSH_SECONDS, parse_listen
 
@@ -104,6 +104,7 @@ class RelayServer:
         flush_seconds: float = DEFAULT_FLUSH_SECONDS,
         client: Any = None,
         backoff_first: float = BACKOFF_FIRST,
+        max_in_flight: int = MAX_IN_FLIGHT,
     ) -> RelayServer:
         """Start a relay for ``config``; returns once it accepts connections.
 
@@ -121,6 +122,7 @@ class RelayServer:
                 data_dir=Path(data_dir),
                 webhook_secret=webhook_secret,
                 backoff_first=backoff_first,
+                max_in_flight=max_in_flight,
             )
         except BaseException:
             sock.close()

@@ -140,6 +140,7 @@ def test_metrics_and_healthz(relay: RelayServer, sandbox: Sandbox) -> None:
     assert values["segment_desktop_relay_invalid_total"] == 1
     assert values["segment_desktop_relay_unauthorized_total"] == 1
     assert values["segment_desktop_relay_outbox_depth"] == 0
+    assert values["segment_desktop_relay_in_flight"] == 0
     assert "segment_desktop_relay_oldest_pending_age_seconds" in values
     health = httpx.get(relay.url + "/healthz")
     assert health.status_code == 200
@@ -175,3 +176,51 @@ def _broken_order_completed(relay: RelayServer) -> Config:
     config = Config.default()
     config.template_overrides = {"order_completed": '{"type": "track", "event": $nope('}
     return config
+
+
+def test_overload_answers_503_quickly_and_stores_nothing(sandbox: Sandbox, tmp_path: Path) -> None:
+    import threading
+    import time
+
+    config = Config.default()
+    config.segment.host = sandbox.segment_url
+    server = RelayServer.start(
+        config, WRITE_KEY, WEBHOOK_SECRET, tmp_path / "data", max_in_flight=1
+    )
+    release = threading.Event()
+    body = sample_body("customer.created", "evt-held")
+
+    def slow_body() -> Iterator[bytes]:
+        yield body[:10]
+        release.wait(10)  # the first delivery stays in flight until we let it finish
+        yield body[10:]
+
+    held: list[httpx.Response] = []
+    first = threading.Thread(
+        target=lambda: held.append(
+            httpx.post(
+                server.webhook_url,
+                content=slow_body(),
+                headers={"X-MOLTIN-SECRET-KEY": WEBHOOK_SECRET},
+                timeout=20,
+            )
+        )
+    )
+    try:
+        first.start()
+        wait_for(lambda: server.relay.in_flight == 1)
+        started = time.monotonic()
+        busy = post(server.webhook_url, sample_body("customer.created", "evt-busy"))
+        assert busy.status_code == 503 and busy.headers["retry-after"] == "5"
+        assert time.monotonic() - started < 1.0
+        release.set()
+        first.join(20)
+        assert held[0].status_code == 200
+        assert (
+            post(server.webhook_url, sample_body("customer.created", "evt-busy")).json()["status"]
+            == "queued"
+        )  # not stored the first time: the retry is not a duplicate
+    finally:
+        release.set()
+        server.stop()
+    assert server.relay.metrics.get("overloaded") == 1
