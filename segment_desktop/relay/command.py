@@ -6,6 +6,13 @@ Settings come from the saved configuration; each can be overridden by an environ
 (see :data:`segment_desktop.relay.settings.ENVIRONMENT`) and then by a flag. Secrets come from
 ``SEGMENT_WRITE_KEY`` and ``COMMERCE_WEBHOOK_SECRET`` when set, otherwise from the OS keyring.
 
+Running it for a real store: Commerce must reach ``/webhooks/commerce`` from the internet, and
+the webhook secret travels in a header, so put the relay behind a reverse proxy that terminates
+TLS (listen on 127.0.0.1 behind it, or ``0.0.0.0:PORT`` when the proxy is elsewhere). SIGTERM or
+Ctrl-C stops accepting, lets deliveries in flight finish, sends what is due for up to
+``SEGMENT_DESKTOP_RELAY_FLUSH_SECONDS`` (5 s) and keeps the rest in the outbox for the next
+start. ``GET /healthz`` and ``GET /metrics`` (Prometheus text) are on the same port.
+
 Exit codes: 0 done, 2 a problem the user must fix (settings, secrets, address in use), 1 an
 unexpected failure. Only light modules are imported here at import time.
 """
@@ -58,6 +65,11 @@ def _add_common(parser: argparse.ArgumentParser, *, sub: bool) -> None:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = (
+        "Secrets come from SEGMENT_WRITE_KEY and COMMERCE_WEBHOOK_SECRET, else the OS keyring. "
+        "Commerce must reach /webhooks/commerce from the internet: put the relay behind a "
+        "reverse proxy that terminates TLS. GET /healthz and GET /metrics are on the same port."
+    )
     _add_common(parser, sub=False)
     parser.set_defaults(relay_command="serve")
     sub = parser.add_subparsers(dest="relay_command", metavar="SUBCOMMAND")
