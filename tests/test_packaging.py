@@ -112,15 +112,14 @@ def test_each_icon_size_is_a_png_of_that_size(size: int) -> None:
 
 
 @pytest.mark.gui
-def test_pngs_are_rendered_from_the_current_svg() -> None:
+def test_pngs_are_rendered_from_the_current_svg(qapp: object) -> None:
     """Edited the SVG? Run ``python packaging/render_icons.py`` and commit the PNGs."""
-    from PySide6.QtGui import QGuiApplication, QImage
+    from PySide6.QtGui import QImage
     from PySide6.QtSvg import QSvgRenderer
 
     render_icons = _load(
         "segment_desktop_packaging_render_icons", ROOT / "packaging" / "render_icons.py"
     )
-    _app = QGuiApplication.instance() or QGuiApplication([])
     renderer = QSvgRenderer(str(render_icons.SVG))
     assert renderer.isValid()
     assert tuple(render_icons.SIZES) == ICON_SIZES
