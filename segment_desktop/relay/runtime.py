@@ -40,7 +40,9 @@ class SegmentTarget:
 #: Attempts the Segment client makes per batch before the sender takes over the backoff
 #: (which survives restarts, as each call's next attempt time is stored).
 CLIENT_ATTEMPTS = 2
-RENDER_THREADS = 4
+#: Parse-and-render threads. The work holds the GIL, so more threads only contend (measured:
+#: 1-2 beat 4); two, so that one template running to its 0.5 s budget does not hold every ack.
+RENDER_THREADS = 2
 #: Deliveries handled at once; more are answered 503 (Commerce retries them).
 MAX_IN_FLIGHT = 256
 
