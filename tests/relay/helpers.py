@@ -151,7 +151,11 @@ class RelayProcess:
         assert self.proc is not None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout)
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()  # never leave a relay running after a failed test
+            raise
         self._drain()
         return code
 
