@@ -4,7 +4,9 @@ Templates read ``payload.data`` and ``payload.included.items`` (the Integrations
 paths). Commerce sends ``payload`` and the deprecated ``resources`` (a JSON *string* for creates
 and updates, an object ``{"type", "id"}`` for deletes); when only ``resources`` is there we parse
 it into ``payload``. The template input is the body itself with ``payload`` filled in, minus the
-echoed ``configuration`` (it carries the webhook secret and is never shown to a template).
+echoed ``configuration`` (it carries the webhook secret and is never shown to a template) and minus
+``resources`` (a second copy of ``payload``, as text: passing it on would double the cost of every
+render for nothing).
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from segment_desktop.core.jsontypes import json_type_name
 
 #: Bodies larger than this are refused before parsing (Commerce's own are a few hundred KB).
 MAX_BODY_BYTES = 5 * 1024 * 1024
+
+
+_NOT_FOR_TEMPLATES = frozenset({"configuration", "resources"})
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,7 @@ def to_event(body: object) -> CommerceEvent:
     payload = body.get("payload")
     if not isinstance(payload, dict):
         payload = _payload_from_resources(body.get("resources"), trigger)
-    template_input = {k: v for k, v in body.items() if k != "configuration"}
+    template_input = {k: v for k, v in body.items() if k not in _NOT_FOR_TEMPLATES}
     template_input["payload"] = payload
     return CommerceEvent(id=event_id, triggered_by=trigger, attempt=attempt, body=template_input)
 

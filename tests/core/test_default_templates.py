@@ -61,7 +61,7 @@ def single(calls: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def body_of(name: str) -> dict[str, Any]:
-    body: dict[str, Any] = copy.deepcopy(get_sample(name).load().body)
+    body: dict[str, Any] = json.loads(get_sample(name).text())  # as delivered, with resources
     return body
 
 

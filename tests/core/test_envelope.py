@@ -25,6 +25,7 @@ def test_payload_is_kept_and_configuration_dropped() -> None:
     assert event.payload == ORDER
     assert event.attempt == 2
     assert "configuration" not in event.body
+    assert "resources" not in event.body  # a second copy of payload: not given to templates
     assert event.resource["id"] == "o-1"
 
 
