@@ -74,8 +74,10 @@ def main(argv: list[str] | None = None) -> int:
             event_json = json.dumps(event.body)
             repeat = max(5, args.repeat // (10 if items >= 500 and name != "jlens" else 1))
 
-            def ours_step(ev: object = event, js: str = event_json) -> object:
-                return preview_step(renderer, text, ev, js)
+            def ours_step(
+                r: Renderer = renderer, ev: object = event, js: str = event_json
+            ) -> object:
+                return preview_step(r, text, ev, js)
 
             def bare_step(n: str = name, ev: object = event, js: str = event_json) -> object:
                 return bare_engine_raw(n, text, ev.body, js)  # type: ignore[attr-defined]
