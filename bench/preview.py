@@ -74,17 +74,24 @@ def main(argv: list[str] | None = None) -> int:
             event_json = json.dumps(event.body)
             repeat = max(5, args.repeat // (10 if items >= 500 and name != "jlens" else 1))
 
-            def ours_step(
-                r: Renderer = renderer, ev: object = event, js: str = event_json
-            ) -> object:
+            def step(r: Renderer = renderer, ev: object = event, js: str = event_json) -> object:
                 return preview_step(r, text, ev, js)
 
-            def bare_step(n: str = name, ev: object = event, js: str = event_json) -> object:
+            def render_only(
+                r: Renderer = renderer, ev: object = event, js: str = event_json
+            ) -> object:
+                return r.render(text, ev, event_json=js)  # type: ignore[arg-type]
+
+            def bare(n: str = name, ev: object = event, js: str = event_json) -> object:
                 return bare_engine_raw(n, text, ev.body, js)  # type: ignore[attr-defined]
 
-            ours = summary(timings_ms(ours_step, repeat))
-            bare = summary(timings_ms(bare_step, repeat))
-            ratio = ours["p50"] / bare["p50"]
+            # Interleave the three so a busy moment of the machine hits all of them alike.
+            samples: dict[str, list[float]] = {"step": [], "render": [], "bare": []}
+            for _ in range(repeat):
+                for key, fn in (("step", step), ("render", render_only), ("bare", bare)):
+                    samples[key].extend(timings_ms(fn, 1, warmup=0))
+            ours, rendered, engine_alone = (summary(samples[k]) for k in ("step", "render", "bare"))
+            ratio = rendered["p50"] / engine_alone["p50"]
             target = TARGETS.get(name, {}).get(items)
             verdict = "" if target is None else ("ok" if ours["p50"] <= target else "MISSED")
             rows.append(
@@ -93,8 +100,8 @@ def main(argv: list[str] | None = None) -> int:
                     items,
                     ours["p50"],
                     ours["p95"],
-                    bare["p50"],
-                    bare["p95"],
+                    rendered["p50"],
+                    engine_alone["p50"],
                     ratio,
                     f"<= {target}" if target else "-",
                     verdict,
@@ -104,21 +111,32 @@ def main(argv: list[str] | None = None) -> int:
                 {
                     "engine": name,
                     "items": items,
-                    "preview_ms": ours,
-                    "bare_ms": bare,
-                    "ratio": ratio,
-                    "target_p50_ms": target,
+                    "preview_step_ms": ours,
+                    "render_ms": rendered,
+                    "bare_engine_ms": engine_alone,
+                    "render_over_bare": ratio,
+                    "target_step_p50_ms": target,
                 }
             )
     print(
-        "Preview step (render cached template + spec check + JSON) vs bare engine (compile + "
-        "evaluate), milliseconds"
+        "Preview step = render (template cached by text) + Segment spec check + JSON formatting; "
+        "bare = the library's own compile + evaluate. Milliseconds."
     )
     print_table(
-        ["engine", "items", "p50", "p95", "bare p50", "bare p95", "ours/bare", "target p50", ""],
+        [
+            "engine",
+            "items",
+            "step p50",
+            "step p95",
+            "render p50",
+            "bare p50",
+            "render/bare",
+            "target",
+            "",
+        ],
         rows,
     )
-    print(f"overhead target: ours/bare <= {OVERHEAD_TARGET}")
+    print(f"overhead target: render/bare <= {OVERHEAD_TARGET}")
     path = write_results("preview", {"rows": results})
     print(f"results: {path}")
     return 0
