@@ -1,7 +1,9 @@
 """``segment-desktop``: the GUI without a subcommand, a command-line tool with one.
 
 Each subcommand lives in its own module exposing ``configure(parser)`` and ``run(args) -> int``;
-they are imported only when needed so ``--help`` and ``--version`` stay fast and Qt-free.
+they are imported only when needed so ``--help`` and ``--version`` stay fast and Qt-free, and
+:func:`main` imports none of them when no subcommand is named (starting the GUI should not pay
+for the relay's or the sandbox's imports): see :func:`commands_needed`.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from segment_desktop import __version__
 
@@ -21,9 +23,25 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "relay": ("segment_desktop.relay.command", "receive Commerce webhooks and deliver to Segment"),
 }
 GUI_MODULE = "segment_desktop.ui.app"
+HELP_FLAGS = frozenset({"-h", "--help"})
 
 
-def build_parser() -> argparse.ArgumentParser:
+def commands_needed(argv: Sequence[str]) -> set[str] | None:
+    """The subcommands whose modules parsing ``argv`` needs; ``None`` for all of them.
+
+    A command named anywhere in ``argv`` is loaded (an option value that happens to equal a
+    command name only costs an import); ``--help`` without a command lists every command, so
+    it loads them all (a module not built yet is left out of the list).
+    """
+    named = {arg for arg in argv if arg in COMMANDS}
+    if not named and HELP_FLAGS.intersection(argv):
+        return None
+    return named
+
+
+def build_parser(only: Collection[str] | None = None) -> argparse.ArgumentParser:
+    """The full parser; with ``only``, the other subcommands are listed but not imported (they
+    cannot be chosen by arguments that do not name them, see :func:`commands_needed`)."""
     parser = argparse.ArgumentParser(
         prog="segment-desktop",
         description="Connect an Elastic Path Commerce store to Segment. "
@@ -37,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
+        if only is not None and name not in only:
+            sub.add_parser(name, help=help_text, description=help_text)
+            continue
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as err:
@@ -50,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(commands_needed(arguments)).parse_args(arguments)
     if getattr(args, "run", None) is not None:
         code: int = args.run(args)
         return code

@@ -8,25 +8,25 @@ do. A server without a desktop passes secrets through environment variables inst
 
 Every value read or stored is registered with :mod:`segment_desktop.core.logs`, so it is
 blanked out of any log line. No message raised here ever contains a value.
+
+``keyring`` is imported on first use, not with this module: it costs ~150 ms (it pulls in
+``urllib.request`` and ``importlib_metadata``), which the desktop app must not pay before its
+first window. Choosing keyring's backend is cheap too (see :func:`_choose_backend`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import functools
 import os
-import secrets as _random
 import sys
+import threading
 from collections.abc import Callable
-from typing import Literal, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, TypeVar
 
-import keyring
-import keyring.backends.chainer
-import keyring.backends.fail
-import keyring.backends.null
-import keyring.backends.SecretService
-import keyring.errors
-from keyring.backend import KeyringBackend
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
 
 from segment_desktop.core.errors import SecretStoreError
 from segment_desktop.core.logs import redact_text, register_secret
@@ -60,8 +60,11 @@ Source = Literal["environment", "keyring"]
 _T = TypeVar("_T")
 
 
+@functools.cache
 def _library_errors() -> tuple[type[BaseException], ...]:
     """Exceptions a keyring backend may let through, wrapped at our boundary."""
+    import keyring.errors
+
     errors: list[type[BaseException]] = [keyring.errors.KeyringError, OSError]
     if sys.platform.startswith("linux"):
         try:
@@ -75,9 +78,6 @@ def _library_errors() -> tuple[type[BaseException], ...]:
         except ImportError:  # pragma: no cover - keyring installs both on Linux
             pass
     return tuple(errors)
-
-
-_LIBRARY_ERRORS = _library_errors()
 
 
 def _advice(*, locked: bool = False) -> str:
@@ -105,6 +105,9 @@ def _advice(*, locked: bool = False) -> str:
 
 def _is_refused(backend: KeyringBackend) -> bool:
     """The fail and null backends store nothing; ``keyrings.alt`` backends store to a file."""
+    import keyring.backends.fail
+    import keyring.backends.null
+
     module = type(backend).__module__
     return (
         isinstance(backend, keyring.backends.fail.Keyring | keyring.backends.null.Keyring)
@@ -119,6 +122,8 @@ def _describe(backend: KeyringBackend) -> str:
 
 def new_webhook_secret() -> str:
     """A fresh webhook secret: 32 random bytes, URL-safe (43 characters)."""
+    import secrets as _random  # the standard library's (imported here: it pulls in hashlib)
+
     value = _random.token_urlsafe(WEBHOOK_SECRET_BYTES)
     register_secret(value)
     return value
@@ -130,6 +135,8 @@ def secret_fingerprint(value: str) -> str:
     Safe to store and show (``Config.webhook_secret_fingerprint``) because our secrets are
     high-entropy; never use it for a short, guessable value.
     """
+    import hashlib
+
     return hashlib.sha256(value.encode("utf-8")).hexdigest()[:FINGERPRINT_CHARS]
 
 
@@ -179,6 +186,8 @@ class SecretStore:
     def delete(self, name: str) -> None:
         """Remove the secret ``name`` from the keyring; nothing happens when none is stored."""
         _check_name(name)
+        import keyring.errors
+
         with contextlib.suppress(keyring.errors.PasswordDeleteError):  # nothing was stored
             self._call("delete", name, lambda b: b.delete_password(self.service, name))
 
@@ -210,7 +219,11 @@ class SecretStore:
 
     def _backend(self) -> KeyringBackend:
         """keyring's chosen backend, refusing any that does not keep secrets safely."""
-        backend = keyring.get_keyring()
+        import keyring.backends.chainer
+        import keyring.backends.fail
+        import keyring.backends.null
+
+        backend = _choose_backend()
         if isinstance(backend, keyring.backends.chainer.ChainerBackend):
             usable = [b for b in backend.backends if not _is_refused(b)]
             if not usable:
@@ -232,13 +245,17 @@ class SecretStore:
         try:
             _preflight(backend)
             return operation(backend)
-        except _LIBRARY_ERRORS as exc:
+        except _library_errors() as exc:
+            import keyring.errors
+
             if action == "delete" and isinstance(exc, keyring.errors.PasswordDeleteError):
                 raise
             raise self._error(action, name, exc) from None
 
     def _error(self, action: str, name: str, exc: BaseException) -> SecretStoreError:
         """Our error for a keyring failure; the library's text is redacted and never the value."""
+        import keyring.errors
+
         label = LABELS[name]
         if isinstance(exc, keyring.errors.KeyringLocked) or _is_locked(exc):
             return SecretStoreError(
@@ -260,6 +277,58 @@ class SecretStore:
         )
 
 
+_choosing = threading.Lock()
+
+
+def _choose_backend() -> KeyringBackend:
+    """keyring's backend, chosen cheaply on Linux; refusals are :meth:`SecretStore._backend`'s.
+
+    keyring's own search (``keyring.get_keyring()`` the first time) loads every installed
+    backend through entry points and asks each for its priority; on Linux that runs ``ldconfig``,
+    ``gcc`` and ``ld`` (~150 ms). When nothing chose a backend yet (no ``set_keyring``, no
+    ``$PYTHON_KEYRING_BACKEND``, no ``keyringrc.cfg``), the desktop is not KDE (where keyring
+    ranks KWallet above it) and the Secret Service answers on the session bus, that search
+    would end with the Secret Service (the highest priority among the backends we accept), so
+    we take it directly and tell keyring (``set_keyring``) so everyone in this process agrees.
+    Otherwise keyring searches as usual, and a choice made through the environment or keyringrc
+    is honoured (and refused by :meth:`SecretStore._backend` if it is fail, null or a file).
+    """
+    import keyring
+    import keyring.core
+
+    with _choosing:
+        if getattr(keyring.core, "_keyring_backend", None) is None and _nothing_configured():
+            secret_service = _usable_secret_service()
+            if secret_service is not None:
+                keyring.set_keyring(secret_service)
+        return keyring.get_keyring()
+
+
+def _nothing_configured() -> bool:
+    """Linux but not KDE, and neither ``$PYTHON_KEYRING_BACKEND`` nor a keyringrc.cfg choose a
+    backend."""
+    if not sys.platform.startswith("linux") or os.environ.get("PYTHON_KEYRING_BACKEND"):
+        return False
+    if "KDE" in os.environ.get("XDG_CURRENT_DESKTOP", "").upper().split(":"):
+        return False
+    from keyring.util import platform_
+
+    return not (Path(platform_.config_root()) / "keyringrc.cfg").exists()
+
+
+def _usable_secret_service() -> KeyringBackend | None:
+    """keyring's Secret Service backend when a Secret Service answers, else ``None``."""
+    try:
+        import keyring.backends.SecretService
+
+        backend_class = keyring.backends.SecretService.Keyring
+        backend_class.priority  # noqa: B018 - raises when not usable
+    except Exception:  # as keyring's own search: any failure means "not usable" (no bus: OSError)
+        return None
+    backend: KeyringBackend = backend_class()  # type: ignore[no-untyped-call]
+    return backend
+
+
 def _preflight(backend: KeyringBackend) -> None:
     """For the Secret Service: reach the collection and unlock it on a connection we close.
 
@@ -268,6 +337,9 @@ def _preflight(backend: KeyringBackend) -> None:
     first, on a connection closed whatever happens, means keyring only runs once it will
     succeed. Unlocking may show the desktop's unlock prompt, as keyring itself would.
     """
+    import keyring.backends.SecretService
+    import keyring.errors
+
     if not isinstance(backend, keyring.backends.SecretService.Keyring):
         return
     import secretstorage

@@ -6,7 +6,9 @@ check Segment, register, read delivery logs). Every blocking method is meant to 
 thread through :class:`~segment_desktop.ui.tasks.TaskRunner`; none touches a widget. Tests pass
 their own stores or a sandbox; the defaults are the real ones.
 
-This module imports no Qt, so it is cheap and its logic is testable anywhere.
+This module imports no Qt, so it is cheap and its logic is testable anywhere. It also imports
+no HTTP client or keyring at import time: the clients (httpx) and registration are imported by
+the methods that use them, so the first window does not wait for them.
 """
 
 from __future__ import annotations
@@ -15,15 +17,12 @@ import contextlib
 import copy
 import logging
 import os
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from segment_desktop import registration
-from segment_desktop.commerce import CommerceClient, Page
 from segment_desktop.core.config import Config, ConfigStore
 from segment_desktop.core.errors import (
     ConfigError,
@@ -40,11 +39,11 @@ from segment_desktop.core.secrets import (
     SecretStore,
     new_webhook_secret,
 )
-from segment_desktop.http_util import DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
     import httpx
 
+    from segment_desktop.commerce import CommerceClient, Page
     from segment_desktop.sandbox.runner import Sandbox
 
 log = logging.getLogger(__name__)
@@ -120,12 +119,13 @@ class Services:
         config_store: ConfigStore | None = None,
         secrets: SecretStore | MemorySecrets | None = None,
         sandbox: Sandbox | None = None,
-        commerce_timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        commerce_timeout: httpx.Timeout | None = None,
         sandbox_factory: Callable[[], Sandbox] | None = None,
     ) -> None:
         self.config_store = config_store or ConfigStore()
         self.secrets: SecretStore | MemorySecrets = secrets or SecretStore()
         self.sandbox = sandbox
+        #: ``None``: the clients' default (``http_util.DEFAULT_TIMEOUT``).
         self.commerce_timeout = commerce_timeout
         self._sandbox_factory = sandbox_factory
         self._owns_sandbox = False
@@ -196,6 +196,8 @@ class Services:
     def sandbox_relay_url(self) -> str:
         """The webhook URL the in-process relay will listen on (its port is reserved now and
         the relay starts on it once setup has the secrets it needs)."""
+        import socket
+
         from segment_desktop.relay.app import WEBHOOK_PATH
 
         if self._relay_port is None:
@@ -268,7 +270,11 @@ class Services:
     # -- Commerce ------------------------------------------------------------------------------
 
     def commerce_client(self, base_url: str, client_id: str, client_secret: str) -> CommerceClient:
-        return CommerceClient(base_url, client_id, client_secret, timeout=self.commerce_timeout)
+        from segment_desktop.commerce import CommerceClient
+        from segment_desktop.http_util import DEFAULT_TIMEOUT
+
+        timeout = self.commerce_timeout if self.commerce_timeout is not None else DEFAULT_TIMEOUT
+        return CommerceClient(base_url, client_id, client_secret, timeout=timeout)
 
     def client_for(self, config: Config) -> CommerceClient:
         """A client for the saved settings, with the secret from the keyring."""
@@ -301,6 +307,8 @@ class Services:
 
     def list_integrations(self, config: Config) -> list[dict[str, Any]]:
         """Our integrations at Commerce (by remembered id or our name prefix), never others'."""
+        from segment_desktop import registration
+
         with self.client_for(config) as client:
             every = client.list_integrations()
         remembered = list(config.integration_ids.values())
@@ -387,6 +395,8 @@ class Services:
 
     def plan_registration(self, draft: Draft) -> PlanSummary:
         """What registering ``draft`` would change at Commerce (reads the integrations)."""
+        from segment_desktop import registration
+
         with self.commerce_client(
             draft.config.commerce.base_url, draft.config.commerce.client_id, draft.client_secret
         ) as client:
@@ -402,6 +412,8 @@ class Services:
         (the caller saves the returned settings). An integration created before a failure is
         still recognised by its name the next time, so retrying never duplicates it.
         """
+        from segment_desktop import registration
+
         secret = self._webhook_secret()
         with self.commerce_client(
             draft.config.commerce.base_url, draft.config.commerce.client_id, draft.client_secret
