@@ -15,6 +15,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
@@ -22,11 +23,14 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from segment_desktop import __version__
 from segment_desktop.core.config import Config
 from segment_desktop.core.errors import ConfigError, SegmentDesktopError
-from segment_desktop.ui.main_window import MainWindow
 from segment_desktop.ui.services import Services
 from segment_desktop.ui.tasks import TaskRunner
 from segment_desktop.ui.widgets.icon import app_icon
 from segment_desktop.ui.wizard import SetupWizard
+
+if TYPE_CHECKING:
+    # Imported when first shown: a new user's first window is the wizard.
+    from segment_desktop.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +164,8 @@ class AppShell:
             QApplication.quit()  # first run cancelled: nothing to show
 
     def show_main(self, config: Config) -> MainWindow:
+        from segment_desktop.ui.main_window import MainWindow
+
         window = MainWindow(self.services, config, tasks=self.tasks)
         window.setWindowIcon(app_icon())
         window.rerunSetupRequested.connect(lambda: self.show_wizard())
@@ -210,9 +216,10 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point for ``python -m segment_desktop.ui.app``; reuses a running QApplication."""
-    from segment_desktop.cli import build_parser
+    from segment_desktop.cli import build_parser, commands_needed
 
-    return run(build_parser().parse_args(argv))
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    return run(build_parser(commands_needed(arguments)).parse_args(arguments))
 
 
 if __name__ == "__main__":

@@ -45,10 +45,12 @@ def services(sandbox: Sandbox, keyring_clean: SecretService) -> Iterator[Service
 
 
 def open_wizard(qtbot: QtBot, services: Services) -> SetupWizard:
+    """Show the wizard as a user sees it: on screen, the saved secrets read (in the background)."""
     wizard = SetupWizard(services)
     qtbot.addWidget(wizard)
-    wizard.show()
-    qtbot.waitExposed(wizard)
+    with qtbot.waitSignal(wizard.secretsLoaded, timeout=WAIT_MS):
+        wizard.show()
+        qtbot.waitExposed(wizard)
     return wizard
 
 

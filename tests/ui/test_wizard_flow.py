@@ -52,10 +52,12 @@ def services(sandbox: Sandbox, keyring_clean: SecretService) -> Iterator[Service
 
 
 def open_wizard(qtbot: QtBot, services: Services) -> SetupWizard:
+    """Show the wizard as a user sees it: on screen, the saved secrets read (in the background)."""
     wizard = SetupWizard(services)
     qtbot.addWidget(wizard)
-    wizard.show()
-    qtbot.waitExposed(wizard)
+    with qtbot.waitSignal(wizard.secretsLoaded, timeout=WAIT_MS):
+        wizard.show()
+        qtbot.waitExposed(wizard)
     return wizard
 
 
@@ -195,7 +197,17 @@ def test_whole_setup_registers_stores_secrets_and_resumes(
     wizard.tasks.shutdown()
 
     # Reopening resumes: saved values, secrets from the keyring shown masked, pages complete.
-    again = open_wizard(qtbot, services)
+    again = SetupWizard(services)
+    qtbot.addWidget(again)
+    with qtbot.waitSignal(again.secretsLoaded, timeout=WAIT_MS):
+        again.show()
+        # The secrets are read from the keyring after the first paint, off the GUI thread:
+        # until then the pages that need them are not complete.
+        assert again.secrets_pending
+        assert not again.flow.is_complete(Page.COMMERCE)
+        assert not again.flow.is_complete(Page.SEGMENT)
+        qtbot.waitExposed(again)
+    assert not again.secrets_pending
     commerce = again.page_widget(Page.COMMERCE)
     assert isinstance(commerce, CommercePage)
     assert commerce.client_id.text() == sandbox.client_id

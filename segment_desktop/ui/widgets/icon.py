@@ -7,6 +7,8 @@ from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPainterPath, QPen, Q
 
 SIZES = (16, 24, 32, 48, 64, 128, 256)
 
+_icon: QIcon | None = None
+
 
 def _draw(size: int) -> QPixmap:
     pixmap = QPixmap(size, size)
@@ -36,8 +38,15 @@ def _draw(size: int) -> QPixmap:
 
 
 def app_icon() -> QIcon:
-    """The icon in the usual sizes (the theme's ``segment-desktop`` icon wins if installed)."""
-    icon = QIcon()
-    for size in SIZES:
-        icon.addPixmap(_draw(size))
-    return QIcon.fromTheme("segment-desktop", icon)
+    """The icon in the usual sizes (the theme's ``segment-desktop`` icon wins if installed).
+
+    Drawn once per process (the application and each window ask for it); needs a
+    ``QGuiApplication``, like every pixmap.
+    """
+    global _icon
+    if _icon is None:
+        icon = QIcon()
+        for size in SIZES:
+            icon.addPixmap(_draw(size))
+        _icon = QIcon.fromTheme("segment-desktop", icon)
+    return QIcon(_icon)

@@ -43,6 +43,9 @@ class FlowPage(QWizardPage):
     def build(self, layout: QVBoxLayout) -> None:
         """Add the page's widgets to ``layout``."""
 
+    def saved_secret_pending(self) -> None:
+        """The wizard is still reading the saved secrets; pages with a secret field say so."""
+
     # -- what QWizard asks -------------------------------------------------------------------
 
     def nextId(self) -> int:

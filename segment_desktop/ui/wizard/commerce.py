@@ -37,6 +37,8 @@ REGIONS: dict[str, str] = {
     "EU West": "https://euwest.api.elasticpath.com",
     "US East": "https://useast.api.elasticpath.com",
 }
+#: The secret field's placeholder while the wizard reads the saved secret from the keyring.
+READING_KEYRING = "Reading the saved secret from the system keyring…"
 
 
 class CommercePage(FlowPage):
@@ -109,6 +111,35 @@ class CommercePage(FlowPage):
         self._update_button()
         if self.flow.is_complete(self.page_id) and commerce.client_id:
             self.result.show_ok(f"Connected earlier to {commerce.base_url}.")
+
+    def saved_secret_pending(self) -> None:
+        """The wizard is reading the saved secret: say so in the (still empty) field."""
+        self.secret.edit.setPlaceholderText(READING_KEYRING)
+
+    def saved_secret_arrived(self, secret: str | None) -> None:
+        """The saved secret was read (``None``: none stored, or the keyring failed).
+
+        Filled in only when the field is still empty (a typed or sandbox value wins). Saved
+        together with the URL and client ID still shown, it counts as connected, as when the
+        wizard is opened with the secret at hand (:class:`SetupFlow`).
+        """
+        self.secret.edit.setPlaceholderText("")
+        if not secret or self.flow.client_secret:
+            return
+        saved, current = self.flow.saved.commerce, self.flow.config.commerce
+        if (
+            saved.base_url
+            and saved.client_id
+            and (saved.base_url, saved.client_id)
+            == (
+                current.base_url,
+                current.client_id,
+            )
+        ):
+            self.flow.commerce_connected(saved.base_url, saved.client_id, secret)
+        else:
+            self.flow.edit_commerce(current.base_url, current.client_id, secret)
+        self._load()
 
     def initializePage(self) -> None:
         # Values may have been filled in by the sandbox on the Welcome page.

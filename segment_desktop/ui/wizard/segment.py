@@ -30,6 +30,8 @@ HOSTS: dict[str, str] = {
     "Default (US)": DEFAULT_SEGMENT_HOST,
     "EU": "https://events.eu1.segmentapis.com",
 }
+#: The write key's placeholder while the wizard reads the saved key from the keyring.
+READING_KEYRING = "Reading the saved write key from the system keyring…"
 
 
 class SegmentPage(FlowPage):
@@ -89,6 +91,20 @@ class SegmentPage(FlowPage):
         self.write_key.setText(self.flow.write_key)
         self._sync_preset()
         self._edited()
+
+    def saved_secret_pending(self) -> None:
+        """The wizard is reading the saved write key: say so in the (still empty) field."""
+        self.write_key.edit.setPlaceholderText(READING_KEYRING)
+
+    def saved_secret_arrived(self, write_key: str | None) -> None:
+        """The saved write key was read (``None``: none stored, or the keyring failed); filled
+        in only when the field is still empty (a typed or sandbox value wins)."""
+        self.write_key.edit.setPlaceholderText("")
+        if not write_key or self.flow.write_key:
+            return
+        segment = self.flow.config.segment
+        self.flow.edit_segment(segment.host, segment.path, write_key)
+        self._load()
 
     def initializePage(self) -> None:
         segment = self.flow.config.segment

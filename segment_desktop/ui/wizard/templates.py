@@ -20,11 +20,11 @@ STUDIO_SIZE = (1180, 760)
 
 
 def studio_available() -> bool:
-    """Whether the template studio is installed (it is developed separately)."""
-    if importlib.util.find_spec("segment_desktop.ui.studio") is None:
-        return False
-    module = importlib.import_module("segment_desktop.ui.studio")
-    return hasattr(module, "TemplateStudio")
+    """Whether the template studio is installed (it is developed separately).
+
+    Only looks for the module: importing it (~110 ms) waits until the Templates page opens.
+    """
+    return importlib.util.find_spec("segment_desktop.ui.studio") is not None
 
 
 def make_studio(services: Services, tasks: TaskRunner, config: Any) -> Any:
