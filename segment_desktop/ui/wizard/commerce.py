@@ -28,6 +28,7 @@ from segment_desktop.ui.widgets.fields import (
     button_named,
     name_after_label,
 )
+from segment_desktop.ui.widgets.presets import apply_preset, sync_preset
 from segment_desktop.ui.wizard.base import FlowPage
 
 CONNECT_TASK = "wizard.commerce"
@@ -153,18 +154,10 @@ class CommercePage(FlowPage):
             self._load()
 
     def _sync_region(self, url: str) -> None:
-        label = next((k for k, v in REGIONS.items() if v == url.strip().rstrip("/")), OTHER)
-        self.region.blockSignals(True)
-        self.region.setCurrentText(label)
-        self.region.blockSignals(False)
+        sync_preset(self.region, REGIONS, OTHER, url)
 
     def _region_chosen(self, label: str) -> None:
-        if label in REGIONS:
-            self.url.setText(REGIONS[label])
-            self._edited()
-        else:
-            self.url.setFocus()
-            self.url.selectAll()
+        apply_preset(label, REGIONS, self.url, self._edited)
 
     def _edited(self, _text: str = "") -> None:
         if self.flow.status(self.page_id).busy:

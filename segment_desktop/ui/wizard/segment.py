@@ -22,6 +22,7 @@ from segment_desktop.ui.widgets.fields import (
     button_named,
     name_after_label,
 )
+from segment_desktop.ui.widgets.presets import apply_preset, sync_preset
 from segment_desktop.ui.wizard.base import FlowPage
 
 TEST_TASK = "wizard.segment"
@@ -117,19 +118,10 @@ class SegmentPage(FlowPage):
             self._load()
 
     def _sync_preset(self) -> None:
-        host = self.host.text().strip().rstrip("/")
-        label = next((k for k, v in HOSTS.items() if v == host), OTHER)
-        self.preset.blockSignals(True)
-        self.preset.setCurrentText(label)
-        self.preset.blockSignals(False)
+        sync_preset(self.preset, HOSTS, OTHER, self.host.text())
 
     def _preset_chosen(self, label: str) -> None:
-        if label in HOSTS:
-            self.host.setText(HOSTS[label])
-            self._edited()
-        else:
-            self.host.setFocus()
-            self.host.selectAll()
+        apply_preset(label, HOSTS, self.host, self._edited)
 
     def _edited(self, _text: str = "") -> None:
         if self.flow.status(self.page_id).busy:
