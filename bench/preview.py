@@ -17,7 +17,8 @@ import sys
 from bench.orders import order_event
 from bench.stats import print_table, summary, timings_ms, write_results
 from segment_desktop.core import engine as engines
-from segment_desktop.core.render import HELPERS, Renderer
+from segment_desktop.core.jsontext import pretty_json
+from segment_desktop.core.render import HELPERS, PreparedEvent, Renderer
 from segment_desktop.core.spec import call_size, check_call
 from segment_desktop.core.templates import default_template
 
@@ -28,17 +29,14 @@ TARGETS = {
 OVERHEAD_TARGET = 1.3
 
 
-def preview_step(renderer: Renderer, text: str, event: object, event_json: str) -> str:
+def preview_step(renderer: Renderer, text: str, prepared: PreparedEvent) -> str:
+    """What the studio's worker does after an edit (``ui.studio.preview.build_preview``)."""
     result = renderer.render(
-        text,
-        event,  # type: ignore[arg-type]
-        template_key="order_completed",
-        event_json=event_json,
+        text, prepared.event, template_key="order_completed", prepared=prepared
     )
     for call in result.calls:
-        check_call(call)
-        call_size(call)
-    return json.dumps(result.calls, indent=2, ensure_ascii=False)
+        check_call(call, size=call_size(call))
+    return pretty_json(result.calls)
 
 
 def bare_engine_raw(name: str, text: str, body: dict[str, object], body_json: str) -> object:
@@ -74,8 +72,11 @@ def main(argv: list[str] | None = None) -> int:
             event_json = json.dumps(event.body)
             repeat = max(5, args.repeat // (10 if items >= 500 and name != "jlens" else 1))
 
-            def step(r: Renderer = renderer, ev: object = event, js: str = event_json) -> object:
-                return preview_step(r, text, ev, js)
+            # The studio prepares the sample once (when it is chosen), not per keystroke.
+            prepared = renderer.prepare(event, event_json=event_json)
+
+            def step(r: Renderer = renderer, p: PreparedEvent = prepared) -> object:
+                return preview_step(r, text, p)
 
             def render_only(
                 r: Renderer = renderer, ev: object = event, js: str = event_json

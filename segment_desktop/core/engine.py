@@ -28,12 +28,15 @@ import importlib.util
 import json
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 #: What an engine returns for a JSONata *undefined* result (as opposed to ``null`` → ``None``).
 UNDEFINED: Any = type("Undefined", (), {"__repr__": lambda self: "UNDEFINED"})()
+#: What an engine returns when the result is a function. Inside objects and arrays, functions
+#: become what ``JSON.stringify`` makes of them (left out of objects, ``null`` in arrays).
+FUNCTION: Any = type("Function", (), {"__repr__": lambda self: "FUNCTION"})()
 
 ENGINE_ENV = "SEGMENT_DESKTOP_ENGINE"
 JSONATA_PYTHON = "jsonata-python"
@@ -73,8 +76,8 @@ class Limits:
 class Program(Protocol):
     """A compiled template."""
 
-    def evaluate(self, data: Any, data_json: str, limits: Limits) -> Any:
-        """Evaluate against ``data`` (also given as JSON text); ``UNDEFINED`` for no result."""
+    def evaluate(self, data: Any, limits: Limits) -> Any:
+        """Evaluate against input made by :meth:`Engine.prepare`; ``UNDEFINED`` for no result."""
 
 
 class Engine(Protocol):
@@ -82,6 +85,14 @@ class Engine(Protocol):
 
     def compile(self, text: str, helpers: dict[str, Helper]) -> Program:
         """Parse ``text``; raises :class:`EngineError` with the position of a syntax error."""
+
+    def prepare(self, data: Any, data_json: str, programs: Sequence[Program] | None = None) -> Any:
+        """The input in the engine's own form, made once for any number of evaluations.
+
+        ``data`` is the parsed input and ``data_json`` the same as JSON text. With ``programs``,
+        the result may keep only what they read (it is then good for them alone); without, it
+        is good for any program. Safe to share between threads.
+        """
 
 
 def available_engines() -> list[str]:
@@ -184,7 +195,7 @@ class _JsonataPythonProgram:
     def __init__(self, expr: Any) -> None:
         self._expr = expr
 
-    def evaluate(self, data: Any, data_json: str, limits: Limits) -> Any:
+    def evaluate(self, data: Any, limits: Limits) -> Any:
         from jsonata import jsonata as jsonata_module
         from jsonata import timebox, utils
 
@@ -203,7 +214,18 @@ class _JsonataPythonProgram:
             raise _error_from_exception(err) from None
         if result is None:
             return UNDEFINED
-        return utils.Utils.convert_nulls(result)
+        return _json_value(utils.Utils.convert_nulls(result), expr)
+
+
+def _json_value(value: Any, expr: Any) -> Any:
+    """jsonata-python's result with its function values as JSON has them (see ``FUNCTION``)."""
+    if expr.is_function_like(value):
+        return FUNCTION
+    if isinstance(value, dict):
+        return {k: _json_value(v, expr) for k, v in value.items() if not expr.is_function_like(v)}
+    if isinstance(value, list):
+        return [None if expr.is_function_like(v) else _json_value(v, expr) for v in value]
+    return value
 
 
 def _timeout(limits: Limits) -> EngineError:
@@ -237,6 +259,9 @@ class JsonataPythonEngine:
             expr.register_lambda(name, _python_helper(fn))
         return _JsonataPythonProgram(expr)
 
+    def prepare(self, data: Any, data_json: str, programs: Sequence[Program] | None = None) -> Any:
+        return data  # it evaluates the parsed JSON itself
+
 
 def _python_helper(fn: Helper) -> Helper:
     """jsonata-python hands helpers its own null marker and list types: give them plain JSON."""
@@ -252,16 +277,23 @@ def _python_helper(fn: Helper) -> Helper:
 # --------------------------------------------------------------------------- jlens
 
 
+#: What a wrapped template returns for undefined and for a function: ``evaluate_document`` gives
+#: ``None`` for all three and null. No template makes these strings by accident.
+_UNDEFINED_MARK = "\u0000segment-desktop:undefined\u0000"
+_FUNCTION_MARK = "\u0000segment-desktop:function\u0000"
+
+
 class _JlensProgram:
-    def __init__(self, expr: Any, offset: int = 0, length: int = 0) -> None:
+    def __init__(self, expr: Any, offset: int, length: int) -> None:
         self._expr = expr
         self._offset = offset
         self._length = length
+        self.reads: Any = expr.reads()
 
-    def evaluate(self, data: Any, data_json: str, limits: Limits) -> Any:
+    def evaluate(self, data: Any, limits: Limits) -> Any:
         try:
-            out = self._expr.evaluate_json(
-                data_json,
+            out = self._expr.evaluate_document(
+                data,
                 None,
                 timeout=limits.timeout_s,
                 max_depth=limits.max_depth,
@@ -269,9 +301,11 @@ class _JlensProgram:
             )
         except Exception as err:
             raise _shifted(_error_from_exception(err), self._offset, self._length) from None
-        if out is None:
+        if out == _UNDEFINED_MARK:
             return UNDEFINED
-        return json.loads(out)
+        if out == _FUNCTION_MARK:
+            return FUNCTION
+        return out
 
 
 def _shifted(err: EngineError, offset: int, length: int) -> EngineError:
@@ -284,7 +318,13 @@ def _shifted(err: EngineError, offset: int, length: int) -> EngineError:
 
 
 class JlensEngine:
-    """The optional Rust engine (``pip install 'segment-desktop[fast]'``)."""
+    """The optional Rust engine (``pip install 'segment-desktop[fast]'``).
+
+    Input is parsed once into a ``jlens.Document`` (:meth:`prepare`) and evaluated with
+    ``evaluate_document``, which releases the GIL like ``evaluate_json``. Parsing for the
+    programs at hand skips the fields they never read: ``evaluate_json`` parses the whole input
+    as soon as a Python function is registered (~8 ms for a 500-line order).
+    """
 
     name = JLENS
 
@@ -296,20 +336,36 @@ class JlensEngine:
             for name, fn in helpers.items()
             if isinstance(source := getattr(fn, "jsonata", None), str)
         }
-        # Native helpers are bound by a one-line prelude around the template. The template is
-        # parsed alone first, so a syntax error is reported exactly where the user made it.
+        # Native helpers are bound by a one-line prelude; the result is wrapped so that undefined
+        # can be told from null. The template is parsed alone first, so a syntax error is
+        # reported exactly where the user made it.
         prelude = "".join(f"${name} := {source}; " for name, source in native.items())
-        offset = len(prelude) + 1 if prelude else 0
+        head = f"({prelude}$__sdResult := ("
+        tail = (
+            f"\n); $not($exists($__sdResult)) ? {json.dumps(_UNDEFINED_MARK)} "
+            f': $type($__sdResult) = "function" ? {json.dumps(_FUNCTION_MARK)} : $__sdResult)'
+        )
         try:
-            expr = jlens.Expression(text)
-            if prelude:
-                expr = jlens.Expression(f"({prelude}{text}\n)")
+            jlens.Expression(text)
+            expr = jlens.Expression(f"{head}{text}{tail}")
             for name, fn in helpers.items():
                 if name not in native:
                     expr.register_function(name, _jlens_helper(fn))
         except Exception as err:
-            raise _shifted(_error_from_exception(err), offset, len(text)) from None
-        return _JlensProgram(expr, offset, len(text))
+            raise _shifted(_error_from_exception(err), len(head), len(text)) from None
+        return _JlensProgram(expr, len(head), len(text))
+
+    def prepare(self, data: Any, data_json: str, programs: Sequence[Program] | None = None) -> Any:
+        import jlens
+
+        read: Any = None
+        if programs is not None:
+            reads = [p.reads for p in programs if isinstance(p, _JlensProgram)]
+            read = jlens.union_reads(reads).get("input", {}) if reads else {}
+        try:
+            return jlens.Document.from_json(data_json, read)
+        except Exception as err:
+            raise EngineError("SD104", f"The event is not valid JSON: {err}") from None
 
 
 def _jlens_helper(fn: Helper) -> Helper:

@@ -13,6 +13,7 @@ import json
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -44,6 +45,17 @@ class RenderResult:
     def skipped(self) -> bool:
         """The template chose to send nothing for this event."""
         return not self.calls
+
+
+@dataclass(frozen=True)
+class PreparedEvent:
+    """An event in the engine's own form (:meth:`Renderer.prepare`), reusable across renders."""
+
+    event: CommerceEvent
+    data: Any
+    engine: str
+    templates: frozenset[str] | None = None
+    """The template texts it was cut down for; ``None``: it serves any template."""
 
 
 @dataclass(frozen=True)
@@ -167,6 +179,35 @@ class Renderer:
             raise _template_error(cached, text)
         return cached
 
+    def prepare(
+        self,
+        event: CommerceEvent,
+        *,
+        texts: Sequence[str] | None = None,
+        event_json: str | None = None,
+    ) -> PreparedEvent:
+        """The event in the engine's own form, made once for several renders.
+
+        The preview keeps one per sample (any template text); the relay makes one per event for
+        the templates configured for it (``texts``: only what they read is kept). Templates that
+        do not compile are left out; rendering them reports their error.
+        """
+        programs: list[engines.Program] | None = None
+        if texts is not None:
+            programs = []
+            for text in texts:
+                try:
+                    programs.append(self.compile(text))
+                except TemplateError:
+                    continue
+        data_json = event_json if event_json is not None else json.dumps(event.body)
+        try:
+            data = self.engine.prepare(event.body, data_json, programs)
+        except engines.EngineError as err:
+            raise TemplateError(err.code, err.message) from None
+        cut_for = frozenset(texts) if texts is not None else None
+        return PreparedEvent(event, data, self.engine.name, cut_for)
+
     def render(
         self,
         text: str,
@@ -175,13 +216,25 @@ class Renderer:
         template_key: str = "template",
         now: datetime | None = None,
         event_json: str | None = None,
+        prepared: PreparedEvent | None = None,
     ) -> RenderResult:
-        """Render one template for one event. ``event_json`` saves a re-serialisation."""
+        """Render one template for one event.
+
+        ``prepared`` (from :meth:`prepare`, for this event) saves parsing the event again;
+        ``event_json`` saves a re-serialisation when the event must be prepared here.
+        """
         started = time.perf_counter()
         program = self.compile(text)
-        data_json = event_json if event_json is not None else json.dumps(event.body)
+        if prepared is None:
+            prepared = self.prepare(event, texts=[text], event_json=event_json)
+        elif (
+            prepared.event is not event
+            or prepared.engine != self.engine.name
+            or (prepared.templates is not None and text not in prepared.templates)
+        ):
+            raise ValueError("The prepared event was made for another event, engine or template.")
         try:
-            output = program.evaluate(event.body, data_json, self.limits)
+            output = program.evaluate(prepared.data, self.limits)
         except engines.EngineError as err:
             raise _template_error(err, text) from None
         raw_calls = _calls_from_output(output)
@@ -202,18 +255,19 @@ class Renderer:
         """
         specs = [t for t in templates_for_event(event.triggered_by, chosen) if t.key in chosen]
         rendering = EventRendering(event)
-        data_json = json.dumps(event.body)
-        for spec in specs:
+        texts = {spec.key: templates.text(spec.key) for spec in specs}
+        if not texts:
+            return rendering
+        try:
+            prepared = self.prepare(event, texts=list(texts.values()))
+        except TemplateError as err:
+            rendering.errors.update({key: err for key in texts})
+            return rendering
+        for key, text in texts.items():
             try:
-                result = self.render(
-                    templates.text(spec.key),
-                    event,
-                    template_key=spec.key,
-                    now=now,
-                    event_json=data_json,
-                )
+                result = self.render(text, event, template_key=key, now=now, prepared=prepared)
             except TemplateError as err:
-                rendering.errors[spec.key] = err
+                rendering.errors[key] = err
             else:
                 rendering.results.append(result)
         return rendering
@@ -241,6 +295,8 @@ def _calls_from_output(output: Any) -> list[dict[str, Any]]:
 
 
 def _kind(value: Any) -> str:
+    if value is engines.FUNCTION:
+        return "a function (to use it, call it with its arguments in parentheses)"
     if isinstance(value, int | float) and not isinstance(value, bool):
         return f"the number {value!r}"
     return json_type_name(value)

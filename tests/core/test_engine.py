@@ -157,3 +157,74 @@ def test_environment_variable_chooses_the_engine(monkeypatch: pytest.MonkeyPatch
     assert Renderer().engine_name == "jlens"
     monkeypatch.setenv(engines.ENGINE_ENV, "auto")
     assert Renderer().engine_name == "jlens"
+
+
+ORDER = to_event(
+    {
+        "id": "evt-2",
+        "triggered_by": "order.paid",
+        "payload": {
+            "data": {"id": "o2", "customer": {"email": "a@example.com"}, "note": None},
+            "included": {"items": [{"sku": "A", "quantity": 2}, {"sku": "B", "quantity": 1}]},
+        },
+    }
+)
+
+
+def test_an_event_prepared_once_serves_any_template(renderer: Renderer) -> None:
+    prepared = renderer.prepare(ORDER)
+    texts = {
+        "payload.data.id": "o2",
+        "$sum(payload.included.items.quantity)": 3,
+        "payload.data.note": None,  # null stays null
+    }
+    for text, expected in texts.items():
+        call = renderer.render(
+            f'{{"type": "track", "userId": "u", "event": "e", "properties": {{"v": {text}}}}}',
+            ORDER,
+            prepared=prepared,
+        ).calls[0]
+        assert call["properties"] == {"v": expected}
+
+
+def test_a_prepared_event_cut_down_for_some_templates_serves_only_them(
+    renderer: Renderer,
+) -> None:
+    wanted = '{"type": "identify", "userId": payload.data.id}'
+    prepared = renderer.prepare(ORDER, texts=[wanted])
+    assert renderer.render(wanted, ORDER, prepared=prepared).calls[0]["userId"] == "o2"
+    with pytest.raises(ValueError, match="another event, engine or template"):
+        renderer.render("payload.data.customer", ORDER, prepared=prepared)
+    with pytest.raises(ValueError, match="another event"):
+        renderer.render(wanted, EVENT, prepared=prepared)
+
+
+def test_undefined_is_told_from_null(renderer: Renderer) -> None:
+    assert renderer.render("payload.data.missing", ORDER).skipped  # undefined: nothing to send
+    with pytest.raises(TemplateError) as caught:
+        renderer.render("payload.data.note", ORDER)  # null is a mistake, not a skip
+    assert caught.value.code == "SD200" and "null" in caught.value.message
+
+
+@pytest.mark.parametrize("text", ["function($x){$x}", "$uppercase"])
+def test_a_function_result_is_a_clear_error(renderer: Renderer, text: str) -> None:
+    with pytest.raises(TemplateError) as caught:
+        renderer.render(text, ORDER)
+    assert caught.value.code == "SD200" and "a function" in caught.value.message
+
+
+def test_functions_inside_the_result_become_what_json_makes_of_them(renderer: Renderer) -> None:
+    text = (
+        '{"type": "track", "userId": "u", "event": "e",'
+        ' "properties": {"f": function($x){$x}, "g": [1, $uppercase]}}'
+    )
+    call = renderer.render(text, ORDER).calls[0]
+    assert call["properties"] == {"g": [1, None]}  # left out of objects, null in arrays
+
+
+def test_runtime_error_positions_point_into_the_users_template(renderer: Renderer) -> None:
+    text = '(\n  $x := 1;\n  $x.foo("bar")\n)'
+    with pytest.raises(TemplateError) as caught:
+        renderer.render(text, ORDER)
+    if caught.value.line is not None:  # jsonata-python does not always know the position
+        assert caught.value.line == 3

@@ -29,7 +29,7 @@ from segment_desktop.ui.studio.editor import LARGE_TEXT, CodeEditor
 from segment_desktop.ui.studio.highlighter import JsonHighlighter
 from segment_desktop.ui.studio.preview import (
     CallCheck,
-    EventJsonCache,
+    PreparedEventCache,
     Preview,
     PreviewPanel,
     build_preview,
@@ -701,15 +701,18 @@ def test_recent_customers_for_a_customer_template(
     assert outcomes.previews[-1].calls[0]["userId"] == customer["id"]
 
 
-def test_event_json_is_made_once_per_event(renderer: Renderer) -> None:
-    cache = EventJsonCache()
+def test_the_event_is_prepared_once_per_event(renderer: Renderer) -> None:
+    cache = PreparedEventCache()
     first = list_samples("order.paid")[0].load()
     other = list_samples("order.created")[0].load()
-    text = cache.get(first)
-    assert json.loads(text) == first.body
-    assert cache.get(first) is text  # not serialised again
-    assert json.loads(cache.get(other)) == other.body
+    prepared = cache.get(renderer, first)
+    assert prepared.event is first and prepared.templates is None  # good for any template text
+    assert cache.get(renderer, first) is prepared  # not made again
+    assert cache.get(renderer, other).event is other
     template = default_template("order_completed")
-    cached = build_preview(renderer, template, first, "order_completed", event_json=cache)
+    cached = build_preview(renderer, template, first, "order_completed", cache=cache)
     plain = build_preview(renderer, template, first, "order_completed")
     assert cached.calls == plain.calls and cached.formatted == plain.formatted
+    edited = template.replace('"Order Completed"', '"Order Done"')
+    again = build_preview(renderer, edited, first, "order_completed", cache=cache)
+    assert again.calls[0]["event"] == "Order Done"

@@ -6,7 +6,6 @@ thread); :class:`PreviewPanel` only shows its result.
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from segment_desktop.core.envelope import CommerceEvent
-from segment_desktop.core.render import Renderer
+from segment_desktop.core.jsontext import pretty_json
+from segment_desktop.core.render import PreparedEvent, Renderer
 from segment_desktop.core.spec import MAX_CALL_BYTES, Issue, call_size, check_call
 from segment_desktop.ui.studio.highlighter import JsonHighlighter
 from segment_desktop.ui.tasks import CancelToken
@@ -34,7 +34,7 @@ from segment_desktop.ui.tasks import CancelToken
 __all__ = [
     "HIGHLIGHT_LIMIT",
     "CallCheck",
-    "EventJsonCache",
+    "PreparedEventCache",
     "Preview",
     "PreviewPanel",
     "build_preview",
@@ -90,26 +90,26 @@ def _label(call: dict[str, Any]) -> str:
     return f"{kind} “{event}”" if isinstance(event, str) else kind
 
 
-class EventJsonCache:
-    """The JSON text of the event being previewed, made once per event, not per keystroke.
+class PreparedEventCache:
+    """The event being previewed in the engine's own form, made once per event, not per keystroke.
 
-    Serialising a 500-item order takes ~30 ms and holds the GIL all along (the GUI thread
-    then stalls); the renderer accepts the text ready-made. Thread-safe.
+    Serialising and parsing a 500-item order takes tens of milliseconds (and serialising holds the
+    GIL, so the GUI thread stalls meanwhile); the renderer takes it ready-made. Thread-safe.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._event: CommerceEvent | None = None
-        self._text = ""
+        self._prepared: PreparedEvent | None = None
 
-    def get(self, event: CommerceEvent) -> str:
+    def get(self, renderer: Renderer, event: CommerceEvent) -> PreparedEvent:
         with self._lock:
-            if self._event is event:
-                return self._text
-        text = json.dumps(event.body)
+            prepared = self._prepared
+        if prepared is not None and prepared.event is event:
+            return prepared
+        prepared = renderer.prepare(event)
         with self._lock:
-            self._event, self._text = event, text
-        return text
+            self._prepared = prepared
+        return prepared
 
 
 def build_preview(
@@ -118,21 +118,21 @@ def build_preview(
     event: CommerceEvent,
     template_key: str,
     token: CancelToken | None = None,
-    event_json: EventJsonCache | None = None,
+    cache: PreparedEventCache | None = None,
 ) -> Preview:
     """Render, check and format (runs on a worker thread). Raises ``TemplateError``."""
-    data_json = event_json.get(event) if event_json is not None else None
-    result = renderer.render(text, event, template_key=template_key, event_json=data_json)
+    prepared = cache.get(renderer, event) if cache is not None else None
+    result = renderer.render(text, event, template_key=template_key, prepared=prepared)
     if token is not None:
         token.raise_if_cancelled()
-    checks = [
-        CallCheck(i, _label(call), call_size(call), check_call(call))
-        for i, call in enumerate(result.calls)
-    ]
+    checks = []
+    for i, call in enumerate(result.calls):
+        size = call_size(call)
+        checks.append(CallCheck(i, _label(call), size, check_call(call, size=size)))
     if token is not None:
         token.raise_if_cancelled()
     body: Any = result.calls[0] if len(result.calls) == 1 else result.calls
-    formatted = json.dumps(body, indent=2, ensure_ascii=False) if result.calls else ""
+    formatted = pretty_json(body) if result.calls else ""
     return Preview(text, result.calls, formatted, checks, result.elapsed_ms, result.engine)
 
 

@@ -32,7 +32,7 @@ from segment_desktop.ui.studio.dialogs import QtDialogs, StudioDialogs, UnsavedC
 from segment_desktop.ui.studio.editor import CodeEditor
 from segment_desktop.ui.studio.highlighter import JsonataHighlighter
 from segment_desktop.ui.studio.preview import (
-    EventJsonCache,
+    PreparedEventCache,
     Preview,
     PreviewPanel,
     build_preview,
@@ -113,7 +113,7 @@ class TemplateStudio(QWidget):
         self._saved_text = ""
         self._dirty = False
         self._last_preview: Preview | None = None
-        self._event_json = EventJsonCache()
+        self._prepared_event = PreparedEventCache()
 
         self.template_list = QListWidget(self)
         self.template_list.setObjectName("templateList")
@@ -440,7 +440,7 @@ class TemplateStudio(QWidget):
         text = self.editor.toPlainText()
         renderer = self._renderer
 
-        cache = self._event_json
+        cache = self._prepared_event
 
         def work(token: CancelToken) -> Preview:
             return build_preview(renderer, text, event, key, token, cache)
