@@ -223,7 +223,10 @@ def main() -> int:
         "concurrency": args.concurrency,
         "cases": {},
     }
+    only = os.environ.get("BENCH_CASE")
     for label, sample in CASES.items():
+        if only and only != label:
+            continue
         events = args.events if "50" not in label else max(100, args.events // 4)
         bare = bare_rate(sample)
         loaded = relay_run(sample, events, args.concurrency, None, "load")

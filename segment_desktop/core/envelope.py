@@ -12,6 +12,7 @@ render for nothing).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,20 +55,47 @@ def parse_event_text(text: str | bytes) -> CommerceEvent:
             f"The event is {len(text):,} bytes; the limit is {MAX_BODY_BYTES:,} bytes. "
             "A Commerce webhook body is never this large."
         )
-    if isinstance(text, bytes):
+    body = _fast_loads(text)
+    if body is _NOT_PARSED:
+        if isinstance(text, bytes):
+            try:
+                text = text.decode("utf-8-sig")
+            except UnicodeDecodeError as err:
+                raise EventError(
+                    f"The event is not UTF-8 text ({err.reason} at byte {err.start})."
+                ) from None
         try:
-            text = text.decode("utf-8-sig")
-        except UnicodeDecodeError as err:
+            body = json.loads(text)
+        except json.JSONDecodeError as err:
             raise EventError(
-                f"The event is not UTF-8 text ({err.reason} at byte {err.start})."
+                f"The event is not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}."
             ) from None
-    try:
-        body = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise EventError(
-            f"The event is not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}."
-        ) from None
     return to_event(body)
+
+
+_NOT_PARSED = object()
+
+
+def _orjson_loads() -> Callable[[str | bytes], Any]:
+    try:
+        from orjson import loads
+    except ImportError:
+        return lambda text: _NOT_PARSED
+
+    def fast(text: str | bytes) -> Any:
+        # orjson (the `fast` extra) parses a large order 2-3x faster than the standard library.
+        # Whatever it refuses (a byte-order mark, NaN, a lone surrogate, bad JSON) goes the
+        # standard way, which also words the errors. It reads an integer beyond 64 bits as a
+        # float, which is what JSONata (and JavaScript) make of it anyway.
+        try:
+            return loads(text)
+        except ValueError:
+            return _NOT_PARSED
+
+    return fast
+
+
+_fast_loads = _orjson_loads()
 
 
 def to_event(body: object) -> CommerceEvent:

@@ -200,9 +200,8 @@ class Renderer:
                     programs.append(self.compile(text))
                 except TemplateError:
                     continue
-        data_json = event_json if event_json is not None else json.dumps(event.body)
         try:
-            data = self.engine.prepare(event.body, data_json, programs)
+            data = self.engine.prepare(event.body, event_json, programs)
         except engines.EngineError as err:
             raise TemplateError(err.code, err.message) from None
         cut_for = frozenset(texts) if texts is not None else None

@@ -65,3 +65,23 @@ def test_not_a_commerce_event(text: str | bytes, message: str) -> None:
 def test_huge_body_is_refused_before_parsing() -> None:
     with pytest.raises(EventError, match="limit"):
         parse_event_text(b" " * (MAX_BODY_BYTES + 1))
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        (b'\xef\xbb\xbf{"id": "e", "triggered_by": "order.paid", "payload": {"v": 1}}', 1),
+        (b'{"id": "e", "triggered_by": "order.paid", "payload": {"v": "\\ud800"}}', "\ud800"),
+        ('{"id": "e", "triggered_by": "order.paid", "payload": {"v": "é"}}', "é"),
+        (b'{"id": "e", "triggered_by": "order.paid", "payload": {"v": 2, "v": 3}}', 3),
+    ],
+)
+def test_what_the_fast_parser_refuses_is_parsed_the_standard_way(
+    raw: str | bytes, value: object
+) -> None:
+    assert parse_event_text(raw).payload["v"] == value
+
+
+def test_invalid_json_is_worded_with_line_and_column() -> None:
+    with pytest.raises(EventError, match=r"not valid JSON: .* at line 2, column 5"):
+        parse_event_text(b'{"id": "e",\n    oops}')
