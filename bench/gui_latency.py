@@ -2,8 +2,11 @@
 
 * keystroke → preview shown: one key typed into the editor until the new preview is on screen,
   minus the debounce pause (what is left is render + check + format + painting);
-* longest GUI-thread stall (a 10 ms ``QTimer`` probe: the largest gap between its ticks) while
-  previews of a 5-item and a 500-item order run, and while a runaway template times out.
+* longest GUI-thread stall while previews of a 5-item and a 500-item order run, and while a
+  runaway template times out: a precise 10 ms ``QTimer`` probes the GUI thread; the stall is how
+  late its latest tick came (the largest gap between ticks minus the 10 ms period: a thread that
+  never blocks shows 0). Target: no stall over 16 ms (one frame at 60 Hz). The raw gap is shown
+  too.
 
     QT_QPA_PLATFORM=offscreen python -m bench.gui_latency [--repeat N] [--engine NAME]
 
@@ -37,15 +40,16 @@ from segment_desktop.ui.studio.preview import Preview
 from segment_desktop.ui.studio.studio import PREVIEW_DEBOUNCE_MS
 
 RUNAWAY = "($f := function($n){ $f($n + 1) }; $f(0))"
-STALL_TARGET_MS = 100.0
+STALL_TARGET_MS = 16.0
+PROBE_MS = 10
 
 
 class Probe:
-    """Ticks every 10 ms on the GUI thread and remembers the longest gap between ticks."""
+    """Ticks every ``PROBE_MS`` on the GUI thread and remembers the longest gap between ticks."""
 
     def __init__(self) -> None:
         self.timer = QTimer()
-        self.timer.setInterval(10)
+        self.timer.setInterval(PROBE_MS)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self._tick)
         self.longest = 0.0
@@ -164,7 +168,8 @@ def run_engine(app: QApplication, engine: str, repeat: int) -> list[dict[str, ob
                 "p50_ms": statistics.median(latencies),
                 "p95_ms": percentile(latencies, 95),
                 "max_ms": max(latencies),
-                "longest_stall_ms": stall,
+                "longest_gap_ms": stall,
+                "longest_stall_ms": max(0.0, stall - PROBE_MS),
                 "call_bytes": preview.largest_size if preview else 0,
                 "n": len(latencies),
                 "failed": len(failures),
@@ -179,7 +184,8 @@ def run_engine(app: QApplication, engine: str, repeat: int) -> list[dict[str, ob
             "p50_ms": took,
             "p95_ms": took,
             "max_ms": took,
-            "longest_stall_ms": stall,
+            "longest_gap_ms": stall,
+            "longest_stall_ms": max(0.0, stall - PROBE_MS),
             "call_bytes": 0,
             "n": 1,
             "failed": 0,
@@ -203,14 +209,18 @@ def main(argv: list[str] | None = None) -> int:
     for engine in args.engine or available_engines():
         rows.extend(run_engine(app, engine, args.repeat))
     print(
-        f"Keystroke → preview shown, minus the {PREVIEW_DEBOUNCE_MS} ms debounce; GUI stall "
-        f"= longest gap of a 10 ms timer (target < {STALL_TARGET_MS:.0f} ms)."
+        f"Keystroke → preview shown, minus the {PREVIEW_DEBOUNCE_MS} ms debounce. GUI stall = "
+        f"longest gap between the ticks of a {PROBE_MS} ms timer minus {PROBE_MS} ms "
+        f"(target ≤ {STALL_TARGET_MS:.0f} ms)."
     )
     print_table(
-        ["engine", "case", "p50 ms", "p95 ms", "max ms", "stall ms", "call bytes", "failed"],
+        ["engine", "case", "p50 ms", "p95 ms", "max ms", "gap ms", "stall ms", "", "call bytes",
+         "failed"],
         [
-            [r["engine"], r["case"], r["p50_ms"], r["p95_ms"], r["max_ms"],
-             r["longest_stall_ms"], r["call_bytes"], f"{r['failed']}/{r['n']}"]
+            [r["engine"], r["case"], r["p50_ms"], r["p95_ms"], r["max_ms"], r["longest_gap_ms"],
+             r["longest_stall_ms"],
+             "ok" if float(r["longest_stall_ms"]) <= STALL_TARGET_MS else "MISSED",  # type: ignore[arg-type]
+             r["call_bytes"], f"{r['failed']}/{r['n']}"]
             for r in rows
         ],
     )  # fmt: skip

