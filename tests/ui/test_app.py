@@ -137,3 +137,11 @@ def test_sandbox_mode_runs_without_a_keyring(monkeypatch: pytest.MonkeyPatch) ->
     finally:
         services.close()
     assert services.sandbox is None, "the sandbox this object started is stopped"
+
+
+def test_the_app_icon_comes_in_every_packaged_size(qapp: object) -> None:
+    from segment_desktop.ui.widgets.icon import SIZES, app_icon
+
+    icon = app_icon()
+    assert {size.width() for size in icon.availableSizes()} >= set(SIZES)
+    assert not icon.pixmap(48, 48).isNull()
