@@ -5,6 +5,7 @@ No Qt anywhere in here. Pieces, each in its own module:
 ``app``        the ASGI receiver (``/webhooks/commerce``, ``/healthz``, ``/metrics``)
 ``intake``     parse, de-duplicate, render, store (grouped commits)
 ``rendering``  the preview's renderer over every template configured for an event
+``render_pool`` parsing and rendering in worker processes (``--render-processes``)
 ``outbox``     the SQLite outbox (de-duplication records, queued and parked calls)
 ``sender``     the thread that drains the outbox to Segment in batches
 ``runtime``    the above wired together; ``server`` runs it in a thread or the foreground

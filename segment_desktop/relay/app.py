@@ -4,8 +4,9 @@
     401 for a missing or wrong ``X-MOLTIN-SECRET-KEY`` (compared in constant time, before the
     body is read), 413 for a body over the limit (counted while streaming: Content-Length is
     not trusted), 400 with the reason for anything that is not a Commerce event, 503 when the
-    outbox cannot be written or ``max_in_flight`` deliveries are already being handled
-    (Commerce retries), otherwise 200 once the event is on disk.
+    outbox cannot be written, ``max_in_flight`` deliveries are already being handled or a render
+    process stopped while rendering it (Commerce retries), otherwise 200 once the event is on
+    disk.
     Nothing is stored for any non-200 answer.
 """
 
@@ -23,7 +24,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from segment_desktop.core.errors import EventError
-from segment_desktop.relay.intake import OutboxUnavailable, Pending
+from segment_desktop.relay.intake import Accepted, OutboxUnavailable, Pending, RenderUnavailable
 
 if TYPE_CHECKING:
     from segment_desktop.relay.runtime import Relay
@@ -95,10 +96,16 @@ def build_app(relay: Relay) -> Starlette:
                 "a Commerce event is never this large.",
             )
         try:
-            # Rendering is CPU work: on the relay's worker threads, never on the event loop.
-            prepared = await asyncio.get_running_loop().run_in_executor(
-                relay.executor, relay.intake.prepare, body
-            )
+            # Parsing and rendering are CPU work: in the relay's render processes (or, without
+            # them, on its worker threads), never on the event loop.
+            prepared: Accepted | Pending
+            if relay.pool is not None:
+                outcome = await asyncio.wrap_future(relay.pool.submit(body))
+                prepared = relay.intake.take(outcome)
+            else:
+                prepared = await asyncio.get_running_loop().run_in_executor(
+                    relay.executor, relay.intake.prepare, body
+                )
             if isinstance(prepared, Pending):  # wait for the durable commit, holding no thread
                 stored = await asyncio.wrap_future(prepared.future)
                 prepared = relay.intake.finish(prepared, stored)
@@ -107,12 +114,19 @@ def build_app(relay: Relay) -> Starlette:
             return _error(400, str(err))
         except OutboxUnavailable as err:
             return _error(503, str(err))
+        except RenderUnavailable as err:
+            relay.metrics.add("render_unavailable")
+            return JSONResponse({"error": str(err)}, status_code=503, headers={"Retry-After": "5"})
         return JSONResponse(prepared.as_dict())
 
     async def healthz(request: Request) -> Response:
         healthy = relay.sender_alive()
         return JSONResponse(
-            {"status": "ok" if healthy else "sender stopped", "engine": relay.engine},
+            {
+                "status": "ok" if healthy else "sender stopped",
+                "engine": relay.engine,
+                "render_processes": relay.render_processes,
+            },
             status_code=200 if healthy else 503,
         )
 

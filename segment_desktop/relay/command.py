@@ -13,6 +13,12 @@ Ctrl-C stops accepting, lets deliveries in flight finish, sends what is due for 
 ``SEGMENT_DESKTOP_RELAY_FLUSH_SECONDS`` (5 s) and keeps the rest in the outbox for the next
 start. ``GET /healthz`` and ``GET /metrics`` (Prometheus text) are on the same port.
 
+Webhooks are parsed and rendered in ``--render-processes N`` worker processes
+(``SEGMENT_DESKTOP_RELAY_RENDER_PROCESSES``; default one per CPU, at most 4), so that rendering
+runs in parallel with HTTP, commits and sending; 0 renders on threads of the relay's own process.
+The workers exit with the relay, however it ends. Under systemd, ``KillMode=mixed`` lets the
+relay stop them itself after the deliveries in flight.
+
 Exit codes: 0 done, 2 a problem the user must fix (settings, secrets, address in use), 1 an
 unexpected failure. Only light modules are imported here at import time.
 """
@@ -64,6 +70,15 @@ def _add_common(parser: argparse.ArgumentParser, *, sub: bool) -> None:
     )  # fmt: skip
 
 
+def _add_serve(parser: argparse.ArgumentParser, *, sub: bool) -> None:
+    parser.add_argument(
+        "--render-processes", type=int, default=argparse.SUPPRESS if sub else None, metavar="N",
+        help="processes that parse and render webhooks (default: "
+        "$SEGMENT_DESKTOP_RELAY_RENDER_PROCESSES or one per CPU, at most 4; "
+        "0 renders on threads of the relay's own process)",
+    )  # fmt: skip
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.epilog = (
         "Secrets come from SEGMENT_WRITE_KEY and COMMERCE_WEBHOOK_SECRET, else the OS keyring. "
@@ -71,6 +86,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "reverse proxy that terminates TLS. GET /healthz and GET /metrics are on the same port."
     )
     _add_common(parser, sub=False)
+    _add_serve(parser, sub=False)
     parser.set_defaults(relay_command="serve")
     sub = parser.add_subparsers(dest="relay_command", metavar="SUBCOMMAND")
     serve = sub.add_parser("serve", help="receive webhooks and deliver them (the default)")
@@ -85,6 +101,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     for command in (serve, status, parked, replay):
         _add_common(command, sub=True)
+    _add_serve(serve, sub=True)
     for command in (status, parked, replay):
         command.add_argument("--json", action="store_true", help="print JSON")
 
@@ -126,6 +143,7 @@ def _settings(args: argparse.Namespace, config: Config) -> RelaySettings:
         listen=getattr(args, "listen", None),
         data_dir=getattr(args, "data_dir", None),
         segment_host=getattr(args, "segment_host", None),
+        render_processes=getattr(args, "render_processes", None),
     )
 
 
@@ -180,6 +198,7 @@ def _serve(args: argparse.Namespace) -> int:
         data_dir=settings.data_dir,
         webhook_secret=webhook_secret,
         max_body_bytes=settings.max_body_bytes,
+        render_processes=settings.render_processes,
     )
     server = uvicorn_server(relay.app)
     # From here a SIGINT / SIGTERM means "stop gracefully", whenever it comes: before uvicorn

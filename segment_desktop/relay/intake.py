@@ -1,7 +1,9 @@
 """A webhook body → de-duplicated, rendered, durably queued; the answer Commerce gets.
 
-:meth:`Intake.accept` is blocking (parsing, rendering and the commit are CPU and disk work):
-the ASGI app calls it in a worker thread so the event loop keeps answering.
+The CPU part (parsing and rendering) runs either in the relay's render processes
+(:mod:`segment_desktop.relay.render_pool`, whose result :meth:`Intake.take` queues) or in a
+worker thread (:meth:`Intake.prepare`), never on the event loop; the ASGI app then awaits the
+commit without holding a thread.
 
 Commits are grouped: deliveries arriving together are written in one transaction, so the
 fsync that makes an acknowledgement durable is paid once per group rather than per event
@@ -16,12 +18,16 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from segment_desktop.core.envelope import parse_event_text
-from segment_desktop.core.errors import SegmentDesktopError
+from segment_desktop.core.errors import EventError, SegmentDesktopError
 from segment_desktop.relay.metrics import Metrics
 from segment_desktop.relay.outbox import EventRecord, Outbox
 from segment_desktop.relay.rendering import EventRenderer
+
+if TYPE_CHECKING:
+    from segment_desktop.relay.render_pool import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +37,10 @@ MAX_GROUP = 256
 
 class OutboxUnavailable(SegmentDesktopError):
     """The outbox could not be written (disk full, read-only, locked too long)."""
+
+
+class RenderUnavailable(SegmentDesktopError):
+    """The event could not be rendered now (a render process stopped); nothing was stored."""
 
 
 @dataclass(frozen=True)
@@ -173,6 +183,31 @@ class Intake:
         rendered = self.renderer.render(event, keys)
         record = EventRecord(
             event.id, event.triggered_by, event.body, rendered.calls, rendered.failures
+        )
+        return Pending(record, self._committer.submit_nowait(record))
+
+    def take(self, outcome: Outcome) -> Accepted | Pending:
+        """What :meth:`prepare` does after the CPU part, for a body a render process handled.
+
+        Raises ``EventError`` for a body that is not a Commerce event. There is no
+        de-duplication check before the commit here (rendering is done already): the commit
+        finds a duplicate all the same (nothing of it is stored) and :meth:`finish` answers
+        ``duplicate``, as :meth:`prepare` would have.
+        """
+        from segment_desktop.relay.render_pool import Ignored, Refused
+
+        if isinstance(outcome, Refused):
+            raise EventError(outcome.message)
+        self.metrics.add("received")
+        if isinstance(outcome, Ignored):
+            self.metrics.add("ignored")
+            return Accepted("ignored", outcome.event_id)
+        record = EventRecord(
+            outcome.event_id,
+            outcome.triggered_by,
+            outcome.body if outcome.body is not None else {},
+            outcome.calls,
+            outcome.failures,
         )
         return Pending(record, self._committer.submit_nowait(record))
 

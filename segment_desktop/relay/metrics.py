@@ -25,6 +25,7 @@ COUNTERS: dict[str, str] = {
     "unauthorized": "Deliveries refused for a missing or wrong X-MOLTIN-SECRET-KEY.",
     "invalid": "Deliveries refused as not a Commerce event (malformed, too large).",
     "overloaded": "Deliveries answered 503 because too many were in progress (retried).",
+    "render_unavailable": "Deliveries answered 503 because a render process stopped (retried).",
 }
 
 

@@ -98,6 +98,32 @@ class NewCall:
     def message_id(self) -> str:
         return str(self.call.get("messageId", ""))
 
+    def encoded(self) -> str:
+        """The call as stored (compact JSON)."""
+        return _compact(self.call)
+
+
+@dataclass(frozen=True)
+class EncodedCall:
+    """A finished call already in its stored form: a render process encodes what it rendered,
+    so the relay's main process neither decodes nor re-encodes it."""
+
+    template_key: str
+    message_id: str
+    text: str
+    """The call as compact JSON (what :meth:`NewCall.encoded` gives)."""
+
+    @classmethod
+    def of(cls, call: NewCall) -> EncodedCall:
+        return cls(call.template_key, call.message_id, call.encoded())
+
+    def encoded(self) -> str:
+        return self.text
+
+
+#: A call to store, decoded or already encoded.
+StoredCall = NewCall | EncodedCall
+
 
 @dataclass(frozen=True)
 class TemplateFailure:
@@ -114,7 +140,8 @@ class EventRecord:
     event_id: str
     triggered_by: str
     body: dict[str, Any]
-    calls: Sequence[NewCall] = ()
+    """The template input; stored only with ``failures`` (for replay), else unused."""
+    calls: Sequence[StoredCall] = ()
     failures: Sequence[TemplateFailure] = ()
 
 
@@ -291,11 +318,11 @@ class Outbox:
 
     @staticmethod
     def _insert_calls(
-        db: sqlite3.Connection, event_id: str, calls: Iterable[NewCall], now: float
+        db: sqlite3.Connection, event_id: str, calls: Iterable[StoredCall], now: float
     ) -> None:
         rows = []
         for c in calls:
-            text = _compact(c.call)
+            text = c.encoded()
             rows.append(
                 (event_id, c.template_key, c.message_id, text, len(text.encode()), now, now)
             )
@@ -462,7 +489,7 @@ class Outbox:
     def resolve_template_errors(
         self,
         event_id: str,
-        calls: Sequence[NewCall],
+        calls: Sequence[StoredCall],
         failures: Sequence[TemplateFailure],
         resolved_keys: Sequence[str],
     ) -> None:

@@ -11,7 +11,7 @@ it without a trace.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +63,7 @@ class EventRenderer:
         self.renderer = renderer or Renderer()
         self._templates = templates
         self._set = self._template_set(templates)
+        self._listeners: list[Callable[[TemplateConfig], None]] = []
 
     @staticmethod
     def _template_set(templates: TemplateConfig) -> TemplateSet:
@@ -79,10 +80,35 @@ class EventRenderer:
         return self._templates
 
     def update(self, templates: TemplateConfig) -> None:
-        """Use new settings (a template fixed, an event switched on) from now on."""
+        """Use new settings (a template fixed, an event switched on) from now on.
+
+        Listeners (the relay's render processes) hear of it before this returns, so whatever
+        is rendered after it, here or there, uses the new settings.
+        """
         template_set = self._template_set(templates)
         with self._lock:
             self._templates, self._set = templates, template_set
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(templates)
+
+    def on_update(self, listener: Callable[[TemplateConfig], None]) -> None:
+        """Call ``listener(templates)`` on every :meth:`update`."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def warm_up(self) -> None:
+        """Compile the enabled templates and import what rendering needs, before any event."""
+        from segment_desktop.core import spec  # noqa: F401  (the unsendable check's)
+        from segment_desktop.core.errors import TemplateError
+
+        with self._lock:
+            templates, template_set = self._templates, self._set
+        for key in templates.chosen:
+            try:
+                self.renderer.compile(template_set.text(key))
+            except (TemplateError, KeyError):
+                continue  # reported when an event renders it
 
     def keys_for(self, trigger: str) -> tuple[str, ...]:
         with self._lock:

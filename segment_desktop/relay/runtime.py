@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from segment_desktop.core.render import Renderer
+    from segment_desktop.relay.render_pool import RenderPool
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +41,12 @@ class SegmentTarget:
 #: Attempts the Segment client makes per batch before the sender takes over the backoff
 #: (which survives restarts, as each call's next attempt time is stored).
 CLIENT_ATTEMPTS = 2
-#: Parse-and-render threads. The work holds the GIL, so more threads only contend (measured:
-#: 1-2 beat 4); two, so that one template running to its 0.5 s budget does not hold every ack.
+#: Parse-and-render threads, when there are no render processes. The work holds the GIL, so
+#: more threads only contend (measured: 1-2 beat 4); two, so that one template running to its
+#: 0.5 s budget does not hold every ack.
 RENDER_THREADS = 2
+#: Seconds :meth:`Relay.stop` waits for the render processes to finish what they hold.
+RENDER_STOP_SECONDS = 10.0
 #: Deliveries handled at once; more are answered 503 (Commerce retries them).
 MAX_IN_FLIGHT = 256
 
@@ -62,7 +66,9 @@ class Relay:
         renderer: Renderer | None = None,
         backoff_first: float = BACKOFF_FIRST,
         max_in_flight: int = MAX_IN_FLIGHT,
+        render_processes: int = 0,
     ) -> None:
+        """``render_processes``: processes that parse and render (0: threads in this one)."""
         if not webhook_secret:
             raise ValueError("The relay needs a non-empty webhook secret.")
         self.webhook_secret = webhook_secret
@@ -93,8 +99,18 @@ class Relay:
             self.sender.client = client
         self.client = client
         self.intake = Intake(self.outbox, self.renderer, self.metrics, on_commit=self.sender.wake)
-        #: Threads for parsing and rendering. Few are enough: the work needs the GIL, and
-        #: waiting for a commit holds none of them.
+        #: Processes for parsing and rendering: in parallel with HTTP, commits and sending,
+        #: which share this process's GIL. Started by :meth:`start`.
+        self.pool: RenderPool | None = None
+        if render_processes > 0:
+            from segment_desktop.relay.render_pool import RenderPool
+
+            self.pool = RenderPool(
+                templates, self.engine, render_processes, self.renderer.renderer.limits
+            )
+            self.renderer.on_update(self.pool.update)
+        #: Without processes, threads for parsing and rendering. Few are enough: the work needs
+        #: the GIL, and waiting for a commit holds none of them. (Started on first use.)
         self.executor = ThreadPoolExecutor(RENDER_THREADS, thread_name_prefix="relay-render")
         self._app: Starlette | None = None
         self._started = False
@@ -102,6 +118,11 @@ class Relay:
     @property
     def engine(self) -> str:
         return self.renderer.engine
+
+    @property
+    def render_processes(self) -> int:
+        """Render processes (0: rendering on threads in this process)."""
+        return self.pool.processes if self.pool is not None else 0
 
     @property
     def app(self) -> Starlette:
@@ -112,13 +133,21 @@ class Relay:
         return self._app
 
     def start(self) -> None:
+        if self.pool is not None:
+            self.pool.start()  # the workers import and compile while the rest starts
         self.sender.start()
         self._started = True
         stats = self.outbox.stats()
+        where = (
+            f"{self.pool.processes} render process(es)"
+            if self.pool is not None
+            else f"{RENDER_THREADS} render threads"
+        )
         log.info(
-            "Relay ready: template engine %s; outbox %s holds %d pending, %d parked, "
+            "Relay ready: template engine %s, %s; outbox %s holds %d pending, %d parked, "
             "%d template error(s)",
             self.engine,
+            where,
             self.outbox.path,
             stats.pending,
             stats.parked,
@@ -131,6 +160,8 @@ class Relay:
 
     def stop(self, flush_seconds: float = 5.0) -> None:
         """Stop after the server stopped accepting: finish commits, flush, close the file."""
+        if self.pool is not None:
+            self.pool.close(RENDER_STOP_SECONDS)
         self.executor.shutdown(wait=True)
         self.intake.close()
         if self._started:

@@ -105,12 +105,15 @@ class RelayServer:
         client: Any = None,
         backoff_first: float = BACKOFF_FIRST,
         max_in_flight: int = MAX_IN_FLIGHT,
+        render_processes: int = 0,
     ) -> RelayServer:
         """Start a relay for ``config``; returns once it accepts connections.
 
         ``client`` replaces the Segment client built from ``config.segment`` (it needs
         ``send_batch(calls)``); ``backoff_first`` is the first pause after Segment failed
-        (doubling up to 5 minutes). Raises ``NetworkError`` when the address is taken.
+        (doubling up to 5 minutes). ``render_processes``: 0 (the default here) renders on
+        threads of this process, as the desktop app wants; more spawns that many processes.
+        Raises ``NetworkError`` when the address is taken.
         """
         host, port = parse_listen(listen)
         sock = bind(host, port)
@@ -123,6 +126,7 @@ class RelayServer:
                 webhook_secret=webhook_secret,
                 backoff_first=backoff_first,
                 max_in_flight=max_in_flight,
+                render_processes=render_processes,
             )
         except BaseException:
             sock.close()

@@ -17,6 +17,9 @@ from segment_desktop.core.errors import ConfigError
 APP_NAME = "segment-desktop"
 DEFAULT_LISTEN = "127.0.0.1:8787"
 DEFAULT_FLUSH_SECONDS = 5.0
+#: At most this many render processes by default: beyond it the relay's main process (HTTP,
+#: commits, sending) is the limit.
+MAX_DEFAULT_RENDER_PROCESSES = 4
 
 #: Setting → environment variable that overrides the saved config.
 ENVIRONMENT: dict[str, str] = {
@@ -26,7 +29,13 @@ ENVIRONMENT: dict[str, str] = {
     "segment_path": "SEGMENT_DESKTOP_SEGMENT_PATH",
     "max_body_bytes": "SEGMENT_DESKTOP_RELAY_MAX_BODY_BYTES",
     "flush_seconds": "SEGMENT_DESKTOP_RELAY_FLUSH_SECONDS",
+    "render_processes": "SEGMENT_DESKTOP_RELAY_RENDER_PROCESSES",
 }
+
+
+def default_render_processes() -> int:
+    """One render process per CPU, at most :data:`MAX_DEFAULT_RENDER_PROCESSES`, at least one."""
+    return max(1, min(MAX_DEFAULT_RENDER_PROCESSES, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,8 @@ class RelaySettings:
     segment_path: str
     max_body_bytes: int = MAX_BODY_BYTES
     flush_seconds: float = DEFAULT_FLUSH_SECONDS
+    render_processes: int = 1
+    """Processes that parse and render webhooks; 0: threads in the relay's own process."""
 
     @property
     def listen(self) -> str:
@@ -84,6 +95,7 @@ def resolve(
     data_dir: str | None = None,
     segment_host: str | None = None,
     segment_path: str | None = None,
+    render_processes: int | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> RelaySettings:
     """Flag, else environment variable, else saved config, else default. Raises ConfigError."""
@@ -98,6 +110,14 @@ def resolve(
     directory = pick(data_dir, "data_dir", "")
     max_body = env.get(ENVIRONMENT["max_body_bytes"], "").strip()
     flush = env.get(ENVIRONMENT["flush_seconds"], "").strip()
+    processes = env.get(ENVIRONMENT["render_processes"], "").strip()
+    if render_processes is not None:
+        if render_processes < 0:
+            raise ConfigError(f"--render-processes must be at least 0, not {render_processes}.")
+    elif processes:
+        render_processes = int(_number(ENVIRONMENT["render_processes"], processes, int, 0))
+    else:
+        render_processes = default_render_processes()
     return RelaySettings(
         host=host,
         port=port,
@@ -114,4 +134,5 @@ def resolve(
             if flush
             else DEFAULT_FLUSH_SECONDS
         ),
+        render_processes=render_processes,
     )

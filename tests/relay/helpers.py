@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -97,8 +97,10 @@ class RelayProcess:
         env: dict[str, str] | None = None,
         *,
         listen_flag: bool = True,
+        args: Sequence[str] = (),
     ) -> None:
         self.port = port
+        self.args = list(args)
         self.listen_flag = listen_flag
         self.data_dir = data_dir
         self.env = env or relay_env()
@@ -106,13 +108,15 @@ class RelayProcess:
         self.base = f"http://127.0.0.1:{port}"
         self.proc: subprocess.Popen[str] | None = None
         self.stderr_lines: list[str] = []
+        self.orphan_candidates: set[tuple[int, int]] = set()
+        """(pid, start time) of the processes the relay had started when it was SIGKILLed."""
 
     def start(self, timeout: float = 30.0) -> RelayProcess:
         args = ["--data-dir", str(self.data_dir)]
         if self.listen_flag:
             args += ["--listen", f"127.0.0.1:{self.port}"]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "segment_desktop", "relay", *args, "serve"],
+            [sys.executable, "-m", "segment_desktop", "relay", *args, "serve", *self.args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -141,8 +145,17 @@ class RelayProcess:
             if not line:
                 raise AssertionError("relay exited: " + "".join(self.stderr_lines))
 
+    def children(self) -> list[Child]:
+        """The relay's child processes now (render processes, multiprocessing's tracker)."""
+        assert self.proc is not None
+        return children_of(self.proc.pid)
+
+    def render_pids(self) -> list[int]:
+        return sorted(c.pid for c in self.children() if "spawn_main" in c.cmdline)
+
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
+            self.orphan_candidates.update(c.identity for c in self.children())
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
         self._drain()
@@ -163,6 +176,51 @@ class RelayProcess:
         """Wait for the output readers; they close the pipes (no ResourceWarning)."""
         for thread in getattr(self, "_threads", []):
             thread.join(10)
+
+
+class Child:
+    """A process seen in ``/proc``."""
+
+    def __init__(self, pid: int, ppid: int, start: int, cmdline: str) -> None:
+        self.pid, self.ppid, self.start, self.cmdline = pid, ppid, start, cmdline
+
+    @property
+    def identity(self) -> tuple[int, int]:
+        """Pid and start time: a pid used again later is another process."""
+        return self.pid, self.start
+
+    def __repr__(self) -> str:
+        return f"Child({self.pid}, {self.cmdline[:80]!r})"
+
+
+def process(pid: int) -> Child | None:
+    """The process ``pid`` (Linux ``/proc``), or None when it is gone or a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    fields = stat.rpartition(")")[2].split()
+    if fields[0] in ("Z", "X"):
+        return None  # exited, not yet reaped
+    cmdline = raw.replace(b"\0", b" ").decode(errors="replace")
+    return Child(pid, int(fields[1]), int(fields[19]), cmdline)
+
+
+def children_of(pid: int) -> list[Child]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            child = process(int(entry.name))
+            if child is not None and child.ppid == pid:
+                found.append(child)
+    return found
+
+
+def alive(identities: set[tuple[int, int]]) -> list[Child]:
+    """Those of the processes (from :attr:`Child.identity`) still running."""
+    found = (process(pid) for pid, _ in sorted(identities))
+    return [c for c in found if c is not None and c.identity in identities]
 
 
 def _pump(stream: Any, lines: queue.Queue[str]) -> None:

@@ -16,6 +16,7 @@ from segment_desktop.sandbox.runner import Sandbox
 from tests.relay.helpers import (
     WEBHOOK_SECRET,
     RelayProcess,
+    alive,
     free_port,
     sample_body,
     save_config,
@@ -97,6 +98,9 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(
     finally:
         relay.kill()
     assert time.monotonic() - started < 60
+    # The render processes of every killed relay exit by themselves: no orphans.
+    assert len(relay.orphan_candidates) >= KILLS
+    wait_for(lambda: not alive(relay.orphan_candidates), timeout=10, what="no orphan processes")
     received = sandbox.segment.received_calls()
     counts = Counter(c["messageId"] for c in received)
     assert set(counts) == expected  # none missing, none invented

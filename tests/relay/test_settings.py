@@ -79,3 +79,50 @@ def test_status_of_a_data_dir_without_outbox(tmp_path: Path) -> None:
     assert (stats.events, stats.pending, stats.parked) == (0, 0, 0)
     assert parked_items(tmp_path / "never-used") == []
     assert not (tmp_path / "never-used").exists()  # reading creates nothing
+
+
+def test_render_processes_flag_over_environment_over_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+
+    def resolved(flag: int | None, env: dict[str, str]) -> int:
+        return resolve(
+            config_segment_host="h",
+            config_segment_path="/p",
+            render_processes=flag,
+            environ=env,
+        ).render_processes
+
+    variable = "SEGMENT_DESKTOP_RELAY_RENDER_PROCESSES"
+    assert resolved(None, {}) == max(1, min(4, os.cpu_count() or 1))
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+    assert resolved(None, {}) == 4  # one per CPU, at most 4
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert resolved(None, {}) == 1
+    assert resolved(None, {variable: "3"}) == 3
+    assert resolved(None, {variable: "0"}) == 0  # threads in the relay's own process
+    assert resolved(2, {variable: "3"}) == 2
+    assert resolved(0, {variable: "3"}) == 0
+    with pytest.raises(ConfigError, match=variable):
+        resolved(None, {variable: "two"})
+    with pytest.raises(ConfigError, match=variable):
+        resolved(None, {variable: "-1"})
+    with pytest.raises(ConfigError, match="--render-processes"):
+        resolved(-1, {})
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["relay"], None),
+        (["relay", "--render-processes", "3"], 3),
+        (["relay", "--render-processes", "3", "serve"], 3),
+        (["relay", "serve", "--render-processes", "0"], 0),
+    ],
+)
+def test_render_processes_flag(argv: list[str], expected: int | None) -> None:
+    from segment_desktop.cli import build_parser
+
+    args = build_parser().parse_args(argv)
+    assert getattr(args, "render_processes", None) == expected

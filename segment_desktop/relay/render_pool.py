@@ -1,0 +1,358 @@
+"""Parse and render in worker processes, in parallel with the relay's HTTP, commits and sending.
+
+Parsing a webhook body and rendering its templates is CPU work that holds the GIL: on threads
+it competes with everything else the relay does (answering HTTP, group commits, the sender).
+:class:`RenderPool` runs it in a ``ProcessPoolExecutor`` instead. Each worker is started with
+``spawn`` (never ``fork``: the relay has threads and a listening socket), builds one
+:class:`~segment_desktop.relay.rendering.EventRenderer` in its initializer (compiling the
+enabled templates, so the first webhook pays no import) and turns a body into an
+:data:`Outcome` with :func:`render_body`:
+
+* :class:`Refused`: not a Commerce event (the app answers 400 with the message);
+* :class:`Ignored`: no enabled template tracks it;
+* :class:`RenderedBody`: the calls, already encoded as the outbox stores them (the main process
+  neither decodes nor re-encodes them), the failures, and the template input only when
+  something failed (the outbox keeps the body only then).
+
+Template updates travel with the work: every task carries the settings' generation and the
+settings pickled once per update, and a worker whose generation is older switches before it
+renders. So whatever is submitted after :meth:`RenderPool.update` returns uses the new
+templates, no worker is restarted, and compiled templates that did not change stay cached.
+
+A worker that dies breaks the whole ``ProcessPoolExecutor``: the deliveries it held fail with
+:class:`RenderUnavailable` (answered 503; Commerce retries, nothing was stored), the failure is
+logged and a new pool replaces the broken one. A worker exits by itself when the relay process
+is gone, even killed with SIGKILL: it watches its parent's sentinel.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import pickle
+import signal
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from segment_desktop.relay.intake import RenderUnavailable
+
+if TYPE_CHECKING:
+    from segment_desktop.core.engine import Limits
+    from segment_desktop.relay.outbox import EncodedCall, TemplateFailure
+    from segment_desktop.relay.rendering import EventRenderer, TemplateConfig
+
+log = logging.getLogger(__name__)
+
+#: A pool broken again within this many seconds of its replacement waits this long before
+#: the next one is started (a worker that cannot start must not make the relay spin).
+REPLACE_PAUSE = 1.0
+
+
+# -- what a worker sends back -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The body is not a Commerce event: ``message`` is the ``EventError``'s."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """No enabled template tracks the event."""
+
+    event_id: str
+
+
+@dataclass(frozen=True)
+class RenderedBody:
+    """The event rendered: what the outbox stores of it."""
+
+    event_id: str
+    triggered_by: str
+    calls: tuple[EncodedCall, ...] = ()
+    failures: tuple[TemplateFailure, ...] = ()
+    body: dict[str, Any] | None = None
+    """The template input, only when a template failed (kept for ``relay replay``)."""
+
+
+Outcome = Refused | Ignored | RenderedBody
+
+
+def render_body(renderer: EventRenderer, body: bytes) -> Outcome:
+    """Parse ``body``, pick its templates, render them and check the calls (CPU work only)."""
+    from segment_desktop.core.envelope import parse_event_text
+    from segment_desktop.core.errors import EventError
+    from segment_desktop.relay.outbox import EncodedCall
+
+    try:
+        event = parse_event_text(body)
+    except EventError as err:
+        return Refused(str(err))
+    keys = renderer.keys_for(event.triggered_by)
+    if not keys:
+        return Ignored(event.id)
+    rendered = renderer.render(event, keys)
+    failures = tuple(rendered.failures)
+    return RenderedBody(
+        event.id,
+        event.triggered_by,
+        tuple(EncodedCall.of(call) for call in rendered.calls),
+        failures,
+        event.body if failures else None,
+    )
+
+
+# -- inside a worker process ------------------------------------------------------------------
+
+
+class _Worker:
+    def __init__(self, renderer: EventRenderer, generation: int) -> None:
+        self.renderer = renderer
+        self.generation = generation
+
+
+_worker: _Worker | None = None
+
+
+def _init_worker(templates_blob: bytes, engine: str, limits: Limits, generation: int) -> None:
+    """A new worker: outlive no relay, ignore Ctrl-C, build the renderer, compile the templates."""
+    # Ctrl-C in a terminal reaches the whole process group: the relay stops gracefully and
+    # shuts its workers down itself. (SIGTERM keeps its default: the pool terminates workers.)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_parent()
+    from segment_desktop.core.render import Renderer
+    from segment_desktop.relay.rendering import EventRenderer
+
+    templates: TemplateConfig = pickle.loads(templates_blob)
+    renderer = EventRenderer(templates, Renderer(engine, limits))
+    renderer.warm_up()
+    global _worker
+    _worker = _Worker(renderer, generation)
+
+
+def _exit_with_parent() -> None:
+    """Exit as soon as the relay process is gone, whatever killed it.
+
+    A ``ProcessPoolExecutor`` worker waits on a queue whose write end it holds itself, so it
+    sees no end of file when its parent dies; the parent's sentinel does close.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+    sentinel = parent.sentinel
+
+    def watch() -> None:
+        from multiprocessing.connection import wait
+
+        wait([sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, name="relay-render-parent", daemon=True).start()
+
+
+def _work(generation: int, templates_blob: bytes, body: bytes) -> Outcome:
+    worker = _worker
+    assert worker is not None, "the render process was not initialised"
+    if worker.generation != generation:
+        worker.renderer.update(pickle.loads(templates_blob))
+        worker.generation = generation
+    return render_body(worker.renderer, body)
+
+
+def _ready() -> int:
+    return os.getpid()
+
+
+# -- in the relay process ---------------------------------------------------------------------
+
+
+class RenderPool:
+    """``processes`` spawned workers that turn webhook bodies into :data:`Outcome` values."""
+
+    def __init__(
+        self,
+        templates: TemplateConfig,
+        engine: str,
+        processes: int,
+        limits: Limits | None = None,
+    ) -> None:
+        from segment_desktop.core.engine import Limits
+
+        if processes < 1:
+            raise ValueError("A render pool needs at least one process.")
+        self.processes = processes
+        self._engine = engine
+        self._limits = limits or Limits()
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._templates_blob = pickle.dumps(templates)
+        self._closed = False
+        self._started = False
+        self._last_replaced = 0.0
+        self._replacing: ProcessPoolExecutor | None = None
+        """The broken executor a thread is replacing."""
+        self.replacements = 0
+        """Pools started after a worker died."""
+        self._executor = self._new_executor()
+
+    def _new_executor(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            self.processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(self._templates_blob, self._engine, self._limits, self._generation),
+        )
+
+    def start(self) -> None:
+        """Start every worker now; they import and compile in the background."""
+        with self._lock:
+            self._started = True
+            executor = self._executor
+        self._launch(executor)
+
+    def _launch(self, executor: ProcessPoolExecutor) -> None:
+        # A spawn-context pool starts a worker per task while none is idle: one task per
+        # worker starts them all (each runs the initializer, the warm-up, before its task).
+        for _ in range(self.processes):
+            try:
+                executor.submit(_ready).add_done_callback(self._watch(executor))
+            except RuntimeError:  # broken or shut down meanwhile: handled elsewhere
+                return
+
+    def update(self, templates: TemplateConfig) -> None:
+        """Render with ``templates`` everything submitted after this returns."""
+        blob = pickle.dumps(templates)
+        with self._lock:
+            self._generation += 1
+            self._templates_blob = blob
+
+    def submit(self, body: bytes) -> Future[Outcome]:
+        """Render ``body`` in a worker.
+
+        Raises, or the future fails with, :class:`RenderUnavailable` when a worker died while
+        the pool held the body or the pool is shutting down. A body that arrives after a worker
+        died (before the replacement is up) goes to the replacement.
+        """
+        with self._lock:
+            executor, generation, blob = self._executor, self._generation, self._templates_blob
+        try:
+            inner = executor.submit(_work, generation, blob, body)
+        except BrokenProcessPool:
+            replacement = self._replacement(executor)
+            if replacement is None:
+                raise RenderUnavailable(_BROKEN) from None
+            return self.submit(body)  # the replacement breaks only with a worker dying
+        except RuntimeError:  # shut down: the relay is stopping
+            raise RenderUnavailable(_STOPPING) from None
+        outer: Future[Outcome] = Future()
+        inner.add_done_callback(lambda done: self._settle(done, outer, executor))
+        return outer
+
+    def _settle(
+        self, inner: Future[Outcome], outer: Future[Outcome], executor: ProcessPoolExecutor
+    ) -> None:
+        # On the executor's own thread: quick, and nothing that could wait for it.
+        if inner.cancelled():  # only a shutdown cancels
+            outer.set_exception(RenderUnavailable(_STOPPING))
+            return
+        error = inner.exception()
+        if error is None:
+            outer.set_result(inner.result())
+        elif isinstance(error, BrokenProcessPool):
+            self._replace_soon(executor)
+            outer.set_exception(RenderUnavailable(_BROKEN))
+        else:
+            outer.set_exception(error)
+
+    def _watch(self, executor: ProcessPoolExecutor) -> Callable[[Future[int]], None]:
+        def check(done: Future[int]) -> None:
+            if not done.cancelled() and isinstance(done.exception(), BrokenProcessPool):
+                self._replace_soon(executor)
+
+        return check
+
+    def _replace_soon(self, broken: ProcessPoolExecutor) -> None:
+        """Replace ``broken`` on another thread (once)."""
+        with self._lock:
+            if self._closed or broken is not self._executor or self._replacing is broken:
+                return
+            self._replacing = broken
+        threading.Thread(
+            target=self._replacement,
+            args=(broken, True),
+            name="relay-render-restart",
+            daemon=True,
+        ).start()
+
+    def _replacement(
+        self, broken: ProcessPoolExecutor, wait: bool = False
+    ) -> ProcessPoolExecutor | None:
+        """The executor that replaces ``broken``, started now if need be.
+
+        ``None`` while replacements pause (the last one broke within :data:`REPLACE_PAUSE`),
+        unless ``wait``: then after the pause.
+        """
+        while True:
+            with self._lock:
+                if self._closed:
+                    return None
+                if broken is not self._executor:
+                    return self._executor
+                pause = self._last_replaced + REPLACE_PAUSE - time.monotonic()
+                if pause <= 0:
+                    self._executor = fresh = self._new_executor()
+                    self._last_replaced = time.monotonic()
+                    self.replacements += 1
+                    started = self._started
+                    break
+            if not wait:
+                self._replace_soon(broken)
+                return None
+            time.sleep(pause)
+        log.error(
+            "A render process stopped unexpectedly; the deliveries it held were answered 503 "
+            "(Commerce delivers them again). Started new render processes."
+        )
+        broken.shutdown(wait=False)
+        if started:
+            self._launch(fresh)
+        return fresh
+
+    def pids(self) -> list[int]:
+        """The worker processes' ids (those started so far)."""
+        with self._lock:
+            executor = self._executor
+        processes = getattr(executor, "_processes", None) or {}  # private, stable since 3.2
+        return sorted(int(pid) for pid in processes)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Let the work in flight finish (for up to ``timeout`` seconds), then stop the workers."""
+        with self._lock:
+            self._closed = True
+            executor = self._executor
+        waiter = threading.Thread(
+            target=executor.shutdown, kwargs={"wait": True}, name="relay-render-stop", daemon=True
+        )
+        waiter.start()
+        waiter.join(timeout)
+        if waiter.is_alive():
+            log.warning("Render processes still busy after %.0f s: stopping them", timeout)
+            processes = getattr(executor, "_processes", None) or {}
+            for process in list(processes.values()):
+                process.terminate()
+            waiter.join(5)
+
+
+_BROKEN = (
+    "A render process of the relay stopped while handling this event; nothing was stored. "
+    "Deliver the event again."
+)
+_STOPPING = "The relay is stopping; deliver this event again shortly."
