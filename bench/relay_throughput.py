@@ -1,19 +1,24 @@
-"""Relay throughput and webhook ack latency, beside the bare renderer's rate.
+"""Relay throughput and webhook ack latency, beside the bare renderer's rate, for every engine.
 
-    python bench/relay_throughput.py [--events 600] [--concurrency 16]
+    python bench/relay_throughput.py [--events 600] [--concurrency 16] [--rounds 3]
+                                     [--engine NAME ...] [--render-processes N]
 
-For a 5-item and a 50-item order (the built-in samples ``order.paid`` and
-``order.paid.50-items``):
+For each installed template engine (``available_engines()``) and for a 5-item and a 50-item order
+(the built-in samples ``order.paid`` and ``order.paid.50-items``; ``BENCH_CASE="50 items"`` runs
+one), ``--rounds`` times, alternately:
 
-* bare renderer: ``Renderer.render_event`` on one thread, events/s;
-* relay end to end: the relay as a subprocess (``segment-desktop relay``), events POSTed
-  concurrently over keep-alive connections, until the Segment emulator has every call; events/s, and
-  the ack latency (POST to 200) p50/p99 under that load;
-* paced: the same events at half the measured end-to-end rate, ack latency p50/p99 (what
-  Commerce sees from a relay that is not saturated).
+* bare renderer: ``Renderer(engine).render_event`` on one thread, events/s;
+* relay end to end: the relay as a subprocess (``segment-desktop relay`` with
+  ``SEGMENT_DESKTOP_ENGINE`` set), events POSTed concurrently over keep-alive connections, until
+  the Segment emulator has every call; events/s, the ack latency (POST to 200) p50/p99 under that
+  load, and the CPU time per event of the relay's main process and of its render processes;
+* paced: then the same number of new events at half that round's end-to-end rate, ack latency
+  p50/p99 (what Commerce sees from a relay that is not saturated).
 
-Prints a table and writes ``bench/results/relay_throughput-<time>.json``. Targets: end-to-end
-rate ≥ 75 % of the bare renderer's, paced ack p99 ≤ 50 ms.
+Alternating the two and taking medians keeps a noisy machine from favouring either side; the
+ratio is the ratio of the medians. Prints a table and writes
+``bench/results/relay_throughput-<time>.json``. Targets: end-to-end rate ≥ 75 % of the bare
+renderer's, paced ack p99 ≤ 50 ms.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from segment_desktop.core.config import Config, ConfigStore  # noqa: E402
+from segment_desktop.core.engine import ENGINE_ENV, available_engines  # noqa: E402
 from segment_desktop.core.envelope import parse_event_text  # noqa: E402
 from segment_desktop.core.render import Renderer  # noqa: E402
 from segment_desktop.core.samples import list_samples  # noqa: E402
@@ -48,6 +54,7 @@ from segment_desktop.sandbox.runner import Sandbox  # noqa: E402
 SECRET = "bench-webhook-secret-0123456789abcdef"
 WRITE_KEY = "bench-write-key-0123456789abcdef"
 CASES = {"5 items": "order.paid", "50 items": "order.paid.50-items"}
+WARM_EVENTS = 20
 
 
 def _body(sample: str) -> dict[str, Any]:
@@ -65,8 +72,8 @@ def _bodies(sample: str, prefix: str, count: int) -> list[bytes]:
     return out
 
 
-def bare_rate(sample: str, seconds: float = 3.0) -> float:
-    renderer = Renderer()
+def bare_rate(engine: str, sample: str, seconds: float = 3.0) -> float:
+    renderer = Renderer(engine)
     event = parse_event_text(json.dumps(_body(sample)))
     chosen = Config.default().chosen_events()
     templates = TemplateSet()
@@ -94,9 +101,10 @@ def _fire(url: str, bodies: list[bytes], concurrency: int, rate: float | None) -
     lock = threading.Lock()
     started = time.perf_counter()
     headers = {"X-MOLTIN-SECRET-KEY": SECRET, "Content-Type": "application/json"}
+    errors: list[str] = []
 
     def worker(index: int) -> None:
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
         mine: list[float] = []
         try:
             for n in range(index, len(bodies), concurrency):
@@ -110,7 +118,8 @@ def _fire(url: str, bodies: list[bytes], concurrency: int, rate: float | None) -
                 text = answer.read()
                 mine.append((time.perf_counter() - t0) * 1000)
                 if answer.status != 200:
-                    raise RuntimeError(f"relay answered {answer.status}: {text[:200]!r}")
+                    errors.append(f"relay answered {answer.status}: {text[:200]!r}")
+                    return
         finally:
             conn.close()
             with lock:
@@ -121,6 +130,8 @@ def _fire(url: str, bodies: list[bytes], concurrency: int, rate: float | None) -
         thread.start()
     for thread in threads:
         thread.join()
+    if errors:
+        raise RuntimeError(errors[0])
     if len(latencies) != len(bodies):
         raise RuntimeError("some events were not acknowledged")
     return latencies
@@ -132,8 +143,33 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux ``/proc``), all its threads; 0 when gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
 class RelayProcess:
-    def __init__(self, sandbox: Sandbox, work: Path) -> None:
+    def __init__(
+        self, sandbox: Sandbox, work: Path, engine: str, render_processes: int | None
+    ) -> None:
         config_dir = work / "config"
         config = Config.default()
         config.segment.host = sandbox.segment_url
@@ -147,9 +183,11 @@ class RelayProcess:
             SEGMENT_DESKTOP_LOG_DIR=str(work / "logs"),
             PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
         )
+        env[ENGINE_ENV] = engine
+        extra = [] if render_processes is None else ["--render-processes", str(render_processes)]
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "segment_desktop", "relay", "--listen",
-             f"127.0.0.1:{self.port}", "--data-dir", str(work / "data")],
+             f"127.0.0.1:{self.port}", "--data-dir", str(work / "data"), *extra],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
         )  # fmt: skip
         assert self.proc.stdout is not None
@@ -157,6 +195,18 @@ class RelayProcess:
         if not line.startswith("Relay listening on"):
             raise RuntimeError(f"the relay did not start: {line!r}")
         self.url = line.split()[-1]
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        conn.request("GET", "/healthz")
+        health = json.loads(conn.getresponse().read())
+        conn.close()
+        if health["engine"] != engine:
+            raise RuntimeError(f"the relay runs {health['engine']}, not {engine}")
+        self.render_processes = int(health.get("render_processes", 0))
+
+    def cpu(self) -> tuple[float, float]:
+        """CPU seconds of the main process and of its children (the render processes)."""
+        children = sum(_cpu_seconds(pid) for pid in _children(self.proc.pid))
+        return _cpu_seconds(self.proc.pid), children
 
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
@@ -165,33 +215,30 @@ class RelayProcess:
             self.proc.stdout.close()
 
 
-def relay_run(
-    sample: str, events: int, concurrency: int, rate: float | None, tag: str
+def _calls_at_segment(sandbox: Sandbox) -> int:
+    return sum(len(b.calls) for b in sandbox.segment.received_batches)
+
+
+def _measure(
+    relay: RelayProcess,
+    sandbox: Sandbox,
+    bodies: list[bytes],
+    concurrency: int,
+    rate: float | None,
 ) -> dict[str, float]:
-    with Sandbox.start() as sandbox, tempfile.TemporaryDirectory() as tmp:
-        relay = RelayProcess(sandbox, Path(tmp))
-        try:
-            # warm up: compile templates, open connections
-            _fire(relay.url, _bodies(sample, f"warm-{tag}", 20), 4, None)
-            deadline = time.monotonic() + 30
-            while len(sandbox.segment.received_calls()) < 20 and time.monotonic() < deadline:
-                time.sleep(0.01)
-            bodies = _bodies(sample, f"run-{tag}", events)
-            cpu_before = _cpu_seconds(relay.proc.pid)
-            started = time.perf_counter()
-            latencies = _fire(relay.url, bodies, concurrency, rate)
-            acked = time.perf_counter() - started
-            target = 20 + events
-            while len(sandbox.segment.received_batches) == 0 or (
-                sum(len(b.calls) for b in sandbox.segment.received_batches) < target
-            ):
-                if time.monotonic() > deadline + 120:
-                    raise RuntimeError("Segment did not receive every call")
-                time.sleep(0.005)
-            delivered = time.perf_counter() - started
-            cpu = _cpu_seconds(relay.proc.pid) - cpu_before
-        finally:
-            relay.stop()
+    target = _calls_at_segment(sandbox) + len(bodies)  # one call per order.paid event
+    main_before, workers_before = relay.cpu()
+    started = time.perf_counter()
+    latencies = _fire(relay.url, bodies, concurrency, rate)
+    acked = time.perf_counter() - started
+    deadline = time.monotonic() + 120
+    while _calls_at_segment(sandbox) < target:
+        if time.monotonic() > deadline:
+            raise RuntimeError("Segment did not receive every call")
+        time.sleep(0.005)
+    delivered = time.perf_counter() - started
+    main_after, workers_after = relay.cpu()
+    events = len(bodies)
     return {
         "events": events,
         "acked_per_s": events / acked,
@@ -199,69 +246,145 @@ def relay_run(
         "ack_p50_ms": statistics.median(latencies),
         "ack_p99_ms": _percentile(latencies, 99),
         "ack_max_ms": max(latencies),
-        "relay_cpu_ms_per_event": cpu / events * 1000,
+        "main_cpu_ms_per_event": (main_after - main_before) / events * 1000,
+        "render_cpu_ms_per_event": (workers_after - workers_before) / events * 1000,
     }
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (Linux ``/proc``), all its threads."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def relay_round(
+    engine: str,
+    sample: str,
+    events: int,
+    concurrency: int,
+    render_processes: int | None,
+    tag: str,
+) -> dict[str, Any]:
+    """One relay: warm up, a loaded run, then a paced run at half the loaded rate."""
+    with Sandbox.start() as sandbox, tempfile.TemporaryDirectory() as tmp:
+        relay = RelayProcess(sandbox, Path(tmp), engine, render_processes)
+        try:
+            # warm up: render processes up, templates compiled, connections open
+            _measure(relay, sandbox, _bodies(sample, f"warm-{tag}", WARM_EVENTS), 4, None)
+            loaded = _measure(
+                relay, sandbox, _bodies(sample, f"load-{tag}", events), concurrency, None
+            )
+            pace = loaded["end_to_end_per_s"] / 2
+            paced = _measure(relay, sandbox, _bodies(sample, f"paced-{tag}", events), 4, pace)
+            paced["rate_per_s"] = pace
+        finally:
+            relay.stop()
+    return {"render_processes": relay.render_processes, "loaded": loaded, "paced": paced}
+
+
+def _median(rounds: list[dict[str, Any]], *path: str) -> float:
+    values = []
+    for item in rounds:
+        value: Any = item
+        for key in path:
+            value = value[key]
+        values.append(float(value))
+    return statistics.median(values)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--events", type=int, default=600)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--engine", action="append", dest="engines", metavar="NAME",
+        help="only this engine (repeat for several; default: every installed one)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--render-processes", type=int, default=None, metavar="N",
+        help="passed to the relay (default: the relay's own default)",
+    )  # fmt: skip
     args = parser.parse_args()
-    engine = Renderer().engine_name
+    engines = args.engines or available_engines()
+    only = os.environ.get("BENCH_CASE")
     results: dict[str, Any] = {
-        "engine": engine,
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "events": args.events,
         "concurrency": args.concurrency,
-        "cases": {},
+        "rounds": args.rounds,
+        "engines": {},
     }
-    only = os.environ.get("BENCH_CASE")
-    for label, sample in CASES.items():
-        if only and only != label:
-            continue
-        events = args.events if "50" not in label else max(100, args.events // 4)
-        bare = bare_rate(sample)
-        loaded = relay_run(sample, events, args.concurrency, None, "load")
-        paced = relay_run(sample, events, 4, loaded["end_to_end_per_s"] / 2, "paced")
-        results["cases"][label] = {
-            "bare_render_per_s": bare,
-            "relay": loaded,
-            "paced": paced,
-            "ratio": loaded["end_to_end_per_s"] / bare,
-        }
-    header = (
-        f"{'order':<10}{'bare ev/s':>11}{'relay ev/s':>12}{'ratio':>8}"
-        f"{'ack p50':>10}{'ack p99':>10}{'paced p50':>11}{'paced p99':>11}"
-        f"{'render ms':>11}{'relay CPU ms':>14}"
-    )
-    print(f"engine {engine}, {os.cpu_count()} CPUs, concurrency {args.concurrency}")
-    print(header)
-    for label, case in results["cases"].items():
-        r, p = case["relay"], case["paced"]
-        print(
-            f"{label:<10}{case['bare_render_per_s']:>11.0f}{r['end_to_end_per_s']:>12.0f}"
-            f"{case['ratio']:>7.0%} {r['ack_p50_ms']:>7.1f}ms{r['ack_p99_ms']:>8.1f}ms"
-            f"{p['ack_p50_ms']:>9.1f}ms{p['ack_p99_ms']:>9.1f}ms"
-            f"{1000 / case['bare_render_per_s']:>11.2f}{r['relay_cpu_ms_per_event']:>14.2f}"
-        )
-    print(
-        "render ms: one render_event; relay CPU ms: the relay process's CPU time per event "
-        "(HTTP, parsing, rendering, outbox, sending), the rate one core could sustain."
-    )
+    for engine in engines:
+        cases: dict[str, Any] = {}
+        for label, sample in CASES.items():
+            if only and only != label:
+                continue
+            events = args.events if "50" not in label else max(100, args.events // 4)
+            bare: list[float] = []
+            rounds: list[dict[str, Any]] = []
+            for n in range(args.rounds):  # alternate, so that noise hits both sides alike
+                bare.append(bare_rate(engine, sample))
+                rounds.append(
+                    relay_round(
+                        engine, sample, events, args.concurrency, args.render_processes, f"r{n}"
+                    )
+                )
+                print(
+                    f"  {engine:<15}{label:<10}round {n + 1}: bare {bare[-1]:7.0f} ev/s, "
+                    f"relay {rounds[-1]['loaded']['end_to_end_per_s']:7.0f} ev/s",
+                    flush=True,
+                )
+            bare_median = statistics.median(bare)
+            relay_median = _median(rounds, "loaded", "end_to_end_per_s")
+            cases[label] = {
+                "bare_render_per_s": bare,
+                "rounds": rounds,
+                "render_processes": rounds[0]["render_processes"],
+                "median": {
+                    "bare_render_per_s": bare_median,
+                    "relay_end_to_end_per_s": relay_median,
+                    "ratio": relay_median / bare_median,
+                    "ack_p50_ms": _median(rounds, "loaded", "ack_p50_ms"),
+                    "ack_p99_ms": _median(rounds, "loaded", "ack_p99_ms"),
+                    "paced_p50_ms": _median(rounds, "paced", "ack_p50_ms"),
+                    "paced_p99_ms": _median(rounds, "paced", "ack_p99_ms"),
+                    "main_cpu_ms_per_event": _median(rounds, "loaded", "main_cpu_ms_per_event"),
+                    "render_cpu_ms_per_event": _median(rounds, "loaded", "render_cpu_ms_per_event"),
+                },
+            }
+        results["engines"][engine] = cases
+    _print(results)
     out_dir = REPO / "bench" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"relay_throughput-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(json.dumps(results, indent=2))
     print(f"wrote {path.relative_to(REPO)}")
     return 0
+
+
+def _print(results: dict[str, Any]) -> None:
+    print(
+        f"\n{results['cpus']} CPUs, concurrency {results['concurrency']}, "
+        f"medians of {results['rounds']} alternating rounds"
+    )
+    header = (
+        f"{'engine':<15}{'order':<10}{'procs':>6}{'bare ev/s':>11}{'relay ev/s':>12}"
+        f"{'ratio':>7}{'ack p50':>9}{'ack p99':>9}{'paced p50':>11}{'paced p99':>11}"
+        f"{'render ms':>11}{'main CPU':>10}{'render CPU':>12}"
+    )
+    print(header)
+    for engine, cases in results["engines"].items():
+        for label, case in cases.items():
+            m = case["median"]
+            print(
+                f"{engine:<15}{label:<10}{case['render_processes']:>6}"
+                f"{m['bare_render_per_s']:>11.0f}{m['relay_end_to_end_per_s']:>12.0f}"
+                f"{m['ratio']:>7.0%}{m['ack_p50_ms']:>7.1f}ms{m['ack_p99_ms']:>7.1f}ms"
+                f"{m['paced_p50_ms']:>9.1f}ms{m['paced_p99_ms']:>9.1f}ms"
+                f"{1000 / m['bare_render_per_s']:>11.2f}{m['main_cpu_ms_per_event']:>10.2f}"
+                f"{m['render_cpu_ms_per_event']:>12.2f}"
+            )
+    print(
+        "procs: render processes (0: threads in the relay). render ms: one bare render_event. "
+        "main CPU / render CPU: CPU ms per event of the relay's main process (HTTP, commits, "
+        "sending) and of its render processes (parsing, rendering), under load."
+    )
 
 
 if __name__ == "__main__":
