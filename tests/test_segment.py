@@ -319,3 +319,24 @@ def unused_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
     return port
+
+
+def test_calls_sent_pre_encoded_arrive_as_they_were(
+    sandbox: Sandbox, segment: SegmentClient
+) -> None:
+    calls = [track(1), track(2) | {"properties": {"name": "Thé ✓"}}]
+    texts = [json.dumps(c, separators=(",", ":"), ensure_ascii=False) for c in calls]
+    outcome = segment.send_encoded_batch(texts)
+    assert outcome.ok and outcome.calls == []
+    (batch,) = sandbox.segment.received_batches
+    assert batch.body_write_key == sandbox.write_key and batch.sent_at is not None
+    assert sandbox.segment.received_calls() == calls
+
+
+def test_a_pre_encoded_call_over_the_limit_is_refused_before_sending(
+    sandbox: Sandbox, segment: SegmentClient
+) -> None:
+    big = sized(7, 32_001)
+    with pytest.raises(CallRejectedError, match="32,001 bytes"):
+        segment.send_encoded_batch([json.dumps(big, separators=(",", ":"))])
+    assert sandbox.segment.received_batches == []

@@ -42,6 +42,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -153,10 +154,16 @@ class OutboxCall:
     event_id: str
     template_key: str
     message_id: str
-    call: dict[str, Any]
+    call_json: str
+    """The call as stored: compact JSON, sent as it is."""
     size: int
     attempts: int
     created_at: float
+
+    @cached_property
+    def call(self) -> dict[str, Any]:
+        call: dict[str, Any] = json.loads(self.call_json)
+        return call
 
 
 @dataclass(frozen=True)
@@ -350,9 +357,7 @@ class Outbox:
                 "UPDATE calls SET lease_owner = ?, lease_until = ? WHERE id = ?",
                 [(self.owner, now + lease_seconds, r[0]) for r in rows],
             )
-        return [
-            OutboxCall(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6], r[7]) for r in rows
-        ]
+        return [OutboxCall(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
 
     def acknowledge(self, ids: Sequence[int]) -> None:
         """Segment accepted these calls: forget them."""

@@ -52,7 +52,8 @@ class SendInterrupted(Exception):
 class InterruptibleSleep:
     """The Segment client's ``sleep``: a pause between retries that a stopping relay cuts short.
 
-    Cut short, it raises :class:`SendInterrupted` out of ``send_batch``; the calls stay queued.
+    Cut short, it raises :class:`SendInterrupted` out of ``send_encoded_batch``; the calls stay
+    queued.
     """
 
     def __init__(self) -> None:
@@ -75,7 +76,7 @@ class BatchOutcomeLike(Protocol):
 class BatchSender(Protocol):
     """What the sender needs of :class:`segment_desktop.segment.SegmentClient`."""
 
-    def send_batch(self, calls: list[dict[str, Any]]) -> Any: ...
+    def send_encoded_batch(self, calls_json: list[str]) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,7 @@ class Sender:
 
         assert self.client is not None, "Sender.client must be set before start()"
         try:
-            outcome = self.client.send_batch([c.call for c in batch])
+            outcome = self.client.send_encoded_batch([c.call_json for c in batch])
             status = str(outcome.status)
             code = getattr(outcome, "status_code", None)
             reason = str(getattr(outcome, "reason", "") or "")

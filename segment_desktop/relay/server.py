@@ -110,8 +110,8 @@ class RelayServer:
         """Start a relay for ``config``; returns once it accepts connections.
 
         ``client`` replaces the Segment client built from ``config.segment`` (it needs
-        ``send_batch(calls)``); ``backoff_first`` is the first pause after Segment failed
-        (doubling up to 5 minutes). ``render_processes``: 0 (the default here) renders on
+        ``send_encoded_batch(calls_json)``); ``backoff_first`` is the first pause after Segment
+        failed (doubling up to 5 minutes). ``render_processes``: 0 (the default here) renders on
         threads of this process, as the desktop app wants; more spawns that many processes.
         Raises ``NetworkError`` when the address is taken.
         """

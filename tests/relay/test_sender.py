@@ -88,7 +88,7 @@ def test_stop_keeps_what_segment_did_not_take(sandbox: Sandbox, tmp_path: Path) 
 
 
 def _call(n: int, size: int) -> OutboxCall:
-    return OutboxCall(n, "e", "k", f"m{n}", {}, size, 0, 0.0)
+    return OutboxCall(n, "e", "k", f"m{n}", "{}", size, 0, 0.0)
 
 
 def test_split_batches_respects_count_and_bytes() -> None:
