@@ -142,10 +142,12 @@ def call_size(call: dict[str, Any]) -> int:
     return len(json.dumps(call, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
 
 
-def check_call(call: Any, *, size: int | None = None) -> list[Issue]:
+def check_call(call: Any, *, size: int | None = None, warnings: bool = True) -> list[Issue]:
     """Every problem found in one finished call, errors first.
 
-    ``size`` is :func:`call_size` of the call when the caller has it already.
+    ``size`` is :func:`call_size` of the call when the caller has it already. ``warnings=False``
+    skips the checks that can only warn (the e-commerce spec's property types, for one): the
+    relay only needs to know whether Segment would refuse or drop the call.
     """
     if not isinstance(call, dict):
         return [Issue("error", "$", "A Segment call must be a JSON object.")]
@@ -197,7 +199,7 @@ def check_call(call: Any, *, size: int | None = None) -> list[Issue]:
             )
         )
     timestamp = call.get("timestamp")
-    if timestamp is not None and not _iso8601(timestamp):
+    if warnings and timestamp is not None and not _iso8601(timestamp):
         issues.append(
             Issue(
                 "warning",
@@ -216,7 +218,7 @@ def check_call(call: Any, *, size: int | None = None) -> list[Issue]:
                 f"The call is {size:,} bytes; Segment refuses calls over {MAX_CALL_BYTES:,} bytes.",
             )
         )
-    if kind == "track" and isinstance(call.get("properties"), dict):
+    if warnings and kind == "track" and isinstance(call.get("properties"), dict):
         issues.extend(_check_ecommerce(call.get("event"), call["properties"]))
     issues.sort(key=lambda issue: issue.level != "error")
     return issues

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from segment_desktop.relay.outbox import NewCall, TemplateFailure
 
 if TYPE_CHECKING:
+    from segment_desktop.core.engine import Limits
     from segment_desktop.core.envelope import CommerceEvent
     from segment_desktop.core.render import Renderer
     from segment_desktop.core.templates import TemplateSet
@@ -60,7 +61,7 @@ class EventRenderer:
         from segment_desktop.core.render import Renderer
 
         self._lock = threading.Lock()
-        self.renderer = renderer or Renderer()
+        self.renderer = renderer or Renderer(limits=relay_limits())
         self._templates = templates
         self._set = self._template_set(templates)
         self._listeners: list[Callable[[TemplateConfig], None]] = []
@@ -136,6 +137,18 @@ class EventRenderer:
         return out
 
 
+def relay_limits() -> Limits:
+    """The relay's budget per render: 2 s, not the preview's 0.5 s.
+
+    Nobody waits at a keyboard, and a spurious timeout parks an event until someone replays it:
+    a 500-line order takes ~0.3 s on jsonata-python when the machine is idle, and the relay's
+    machine is busy by definition. Commerce waits 10 s for the answer.
+    """
+    from segment_desktop.core.engine import Limits
+
+    return Limits(timeout_s=2.0)
+
+
 def unsendable(calls: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     """A failure record when a call would be refused or silently dropped by Segment."""
     try:
@@ -143,7 +156,7 @@ def unsendable(calls: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     except ImportError:  # pragma: no cover - spec is part of the core
         return None
     for index, call in enumerate(calls):
-        errors = [i for i in check_call(call) if getattr(i, "level", "error") == "error"]
+        errors = [i for i in check_call(call, warnings=False) if i.level == "error"]
         if errors:
             detail = "; ".join(f"{i.path}: {i.message}" if i.path else i.message for i in errors)
             where = f"call {index + 1} of {len(calls)}" if len(calls) > 1 else "the call"

@@ -119,3 +119,17 @@ def test_size_limit() -> None:
     call = _track(properties={"blob": "x" * MAX_CALL_BYTES})
     assert call_size(call) > MAX_CALL_BYTES
     assert any("bytes" in i.message and i.level == "error" for i in check_call(call))
+
+
+def test_without_warnings_the_check_keeps_every_error_and_only_errors() -> None:
+    call = {
+        "type": "track",
+        "userId": 7,  # an error
+        "event": "Order Completed",
+        "timestamp": "yesterday",  # a warning
+        "properties": {"total": "27.50", "products": [{"price": "1"}]},  # warnings
+    }
+    everything = check_call(call)
+    errors_only = check_call(call, warnings=False)
+    assert any(i.level == "warning" for i in everything)
+    assert errors_only == [i for i in everything if i.level == "error"] and errors_only
