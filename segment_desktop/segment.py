@@ -27,6 +27,7 @@ import httpx
 
 from segment_desktop import __version__
 from segment_desktop.core.errors import CallRejectedError, InvalidURLError, ServiceError
+from segment_desktop.core.jsontext import compact_json
 from segment_desktop.http_util import (
     DEFAULT_TIMEOUT,
     backoff_delay,
@@ -66,7 +67,7 @@ def call_size(call: object) -> int:
 
 
 def _compact(value: object) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return compact_json(value).encode("utf-8")
 
 
 def _describe_call(call: dict[str, Any]) -> str:

@@ -8,12 +8,12 @@ on the five order events.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from segment_desktop.core.jsontext import compact_json
 from segment_desktop.core.jsontypes import json_type_name
 
 MAX_CALL_BYTES = 32_000
@@ -139,7 +139,7 @@ _PRODUCT_FAST_OK = {
 
 def call_size(call: dict[str, Any]) -> int:
     """Bytes of the call as sent (compact JSON, UTF-8)."""
-    return len(json.dumps(call, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    return len(compact_json(call).encode("utf-8"))
 
 
 def check_call(call: Any, *, size: int | None = None, warnings: bool = True) -> list[Issue]:

@@ -46,6 +46,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from segment_desktop.core.jsontext import compact_json
+
 OUTBOX_FILENAME = "relay-outbox.sqlite3"
 SCHEMA_VERSION = 1
 
@@ -94,6 +96,8 @@ class NewCall:
 
     template_key: str
     call: dict[str, Any]
+    text: str = ""
+    """The call as compact JSON, when the renderer encoded it already."""
 
     @property
     def message_id(self) -> str:
@@ -101,7 +105,7 @@ class NewCall:
 
     def encoded(self) -> str:
         """The call as stored (compact JSON)."""
-        return _compact(self.call)
+        return self.text or _compact(self.call)
 
 
 @dataclass(frozen=True)
@@ -204,7 +208,7 @@ class PendingTemplateError:
 
 
 def _compact(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return compact_json(value)
 
 
 class Outbox:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from segment_desktop.core.jsontext import compact_json
 from segment_desktop.relay.outbox import NewCall, TemplateFailure
 
 if TYPE_CHECKING:
@@ -129,11 +130,17 @@ class EventRenderer:
         for key, err in rendering.errors.items():
             out.failures.append(TemplateFailure(key, err.as_dict()))
         for result in rendering.results:
-            problem = unsendable(result.calls)
+            # Encoded once: the text is what the outbox stores and Segment gets, and its length
+            # is the size the check needs.
+            texts = [compact_json(call) for call in result.calls]
+            problem = unsendable(result.calls, [len(t.encode("utf-8")) for t in texts])
             if problem is not None:
                 out.failures.append(TemplateFailure(result.template_key, problem))
                 continue
-            out.calls.extend(NewCall(result.template_key, call) for call in result.calls)
+            out.calls.extend(
+                NewCall(result.template_key, call, text)
+                for call, text in zip(result.calls, texts, strict=True)
+            )
         return out
 
 
@@ -149,14 +156,18 @@ def relay_limits() -> Limits:
     return Limits(timeout_s=2.0)
 
 
-def unsendable(calls: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
-    """A failure record when a call would be refused or silently dropped by Segment."""
-    try:
-        from segment_desktop.core.spec import check_call
-    except ImportError:  # pragma: no cover - spec is part of the core
-        return None
+def unsendable(
+    calls: Sequence[dict[str, Any]], sizes: Sequence[int] | None = None
+) -> dict[str, Any] | None:
+    """A failure record when a call would be refused or silently dropped by Segment.
+
+    ``sizes``: each call's encoded size, when the caller has it.
+    """
+    from segment_desktop.core.spec import check_call
+
     for index, call in enumerate(calls):
-        errors = [i for i in check_call(call, warnings=False) if i.level == "error"]
+        size = sizes[index] if sizes is not None else None
+        errors = [i for i in check_call(call, size=size, warnings=False) if i.level == "error"]
         if errors:
             detail = "; ".join(f"{i.path}: {i.message}" if i.path else i.message for i in errors)
             where = f"call {index + 1} of {len(calls)}" if len(calls) > 1 else "the call"

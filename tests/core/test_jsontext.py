@@ -28,3 +28,17 @@ def test_fast_and_standard_layouts_are_the_same(value: object) -> None:
     assert fast == jsontext.pretty_json_stdlib(value)
     assert json.loads(fast) == value
     assert "\\u" not in fast  # non-ASCII stays readable
+
+
+@pytest.mark.parametrize("value", VALUES)
+def test_fast_and_standard_compact_texts_are_the_same(value: object) -> None:
+    fast = jsontext.compact_json(value)
+    assert fast == jsontext.compact_json_stdlib(value)
+    assert json.loads(fast) == value
+
+
+def test_compact_json_measures_what_is_sent() -> None:
+    from segment_desktop.core.spec import call_size
+
+    call = {"type": "track", "event": "Thé ✓", "properties": {"price": 27.5}}
+    assert call_size(call) == len(jsontext.compact_json(call).encode("utf-8"))
