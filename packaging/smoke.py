@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -42,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-CHECKS = ("version", "render", "sandbox", "keyring", "gui")
+CHECKS = ("version", "render", "sandbox", "relay", "keyring", "gui")
 APP_TITLE = "Segment Desktop"
 SAMPLE = "order.paid.json"
 KEYRING_PASSWORD = "segment-desktop-smoke"
@@ -196,6 +197,54 @@ def check_sandbox(exe: Path, root: Path) -> str:
                 raise SmokeFailure(f"sandbox {key} is not a loopback URL: {info[key]}")
         token = _commerce_token(info)
     return f"Commerce at {info['commerce_url']} issued a {token.get('token_type')} token"
+
+
+RELAY_SECRET = "smoke-webhook-secret-0123456789abcdef"
+
+
+def check_relay(exe: Path, root: Path, timeout: float = 60) -> str:
+    """The relay with render processes (spawned copies of ``exe``): one event to the sandbox."""
+    sample = resource(exe, f"samples/{SAMPLE}")
+    with sandbox(exe, private_env(root)) as info:
+        env = private_env(
+            root, SEGMENT_WRITE_KEY=info["write_key"], COMMERCE_WEBHOOK_SECRET=RELAY_SECRET
+        )
+        relay = subprocess.Popen(
+            [str(exe), "relay", "--listen", "127.0.0.1:0", "--data-dir", str(root / "relay"),
+             "--segment-host", info["segment_url"], "--render-processes", "2"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            assert relay.stdout is not None
+            line = relay.stdout.readline()
+            if not line.startswith("Relay listening on"):
+                relay.kill()
+                error = relay.stderr.read() if relay.stderr else ""
+                raise SmokeFailure(f"the relay did not start: {line!r}\n{error[-3000:]}")
+            url = line.split()[-1]
+            request = urllib.request.Request(
+                url,
+                data=sample.read_bytes(),
+                headers={"X-MOLTIN-SECRET-KEY": RELAY_SECRET, "Content-Type": "application/json"},
+            )
+            opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+            deadline = time.monotonic() + timeout
+            while True:  # the render processes may still be starting: 503 means "again"
+                try:
+                    with opener.open(request, timeout=10) as response:
+                        answer: dict[str, object] = json.load(response)
+                    break
+                except urllib.error.HTTPError as err:
+                    if err.code != 503 or time.monotonic() > deadline:
+                        detail = err.read()[:300]
+                        raise SmokeFailure(f"the relay answered {err.code}: {detail!r}") from None
+                    time.sleep(0.5)
+            if answer.get("status") != "queued":
+                raise SmokeFailure(f"the relay did not queue the event: {answer}")
+        finally:
+            relay.terminate()
+            relay.wait(30)
+    return f"{SAMPLE} rendered by a render process and queued ({answer.get('calls')} call(s))"
 
 
 def _commerce_token(info: dict[str, str]) -> dict[str, object]:
@@ -395,6 +444,7 @@ CHECK_FUNCTIONS: dict[str, Callable[[Path, Path], str]] = {
     "version": check_version,
     "render": check_render,
     "sandbox": check_sandbox,
+    "relay": check_relay,
     "keyring": check_keyring,
     "gui": check_gui,
 }

@@ -207,7 +207,7 @@ def test_installed_package_comes_from_the_wheel_not_the_checkout(installed: Inst
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("check", ["version", "render", "sandbox", "keyring", "gui"])
+@pytest.mark.parametrize("check", smoke.CHECKS)
 def test_installed_wheel_passes_the_smoke_check(
     installed: Installed, check: str, tmp_path: Path
 ) -> None:

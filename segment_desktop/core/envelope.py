@@ -12,6 +12,7 @@ render for nothing).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -70,7 +71,27 @@ def parse_event_text(text: str | bytes) -> CommerceEvent:
             raise EventError(
                 f"The event is not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}."
             ) from None
+        if _ESCAPED_SURROGATE.search(text):
+            body = _without_lone_surrogates(body)
     return to_event(body)
+
+
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _without_lone_surrogates(body: Any) -> Any:
+    """``body`` with each unpaired UTF-16 surrogate (``"\\ud800"``) replaced by U+FFFD.
+
+    JSON may escape one; nothing downstream can store or send it (it is not UTF-8), so it
+    would fail the event at the outbox or at Segment. A pair (an emoji) is left as it is.
+    """
+    text = json.dumps(body, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        repaired = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        return json.loads(repaired)
+    return body
 
 
 _NOT_PARSED = object()

@@ -120,10 +120,12 @@ def build_app(relay: Relay) -> Starlette:
         return JSONResponse(prepared.as_dict())
 
     async def healthz(request: Request) -> Response:
-        healthy = relay.sender_alive()
+        sending, rendering = relay.sender_alive(), relay.render_healthy()
+        healthy = sending and rendering
+        status = "ok" if healthy else "sender stopped" if not sending else "render processes down"
         return JSONResponse(
             {
-                "status": "ok" if healthy else "sender stopped",
+                "status": status,
                 "engine": relay.engine,
                 "render_processes": relay.render_processes,
             },

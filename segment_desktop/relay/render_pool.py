@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 #: A pool broken again within this many seconds of its replacement waits this long before
 #: the next one is started (a worker that cannot start must not make the relay spin).
 REPLACE_PAUSE = 1.0
+#: The longest pause between restarts of render processes that keep dying young.
+REPLACE_PAUSE_CAP = 60.0
 
 
 # -- what a worker sends back -----------------------------------------------------------------
@@ -124,9 +126,11 @@ _worker: _Worker | None = None
 
 def _init_worker(templates_blob: bytes, engine: str, limits: Limits, generation: int) -> None:
     """A new worker: outlive no relay, ignore Ctrl-C, build the renderer, compile the templates."""
-    # Ctrl-C in a terminal reaches the whole process group: the relay stops gracefully and
-    # shuts its workers down itself. (SIGTERM keeps its default: the pool terminates workers.)
+    # Ctrl-C in a terminal, `kill -- -PGID` and systemd's default KillMode reach the whole process
+    # group: the relay stops gracefully and shuts its workers down itself (or kills them after
+    # its bound), and a relay that dies takes them along (_exit_with_parent).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _exit_with_parent()
     from segment_desktop.core.render import Renderer
     from segment_desktop.relay.rendering import EventRenderer
@@ -197,6 +201,8 @@ class RenderPool:
         self._closed = False
         self._started = False
         self._last_replaced = 0.0
+        self._pause = REPLACE_PAUSE
+        self._broken_reason = ""
         self._replacing: ProcessPoolExecutor | None = None
         """The broken executor a thread is replacing."""
         self.replacements = 0
@@ -238,21 +244,22 @@ class RenderPool:
         """Render ``body`` in a worker.
 
         Raises, or the future fails with, :class:`RenderUnavailable` when a worker died while
-        the pool held the body or the pool is shutting down. A body that arrives after a worker
-        died (before the replacement is up) goes to the replacement.
+        the pool held the body, the pool is being replaced or it is shutting down.
         """
         with self._lock:
             executor, generation, blob = self._executor, self._generation, self._templates_blob
         try:
             inner = executor.submit(_work, generation, blob, body)
         except BrokenProcessPool:
-            replacement = self._replacement(executor)
-            if replacement is None:
-                raise RenderUnavailable(_BROKEN) from None
-            return self.submit(body)  # the replacement breaks only with a worker dying
+            # Replaced on another thread: starting processes here would hold up the event loop.
+            self._replace_soon(executor)
+            raise RenderUnavailable(_BROKEN) from None
         except RuntimeError:  # shut down: the relay is stopping
             raise RenderUnavailable(_STOPPING) from None
         outer: Future[Outcome] = Future()
+        # Running from now on: a caller that gives up (asyncio.wrap_future cancels) cannot
+        # cancel it under the executor's callback, which then sets its outcome unhindered.
+        outer.set_running_or_notify_cancel()
         inner.add_done_callback(lambda done: self._settle(done, outer, executor))
         return outer
 
@@ -260,6 +267,8 @@ class RenderPool:
         self, inner: Future[Outcome], outer: Future[Outcome], executor: ProcessPoolExecutor
     ) -> None:
         # On the executor's own thread: quick, and nothing that could wait for it.
+        if outer.cancelled():  # the delivery was abandoned (client gone, forced shutdown)
+            return
         if inner.cancelled():  # only a shutdown cancels
             outer.set_exception(RenderUnavailable(_STOPPING))
             return
@@ -267,7 +276,7 @@ class RenderPool:
         if error is None:
             outer.set_result(inner.result())
         elif isinstance(error, BrokenProcessPool):
-            self._replace_soon(executor)
+            self._replace_soon(executor, str(error))
             outer.set_exception(RenderUnavailable(_BROKEN))
         else:
             outer.set_exception(error)
@@ -275,16 +284,23 @@ class RenderPool:
     def _watch(self, executor: ProcessPoolExecutor) -> Callable[[Future[int]], None]:
         def check(done: Future[int]) -> None:
             if not done.cancelled() and isinstance(done.exception(), BrokenProcessPool):
-                self._replace_soon(executor)
+                self._replace_soon(executor, str(done.exception()))
 
         return check
 
-    def _replace_soon(self, broken: ProcessPoolExecutor) -> None:
+    @property
+    def healthy(self) -> bool:
+        """No worker has died since the current workers started (``/healthz`` says so)."""
+        with self._lock:
+            return not self._closed and self._replacing is not self._executor
+
+    def _replace_soon(self, broken: ProcessPoolExecutor, reason: str = "") -> None:
         """Replace ``broken`` on another thread (once)."""
         with self._lock:
             if self._closed or broken is not self._executor or self._replacing is broken:
                 return
             self._replacing = broken
+            self._broken_reason = reason
         threading.Thread(
             target=self._replacement,
             args=(broken, True),
@@ -306,10 +322,19 @@ class RenderPool:
                     return None
                 if broken is not self._executor:
                     return self._executor
-                pause = self._last_replaced + REPLACE_PAUSE - time.monotonic()
+                pause = self._last_replaced + self._pause - time.monotonic()
                 if pause <= 0:
+                    now = time.monotonic()
+                    # Workers that die young (cannot start, or crash on every event) are
+                    # restarted less and less often; a pool that ran a while restarts at once.
+                    lived = now - self._last_replaced
+                    young = lived < REPLACE_PAUSE_CAP
+                    self._pause = (
+                        min(REPLACE_PAUSE_CAP, self._pause * 2) if young else REPLACE_PAUSE
+                    )
                     self._executor = fresh = self._new_executor()
-                    self._last_replaced = time.monotonic()
+                    self._last_replaced = now
+                    reason = self._broken_reason
                     self.replacements += 1
                     started = self._started
                     break
@@ -318,8 +343,12 @@ class RenderPool:
                 return None
             time.sleep(pause)
         log.error(
-            "A render process stopped unexpectedly; the deliveries it held were answered 503 "
-            "(Commerce delivers them again). Started new render processes."
+            "A render process stopped unexpectedly (%s); the deliveries it held were answered "
+            "503 (Commerce delivers them again). Started new render processes; the next restart "
+            "waits %.0f s if these stop soon too. The render processes' own errors are on the "
+            "relay's standard error.",
+            reason or "no reason given",
+            self._pause,
         )
         broken.shutdown(wait=False)
         if started:
@@ -347,7 +376,7 @@ class RenderPool:
             log.warning("Render processes still busy after %.0f s: stopping them", timeout)
             processes = getattr(executor, "_processes", None) or {}
             for process in list(processes.values()):
-                process.terminate()
+                process.kill()  # they ignore SIGTERM (see _init_worker)
             waiter.join(5)
 
 

@@ -158,6 +158,10 @@ class Relay:
     def sender_alive(self) -> bool:
         return self._started and self.sender.is_alive()
 
+    def render_healthy(self) -> bool:
+        """The render processes are up (always true when rendering on threads)."""
+        return self.pool is None or self.pool.healthy
+
     def stop(self, flush_seconds: float = 5.0) -> None:
         """Stop after the server stopped accepting: finish commits, flush, close the file."""
         if self.pool is not None:

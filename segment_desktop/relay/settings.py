@@ -118,6 +118,12 @@ def resolve(
         render_processes = int(_number(ENVIRONMENT["render_processes"], processes, int, 0))
     else:
         render_processes = default_render_processes()
+    most = 4 * (os.cpu_count() or 1)
+    if render_processes > most:
+        raise ConfigError(
+            f"{render_processes} render processes is more than this machine can use; "
+            f"use at most {most} (four per CPU), or 0 to render on threads."
+        )
     return RelaySettings(
         host=host,
         port=port,

@@ -71,7 +71,8 @@ def test_huge_body_is_refused_before_parsing() -> None:
     ("raw", "value"),
     [
         (b'\xef\xbb\xbf{"id": "e", "triggered_by": "order.paid", "payload": {"v": 1}}', 1),
-        (b'{"id": "e", "triggered_by": "order.paid", "payload": {"v": "\\ud800"}}', "\ud800"),
+        (b'{"id": "e", "triggered_by": "order.paid", "payload": {"v": "a\\ud800b"}}', "a\ufffdb"),
+        (b'{"id": "e", "triggered_by": "order.paid", "payload": {"v": "\\ud83d\\ude00"}}', "😀"),
         ('{"id": "e", "triggered_by": "order.paid", "payload": {"v": "é"}}', "é"),
         (b'{"id": "e", "triggered_by": "order.paid", "payload": {"v": 2, "v": 3}}', 3),
     ],

@@ -126,3 +126,13 @@ def test_render_processes_flag(argv: list[str], expected: int | None) -> None:
 
     args = build_parser().parse_args(argv)
     assert getattr(args, "render_processes", None) == expected
+
+
+def test_render_processes_are_capped_with_a_message() -> None:
+    import os
+
+    most = 4 * (os.cpu_count() or 1)
+    settings = resolve(config_segment_host="h", config_segment_path="/p", render_processes=most)
+    assert settings.render_processes == most
+    with pytest.raises(ConfigError, match=f"use at most {most}"):
+        resolve(config_segment_host="h", config_segment_path="/p", render_processes=most + 1)
