@@ -209,42 +209,50 @@ def check_relay(exe: Path, root: Path, timeout: float = 60) -> str:
         env = private_env(
             root, SEGMENT_WRITE_KEY=info["write_key"], COMMERCE_WEBHOOK_SECRET=RELAY_SECRET
         )
-        relay = subprocess.Popen(
+        errors = root / "relay-stderr.txt"
+        with errors.open("w") as stderr, subprocess.Popen(
             [str(exe), "relay", "--listen", "127.0.0.1:0", "--data-dir", str(root / "relay"),
              "--segment-host", info["segment_url"], "--render-processes", "2"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        try:
-            assert relay.stdout is not None
-            line = relay.stdout.readline()
-            if not line.startswith("Relay listening on"):
-                relay.kill()
-                error = relay.stderr.read() if relay.stderr else ""
-                raise SmokeFailure(f"the relay did not start: {line!r}\n{error[-3000:]}")
-            url = line.split()[-1]
-            request = urllib.request.Request(
-                url,
-                data=sample.read_bytes(),
-                headers={"X-MOLTIN-SECRET-KEY": RELAY_SECRET, "Content-Type": "application/json"},
-            )
-            opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-            deadline = time.monotonic() + timeout
-            while True:  # the render processes may still be starting: 503 means "again"
-                try:
-                    with opener.open(request, timeout=10) as response:
-                        answer: dict[str, object] = json.load(response)
-                    break
-                except urllib.error.HTTPError as err:
-                    if err.code != 503 or time.monotonic() > deadline:
-                        detail = err.read()[:300]
-                        raise SmokeFailure(f"the relay answered {err.code}: {detail!r}") from None
-                    time.sleep(0.5)
-            if answer.get("status") != "queued":
-                raise SmokeFailure(f"the relay did not queue the event: {answer}")
-        finally:
-            relay.terminate()
-            relay.wait(30)
+            env=env, stdout=subprocess.PIPE, stderr=stderr, text=True,
+        ) as relay:  # fmt: skip
+            try:
+                answer = _deliver_to_relay(relay, sample, errors, timeout)
+            finally:
+                relay.terminate()
+                relay.wait(30)
     return f"{SAMPLE} rendered by a render process and queued ({answer.get('calls')} call(s))"
+
+
+def _deliver_to_relay(
+    relay: subprocess.Popen[str], sample: Path, errors: Path, timeout: float
+) -> dict[str, object]:
+    assert relay.stdout is not None
+    line = relay.stdout.readline()
+    if not line.startswith("Relay listening on"):
+        relay.kill()
+        relay.wait(30)
+        raise SmokeFailure(f"the relay did not start: {line!r}\n{errors.read_text()[-3000:]}")
+    request = urllib.request.Request(
+        line.split()[-1],
+        data=sample.read_bytes(),
+        headers={"X-MOLTIN-SECRET-KEY": RELAY_SECRET, "Content-Type": "application/json"},
+    )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    deadline = time.monotonic() + timeout
+    while True:  # the render processes may still be starting: 503 means "again"
+        try:
+            with opener.open(request, timeout=10) as response:
+                answer: dict[str, object] = json.load(response)
+            break
+        except urllib.error.HTTPError as err:
+            detail = err.read()[:300]
+            err.close()
+            if err.code != 503 or time.monotonic() > deadline:
+                raise SmokeFailure(f"the relay answered {err.code}: {detail!r}") from None
+            time.sleep(0.5)
+    if answer.get("status") != "queued":
+        raise SmokeFailure(f"the relay did not queue the event: {answer}")
+    return answer
 
 
 def _commerce_token(info: dict[str, str]) -> dict[str, object]:
