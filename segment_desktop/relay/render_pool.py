@@ -126,11 +126,11 @@ _worker: _Worker | None = None
 
 def _init_worker(templates_blob: bytes, engine: str, limits: Limits, generation: int) -> None:
     """A new worker: outlive no relay, ignore Ctrl-C, build the renderer, compile the templates."""
-    # Ctrl-C in a terminal, `kill -- -PGID` and systemd's default KillMode reach the whole process
-    # group: the relay stops gracefully and shuts its workers down itself (or kills them after
-    # its bound), and a relay that dies takes them along (_exit_with_parent).
+    # Ctrl-C in a terminal reaches the whole process group: the relay stops gracefully and
+    # shuts its workers down itself. SIGTERM keeps its default: ProcessPoolExecutor terminates
+    # the other workers of a broken pool with it (ignoring it hangs the pool's clean-up), so
+    # run the relay with systemd's KillMode=mixed (see the README).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _exit_with_parent()
     from segment_desktop.core.render import Renderer
     from segment_desktop.relay.rendering import EventRenderer
@@ -376,7 +376,7 @@ class RenderPool:
             log.warning("Render processes still busy after %.0f s: stopping them", timeout)
             processes = getattr(executor, "_processes", None) or {}
             for process in list(processes.values()):
-                process.kill()  # they ignore SIGTERM (see _init_worker)
+                process.kill()
             waiter.join(5)
 
 
