@@ -86,15 +86,11 @@ class Engine(Protocol):
     def compile(self, text: str, helpers: dict[str, Helper]) -> Program:
         """Parse ``text``; raises :class:`EngineError` with the position of a syntax error."""
 
-    def prepare(
-        self, data: Any, data_json: str | None = None, programs: Sequence[Program] | None = None
-    ) -> Any:
-        """The input in the engine's own form, made once for any number of evaluations.
+    def prepare(self, data: Any, programs: Sequence[Program] | None = None) -> Any:
+        """The parsed input in the engine's own form, made once for any number of evaluations.
 
-        ``data`` is the parsed input and ``data_json``, when the caller has it, the same as JSON
-        text. With ``programs``,
-        the result may keep only what they read (it is then good for them alone); without, it
-        is good for any program. Safe to share between threads.
+        With ``programs``, the result may keep only what they read (it is then good for them
+        alone); without, it is good for any program. Safe to share between threads.
         """
 
 
@@ -262,9 +258,7 @@ class JsonataPythonEngine:
             expr.register_lambda(name, _python_helper(fn))
         return _JsonataPythonProgram(expr)
 
-    def prepare(
-        self, data: Any, data_json: str | None = None, programs: Sequence[Program] | None = None
-    ) -> Any:
+    def prepare(self, data: Any, programs: Sequence[Program] | None = None) -> Any:
         return data  # it evaluates the parsed JSON itself
 
 
@@ -360,20 +354,16 @@ class JlensEngine:
             raise _shifted(_error_from_exception(err), len(head), len(text)) from None
         return _JlensProgram(expr, len(head), len(text))
 
-    def prepare(
-        self, data: Any, data_json: str | None = None, programs: Sequence[Program] | None = None
-    ) -> Any:
+    def prepare(self, data: Any, programs: Sequence[Program] | None = None) -> Any:
         import jlens
 
         try:
             if programs is None:
-                return jlens.Document.from_json(data_json) if data_json else jlens.Document(data)
+                return jlens.Document(data)
             reads = [p.reads for p in programs if isinstance(p, _JlensProgram)]
             read = jlens.union_reads(reads).get("input", {}) if reads else {}
-            if data_json is not None:
-                return jlens.Document.from_json(data_json, read)
             # Cutting the parsed event down in Python, then converting only that, costs a
-            # fraction of serialising it for from_json (1.2 vs 4 ms for a 50-line order).
+            # fraction of serialising it for Document.from_json (1.2 vs 4 ms for 50 lines).
             return jlens.Document(_only_read(data, read))
         except Exception as err:
             raise EngineError("SD104", f"The event cannot be read by jlens: {err}") from None

@@ -25,39 +25,39 @@ def compact_json_stdlib(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _orjson_compact() -> Callable[[Any], str] | None:
+def _orjson_dumps(indent: bool, fallback: Callable[[Any], str]) -> Callable[[Any], str] | None:
+    """orjson's encoder (two-space indented or compact), handing what it refuses to
+    ``fallback``; ``None`` without orjson."""
     try:
         import orjson
     except ImportError:
         return None
     dumps, error = orjson.dumps, orjson.JSONEncodeError
+    option = orjson.OPT_INDENT_2 if indent else None
 
-    def compact(value: Any) -> str:
+    def encode(value: Any) -> str:
         try:
-            return dumps(value).decode("utf-8")
-        except error:
-            return compact_json_stdlib(value)
+            return dumps(value, option=option).decode("utf-8")
+        except error:  # an integer beyond 64 bits, a non-string key…: the standard way can
+            return fallback(value)
 
-    return compact
+    return encode
 
 
-def _orjson_pretty() -> Callable[[Any], str] | None:
+def _orjson_loads() -> Callable[[str | bytes], Any] | None:
     try:
-        import orjson
+        from orjson import loads
     except ImportError:
         return None
-    dumps, indent, error = orjson.dumps, orjson.OPT_INDENT_2, orjson.JSONEncodeError
-
-    def pretty(value: Any) -> str:
-        try:
-            return dumps(value, option=indent).decode("utf-8")
-        except error:  # an integer beyond 64 bits, a non-string key…: the slow path can
-            return pretty_json_stdlib(value)
-
-    return pretty
+    return loads
 
 
 #: The fastest available implementation of :func:`pretty_json_stdlib`.
-pretty_json: Callable[[Any], str] = _orjson_pretty() or pretty_json_stdlib
+pretty_json: Callable[[Any], str] = _orjson_dumps(True, pretty_json_stdlib) or pretty_json_stdlib
 #: The fastest available implementation of :func:`compact_json_stdlib`.
-compact_json: Callable[[Any], str] = _orjson_compact() or compact_json_stdlib
+compact_json: Callable[[Any], str] = (
+    _orjson_dumps(False, compact_json_stdlib) or compact_json_stdlib
+)
+#: orjson's parser when installed (a ``ValueError`` for what it refuses), else ``None``: the
+#: caller then parses the standard way, which is also what words JSON errors for people.
+fast_loads: Callable[[str | bytes], Any] | None = _orjson_loads()

@@ -184,7 +184,6 @@ class Renderer:
         event: CommerceEvent,
         *,
         texts: Sequence[str] | None = None,
-        event_json: str | None = None,
     ) -> PreparedEvent:
         """The event in the engine's own form, made once for several renders.
 
@@ -201,7 +200,7 @@ class Renderer:
                 except TemplateError:
                     continue
         try:
-            data = self.engine.prepare(event.body, event_json, programs)
+            data = self.engine.prepare(event.body, programs)
         except engines.EngineError as err:
             raise TemplateError(err.code, err.message) from None
         cut_for = frozenset(texts) if texts is not None else None
@@ -214,18 +213,16 @@ class Renderer:
         *,
         template_key: str = "template",
         now: datetime | None = None,
-        event_json: str | None = None,
         prepared: PreparedEvent | None = None,
     ) -> RenderResult:
         """Render one template for one event.
 
-        ``prepared`` (from :meth:`prepare`, for this event) saves parsing the event again;
-        ``event_json`` saves a re-serialisation when the event must be prepared here.
+        ``prepared`` (from :meth:`prepare`, for this event) saves preparing the event again.
         """
         started = time.perf_counter()
         program = self.compile(text)
         if prepared is None:
-            prepared = self.prepare(event, texts=[text], event_json=event_json)
+            prepared = self.prepare(event, texts=[text])
         elif (
             prepared.event is not event
             or prepared.engine != self.engine.name
