@@ -18,16 +18,18 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from segment_desktop.core.envelope import parse_event_text
 from segment_desktop.core.errors import EventError, SegmentDesktopError
 from segment_desktop.relay.metrics import Metrics
 from segment_desktop.relay.outbox import EventRecord, Outbox
-from segment_desktop.relay.rendering import EventRenderer
-
-if TYPE_CHECKING:
-    from segment_desktop.relay.render_pool import Outcome
+from segment_desktop.relay.rendering import (
+    Duplicate,
+    EventRenderer,
+    Ignored,
+    Outcome,
+    Refused,
+    render_body,
+)
 
 log = logging.getLogger(__name__)
 
@@ -171,37 +173,24 @@ class Intake:
         future completes when the record is durable (the ASGI app awaits it without holding a
         thread).
         """
-        event = parse_event_text(body)
-        self.metrics.add("received")
-        keys = self.renderer.keys_for(event.triggered_by)
-        if not keys:
-            self.metrics.add("ignored")
-            return Accepted("ignored", event.id)
-        if self.outbox.seen(event.id):
-            self.metrics.add("duplicates")
-            return Accepted("duplicate", event.id)
-        rendered = self.renderer.render(event, keys)
-        record = EventRecord(
-            event.id, event.triggered_by, event.body, rendered.calls, rendered.failures
-        )
-        return Pending(record, self._committer.submit_nowait(record))
+        return self.take(render_body(self.renderer, body, seen=self.outbox.seen))
 
     def take(self, outcome: Outcome) -> Accepted | Pending:
-        """What :meth:`prepare` does after the CPU part, for a body a render process handled.
+        """Queue what rendering a body gave (in a render process, or :meth:`prepare`'s).
 
-        Raises ``EventError`` for a body that is not a Commerce event. There is no
-        de-duplication check before the commit here (rendering is done already): the commit
-        finds a duplicate all the same (nothing of it is stored) and :meth:`finish` answers
-        ``duplicate``, as :meth:`prepare` would have.
+        Raises ``EventError`` for a body that is not a Commerce event. A render process cannot
+        check for duplicates before rendering: the commit finds them all the same (nothing of
+        them is stored) and :meth:`finish` answers ``duplicate``.
         """
-        from segment_desktop.relay.render_pool import Ignored, Refused
-
         if isinstance(outcome, Refused):
             raise EventError(outcome.message)
         self.metrics.add("received")
         if isinstance(outcome, Ignored):
             self.metrics.add("ignored")
             return Accepted("ignored", outcome.event_id)
+        if isinstance(outcome, Duplicate):
+            self.metrics.add("duplicates")
+            return Accepted("duplicate", outcome.event_id)
         record = EventRecord(
             outcome.event_id,
             outcome.triggered_by,

@@ -105,7 +105,7 @@ class NewCall:
 
     def encoded(self) -> str:
         """The call as stored (compact JSON)."""
-        return self.text or _compact(self.call)
+        return self.text or compact_json(self.call)
 
 
 @dataclass(frozen=True)
@@ -207,10 +207,6 @@ class PendingTemplateError:
     template_keys: tuple[str, ...]
 
 
-def _compact(value: object) -> str:
-    return compact_json(value)
-
-
 class Outbox:
     """Thread-safe access to the outbox file; one connection guarded by a lock.
 
@@ -309,7 +305,7 @@ class Outbox:
         stored: list[bool] = []
         with self._lock, self._transaction() as db:
             for rec in records:
-                keep_body = _compact(rec.body) if rec.failures else None
+                keep_body = compact_json(rec.body) if rec.failures else None
                 cur = db.execute(
                     "INSERT OR IGNORE INTO events (event_id, triggered_by, received_at, body) "
                     "VALUES (?, ?, ?, ?)",
@@ -322,7 +318,10 @@ class Outbox:
                 db.executemany(
                     "INSERT OR REPLACE INTO template_errors (event_id, template_key, error, at) "
                     "VALUES (?, ?, ?, ?)",
-                    [(rec.event_id, f.template_key, _compact(f.error), now) for f in rec.failures],
+                    [
+                        (rec.event_id, f.template_key, compact_json(f.error), now)
+                        for f in rec.failures
+                    ],
                 )
                 stored.append(True)
         return stored
@@ -513,7 +512,7 @@ class Outbox:
             db.executemany(
                 "INSERT OR REPLACE INTO template_errors (event_id, template_key, error, at) "
                 "VALUES (?, ?, ?, ?)",
-                [(event_id, f.template_key, _compact(f.error), now) for f in failures],
+                [(event_id, f.template_key, compact_json(f.error), now) for f in failures],
             )
             left = db.execute(
                 "SELECT COUNT(*) FROM template_errors WHERE event_id = ?", (event_id,)

@@ -5,14 +5,10 @@ it competes with everything else the relay does (answering HTTP, group commits, 
 :class:`RenderPool` runs it in a ``ProcessPoolExecutor`` instead. Each worker is started with
 ``spawn`` (never ``fork``: the relay has threads and a listening socket), builds one
 :class:`~segment_desktop.relay.rendering.EventRenderer` in its initializer (compiling the
-enabled templates, so the first webhook pays no import) and turns a body into an
-:data:`Outcome` with :func:`render_body`:
-
-* :class:`Refused`: not a Commerce event (the app answers 400 with the message);
-* :class:`Ignored`: no enabled template tracks it;
-* :class:`RenderedBody`: the calls, already encoded as the outbox stores them (the main process
-  neither decodes nor re-encodes them), the failures, and the template input only when
-  something failed (the outbox keeps the body only then).
+enabled templates, so the first webhook pays no import) and turns a body into
+an :data:`~segment_desktop.relay.rendering.Outcome` with
+:func:`~segment_desktop.relay.rendering.render_body`, whose calls come back already encoded as
+the outbox stores them (the main process neither decodes nor re-encodes them).
 
 Template updates travel with the work: every task carries the settings' generation and the
 settings pickled once per update, and a worker whose generation is older switches before it
@@ -37,14 +33,13 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from segment_desktop.relay.intake import RenderUnavailable
+from segment_desktop.relay.rendering import Outcome, render_body
 
 if TYPE_CHECKING:
     from segment_desktop.core.engine import Limits
-    from segment_desktop.relay.outbox import EncodedCall, TemplateFailure
     from segment_desktop.relay.rendering import EventRenderer, TemplateConfig
 
 log = logging.getLogger(__name__)
@@ -54,62 +49,6 @@ log = logging.getLogger(__name__)
 REPLACE_PAUSE = 1.0
 #: The longest pause between restarts of render processes that keep dying young.
 REPLACE_PAUSE_CAP = 60.0
-
-
-# -- what a worker sends back -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Refused:
-    """The body is not a Commerce event: ``message`` is the ``EventError``'s."""
-
-    message: str
-
-
-@dataclass(frozen=True)
-class Ignored:
-    """No enabled template tracks the event."""
-
-    event_id: str
-
-
-@dataclass(frozen=True)
-class RenderedBody:
-    """The event rendered: what the outbox stores of it."""
-
-    event_id: str
-    triggered_by: str
-    calls: tuple[EncodedCall, ...] = ()
-    failures: tuple[TemplateFailure, ...] = ()
-    body: dict[str, Any] | None = None
-    """The template input, only when a template failed (kept for ``relay replay``)."""
-
-
-Outcome = Refused | Ignored | RenderedBody
-
-
-def render_body(renderer: EventRenderer, body: bytes) -> Outcome:
-    """Parse ``body``, pick its templates, render them and check the calls (CPU work only)."""
-    from segment_desktop.core.envelope import parse_event_text
-    from segment_desktop.core.errors import EventError
-    from segment_desktop.relay.outbox import EncodedCall
-
-    try:
-        event = parse_event_text(body)
-    except EventError as err:
-        return Refused(str(err))
-    keys = renderer.keys_for(event.triggered_by)
-    if not keys:
-        return Ignored(event.id)
-    rendered = renderer.render(event, keys)
-    failures = tuple(rendered.failures)
-    return RenderedBody(
-        event.id,
-        event.triggered_by,
-        tuple(EncodedCall.of(call) for call in rendered.calls),
-        failures,
-        event.body if failures else None,
-    )
 
 
 # -- inside a worker process ------------------------------------------------------------------
@@ -302,33 +241,22 @@ class RenderPool:
             self._replacing = broken
             self._broken_reason = reason
         threading.Thread(
-            target=self._replacement,
-            args=(broken, True),
-            name="relay-render-restart",
-            daemon=True,
+            target=self._replace, args=(broken,), name="relay-render-restart", daemon=True
         ).start()
 
-    def _replacement(
-        self, broken: ProcessPoolExecutor, wait: bool = False
-    ) -> ProcessPoolExecutor | None:
-        """The executor that replaces ``broken``, started now if need be.
-
-        ``None`` while replacements pause (the last one broke within :data:`REPLACE_PAUSE`),
-        unless ``wait``: then after the pause.
-        """
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        """Start the executor that replaces ``broken`` (on :meth:`_replace_soon`'s thread),
+        after a pause when the last replacement broke soon too."""
         while True:
             with self._lock:
-                if self._closed:
-                    return None
-                if broken is not self._executor:
-                    return self._executor
+                if self._closed or broken is not self._executor:
+                    return
                 pause = self._last_replaced + self._pause - time.monotonic()
                 if pause <= 0:
                     now = time.monotonic()
                     # Workers that die young (cannot start, or crash on every event) are
                     # restarted less and less often; a pool that ran a while restarts at once.
-                    lived = now - self._last_replaced
-                    young = lived < REPLACE_PAUSE_CAP
+                    young = now - self._last_replaced < REPLACE_PAUSE_CAP
                     self._pause = (
                         min(REPLACE_PAUSE_CAP, self._pause * 2) if young else REPLACE_PAUSE
                     )
@@ -338,9 +266,6 @@ class RenderPool:
                     self.replacements += 1
                     started = self._started
                     break
-            if not wait:
-                self._replace_soon(broken)
-                return None
             time.sleep(pause)
         log.error(
             "A render process stopped unexpectedly (%s); the deliveries it held were answered "
@@ -353,7 +278,6 @@ class RenderPool:
         broken.shutdown(wait=False)
         if started:
             self._launch(fresh)
-        return fresh
 
     def pids(self) -> list[int]:
         """The worker processes' ids (those started so far)."""

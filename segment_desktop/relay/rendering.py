@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from segment_desktop.core.jsontext import compact_json
-from segment_desktop.relay.outbox import NewCall, TemplateFailure
+from segment_desktop.relay.outbox import EncodedCall, NewCall, TemplateFailure
 
 if TYPE_CHECKING:
     from segment_desktop.core.engine import Limits
@@ -178,3 +178,73 @@ def unsendable(
                 "column": None,
             }
     return None
+
+
+# --------------------------------------------------------------------------- one webhook body
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The body is not a Commerce event: ``message`` is the ``EventError``'s."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """No enabled template tracks the event."""
+
+    event_id: str
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """The event was stored before (found before rendering it)."""
+
+    event_id: str
+
+
+@dataclass(frozen=True)
+class RenderedBody:
+    """The event rendered: what the outbox stores of it."""
+
+    event_id: str
+    triggered_by: str
+    calls: tuple[EncodedCall, ...] = ()
+    failures: tuple[TemplateFailure, ...] = ()
+    body: dict[str, Any] | None = None
+    """The template input, only when a template failed (kept for ``relay replay``)."""
+
+
+Outcome = Refused | Ignored | Duplicate | RenderedBody
+
+
+def render_body(
+    renderer: EventRenderer, body: bytes, seen: Callable[[str], bool] | None = None
+) -> Outcome:
+    """Parse ``body``, pick its templates, render them and check the calls (CPU work only).
+
+    ``seen(event_id)``, when given, skips rendering an event stored before (the commit finds
+    duplicates all the same; this only saves the work where the outbox is at hand).
+    """
+    from segment_desktop.core.envelope import parse_event_text
+    from segment_desktop.core.errors import EventError
+
+    try:
+        event = parse_event_text(body)
+    except EventError as err:
+        return Refused(str(err))
+    keys = renderer.keys_for(event.triggered_by)
+    if not keys:
+        return Ignored(event.id)
+    if seen is not None and seen(event.id):
+        return Duplicate(event.id)
+    rendered = renderer.render(event, keys)
+    failures = tuple(rendered.failures)
+    return RenderedBody(
+        event.id,
+        event.triggered_by,
+        tuple(EncodedCall.of(call) for call in rendered.calls),
+        failures,
+        event.body if failures else None,
+    )
