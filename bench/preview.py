@@ -17,10 +17,9 @@ import sys
 from bench.orders import order_event
 from bench.stats import print_table, summary, timings_ms, write_results
 from segment_desktop.core import engine as engines
-from segment_desktop.core.jsontext import pretty_json
-from segment_desktop.core.render import HELPERS, PreparedEvent, Renderer
-from segment_desktop.core.spec import call_size, check_call
+from segment_desktop.core.render import HELPERS, Renderer
 from segment_desktop.core.templates import default_template
+from segment_desktop.ui.studio.preview import PreparedEventCache, build_preview
 
 TARGETS = {
     "jsonata-python": {5: 16.0, 50: 50.0},
@@ -29,14 +28,9 @@ TARGETS = {
 OVERHEAD_TARGET = 1.3
 
 
-def preview_step(renderer: Renderer, text: str, prepared: PreparedEvent) -> str:
-    """What the studio's worker does after an edit (``ui.studio.preview.build_preview``)."""
-    result = renderer.render(
-        text, prepared.event, template_key="order_completed", prepared=prepared
-    )
-    for call in result.calls:
-        check_call(call, size=call_size(call))
-    return pretty_json(result.calls)
+def preview_step(renderer: Renderer, text: str, event: object, cache: object) -> object:
+    """Exactly what the studio's worker runs after an edit (no widget is made)."""
+    return build_preview(renderer, text, event, "order_completed", cache=cache)  # type: ignore[arg-type]
 
 
 def bare_engine_raw(name: str, text: str, body: dict[str, object], body_json: str) -> object:
@@ -73,15 +67,16 @@ def main(argv: list[str] | None = None) -> int:
             repeat = max(5, args.repeat // (10 if items >= 500 and name != "jlens" else 1))
 
             # The studio prepares the sample once (when it is chosen), not per keystroke.
-            prepared = renderer.prepare(event, event_json=event_json)
+            cache = PreparedEventCache()
+            cache.get(renderer, event)
 
-            def step(r: Renderer = renderer, p: PreparedEvent = prepared) -> object:
-                return preview_step(r, text, p)
-
-            def render_only(
-                r: Renderer = renderer, ev: object = event, js: str = event_json
+            def step(
+                r: Renderer = renderer, ev: object = event, c: PreparedEventCache = cache
             ) -> object:
-                return r.render(text, ev, event_json=js)  # type: ignore[arg-type]
+                return preview_step(r, text, ev, c)
+
+            def render_only(r: Renderer = renderer, ev: object = event) -> object:
+                return r.render(text, ev)  # type: ignore[arg-type]
 
             def bare(n: str = name, ev: object = event, js: str = event_json) -> object:
                 return bare_engine_raw(n, text, ev.body, js)  # type: ignore[attr-defined]
