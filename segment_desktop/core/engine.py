@@ -28,6 +28,7 @@ import importlib.util
 import json
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -91,6 +92,17 @@ class Engine(Protocol):
 
         With ``programs``, the result may keep only what they read (it is then good for them
         alone); without, it is good for any program. Safe to share between threads.
+        """
+
+    def prepare_json(
+        self, text: str, programs: Sequence[Program], probe: str, leave_out: frozenset[str]
+    ) -> tuple[Any, Any] | None:
+        """:meth:`prepare` straight from JSON text, for ``programs``, with ``probe``'s value.
+
+        ``probe`` is a JSONata expression evaluated against the same input (what the caller
+        needs to know of it besides the programs' results). None when this engine cannot, when
+        the programs read any top-level field in ``leave_out`` or the input whole, or when the
+        text is not plain JSON: the caller then parses the text itself.
         """
 
 
@@ -261,6 +273,11 @@ class JsonataPythonEngine:
     def prepare(self, data: Any, programs: Sequence[Program] | None = None) -> Any:
         return data  # it evaluates the parsed JSON itself
 
+    def prepare_json(
+        self, text: str, programs: Sequence[Program], probe: str, leave_out: frozenset[str]
+    ) -> tuple[Any, Any] | None:
+        return None  # it needs the parsed JSON: parsing it is the caller's
+
 
 def _python_helper(fn: Helper) -> Helper:
     """jsonata-python hands helpers its own null marker and list types: give them plain JSON."""
@@ -284,14 +301,13 @@ _FUNCTION_MARK = "\u0000segment-desktop:function\u0000"
 
 class _JlensProgram:
     def __init__(self, expr: Any, offset: int, length: int) -> None:
-        self._expr = expr
+        self.expr = expr
         self._offset = offset
         self._length = length
-        self.reads: Any = expr.reads()
 
     def evaluate(self, data: Any, limits: Limits) -> Any:
         try:
-            out = self._expr.evaluate_document(
+            out = self.expr.evaluate_document(
                 data,
                 None,
                 timeout=limits.timeout_s,
@@ -314,6 +330,10 @@ def _shifted(err: EngineError, offset: int, length: int) -> EngineError:
     position = err.position - offset
     err.position = position if 0 <= position <= length else None
     return err
+
+
+#: Sets of templates whose union of reads :class:`JlensEngine` keeps (the relay has one).
+_READS_CACHE_SIZE = 32
 
 
 class JlensEngine:
@@ -354,14 +374,61 @@ class JlensEngine:
             raise _shifted(_error_from_exception(err), len(head), len(text)) from None
         return _JlensProgram(expr, len(head), len(text))
 
+    def __init__(self) -> None:
+        self._probes: dict[str, Any] = {}
+        # union_reads costs ~0.1 ms, as much as parsing a small order: once per set of programs.
+        self._reads: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._reads_lock = threading.Lock()
+
+    def _union_read(self, exprs: Sequence[Any]) -> Any:
+        """The ``"input"`` part of the union of ``exprs``' reads (``{}``: nothing is read)."""
+        import jlens
+
+        key = tuple(exprs)
+        with self._reads_lock:
+            read = self._reads.get(key)
+            if read is not None:
+                self._reads.move_to_end(key)
+                return read
+        read = jlens.union_reads([e.reads() for e in exprs]).get("input", {}) if exprs else {}
+        with self._reads_lock:
+            self._reads[key] = read
+            while len(self._reads) > _READS_CACHE_SIZE:
+                self._reads.popitem(last=False)
+        return read
+
+    def prepare_json(
+        self, text: str, programs: Sequence[Program], probe: str, leave_out: frozenset[str]
+    ) -> tuple[Any, Any] | None:
+        """Parses ``text`` in Rust, skipping what neither the programs nor the probe read.
+
+        For a webhook body this replaces parsing it into Python, cutting it to the programs'
+        reads and converting that (a 50-line order: ~1.7 ms → ~0.6 ms, most of it GIL-free).
+        """
+        import jlens
+
+        if not all(isinstance(p, _JlensProgram) for p in programs):
+            return None
+        try:
+            probe_expr = self._probes.get(probe)
+            if probe_expr is None:
+                probe_expr = self._probes.setdefault(probe, jlens.Expression(probe))
+            exprs = [p.expr for p in programs if isinstance(p, _JlensProgram)]
+            read = self._union_read([*exprs, probe_expr])
+            if not isinstance(read, dict) or not leave_out.isdisjoint(read):
+                return None
+            document = jlens.Document.from_json(text, read)
+            return document, probe_expr.evaluate_document(document)
+        except Exception:  # not plain JSON (a BOM, a lone surrogate, …): the caller's way
+            return None
+
     def prepare(self, data: Any, programs: Sequence[Program] | None = None) -> Any:
         import jlens
 
         try:
             if programs is None:
                 return jlens.Document(data)
-            reads = [p.reads for p in programs if isinstance(p, _JlensProgram)]
-            read = jlens.union_reads(reads).get("input", {}) if reads else {}
+            read = self._union_read([p.expr for p in programs if isinstance(p, _JlensProgram)])
             # Cutting the parsed event down in Python, then converting only that, costs a
             # fraction of serialising it for Document.from_json (1.2 vs 4 ms for 50 lines).
             return jlens.Document(_only_read(data, read))

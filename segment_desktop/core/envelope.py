@@ -24,7 +24,18 @@ from segment_desktop.core.jsontypes import json_type_name
 MAX_BODY_BYTES = 5 * 1024 * 1024
 
 
-_NOT_FOR_TEMPLATES = frozenset({"configuration", "resources"})
+NOT_FOR_TEMPLATES = frozenset({"configuration", "resources"})
+"""Top-level fields of a delivery that are not part of the template input."""
+
+#: What a renderer needs of a delivery besides the template input, as JSONata: evaluated by an
+#: engine that parses the body itself (``Engine.prepare_json``), it spares parsing the body into
+#: Python. ``timestamps`` is what :func:`segment_desktop.core.messages.event_timestamp` reads.
+ENVELOPE_PROBE = (
+    '($resource := $type(payload.data) = "object" ? payload.data : payload; '
+    '{"root": $type($), "id": id, "triggered_by": triggered_by, "attempt": attempt, '
+    '"payload": $type(payload), "timestamps": $type($resource.meta) = "object" and '
+    '$type($resource.meta.timestamps) = "object" ? $resource.meta.timestamps})'
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,9 @@ class CommerceEvent:
     attempt: int
     body: dict[str, Any]
     """The template input: the delivery with ``payload`` always present."""
+    envelope_only: bool = False
+    """``body`` holds only what finishing calls reads (:func:`event_from_probe`): it is not
+    the template input, which an engine already holds in its own form."""
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -131,9 +145,33 @@ def to_event(body: object) -> CommerceEvent:
     payload = body.get("payload")
     if not isinstance(payload, dict):
         payload = _payload_from_resources(body.get("resources"), trigger)
-    template_input = {k: v for k, v in body.items() if k not in _NOT_FOR_TEMPLATES}
+    template_input = {k: v for k, v in body.items() if k not in NOT_FOR_TEMPLATES}
     template_input["payload"] = payload
     return CommerceEvent(id=event_id, triggered_by=trigger, attempt=attempt, body=template_input)
+
+
+def event_from_probe(found: object) -> CommerceEvent | None:
+    """The delivery's envelope from :data:`ENVELOPE_PROBE`'s value, when it is a plain event.
+
+    None when :func:`to_event` would refuse it or fill ``payload`` from ``resources``: the
+    caller then parses the body with :func:`parse_event_text`, which does that and words the
+    error. The event is ``envelope_only``.
+    """
+    if not isinstance(found, dict) or found.get("root") != "object":
+        return None
+    event_id, trigger = found.get("id"), found.get("triggered_by")
+    if not (isinstance(event_id, str) and event_id and isinstance(trigger, str) and "." in trigger):
+        return None
+    if found.get("payload") != "object":
+        return None
+    attempt = found.get("attempt", 1)
+    if isinstance(attempt, bool) or not isinstance(attempt, int):
+        attempt = 1
+    stamps = found.get("timestamps")
+    resource: dict[str, Any] = {"meta": {"timestamps": stamps}} if isinstance(stamps, dict) else {}
+    payload = {"data": resource}
+    body = {"id": event_id, "triggered_by": trigger, "attempt": attempt, "payload": payload}
+    return CommerceEvent(event_id, trigger, attempt, body, envelope_only=True)
 
 
 def _payload_from_resources(resources: object, trigger: str) -> dict[str, Any]:

@@ -20,7 +20,12 @@ from decimal import Decimal
 from typing import Any
 
 from segment_desktop.core import engine as engines
-from segment_desktop.core.envelope import CommerceEvent
+from segment_desktop.core.envelope import (
+    ENVELOPE_PROBE,
+    NOT_FOR_TEMPLATES,
+    CommerceEvent,
+    event_from_probe,
+)
 from segment_desktop.core.errors import TemplateError, TemplateTimeout
 from segment_desktop.core.events import templates_for_event
 from segment_desktop.core.jsontypes import json_type_name
@@ -191,20 +196,45 @@ class Renderer:
         the templates configured for it (``texts``: only what they read is kept). Templates that
         do not compile are left out; rendering them reports their error.
         """
-        programs: list[engines.Program] | None = None
-        if texts is not None:
-            programs = []
-            for text in texts:
-                try:
-                    programs.append(self.compile(text))
-                except TemplateError:
-                    continue
+        if event.envelope_only:
+            raise ValueError("An envelope-only event cannot be prepared: it is not the input.")
+        programs = None if texts is None else self._compiled(texts)
         try:
             data = self.engine.prepare(event.body, programs)
         except engines.EngineError as err:
             raise TemplateError(err.code, err.message) from None
         cut_for = frozenset(texts) if texts is not None else None
         return PreparedEvent(event, data, self.engine.name, cut_for)
+
+    def prepare_json(self, text: str, texts: Sequence[str]) -> PreparedEvent | None:
+        """The event and its prepared input straight from a webhook body, for ``texts``.
+
+        For an engine that parses JSON itself (jlens), this skips parsing the body into Python.
+        None when the engine cannot, or when the body is anything but a plain Commerce event
+        (not JSON, no ``payload`` object, …): then :func:`parse_event_text` it, and
+        :meth:`prepare`. The event is ``envelope_only``.
+        """
+        got = self.engine.prepare_json(
+            text, self._compiled(texts), ENVELOPE_PROBE, NOT_FOR_TEMPLATES
+        )
+        if got is None:
+            return None
+        data, found = got
+        event = event_from_probe(found)
+        if event is None:
+            return None
+        return PreparedEvent(event, data, self.engine.name, frozenset(texts))
+
+    def _compiled(self, texts: Sequence[str]) -> list[engines.Program]:
+        """The programs of ``texts``, leaving out those that do not compile (rendering them
+        reports their error)."""
+        programs = []
+        for text in texts:
+            try:
+                programs.append(self.compile(text))
+            except TemplateError:
+                continue
+        return programs
 
     def render(
         self,
@@ -244,21 +274,24 @@ class Renderer:
         templates: TemplateSet,
         chosen: dict[str, str],
         now: datetime | None = None,
+        prepared: PreparedEvent | None = None,
     ) -> EventRendering:
         """Render every template configured for the event; one failure does not stop the others.
 
-        ``chosen`` maps each *enabled* template key to its Commerce event.
+        ``chosen`` maps each *enabled* template key to its Commerce event. ``prepared`` (for
+        this event and these templates) saves preparing it.
         """
         specs = [t for t in templates_for_event(event.triggered_by, chosen) if t.key in chosen]
         rendering = EventRendering(event)
         texts = {spec.key: templates.text(spec.key) for spec in specs}
         if not texts:
             return rendering
-        try:
-            prepared = self.prepare(event, texts=list(texts.values()))
-        except TemplateError as err:
-            rendering.errors.update({key: err for key in texts})
-            return rendering
+        if prepared is None:
+            try:
+                prepared = self.prepare(event, texts=list(texts.values()))
+            except TemplateError as err:
+                rendering.errors.update({key: err for key in texts})
+                return rendering
         for key, text in texts.items():
             try:
                 result = self.render(text, event, template_key=key, now=now, prepared=prepared)

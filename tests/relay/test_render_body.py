@@ -1,0 +1,72 @@
+"""One webhook body → what the outbox stores, the raw-JSON way (jlens) and the parsed way alike."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from segment_desktop.core.config import Config
+from segment_desktop.core.envelope import parse_event_text
+from segment_desktop.core.render import Renderer
+from segment_desktop.core.samples import list_samples
+from segment_desktop.relay.rendering import (
+    Duplicate,
+    EventRenderer,
+    Ignored,
+    Refused,
+    RenderedBody,
+    TemplateConfig,
+    relay_limits,
+    render_body,
+)
+
+
+def _renderer(overrides: dict[str, str] | None = None) -> EventRenderer:
+    config = Config.default()
+    templates = TemplateConfig(dict(config.chosen_events()), overrides or {})
+    return EventRenderer(templates, Renderer("jlens", limits=relay_limits()))
+
+
+def _parsed_way(renderer: EventRenderer, body: bytes) -> object:
+    renderer.render_json = lambda *args, **kw: None  # type: ignore[method-assign]
+    return render_body(renderer, body)
+
+
+@pytest.mark.parametrize("sample", list_samples(), ids=lambda s: s.name)
+def test_the_raw_json_way_stores_what_the_parsed_way_stores(sample: object) -> None:
+    body = sample.text().encode()  # type: ignore[attr-defined]
+    renderer = _renderer()
+    fast = renderer.render_json(body)
+    slow = _parsed_way(_renderer(), body)
+    if isinstance(slow, Ignored):
+        assert fast == slow
+        return
+    assert isinstance(fast, RenderedBody) and isinstance(slow, RenderedBody)
+    assert fast == slow
+    assert fast.calls and fast.body is None
+
+
+def test_a_duplicate_is_found_before_rendering() -> None:
+    body = list_samples("order.paid")[0].text().encode()
+    event_id = parse_event_text(body).id
+    assert render_body(_renderer(), body, seen=lambda i: i == event_id) == Duplicate(event_id)
+
+
+def test_a_template_error_keeps_the_whole_body_for_replay() -> None:
+    """The raw way holds no Python copy of the body: a failure goes the parsed way, which does."""
+    body = list_samples("order.paid")[0].text().encode()
+    renderer = _renderer({"order_completed": '$error("no such product")'})
+    assert renderer.render_json(body) is None
+    outcome = render_body(renderer, body)
+    assert isinstance(outcome, RenderedBody)
+    assert [f.template_key for f in outcome.failures] == ["order_completed"]
+    assert "no such product" in json.dumps(outcome.failures[0].error)
+    assert outcome.body == parse_event_text(body).body
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[1]", b'{"id": "\xc3\x28"}', b"\xef\xbb\xbf{"])
+def test_what_the_raw_way_declines_is_refused_with_the_parsers_words(body: bytes) -> None:
+    renderer = _renderer()
+    assert renderer.render_json(body) is None
+    assert isinstance(render_body(renderer, body), Refused)
