@@ -1,4 +1,4 @@
-"""The relay's HTTP face (Starlette): the webhook receiver, ``/healthz`` and ``/metrics``.
+"""The relay's HTTP face: the webhook receiver (plain ASGI), ``/healthz``, ``/metrics``.
 
 ``POST /webhooks/commerce``
     401 for a missing or wrong ``X-MOLTIN-SECRET-KEY`` (compared in constant time, before the
@@ -15,15 +15,17 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from segment_desktop.core.errors import EventError
+from segment_desktop.core.jsontext import compact_json
 from segment_desktop.relay.intake import Accepted, OutboxUnavailable, Pending, RenderUnavailable
 
 if TYPE_CHECKING:
@@ -32,65 +34,123 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/webhooks/commerce"
-SECRET_HEADER = "x-moltin-secret-key"
+SECRET_HEADER = b"x-moltin-secret-key"
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+class _Answer(Exception):
+    """Ends a webhook delivery early with this answer."""
+
+    def __init__(
+        self, status: int, message: str, headers: tuple[tuple[bytes, bytes], ...] = ()
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body: dict[str, object] = {"error": message}
+        self.headers = headers
 
 
-async def _read_capped(request: Request, cap: int) -> bytes | None:
+_RETRY_LATER = ((b"retry-after", b"5"),)
+
+
+async def _send_json(
+    send: Send,
+    status: int,
+    body: dict[str, object],
+    headers: tuple[tuple[bytes, bytes], ...] = (),
+) -> None:
+    data = compact_json(body).encode("utf-8")
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(data)).encode("ascii")),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})
+
+
+async def _read_capped(scope: Scope, receive: Receive, cap: int) -> bytes | None:
     """The body, or None as soon as it is known to exceed ``cap`` bytes."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > cap:
-        return None
+    for name, value in scope["headers"]:
+        if name == b"content-length" and value.isdigit() and int(value) > cap:
+            return None
     chunks: list[bytes] = []
     total = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Answer(400, "The request body was not received completely.")
+        chunk = message.get("body", b"")
         total += len(chunk)
         if total > cap:
             return None
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
-def build_app(relay: Relay) -> Starlette:
-    """The ASGI application for a started :class:`Relay`."""
+def build_app(relay: Relay) -> ASGIApp:
+    """The ASGI application for a started :class:`Relay`.
+
+    The webhook route is plain ASGI: it is the one hot path (Starlette's request and response
+    objects and middleware cost more per delivery than a small order takes to render with
+    jlens); ``/healthz``, ``/metrics`` and every other request go to Starlette.
+    """
     secret = relay.webhook_secret.encode("utf-8")
+    others = _status_app(relay)
 
-    async def receive_webhook(request: Request) -> Response:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == WEBHOOK_PATH and scope["method"] == "POST":
+            await receive_webhook(scope, receive, send)
+        else:
+            await others(scope, receive, send)
+
+    async def receive_webhook(scope: Scope, receive: Receive, send: Send) -> None:
         if relay.in_flight >= relay.max_in_flight:
             # Overloaded: a quick 503 makes Commerce retry later, where a slow answer would
             # pass its 10 s limit anyway, and bodies waiting here would only pile up in memory.
             relay.metrics.add("overloaded")
-            return JSONResponse(
-                {"error": "The relay is busy; deliver this event again shortly."},
-                status_code=503,
-                headers={"Retry-After": "5"},
-            )
+            message = "The relay is busy; deliver this event again shortly."
+            await _send_json(send, 503, {"error": message}, _RETRY_LATER)
+            return
         relay.in_flight += 1  # only the event loop's thread changes it
         try:
-            return await _receive(request)
+            answer = await _receive(scope, receive)
+        except _Answer as early:
+            await _send_json(send, early.status, early.body, early.headers)
+        else:
+            await _send_json(send, 200, answer.as_dict())
         finally:
             relay.in_flight -= 1
 
-    async def _receive(request: Request) -> Response:
-        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
+    async def _receive(scope: Scope, receive: Receive) -> Accepted:
+        given = b""
+        for name, value in scope["headers"]:
+            if name == SECRET_HEADER:
+                given = value
+                break
         if not hmac.compare_digest(given, secret):
             relay.metrics.add("unauthorized")
             log.warning("Refused a webhook with a missing or wrong X-MOLTIN-SECRET-KEY")
-            return _error(
+            raise _Answer(
                 401,
                 "Missing or wrong X-MOLTIN-SECRET-KEY. The integration's secret_key in Commerce "
                 "must be the relay's webhook secret: run `segment-desktop register` again.",
             )
-        try:
-            body = await _read_capped(request, relay.max_body_bytes)
-        except ClientDisconnect:
-            return _error(400, "The request body was not received completely.")
+        body = await _read_capped(scope, receive, relay.max_body_bytes)
         if body is None:
             relay.metrics.add("invalid")
-            return _error(
+            raise _Answer(
                 413,
                 f"The body is larger than {relay.max_body_bytes:,} bytes; "
                 "a Commerce event is never this large.",
@@ -111,13 +171,22 @@ def build_app(relay: Relay) -> Starlette:
                 prepared = relay.intake.finish(prepared, stored)
         except EventError as err:
             relay.metrics.add("invalid")
-            return _error(400, str(err))
+            raise _Answer(400, str(err)) from None
         except OutboxUnavailable as err:
-            return _error(503, str(err))
+            raise _Answer(503, str(err)) from None
         except RenderUnavailable as err:
             relay.metrics.add("render_unavailable")
-            return JSONResponse({"error": str(err)}, status_code=503, headers={"Retry-After": "5"})
-        return JSONResponse(prepared.as_dict())
+            raise _Answer(503, str(err), _RETRY_LATER) from None
+        return prepared
+
+    return app
+
+
+def _status_app(relay: Relay) -> Starlette:
+    """``/healthz``, ``/metrics``; 404 and 405 for the rest (a GET of the webhook path)."""
+
+    async def refuse(request: Request) -> Response:
+        raise AssertionError("POSTs to the webhook path never reach Starlette")
 
     async def healthz(request: Request) -> Response:
         sending, rendering = relay.sender_alive(), relay.render_healthy()
@@ -144,7 +213,7 @@ def build_app(relay: Relay) -> Starlette:
 
     return Starlette(
         routes=[
-            Route(WEBHOOK_PATH, receive_webhook, methods=["POST"]),
+            Route(WEBHOOK_PATH, refuse, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
         ]

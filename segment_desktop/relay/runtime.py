@@ -21,9 +21,8 @@ from segment_desktop.relay.rendering import EventRenderer, TemplateConfig
 from segment_desktop.relay.sender import BACKOFF_FIRST, BatchSender, Sender
 
 if TYPE_CHECKING:
-    from starlette.applications import Starlette
-
     from segment_desktop.core.render import Renderer
+    from segment_desktop.relay.app import ASGIApp
     from segment_desktop.relay.render_pool import RenderPool
 
 log = logging.getLogger(__name__)
@@ -112,7 +111,7 @@ class Relay:
         #: Without processes, threads for parsing and rendering. Few are enough: the work needs
         #: the GIL, and waiting for a commit holds none of them. (Started on first use.)
         self.executor = ThreadPoolExecutor(RENDER_THREADS, thread_name_prefix="relay-render")
-        self._app: Starlette | None = None
+        self._app: ASGIApp | None = None
         self._started = False
 
     @property
@@ -125,7 +124,7 @@ class Relay:
         return self.pool.processes if self.pool is not None else 0
 
     @property
-    def app(self) -> Starlette:
+    def app(self) -> ASGIApp:
         if self._app is None:
             from segment_desktop.relay.app import build_app
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,6 +82,20 @@ def test_huge_body_is_413_with_or_without_content_length(relay: RelayServer) -> 
     )
     assert answer.status_code == 413
     assert _stored(relay) == 0
+
+
+def test_a_body_cut_short_by_the_sender_stores_nothing(relay: RelayServer) -> None:
+    body = sample_body("order.paid", "e-cut")
+    host, port = relay.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        head = (
+            f"POST /webhooks/commerce HTTP/1.1\r\nHost: {host}\r\n"
+            f"X-MOLTIN-SECRET-KEY: {WEBHOOK_SECRET}\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        sock.sendall(head.encode() + body[: len(body) // 2])
+    assert post(relay.webhook_url, sample_body("order.paid", "e-whole")).status_code == 200
+    wait_for(lambda: relay.relay.in_flight == 0, what="the cut delivery to end")
+    assert _stored(relay) == 1  # the whole one only
 
 
 def test_same_event_twice_gives_one_set_of_calls(relay: RelayServer, sandbox: Sandbox) -> None:
