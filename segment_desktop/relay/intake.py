@@ -23,7 +23,6 @@ from segment_desktop.core.errors import EventError, SegmentDesktopError
 from segment_desktop.relay.metrics import Metrics
 from segment_desktop.relay.outbox import EventRecord, Outbox
 from segment_desktop.relay.rendering import (
-    Duplicate,
     EventRenderer,
     Ignored,
     Outcome,
@@ -167,20 +166,19 @@ class Intake:
         return self.finish(prepared, prepared.future.result())
 
     def prepare(self, body: bytes) -> Accepted | Pending:
-        """The CPU part: parse, de-duplicate, render, then hand the record to the committer.
+        """The CPU part: parse and render, then hand the record to the committer.
 
         Returns the answer at once when nothing is to be stored, else a :class:`Pending` whose
         future completes when the record is durable (the ASGI app awaits it without holding a
         thread).
         """
-        return self.take(render_body(self.renderer, body, seen=self.outbox.seen))
+        return self.take(render_body(self.renderer, body))
 
     def take(self, outcome: Outcome) -> Accepted | Pending:
         """Queue what rendering a body gave (in a render process, or :meth:`prepare`'s).
 
-        Raises ``EventError`` for a body that is not a Commerce event. A render process cannot
-        check for duplicates before rendering: the commit finds them all the same (nothing of
-        them is stored) and :meth:`finish` answers ``duplicate``.
+        Raises ``EventError`` for a body that is not a Commerce event. Duplicates are found by
+        the commit (nothing of them is stored) and :meth:`finish` answers ``duplicate``.
         """
         if isinstance(outcome, Refused):
             raise EventError(outcome.message)
@@ -188,9 +186,6 @@ class Intake:
         if isinstance(outcome, Ignored):
             self.metrics.add("ignored")
             return Accepted("ignored", outcome.event_id)
-        if isinstance(outcome, Duplicate):
-            self.metrics.add("duplicates")
-            return Accepted("duplicate", outcome.event_id)
         record = EventRecord(
             outcome.event_id,
             outcome.triggered_by,

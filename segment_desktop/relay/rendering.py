@@ -124,9 +124,7 @@ class EventRenderer:
             keys = templates.keys_for(event.triggered_by)
         return self._render(template_set, event, keys)
 
-    def render_json(
-        self, body: bytes, seen: Callable[[str], bool] | None = None
-    ) -> Ignored | Duplicate | RenderedBody | None:
+    def render_json(self, body: bytes) -> Ignored | RenderedBody | None:
         """:func:`render_body` without parsing ``body`` into Python, when the engine can.
 
         The engine parses the body itself, skipping what no enabled template reads (jlens: a
@@ -157,8 +155,6 @@ class EventRenderer:
         keys = templates.keys_for(event.triggered_by)
         if not keys:
             return Ignored(event.id)
-        if seen is not None and seen(event.id):
-            return Duplicate(event.id)
         rendered = self._render(template_set, event, keys, prepared)
         if rendered.failures:
             return None
@@ -249,13 +245,6 @@ class Ignored:
 
 
 @dataclass(frozen=True)
-class Duplicate:
-    """The event was stored before (found before rendering it)."""
-
-    event_id: str
-
-
-@dataclass(frozen=True)
 class RenderedBody:
     """The event rendered: what the outbox stores of it."""
 
@@ -267,21 +256,20 @@ class RenderedBody:
     """The template input, only when a template failed (kept for ``relay replay``)."""
 
 
-Outcome = Refused | Ignored | Duplicate | RenderedBody
+Outcome = Refused | Ignored | RenderedBody
 
 
-def render_body(
-    renderer: EventRenderer, body: bytes, seen: Callable[[str], bool] | None = None
-) -> Outcome:
+def render_body(renderer: EventRenderer, body: bytes) -> Outcome:
     """Parse ``body``, pick its templates, render them and check the calls (CPU work only).
 
-    ``seen(event_id)``, when given, skips rendering an event stored before (the commit finds
-    duplicates all the same; this only saves the work where the outbox is at hand).
+    Duplicates are rendered too: the commit finds them (nothing of them is stored). Asking the
+    outbox first would cost a query, and its locking, on every delivery to spare a render on
+    the rare retry (measured: ~13 % of the relay's rate with jlens).
     """
     from segment_desktop.core.envelope import parse_event_text
     from segment_desktop.core.errors import EventError
 
-    fast = renderer.render_json(body, seen)
+    fast = renderer.render_json(body)
     if fast is not None:
         return fast
     try:
@@ -291,8 +279,6 @@ def render_body(
     keys = renderer.keys_for(event.triggered_by)
     if not keys:
         return Ignored(event.id)
-    if seen is not None and seen(event.id):
-        return Duplicate(event.id)
     rendered = renderer.render(event, keys)
     failures = tuple(rendered.failures)
     return RenderedBody(

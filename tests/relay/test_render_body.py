@@ -11,7 +11,6 @@ from segment_desktop.core.envelope import parse_event_text
 from segment_desktop.core.render import Renderer
 from segment_desktop.core.samples import list_samples
 from segment_desktop.relay.rendering import (
-    Duplicate,
     EventRenderer,
     Ignored,
     Refused,
@@ -45,12 +44,6 @@ def test_the_raw_json_way_stores_what_the_parsed_way_stores(sample: object) -> N
     assert isinstance(fast, RenderedBody) and isinstance(slow, RenderedBody)
     assert fast == slow
     assert fast.calls and fast.body is None
-
-
-def test_a_duplicate_is_found_before_rendering() -> None:
-    body = list_samples("order.paid")[0].text().encode()
-    event_id = parse_event_text(body).id
-    assert render_body(_renderer(), body, seen=lambda i: i == event_id) == Duplicate(event_id)
 
 
 def test_a_template_error_keeps_the_whole_body_for_replay() -> None:
