@@ -113,21 +113,27 @@ def available_engines() -> list[str]:
     return names
 
 
-def create_engine(name: str | None = None) -> Engine:
-    """The engine by name, else ``$SEGMENT_DESKTOP_ENGINE``, else jlens when installed."""
+def engine_name(name: str | None = None) -> str:
+    """The engine :func:`create_engine` would make: by name, else ``$SEGMENT_DESKTOP_ENGINE``,
+    else jlens when installed. Raises ValueError for an unknown or missing engine."""
     choice = (name or os.environ.get(ENGINE_ENV, "")).strip().lower()
     if choice in ("", "auto"):
-        choice = JLENS if JLENS in available_engines() else JSONATA_PYTHON
-    if choice == JLENS:
-        if JLENS not in available_engines():
-            raise ValueError(
-                "The jlens engine is not installed: pip install 'segment-desktop[fast]', "
-                f"or set {ENGINE_ENV}=jsonata-python."
-            )
-        return JlensEngine()
-    if choice == JSONATA_PYTHON:
-        return JsonataPythonEngine()
-    raise ValueError(f"Unknown template engine {choice!r}; use {JSONATA_PYTHON!r} or {JLENS!r}.")
+        return JLENS if JLENS in available_engines() else JSONATA_PYTHON
+    if choice == JLENS and JLENS not in available_engines():
+        raise ValueError(
+            "The jlens engine is not installed: pip install 'segment-desktop[fast]', "
+            f"or set {ENGINE_ENV}=jsonata-python."
+        )
+    if choice not in (JLENS, JSONATA_PYTHON):
+        raise ValueError(
+            f"Unknown template engine {choice!r}; use {JSONATA_PYTHON!r} or {JLENS!r}."
+        )
+    return choice
+
+
+def create_engine(name: str | None = None) -> Engine:
+    """The engine by name, else ``$SEGMENT_DESKTOP_ENGINE``, else jlens when installed."""
+    return JlensEngine() if engine_name(name) == JLENS else JsonataPythonEngine()
 
 
 # --------------------------------------------------------------------------- jsonata-python

@@ -13,10 +13,11 @@ Ctrl-C stops accepting, lets deliveries in flight finish, sends what is due for 
 ``SEGMENT_DESKTOP_RELAY_FLUSH_SECONDS`` (5 s) and keeps the rest in the outbox for the next
 start. ``GET /healthz`` and ``GET /metrics`` (Prometheus text) are on the same port.
 
-Webhooks are parsed and rendered in ``--render-processes N`` worker processes
+Webhooks are parsed and rendered on threads of the relay's own process with jlens (which works
+without holding the GIL), and in ``--render-processes N`` worker processes with jsonata-python
 (``SEGMENT_DESKTOP_RELAY_RENDER_PROCESSES``; default one per CPU, at most 4), so that rendering
-runs in parallel with HTTP, commits and sending; 0 renders on threads of the relay's own process.
-The workers exit with the relay, however it ends. Under systemd, ``KillMode=mixed`` lets the
+runs in parallel with HTTP, commits and sending; 0 renders on threads with either engine. The
+workers exit with the relay, however it ends. Under systemd, ``KillMode=mixed`` lets the
 relay stop them itself after the deliveries in flight.
 
 Exit codes: 0 done, 2 a problem the user must fix (settings, secrets, address in use), 1 an
@@ -74,8 +75,8 @@ def _add_serve(parser: argparse.ArgumentParser, *, sub: bool) -> None:
     parser.add_argument(
         "--render-processes", type=int, default=argparse.SUPPRESS if sub else None, metavar="N",
         help="processes that parse and render webhooks (default: "
-        "$SEGMENT_DESKTOP_RELAY_RENDER_PROCESSES or one per CPU, at most 4; "
-        "0 renders on threads of the relay's own process)",
+        "$SEGMENT_DESKTOP_RELAY_RENDER_PROCESSES, else 0 with jlens and one per CPU, at most "
+        "4, with jsonata-python; 0 renders on threads of the relay's own process)",
     )  # fmt: skip
 
 
@@ -135,8 +136,13 @@ def _store(args: argparse.Namespace) -> ConfigStore:
 
 
 def _settings(args: argparse.Namespace, config: Config) -> RelaySettings:
+    from segment_desktop.core.engine import engine_name
     from segment_desktop.relay.settings import resolve
 
+    try:
+        engine = engine_name()
+    except ValueError:
+        engine = ""  # serving reports it when it makes the renderer; status needs no engine
     return resolve(
         config_segment_host=config.segment.host,
         config_segment_path=config.segment.path,
@@ -144,6 +150,7 @@ def _settings(args: argparse.Namespace, config: Config) -> RelaySettings:
         data_dir=getattr(args, "data_dir", None),
         segment_host=getattr(args, "segment_host", None),
         render_processes=getattr(args, "render_processes", None),
+        engine=engine,
     )
 
 
@@ -176,7 +183,14 @@ def _serve(args: argparse.Namespace) -> int:
     store = _store(args)
     config = store.load()
     settings = _settings(args, config)
+    from segment_desktop.core.engine import engine_name
+    from segment_desktop.core.errors import ConfigError
     from segment_desktop.core.secrets import SEGMENT_WRITE_KEY, WEBHOOK_SECRET
+
+    try:
+        engine_name()
+    except ValueError as err:  # an unknown or missing engine in $SEGMENT_DESKTOP_ENGINE
+        raise ConfigError(str(err)) from None
 
     write_key = _secret(SEGMENT_WRITE_KEY)
     webhook_secret = _secret(WEBHOOK_SECRET)

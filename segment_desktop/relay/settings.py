@@ -33,8 +33,19 @@ ENVIRONMENT: dict[str, str] = {
 }
 
 
-def default_render_processes() -> int:
-    """One render process per CPU, at most :data:`MAX_DEFAULT_RENDER_PROCESSES`, at least one."""
+def default_render_processes(engine: str) -> int:
+    """For jsonata-python, one render process per CPU (at most
+    :data:`MAX_DEFAULT_RENDER_PROCESSES`, at least one); for jlens, none.
+
+    jsonata-python renders in Python, holding the GIL: processes let it use the CPUs. jlens
+    parses and evaluates without the GIL, so threads of the relay's own process render in
+    parallel already, and spare each delivery the trip to another process (measured on two
+    CPUs: 5-item orders 837 vs 705 events/s, 50-item 364 vs 341).
+    """
+    from segment_desktop.core.engine import JLENS
+
+    if engine == JLENS:
+        return 0
     return max(1, min(MAX_DEFAULT_RENDER_PROCESSES, os.cpu_count() or 1))
 
 
@@ -96,9 +107,14 @@ def resolve(
     segment_host: str | None = None,
     segment_path: str | None = None,
     render_processes: int | None = None,
+    engine: str = "jsonata-python",
     environ: Mapping[str, str] | None = None,
 ) -> RelaySettings:
-    """Flag, else environment variable, else saved config, else default. Raises ConfigError."""
+    """Flag, else environment variable, else saved config, else default. Raises ConfigError.
+
+    ``engine``: the template engine's name (the default number of render processes depends on
+    it).
+    """
     env = os.environ if environ is None else environ
 
     def pick(flag: str | None, key: str, fallback: str) -> str:
@@ -117,7 +133,7 @@ def resolve(
     elif processes:
         render_processes = int(_number(ENVIRONMENT["render_processes"], processes, int, 0))
     else:
-        render_processes = default_render_processes()
+        render_processes = default_render_processes(engine)
     most = 4 * (os.cpu_count() or 1)
     if render_processes > most:
         raise ConfigError(

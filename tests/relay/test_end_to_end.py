@@ -165,6 +165,15 @@ def test_missing_secret_fails_at_start_with_a_clear_message(tmp_path: Path) -> N
     assert env["SEGMENT_WRITE_KEY"] not in result.stderr
 
 
+def test_an_unknown_template_engine_fails_at_start_with_a_clear_message(tmp_path: Path) -> None:
+    from tests.relay.helpers import relay_env
+
+    result = run_cli("--data-dir", str(tmp_path), env=relay_env(SEGMENT_DESKTOP_ENGINE="jsonatta"))
+    assert result.returncode == 2
+    assert "Unknown template engine 'jsonatta'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_bad_listen_address_and_port_in_use(tmp_path: Path) -> None:
     bad = run_cli("--listen", "nowhere", "--data-dir", str(tmp_path))
     assert bad.returncode == 2 and "HOST:PORT" in bad.stderr

@@ -86,11 +86,12 @@ def test_render_processes_flag_over_environment_over_default(
 ) -> None:
     import os
 
-    def resolved(flag: int | None, env: dict[str, str]) -> int:
+    def resolved(flag: int | None, env: dict[str, str], engine: str = "jsonata-python") -> int:
         return resolve(
             config_segment_host="h",
             config_segment_path="/p",
             render_processes=flag,
+            engine=engine,
             environ=env,
         ).render_processes
 
@@ -101,6 +102,10 @@ def test_render_processes_flag_over_environment_over_default(
     monkeypatch.setattr(os, "cpu_count", lambda: None)
     assert resolved(None, {}) == 1
     assert resolved(None, {variable: "3"}) == 3
+    # jlens renders without the GIL: threads of the relay's own process by default
+    assert resolved(None, {}, engine="jlens") == 0
+    assert resolved(None, {variable: "3"}, engine="jlens") == 3
+    assert resolved(2, {}, engine="jlens") == 2
     assert resolved(None, {variable: "0"}) == 0  # threads in the relay's own process
     assert resolved(2, {variable: "3"}) == 2
     assert resolved(0, {variable: "3"}) == 0
