@@ -303,44 +303,38 @@ class Outbox:
         """
         now = time.time() if now is None else now
         stored: list[bool] = []
+        # A few statements per group rather than per event: each one releases and takes back
+        # the GIL, which costs more than the statement when render threads are busy.
         with self._lock, self._transaction() as db:
+            known = _known_events(db, [rec.event_id for rec in records])
+            events: list[tuple[str, str, float, str | None]] = []
+            calls: list[tuple[str, str, str, str, int, float, float]] = []
+            failures: list[tuple[str, str, str, float]] = []
             for rec in records:
-                keep_body = compact_json(rec.body) if rec.failures else None
-                cur = db.execute(
-                    "INSERT OR IGNORE INTO events (event_id, triggered_by, received_at, body) "
-                    "VALUES (?, ?, ?, ?)",
-                    (rec.event_id, rec.triggered_by, now, keep_body),
-                )
-                if cur.rowcount == 0:
+                if rec.event_id in known:
                     stored.append(False)
                     continue
-                self._insert_calls(db, rec.event_id, rec.calls, now)
+                known.add(rec.event_id)
+                stored.append(True)
+                keep_body = compact_json(rec.body) if rec.failures else None
+                events.append((rec.event_id, rec.triggered_by, now, keep_body))
+                calls.extend(_call_rows(rec.event_id, rec.calls, now))
+                failures.extend(
+                    (rec.event_id, f.template_key, compact_json(f.error), now) for f in rec.failures
+                )
+            db.executemany(
+                "INSERT INTO events (event_id, triggered_by, received_at, body) "
+                "VALUES (?, ?, ?, ?)",
+                events,
+            )
+            db.executemany(_INSERT_CALLS, calls)
+            if failures:
                 db.executemany(
                     "INSERT OR REPLACE INTO template_errors (event_id, template_key, error, at) "
                     "VALUES (?, ?, ?, ?)",
-                    [
-                        (rec.event_id, f.template_key, compact_json(f.error), now)
-                        for f in rec.failures
-                    ],
+                    failures,
                 )
-                stored.append(True)
         return stored
-
-    @staticmethod
-    def _insert_calls(
-        db: sqlite3.Connection, event_id: str, calls: Iterable[StoredCall], now: float
-    ) -> None:
-        rows = []
-        for c in calls:
-            text = c.encoded()
-            rows.append(
-                (event_id, c.template_key, c.message_id, text, len(text.encode()), now, now)
-            )
-        db.executemany(
-            "INSERT INTO calls (event_id, template_key, message_id, call, size, "
-            "next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
 
     # -- sending ------------------------------------------------------------------------------
 
@@ -508,7 +502,7 @@ class Outbox:
                 "DELETE FROM template_errors WHERE event_id = ? AND template_key = ?",
                 [(event_id, k) for k in resolved_keys],
             )
-            self._insert_calls(db, event_id, calls, now)
+            db.executemany(_INSERT_CALLS, _call_rows(event_id, calls, now))
             db.executemany(
                 "INSERT OR REPLACE INTO template_errors (event_id, template_key, error, at) "
                 "VALUES (?, ?, ?, ?)",
@@ -536,6 +530,34 @@ class Outbox:
                 (cutoff,),
             )
             return cur.rowcount
+
+
+_INSERT_CALLS = (
+    "INSERT INTO calls (event_id, template_key, message_id, call, size, next_attempt_at, "
+    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _known_events(db: sqlite3.Connection, event_ids: Sequence[str]) -> set[str]:
+    """Which of ``event_ids`` the outbox has already (in chunks: SQLite caps parameters)."""
+    known: set[str] = set()
+    unique = list(dict.fromkeys(event_ids))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        rows = db.execute(f"SELECT event_id FROM events WHERE event_id IN ({marks})", chunk)
+        known.update(row[0] for row in rows)
+    return known
+
+
+def _call_rows(
+    event_id: str, calls: Iterable[StoredCall], now: float
+) -> list[tuple[str, str, str, str, int, float, float]]:
+    rows = []
+    for c in calls:
+        text = c.encoded()
+        rows.append((event_id, c.template_key, c.message_id, text, len(text.encode()), now, now))
+    return rows
 
 
 def _event_filter(event_ids: Sequence[str] | None) -> tuple[str, tuple[str, ...]]:

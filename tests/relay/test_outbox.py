@@ -66,6 +66,15 @@ def test_duplicates_within_one_group(outbox: Outbox) -> None:
     assert outbox.stats().pending == 2
 
 
+def test_a_large_group_with_known_events_among_them(outbox: Outbox) -> None:
+    """More ids than SQLite takes as parameters at once, some stored before."""
+    assert outbox.record([_record(f"e{n}") for n in range(0, 1200, 3)]) == [True] * 400
+    group = [_record(f"e{n}", failures=1 if n == 7 else 0) for n in range(1200)]
+    assert outbox.record(group) == [n % 3 != 0 for n in range(1200)]
+    assert outbox.stats().pending == 1200
+    assert outbox.stats().template_errors == 1
+
+
 def test_a_failing_group_writes_nothing(outbox: Outbox) -> None:
     bad = EventRecord("bad", "order.paid", {}, [NewCall("k", {"x": {1, 2}})])  # not JSON
     with pytest.raises(TypeError):
