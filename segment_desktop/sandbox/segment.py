@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from segment_desktop.core.jsontext import compact_json, fast_loads
 from segment_desktop.sandbox.faults import ASGIApp, FaultMiddleware, Faults, add_from_json
 
 MAX_CALL_BYTES = 32_000
@@ -75,7 +76,17 @@ class ReceivedBatch:
 
 def call_bytes(call: object) -> int:
     """Size of a call as compact UTF-8 JSON, the measure the 32 KB limit applies to."""
-    return len(json.dumps(call, separators=(",", ":"), ensure_ascii=False).encode())
+    return len(compact_json(call).encode())
+
+
+def _loads(raw: bytes) -> Any:
+    """orjson when installed (several times faster on large batches), else the standard way."""
+    if fast_loads is not None:
+        try:
+            return fast_loads(raw)
+        except ValueError:
+            pass  # what orjson refuses (a byte-order mark, NaN…): the standard way decides
+    return json.loads(raw)
 
 
 class SegmentEmulator:
@@ -130,7 +141,7 @@ class SegmentEmulator:
         if len(raw) > MAX_BATCH_BYTES:
             raise Rejected(f"Request body is {len(raw):,} bytes; the limit is 500 KB.")
         try:
-            body = json.loads(raw)
+            body = _loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError):
             raise Rejected("Invalid JSON.") from None
         if not isinstance(body, dict):
