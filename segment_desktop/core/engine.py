@@ -83,6 +83,8 @@ class Program(Protocol):
 
 class Engine(Protocol):
     name: str
+    parses_json: bool
+    """Whether :meth:`prepare_json` can work (else it always answers None)."""
 
     def compile(self, text: str, helpers: dict[str, Helper]) -> Program:
         """Parse ``text``; raises :class:`EngineError` with the position of a syntax error."""
@@ -257,6 +259,7 @@ class JsonataPythonEngine:
     """The pure-Python baseline engine."""
 
     name = JSONATA_PYTHON
+    parses_json = False
 
     def __init__(self) -> None:
         # Importing jsonata raises the interpreter's recursion limit (to 10,000); do it up front
@@ -352,6 +355,7 @@ class JlensEngine:
     """
 
     name = JLENS
+    parses_json = True
 
     def compile(self, text: str, helpers: dict[str, Helper]) -> Program:
         import jlens

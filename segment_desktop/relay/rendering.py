@@ -134,7 +134,7 @@ class EventRenderer:
         """
         from segment_desktop.core.envelope import MAX_BODY_BYTES
 
-        if len(body) > MAX_BODY_BYTES:
+        if not self.renderer.engine.parses_json or len(body) > MAX_BODY_BYTES:
             return None
         try:
             text = body.decode("utf-8")
