@@ -128,9 +128,10 @@ class EventRenderer:
         """:func:`render_body` without parsing ``body`` into Python, when the engine can.
 
         The engine parses the body itself, skipping what no enabled template reads (jlens: a
-        50-line order in a third of the time). None when it cannot (jsonata-python), when the
-        body is not a plain Commerce event, or when a template failed: :func:`render_body` then
-        takes the usual way, which words the error or keeps the whole body for ``replay``.
+        50-line order in a third of the time). None when it cannot (jsonata-python) or when the
+        body is not a plain Commerce event: :func:`render_body` then takes the usual way, which
+        words the error. When a template fails, the body is parsed the usual way too, only to
+        keep it for ``replay`` (the templates are not rendered again).
         """
         from segment_desktop.core.envelope import MAX_BODY_BYTES
 
@@ -156,10 +157,21 @@ class EventRenderer:
         if not keys:
             return Ignored(event.id)
         rendered = self._render(template_set, event, keys, prepared)
-        if rendered.failures:
-            return None
+        kept: dict[str, Any] | None = None
+        if rendered.failures:  # rare: keep the whole body for `replay`, parsed the usual way
+            from segment_desktop.core.envelope import parse_event_text
+            from segment_desktop.core.errors import EventError
+
+            try:
+                kept = parse_event_text(body).body
+            except EventError:
+                return None  # the usual way refuses it: let it say why
         return RenderedBody(
-            event.id, event.triggered_by, tuple(EncodedCall.of(c) for c in rendered.calls)
+            event.id,
+            event.triggered_by,
+            tuple(EncodedCall.of(c) for c in rendered.calls),
+            tuple(rendered.failures),
+            kept,
         )
 
     def _render(

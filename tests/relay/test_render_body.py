@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -47,15 +48,31 @@ def test_the_raw_json_way_stores_what_the_parsed_way_stores(sample: object) -> N
 
 
 def test_a_template_error_keeps_the_whole_body_for_replay() -> None:
-    """The raw way holds no Python copy of the body: a failure goes the parsed way, which does."""
+    """The raw way holds no Python copy of the body: a failure parses it, to keep it for replay,
+    without rendering the templates again."""
     body = list_samples("order.paid")[0].text().encode()
     renderer = _renderer({"order_completed": '$error("no such product")'})
-    assert renderer.render_json(body) is None
-    outcome = render_body(renderer, body)
+    outcome = renderer.render_json(body)
     assert isinstance(outcome, RenderedBody)
     assert [f.template_key for f in outcome.failures] == ["order_completed"]
     assert "no such product" in json.dumps(outcome.failures[0].error)
     assert outcome.body == parse_event_text(body).body
+    assert outcome == _parsed_way(_renderer({"order_completed": '$error("no such product")'}), body)
+
+
+def test_a_failing_template_is_rendered_once() -> None:
+    calls: list[int] = []
+    renderer = _renderer({"order_completed": "$error('x')"})
+    real = renderer.renderer.render
+
+    def counting(*args: Any, **kw: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kw)
+
+    renderer.renderer.render = counting  # type: ignore[method-assign]
+    outcome = render_body(renderer, list_samples("order.paid")[0].text().encode())
+    assert isinstance(outcome, RenderedBody) and outcome.failures
+    assert len(calls) == 1
 
 
 @pytest.mark.parametrize("body", [b"{not json", b"[1]", b'{"id": "\xc3\x28"}', b"\xef\xbb\xbf{"])
