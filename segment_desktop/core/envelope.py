@@ -85,6 +85,10 @@ def parse_event_text(text: str | bytes) -> CommerceEvent:
             raise EventError(
                 f"The event is not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}."
             ) from None
+        except RecursionError:
+            raise EventError("The event nests objects or arrays too deeply to be read.") from None
+        except ValueError as err:  # an integer of thousands of digits
+            raise EventError(f"The event cannot be read: {err}.") from None
         if _ESCAPED_SURROGATE.search(text):
             body = _without_lone_surrogates(body)
     return to_event(body)
@@ -155,7 +159,8 @@ def event_from_probe(found: object) -> CommerceEvent | None:
 
     None when :func:`to_event` would refuse it or fill ``payload`` from ``resources``: the
     caller then parses the body with :func:`parse_event_text`, which does that and words the
-    error. The event is ``envelope_only``.
+    error. The event is ``envelope_only``. (JSONata does not tell ``2.0`` from ``2``, so an
+    ``attempt`` of ``2.0`` reads as 2 here and as 1 in :func:`to_event`; nothing renders it.)
     """
     if not isinstance(found, dict) or found.get("root") != "object":
         return None

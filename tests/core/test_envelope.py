@@ -86,3 +86,17 @@ def test_what_the_fast_parser_refuses_is_parsed_the_standard_way(
 def test_invalid_json_is_worded_with_line_and_column() -> None:
     with pytest.raises(EventError, match=r"not valid JSON: .* at line 2, column 5"):
         parse_event_text(b'{"id": "e",\n    oops}')
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('{"id": "e", "triggered_by": "order.paid", "n": ' + "9" * 5000 + "}", "cannot be read"),
+        ('{"id": "e", "triggered_by": "order.paid", "n": ' + "[" * 100_000 + "]" * 100_000 + "}",
+         "too deeply"),
+    ],
+    ids=["a 5000-digit number", "arrays nested 100,000 deep"],
+)  # fmt: skip
+def test_absurd_json_is_a_clear_event_error(text: str, reason: str) -> None:
+    with pytest.raises(EventError, match=reason):
+        parse_event_text(text)
