@@ -26,12 +26,15 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
 
 #: What an engine returns for a JSONata *undefined* result (as opposed to ``null`` → ``None``).
 UNDEFINED: Any = type("Undefined", (), {"__repr__": lambda self: "UNDEFINED"})()
@@ -385,6 +388,7 @@ class JlensEngine:
         return _JlensProgram(expr, len(head), len(text))
 
     def __init__(self) -> None:
+        self._failure_logged = False
         self._probes: dict[str, Any] = {}
         # union_reads costs ~0.1 ms, as much as parsing a small order: once per set of programs.
         self._reads: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
@@ -429,7 +433,12 @@ class JlensEngine:
                 return None
             document = jlens.Document.from_json(text, read)
             return document, probe_expr.evaluate_document(document)
-        except Exception:  # not plain JSON (a BOM, a lone surrogate, …): the caller's way
+        except ValueError:  # not plain JSON (a BOM, a lone surrogate, …): the caller's way
+            return None
+        except Exception:  # a jlens failure of its own: the caller's way works all the same
+            if not self._failure_logged:
+                self._failure_logged = True
+                log.warning("jlens could not read an event; parsing it in Python", exc_info=True)
             return None
 
     def prepare(self, data: Any, programs: Sequence[Program] | None = None) -> Any:

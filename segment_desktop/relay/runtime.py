@@ -8,6 +8,7 @@ desktop app's sandbox mode and for tests).
 from __future__ import annotations
 
 import logging
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,10 +41,22 @@ class SegmentTarget:
 #: Attempts the Segment client makes per batch before the sender takes over the backoff
 #: (which survives restarts, as each call's next attempt time is stored).
 CLIENT_ATTEMPTS = 2
-#: Parse-and-render threads, when there are no render processes. The work holds the GIL, so
-#: more threads only contend (measured: 1-2 beat 4); two, so that one template running to its
-#: 0.5 s budget does not hold every ack.
+#: Parse-and-render threads, when there are no render processes, at least: two, so that one
+#: template running to its 2 s budget does not hold every ack. jsonata-python holds the GIL
+#: while it works, so more threads would only contend (measured: 1-2 beat 4); jlens does not,
+#: so it gets one per CPU, up to :data:`MAX_RENDER_THREADS`.
 RENDER_THREADS = 2
+MAX_RENDER_THREADS = 8
+
+
+def render_threads(engine: str) -> int:
+    from segment_desktop.core.engine import JLENS
+
+    if engine != JLENS:
+        return RENDER_THREADS
+    return max(RENDER_THREADS, min(MAX_RENDER_THREADS, os.cpu_count() or 1))
+
+
 #: Seconds :meth:`Relay.stop` waits for the render processes to finish what they hold.
 RENDER_STOP_SECONDS = 10.0
 #: Deliveries handled at once; more are answered 503 (Commerce retries them).
@@ -110,7 +123,8 @@ class Relay:
             self.renderer.on_update(self.pool.update)
         #: Without processes, threads for parsing and rendering. Few are enough: the work needs
         #: the GIL, and waiting for a commit holds none of them. (Started on first use.)
-        self.executor = ThreadPoolExecutor(RENDER_THREADS, thread_name_prefix="relay-render")
+        self.render_threads = render_threads(self.engine)
+        self.executor = ThreadPoolExecutor(self.render_threads, thread_name_prefix="relay-render")
         self._app: ASGIApp | None = None
         self._started = False
 
@@ -140,7 +154,7 @@ class Relay:
         where = (
             f"{self.pool.processes} render process(es)"
             if self.pool is not None
-            else f"{RENDER_THREADS} render threads"
+            else f"{self.render_threads} render threads"
         )
         log.info(
             "Relay ready: template engine %s, %s; outbox %s holds %d pending, %d parked, "
