@@ -173,6 +173,20 @@ def _secret(name: str) -> str:
     return value
 
 
+def _forget_secret_variables() -> None:
+    """Drop the secrets' environment variables from this process's environment.
+
+    The relay has read them; the processes it starts (render processes, their replacements)
+    inherit its environment and have no use for them.
+    """
+    import os
+
+    from segment_desktop.core.secrets import ENVIRONMENT_VARIABLES
+
+    for variable in ENVIRONMENT_VARIABLES.values():
+        os.environ.pop(variable, None)
+
+
 # -- serve -----------------------------------------------------------------------------------
 
 
@@ -194,6 +208,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     write_key = _secret(SEGMENT_WRITE_KEY)
     webhook_secret = _secret(WEBHOOK_SECRET)
+    _forget_secret_variables()  # read once; render processes started from now on never see them
 
     from segment_desktop.relay.app import WEBHOOK_PATH
     from segment_desktop.relay.rendering import TemplateConfig

@@ -297,3 +297,22 @@ def test_no_render_process_outlives_a_sigkilled_relay(tmp_path: Path) -> None:
         relay.kill()
     assert len(relay.orphan_candidates) >= 2
     wait_for(lambda: not alive(relay.orphan_candidates), timeout=10, what="no orphan processes")
+
+
+def test_render_processes_never_see_the_secrets(tmp_path: Path) -> None:
+    """The relay reads its secrets from the environment, then drops them from it: the render
+    processes it starts inherit the rest of its environment only."""
+    save_config(f"http://127.0.0.1:{free_port()}")
+    relay = RelayProcess(free_port(), tmp_path / "data", args=["--render-processes", "2"])
+    relay.start()
+    try:
+        assert post(relay.url, sample_body("order.paid", "env-1")).status_code == 200
+        workers = relay.render_pids()
+        assert len(workers) == 2
+        for pid in workers:
+            environment = Path(f"/proc/{pid}/environ").read_bytes()
+            assert b"SEGMENT_DESKTOP_RELAY_FLUSH_SECONDS" in environment  # the rest is there
+            assert WRITE_KEY.encode() not in environment
+            assert WEBHOOK_SECRET.encode() not in environment
+    finally:
+        assert relay.terminate() == 0
