@@ -62,6 +62,9 @@ class EventRenderer:
         from segment_desktop.core.render import Renderer
 
         self._lock = threading.Lock()
+        # Held through a whole update, listeners included: two updates at once reach the
+        # listeners in the order they were applied here (renders only take ``_lock``).
+        self._updating = threading.Lock()
         self.renderer = renderer or Renderer(limits=relay_limits())
         self._templates = templates
         self._set = self._template_set(templates)
@@ -88,11 +91,12 @@ class EventRenderer:
         is rendered after it, here or there, uses the new settings.
         """
         template_set = self._template_set(templates)
-        with self._lock:
-            self._templates, self._set = templates, template_set
-            listeners = list(self._listeners)
-        for listener in listeners:
-            listener(templates)
+        with self._updating:
+            with self._lock:
+                self._templates, self._set = templates, template_set
+                listeners = list(self._listeners)
+            for listener in listeners:
+                listener(templates)
 
     def on_update(self, listener: Callable[[TemplateConfig], None]) -> None:
         """Call ``listener(templates)`` on every :meth:`update`."""

@@ -80,3 +80,29 @@ def test_what_the_raw_way_declines_is_refused_with_the_parsers_words(body: bytes
     renderer = _renderer()
     assert renderer.render_json(body) is None
     assert isinstance(render_body(renderer, body), Refused)
+
+
+def test_updates_at_once_reach_listeners_in_the_order_they_were_applied() -> None:
+    """A slow listener (a render pool restarting) must not let a later update overtake it."""
+    import threading
+    import time
+
+    renderer = _renderer()
+    heard: list[str] = []
+
+    def listener(templates: TemplateConfig) -> None:
+        if templates.overrides.get("order_completed") == "first":
+            time.sleep(0.2)
+        heard.append(templates.overrides["order_completed"])
+
+    renderer.on_update(listener)
+    chosen = dict(Config.default().chosen_events())
+    first = threading.Thread(
+        target=renderer.update, args=(TemplateConfig(chosen, {"order_completed": "first"}),)
+    )
+    first.start()
+    time.sleep(0.05)
+    renderer.update(TemplateConfig(chosen, {"order_completed": "second"}))
+    first.join()
+    assert heard == ["first", "second"]
+    assert renderer.templates.overrides["order_completed"] == "second"
