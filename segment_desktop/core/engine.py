@@ -360,6 +360,13 @@ class JlensEngine:
     name = JLENS
     parses_json = True
 
+    def __init__(self) -> None:
+        self._failure_logged = False
+        self._probes: dict[str, Any] = {}
+        # union_reads costs ~0.1 ms, as much as parsing a small order: once per set of programs.
+        self._reads: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._reads_lock = threading.Lock()
+
     def compile(self, text: str, helpers: dict[str, Helper]) -> Program:
         import jlens
 
@@ -386,13 +393,6 @@ class JlensEngine:
         except Exception as err:
             raise _shifted(_error_from_exception(err), len(head), len(text)) from None
         return _JlensProgram(expr, len(head), len(text))
-
-    def __init__(self) -> None:
-        self._failure_logged = False
-        self._probes: dict[str, Any] = {}
-        # union_reads costs ~0.1 ms, as much as parsing a small order: once per set of programs.
-        self._reads: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-        self._reads_lock = threading.Lock()
 
     def _union_read(self, exprs: Sequence[Any]) -> Any:
         """The ``"input"`` part of the union of ``exprs``' reads (``{}``: nothing is read)."""
@@ -421,13 +421,13 @@ class JlensEngine:
         """
         import jlens
 
-        if not all(isinstance(p, _JlensProgram) for p in programs):
+        exprs = [p.expr for p in programs if isinstance(p, _JlensProgram)]
+        if len(exprs) != len(programs):
             return None
         try:
             probe_expr = self._probes.get(probe)
             if probe_expr is None:
                 probe_expr = self._probes.setdefault(probe, jlens.Expression(probe))
-            exprs = [p.expr for p in programs if isinstance(p, _JlensProgram)]
             read = self._union_read([*exprs, probe_expr])
             if not isinstance(read, dict) or not leave_out.isdisjoint(read):
                 return None

@@ -135,14 +135,10 @@ def _store(args: argparse.Namespace) -> ConfigStore:
     return ConfigStore(getattr(args, "config_dir", None))
 
 
-def _settings(args: argparse.Namespace, config: Config) -> RelaySettings:
-    from segment_desktop.core.engine import engine_name
+def _settings(args: argparse.Namespace, config: Config, engine: str = "") -> RelaySettings:
+    """``engine``: the template engine serving will use (its default render processes)."""
     from segment_desktop.relay.settings import resolve
 
-    try:
-        engine = engine_name()
-    except ValueError:
-        engine = ""  # serving reports it when it makes the renderer; status needs no engine
     return resolve(
         config_segment_host=config.segment.host,
         config_segment_path=config.segment.path,
@@ -196,15 +192,15 @@ def _serve(args: argparse.Namespace) -> int:
     setup_logging(console=True)
     store = _store(args)
     config = store.load()
-    settings = _settings(args, config)
     from segment_desktop.core.engine import engine_name
     from segment_desktop.core.errors import ConfigError
     from segment_desktop.core.secrets import SEGMENT_WRITE_KEY, WEBHOOK_SECRET
 
     try:
-        engine_name()
+        engine = engine_name()
     except ValueError as err:  # an unknown or missing engine in $SEGMENT_DESKTOP_ENGINE
         raise ConfigError(str(err)) from None
+    settings = _settings(args, config, engine)
 
     write_key = _secret(SEGMENT_WRITE_KEY)
     webhook_secret = _secret(WEBHOOK_SECRET)

@@ -33,6 +33,11 @@ class Rendered:
     calls: list[NewCall] = field(default_factory=list)
     failures: list[TemplateFailure] = field(default_factory=list)
 
+    def stored(self, event: CommerceEvent, body: dict[str, Any] | None) -> RenderedBody:
+        """What the outbox keeps of it; ``body``: the template input, kept for ``replay``."""
+        calls = tuple(EncodedCall.of(call) for call in self.calls)
+        return RenderedBody(event.id, event.triggered_by, calls, tuple(self.failures), body)
+
 
 @dataclass(frozen=True)
 class TemplateConfig:
@@ -55,6 +60,29 @@ class TemplateConfig:
         return tuple(t.key for t in templates_for_event(trigger, chosen) if t.key in chosen)
 
 
+@dataclass(frozen=True)
+class _Settings:
+    """What one render uses, swapped whole by :meth:`EventRenderer.update`."""
+
+    templates: TemplateConfig
+    template_set: TemplateSet
+    texts: tuple[str, ...]
+    """The enabled templates' texts (what the raw-JSON way parses a body for)."""
+
+    @classmethod
+    def of(cls, templates: TemplateConfig) -> _Settings:
+        from segment_desktop.core.templates import TemplateSet
+
+        template_set = TemplateSet(dict(templates.overrides))
+        texts = []
+        for key in templates.chosen:
+            try:
+                texts.append(template_set.text(key))
+            except KeyError:
+                continue  # an unknown key: rendering it reports the error
+        return cls(templates, template_set, tuple(texts))
+
+
 class EventRenderer:
     """Renders events with the current template set. Thread-safe; ``update`` swaps settings."""
 
@@ -63,18 +91,12 @@ class EventRenderer:
 
         self._lock = threading.Lock()
         # Held through a whole update, listeners included: two updates at once reach the
-        # listeners in the order they were applied here (renders only take ``_lock``).
+        # listeners in the order they were applied here.
         self._updating = threading.Lock()
         self.renderer = renderer or Renderer(limits=relay_limits())
-        self._templates = templates
-        self._set = self._template_set(templates)
+        self._settings = _Settings.of(templates)
+        """Read without a lock: each render takes one snapshot, an update replaces it whole."""
         self._listeners: list[Callable[[TemplateConfig], None]] = []
-
-    @staticmethod
-    def _template_set(templates: TemplateConfig) -> TemplateSet:
-        from segment_desktop.core.templates import TemplateSet
-
-        return TemplateSet(dict(templates.overrides))
 
     @property
     def engine(self) -> str:
@@ -82,7 +104,7 @@ class EventRenderer:
 
     @property
     def templates(self) -> TemplateConfig:
-        return self._templates
+        return self._settings.templates
 
     def update(self, templates: TemplateConfig) -> None:
         """Use new settings (a template fixed, an event switched on) from now on.
@@ -90,10 +112,10 @@ class EventRenderer:
         Listeners (the relay's render processes) hear of it before this returns, so whatever
         is rendered after it, here or there, uses the new settings.
         """
-        template_set = self._template_set(templates)
+        settings = _Settings.of(templates)
         with self._updating:
             with self._lock:
-                self._templates, self._set = templates, template_set
+                self._settings = settings
                 listeners = list(self._listeners)
             for listener in listeners:
                 listener(templates)
@@ -108,25 +130,21 @@ class EventRenderer:
         from segment_desktop.core import spec  # noqa: F401  (the unsendable check's)
         from segment_desktop.core.errors import TemplateError
 
-        with self._lock:
-            templates, template_set = self._templates, self._set
-        for key in templates.chosen:
+        for text in self._settings.texts:
             try:
-                self.renderer.compile(template_set.text(key))
-            except (TemplateError, KeyError):
+                self.renderer.compile(text)
+            except TemplateError:
                 continue  # reported when an event renders it
 
     def keys_for(self, trigger: str) -> tuple[str, ...]:
-        with self._lock:
-            return self._templates.keys_for(trigger)
+        return self._settings.templates.keys_for(trigger)
 
     def render(self, event: CommerceEvent, keys: Sequence[str] | None = None) -> Rendered:
         """Render ``keys`` (default: every template configured for the event)."""
-        with self._lock:
-            templates, template_set = self._templates, self._set
+        settings = self._settings
         if keys is None:
-            keys = templates.keys_for(event.triggered_by)
-        return self._render(template_set, event, keys)
+            keys = settings.templates.keys_for(event.triggered_by)
+        return self._render(settings.template_set, event, keys)
 
     def render_json(self, body: bytes) -> Ignored | RenderedBody | None:
         """:func:`render_body` without parsing ``body`` into Python, when the engine can.
@@ -145,22 +163,15 @@ class EventRenderer:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             return None
-        with self._lock:
-            templates, template_set = self._templates, self._set
-        texts = []
-        for key in templates.chosen:
-            try:
-                texts.append(template_set.text(key))
-            except KeyError:
-                continue  # an unknown key: rendering it reports the error
-        prepared = self.renderer.prepare_json(text, texts)
+        settings = self._settings
+        prepared = self.renderer.prepare_json(text, settings.texts)
         if prepared is None:
             return None
         event = prepared.event
-        keys = templates.keys_for(event.triggered_by)
+        keys = settings.templates.keys_for(event.triggered_by)
         if not keys:
             return Ignored(event.id)
-        rendered = self._render(template_set, event, keys, prepared)
+        rendered = self._render(settings.template_set, event, keys, prepared)
         kept: dict[str, Any] | None = None
         if rendered.failures:  # rare: keep the whole body for `replay`, parsed the usual way
             from segment_desktop.core.envelope import parse_event_text
@@ -170,13 +181,7 @@ class EventRenderer:
                 kept = parse_event_text(body).body
             except EventError:
                 return None  # the usual way refuses it: let it say why
-        return RenderedBody(
-            event.id,
-            event.triggered_by,
-            tuple(EncodedCall.of(c) for c in rendered.calls),
-            tuple(rendered.failures),
-            kept,
-        )
+        return rendered.stored(event, kept)
 
     def _render(
         self,
@@ -296,11 +301,4 @@ def render_body(renderer: EventRenderer, body: bytes) -> Outcome:
     if not keys:
         return Ignored(event.id)
     rendered = renderer.render(event, keys)
-    failures = tuple(rendered.failures)
-    return RenderedBody(
-        event.id,
-        event.triggered_by,
-        tuple(EncodedCall.of(call) for call in rendered.calls),
-        failures,
-        event.body if failures else None,
-    )
+    return rendered.stored(event, event.body if rendered.failures else None)

@@ -50,6 +50,7 @@ MAX_RENDER_THREADS = 8
 
 
 def render_threads(engine: str) -> int:
+    """Parse-and-render threads for ``engine`` (see :data:`RENDER_THREADS`)."""
     from segment_desktop.core.engine import JLENS
 
     if engine != JLENS:
@@ -121,8 +122,8 @@ class Relay:
                 templates, self.engine, render_processes, self.renderer.renderer.limits
             )
             self.renderer.on_update(self.pool.update)
-        #: Without processes, threads for parsing and rendering. Few are enough: the work needs
-        #: the GIL, and waiting for a commit holds none of them. (Started on first use.)
+        #: Without processes, threads for parsing and rendering (see :func:`render_threads`;
+        #: waiting for a commit holds none of them). Started on first use.
         self.render_threads = render_threads(self.engine)
         self.executor = ThreadPoolExecutor(self.render_threads, thread_name_prefix="relay-render")
         self._app: ASGIApp | None = None
