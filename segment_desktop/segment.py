@@ -28,6 +28,7 @@ import httpx
 from segment_desktop import __version__
 from segment_desktop.core.errors import CallRejectedError, InvalidURLError, ServiceError
 from segment_desktop.core.jsontext import compact_json
+from segment_desktop.core.spec import MAX_CALL_BYTES, call_size
 from segment_desktop.http_util import (
     DEFAULT_TIMEOUT,
     backoff_delay,
@@ -43,8 +44,8 @@ log = logging.getLogger(__name__)
 SERVICE = "Segment"
 DEFAULT_HOST = "https://api.segment.io"
 DEFAULT_PATH = "/v1/batch"
-#: Segment's documented limits; libraries keep batches under 475,000 of the 500 KB allowed.
-MAX_CALL_BYTES = 32_000
+#: Segment's documented limits; libraries keep batches under 475,000 of the 500 KB allowed
+#: (the 32 KB a call, ``MAX_CALL_BYTES``, is the spec's).
 MAX_BATCH_BYTES = 475_000
 MAX_BATCH_CALLS = 2_500
 #: Room kept in each batch for ``{"batch":[…],"sentAt":"…","writeKey":"…"}`` around the calls.
@@ -59,11 +60,6 @@ NOT_PROOF = (
 )
 
 Status = Literal["sent", "rejected", "failed"]
-
-
-def call_size(call: object) -> int:
-    """Bytes of a call as compact UTF-8 JSON (what the 32 KB limit measures)."""
-    return len(_compact(call))
 
 
 def _compact(value: object) -> bytes:
@@ -346,23 +342,22 @@ class SegmentClient:
         encoded again (that was a fifth of the relay's main-process time). The outcome's
         ``calls`` is empty; the caller knows which calls it sent.
         """
-        sizes = [len(text.encode("utf-8")) for text in calls_json]
-        for text, size in zip(calls_json, sizes, strict=True):
-            if size > MAX_CALL_BYTES:
-                raise CallRejectedError(oversize_reason(json.loads(text), size))
+        encoded = [text.encode("utf-8") for text in calls_json]
+        for data in encoded:
+            if len(data) > MAX_CALL_BYTES:
+                raise CallRejectedError(oversize_reason(json.loads(data), len(data)))
         budget = MAX_BATCH_BYTES - ENVELOPE_RESERVE
-        if len(sizes) > MAX_BATCH_CALLS or sum(sizes) + len(sizes) > budget:
+        if len(encoded) > MAX_BATCH_CALLS or sum(map(len, encoded)) + len(encoded) > budget:
             raise CallRejectedError(
-                f"{len(sizes):,} calls do not fit one Segment batch (at most "
+                f"{len(encoded):,} calls do not fit one Segment batch (at most "
                 f"{MAX_BATCH_CALLS:,} calls and {MAX_BATCH_BYTES:,} bytes)."
             )
-        joined = ",".join(calls_json)
+        joined = b'{"batch":[' + b",".join(encoded) + b"],"
 
-        def body() -> bytes:
-            rest = _compact({"sentAt": iso_now(), "writeKey": self._write_key})
-            return b'{"batch":[' + joined.encode("utf-8") + b"]," + rest[1:]
+        def body() -> bytes:  # sentAt is the time of each attempt
+            return joined + _compact({"sentAt": iso_now(), "writeKey": self._write_key})[1:]
 
-        return self._send(body, [], len(sizes))
+        return self._send(body, [], len(encoded))
 
     def _send(
         self, body: Callable[[], bytes], calls: list[dict[str, Any]], count: int
