@@ -61,3 +61,14 @@ compact_json: Callable[[Any], str] = (
 #: orjson's parser when installed (a ``ValueError`` for what it refuses), else ``None``: the
 #: caller then parses the standard way, which is also what words JSON errors for people.
 fast_loads: Callable[[str | bytes], Any] | None = _orjson_loads()
+
+
+def loads(text: str | bytes) -> Any:
+    """Parse JSON: orjson when installed, the standard library for what it refuses (a
+    byte-order mark, NaN…) or without it. Raises ``json.JSONDecodeError``."""
+    if fast_loads is not None:
+        try:
+            return fast_loads(text)
+        except ValueError:
+            pass
+    return json.loads(text)

@@ -26,7 +26,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from segment_desktop.core.jsontext import compact_json, fast_loads
+from segment_desktop.core.jsontext import loads
+from segment_desktop.core.spec import call_size as call_bytes  # what the 32 KB limit measures
 from segment_desktop.sandbox.faults import ASGIApp, FaultMiddleware, Faults, add_from_json
 
 MAX_CALL_BYTES = 32_000
@@ -72,21 +73,6 @@ class ReceivedBatch:
             "received_at": self.received_at,
             "calls": copy.deepcopy(self.calls),
         }
-
-
-def call_bytes(call: object) -> int:
-    """Size of a call as compact UTF-8 JSON, the measure the 32 KB limit applies to."""
-    return len(compact_json(call).encode())
-
-
-def _loads(raw: bytes) -> Any:
-    """orjson when installed (several times faster on large batches), else the standard way."""
-    if fast_loads is not None:
-        try:
-            return fast_loads(raw)
-        except ValueError:
-            pass  # what orjson refuses (a byte-order mark, NaN…): the standard way decides
-    return json.loads(raw)
 
 
 class SegmentEmulator:
@@ -141,7 +127,7 @@ class SegmentEmulator:
         if len(raw) > MAX_BATCH_BYTES:
             raise Rejected(f"Request body is {len(raw):,} bytes; the limit is 500 KB.")
         try:
-            body = _loads(raw)
+            body = loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError):
             raise Rejected("Invalid JSON.") from None
         if not isinstance(body, dict):
