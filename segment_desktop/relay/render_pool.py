@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from segment_desktop.relay.intake import RenderUnavailable
 from segment_desktop.relay.rendering import Outcome, render_body
@@ -141,10 +141,8 @@ class RenderPool:
         self._started = False
         self._last_replaced = 0.0
         self._pause = REPLACE_PAUSE
-        self._broken_reason = ""
         self._replacing: ProcessPoolExecutor | None = None
         """The broken executor a thread is replacing."""
-        self.replacements = 0
         """Pools started after a worker died."""
         self._executor = self._new_executor()
 
@@ -239,12 +237,11 @@ class RenderPool:
             if self._closed or broken is not self._executor or self._replacing is broken:
                 return
             self._replacing = broken
-            self._broken_reason = reason
         threading.Thread(
-            target=self._replace, args=(broken,), name="relay-render-restart", daemon=True
+            target=self._replace, args=(broken, reason), name="relay-render-restart", daemon=True
         ).start()
 
-    def _replace(self, broken: ProcessPoolExecutor) -> None:
+    def _replace(self, broken: ProcessPoolExecutor, reason: str) -> None:
         """Start the executor that replaces ``broken`` (on :meth:`_replace_soon`'s thread),
         after a pause when the last replacement broke soon too."""
         while True:
@@ -262,8 +259,6 @@ class RenderPool:
                     )
                     self._executor = fresh = self._new_executor()
                     self._last_replaced = now
-                    reason = self._broken_reason
-                    self.replacements += 1
                     started = self._started
                     break
             time.sleep(pause)
@@ -283,8 +278,7 @@ class RenderPool:
         """The worker processes' ids (those started so far)."""
         with self._lock:
             executor = self._executor
-        processes = getattr(executor, "_processes", None) or {}  # private, stable since 3.2
-        return sorted(int(pid) for pid in processes)
+        return sorted(int(pid) for pid in _workers(executor))
 
     def close(self, timeout: float = 10.0) -> None:
         """Let the work in flight finish (for up to ``timeout`` seconds), then stop the workers."""
@@ -298,10 +292,14 @@ class RenderPool:
         waiter.join(timeout)
         if waiter.is_alive():
             log.warning("Render processes still busy after %.0f s: stopping them", timeout)
-            processes = getattr(executor, "_processes", None) or {}
-            for process in list(processes.values()):
+            for process in list(_workers(executor).values()):
                 process.kill()
             waiter.join(5)
+
+
+def _workers(executor: ProcessPoolExecutor) -> dict[int, Any]:
+    """The executor's worker processes by pid (private, but stable since Python 3.2)."""
+    return dict(getattr(executor, "_processes", None) or {})
 
 
 _BROKEN = (
