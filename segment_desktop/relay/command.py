@@ -232,7 +232,7 @@ def _serve(args: argparse.Namespace) -> int:
     previous = _absorb_signals(server)
     watcher = _ConfigWatcher(store, relay)
     try:
-        relay.start()
+        relay.start(freeze_heap=True)
         watcher.start()
         url = url_of(sock) + WEBHOOK_PATH
         log.info("Relay listening on %s, sending to %s", url, settings.segment_host)

@@ -72,11 +72,13 @@ def _init_worker(templates_blob: bytes, engine: str, limits: Limits, generation:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent()
     from segment_desktop.core.render import Renderer
+    from segment_desktop.relay.heap import freeze_startup_heap
     from segment_desktop.relay.rendering import EventRenderer
 
     templates: TemplateConfig = pickle.loads(templates_blob)
     renderer = EventRenderer(templates, Renderer(engine, limits))
     renderer.warm_up()
+    freeze_startup_heap()
     global _worker
     _worker = _Worker(renderer, generation)
 

@@ -146,11 +146,23 @@ class Relay:
             self._app = build_app(self)
         return self._app
 
-    def start(self) -> None:
+    def start(self, *, freeze_heap: bool = False) -> None:
+        """Start rendering and sending.
+
+        ``freeze_heap``: exempt what start-up made from later garbage collections (see
+        :mod:`segment_desktop.relay.heap`); for a process that is only a relay, not the
+        desktop app's.
+        """
         if self.pool is not None:
             self.pool.start()  # the workers import and compile while the rest starts
+        else:
+            self.renderer.warm_up()  # this process renders: compile before the first event
         self.sender.start()
         self._started = True
+        if freeze_heap:
+            from segment_desktop.relay.heap import freeze_startup_heap
+
+            freeze_startup_heap()
         stats = self.outbox.stats()
         where = (
             f"{self.pool.processes} render process(es)"
