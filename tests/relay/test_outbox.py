@@ -7,12 +7,14 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from segment_desktop.core.errors import ConfigError
+from segment_desktop.relay import outbox as outbox_module
 from segment_desktop.relay.outbox import (
     EventRecord,
     NewCall,
@@ -181,3 +183,78 @@ def test_read_only_view(tmp_path: Path, outbox: Outbox) -> None:
     view.close()
     stored = json.loads(outbox._db.execute("SELECT call FROM calls LIMIT 1").fetchone()[0])
     assert stored["messageId"] == "m-0"
+
+
+def test_writers_of_one_process_take_turns_without_sqlites_busy_handler(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The intake's and the sender's connections share one lock: neither ever finds the other
+    holding SQLite's write lock (which would mean waiting in steps instead of in turn)."""
+    busy: list[sqlite3.OperationalError] = []
+    is_busy = outbox_module._is_busy
+
+    def counted(err: sqlite3.OperationalError) -> bool:
+        busy.append(err)
+        return is_busy(err)
+
+    monkeypatch.setattr(outbox_module, "_is_busy", counted)
+    intake = Outbox.in_dir(tmp_path)
+    sender = Outbox.in_dir(tmp_path, synchronous="NORMAL")
+    errors: list[BaseException] = []
+
+    def write(box: Outbox, prefix: str) -> None:
+        try:
+            for n in range(150):
+                box.record([_record(f"{prefix}-{n}")])
+                box.claim(5, lease_seconds=60)
+        except BaseException as err:  # reported below
+            errors.append(err)
+
+    threads = [
+        threading.Thread(target=write, args=(box, name))
+        for box, name in ((intake, "a"), (sender, "b"), (intake, "c"), (sender, "d"))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert errors == []
+        assert busy == []
+        assert intake.stats().events == 600
+    finally:
+        intake.close()
+        sender.close()
+
+
+def test_a_writer_waits_for_another_process_then_writes(tmp_path: Path) -> None:
+    outbox = Outbox.in_dir(tmp_path)
+    other = sqlite3.connect(outbox.path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another relay, mid-commit
+    other.execute("INSERT INTO events VALUES ('theirs', 'order.paid', 0, NULL)")
+    releaser = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+    releaser.start()
+    try:
+        assert outbox.record([_record("ours")]) == [True]  # waited for their commit
+        assert outbox.seen("theirs") and outbox.seen("ours")
+    finally:
+        releaser.join()
+        other.close()
+        outbox.close()
+
+
+def test_a_writer_gives_up_on_a_lock_held_too_long(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outbox_module, "LOCK_WAIT_SECONDS", 0.2)
+    outbox = Outbox.in_dir(tmp_path)
+    other = sqlite3.connect(outbox.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            outbox.record([_record("e1")])
+        other.execute("ROLLBACK")
+        assert outbox.record([_record("e1")]) == [True]  # nothing half-done was left behind
+    finally:
+        other.close()
+        outbox.close()
