@@ -90,8 +90,9 @@ class Relay:
         self.in_flight = 0
         """Webhook deliveries being handled now (kept by the ASGI app)."""
         self.metrics = Metrics()
-        # The intake's commits are what a webhook's 200 waits for: the sender's connection
-        # checkpoints the WAL instead, so no checkpoint fsync lands on an acknowledgement.
+        # The intake's commits are what a webhook's 200 waits for: the sender checkpoints the
+        # WAL from its own connection and loop instead (Outbox.checkpoint_if_due, without the
+        # write lock), so no checkpoint fsync lands on an acknowledgement.
         self.outbox = Outbox.in_dir(data_dir, checkpoint=False)
         # The sender's writes need not survive a power cut (see outbox.py): its own connection.
         self.sender_outbox = Outbox.in_dir(data_dir, synchronous="NORMAL")

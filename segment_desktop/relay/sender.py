@@ -183,6 +183,7 @@ class Sender:
             now = time.time()
             if now - self._last_prune > PRUNE_EVERY:
                 self._prune(now)
+            self._checkpoint()
             if now < self._paused_until:
                 if self._stopping.is_set():
                     return  # Segment is failing: keep the rest for the next start
@@ -288,6 +289,14 @@ class Sender:
         if retry_after is not None:
             delay = max(delay, min(float(retry_after), self.backoff_cap))
         return delay
+
+    def _checkpoint(self) -> None:
+        """Keep the outbox's WAL short, off the intake's path (see ``Outbox.checkpoint_if_due``);
+        also while Segment is failing, when this loop writes little itself."""
+        try:
+            self.outbox.checkpoint_if_due()
+        except Exception:
+            log.exception("Could not checkpoint the relay outbox; trying again later")
 
     def _prune(self, now: float) -> None:
         self._last_prune = now

@@ -148,3 +148,16 @@ def test_a_refused_call_is_parked_alone(sandbox: Sandbox, tmp_path: Path) -> Non
     )
     assert metrics.get("parked") == 1 and metrics.get("sent") == 9
     outbox.close()
+
+
+def test_the_sender_keeps_the_wal_checkpointed_while_the_relay_runs(
+    relay: RelayServer, sandbox: Sandbox
+) -> None:
+    """No connection checkpoints by itself (it would do so inside a commit, holding up the
+    intake): the sender's loop does, so the data reach the database file while the relay runs."""
+    database = relay.relay.outbox.path
+    before = database.stat().st_size
+    for n in range(40):
+        assert post(relay.webhook_url, sample_body("order.paid", f"ckpt-{n}")).status_code == 200
+    wait_for(lambda: relay.relay.outbox.stats().pending == 0, what="everything sent")
+    wait_for(lambda: database.stat().st_size > before, timeout=10, what="a checkpoint")
