@@ -11,7 +11,7 @@ import pytest
 
 from segment_desktop.core.config import Config
 from segment_desktop.relay.heap import freeze_startup_heap
-from segment_desktop.relay.rendering import TemplateConfig
+from segment_desktop.relay.rendering import EventRenderer, TemplateConfig
 from segment_desktop.relay.runtime import Relay
 from segment_desktop.relay.server import RelayServer
 from tests.relay.helpers import WEBHOOK_SECRET, WRITE_KEY, wait_for
@@ -29,13 +29,28 @@ class _Sink:
         pass
 
 
-def _relay(data_dir: Path) -> Relay:
-    return Relay(
-        templates=TemplateConfig.from_config(Config.default()),
-        client=_Sink(),
-        data_dir=data_dir,
-        webhook_secret=WEBHOOK_SECRET,
-    )
+def _config() -> Config:
+    config = Config.default()
+    config.segment.host = "http://127.0.0.1:9"
+    return config
+
+
+def _compiled_are_frozen(renderer: EventRenderer) -> bool:
+    """Whether the renderer's compiled templates exist and were frozen (frozen objects are not
+    among ``gc.get_objects()``): compiled before the freeze, not on the first event."""
+    compiled = [p for p in renderer.renderer._cache.values() if gc.is_tracked(p)]
+    if len(compiled) < len(renderer.templates.chosen):
+        return False
+    tracked = {id(o) for o in gc.get_objects()}
+    return not any(id(p) in tracked for p in compiled)
+
+
+def _worker_compiled_are_frozen() -> bool:
+    """Run in a render process: the same question about its renderer."""
+    from segment_desktop.relay import render_pool
+
+    assert render_pool._worker is not None
+    return _compiled_are_frozen(render_pool._worker.renderer)
 
 
 def test_freezing_exempts_what_exists_and_still_collects_new_cycles(unfrozen: None) -> None:
@@ -45,7 +60,8 @@ def test_freezing_exempts_what_exists_and_still_collects_new_cycles(unfrozen: No
     kept = [Node() for _ in range(100)]
     frozen = freeze_startup_heap()
     assert frozen == gc.get_freeze_count() >= 100
-    assert not gc.is_finalized(kept[0])  # still alive, only no longer scanned
+    tracked = {id(o) for o in gc.get_objects()}
+    assert not any(id(node) in tracked for node in kept)  # no longer scanned
 
     a, b = Node(), Node()
     a.other, b.other = b, a  # a cycle made after the freeze
@@ -54,37 +70,37 @@ def test_freezing_exempts_what_exists_and_still_collects_new_cycles(unfrozen: No
 
 
 def test_a_relay_process_freezes_its_heap_after_compiling(tmp_path: Path, unfrozen: None) -> None:
-    relay = _relay(tmp_path / "data")
+    relay = Relay(
+        templates=TemplateConfig.from_config(_config()),
+        client=_Sink(),
+        data_dir=tmp_path / "data",
+        webhook_secret=WEBHOOK_SECRET,
+    )
     try:
-        relay.start(freeze_heap=True)
+        relay.start(freeze_heap=True)  # what `segment-desktop relay` does
         assert gc.get_freeze_count() > 10_000  # modules, engine, compiled templates
-        # the enabled templates were compiled before the freeze, not on the first event
-        compiled = relay.renderer.renderer._cache
-        assert len(compiled) >= len(relay.renderer.templates.chosen)
+        assert _compiled_are_frozen(relay.renderer)
     finally:
         relay.stop(0.5)
 
 
 def test_the_desktop_apps_relay_leaves_the_heap_alone(tmp_path: Path, unfrozen: None) -> None:
-    relay = _relay(tmp_path / "data")
+    server = RelayServer.start(_config(), WRITE_KEY, WEBHOOK_SECRET, tmp_path / "data")
     try:
-        relay.start()
         assert gc.get_freeze_count() == 0
     finally:
-        relay.stop(0.5)
+        server.stop()
 
 
 def test_render_processes_freeze_their_heap_after_the_warm_up(tmp_path: Path) -> None:
-    config = Config.default()
-    config.segment.host = "http://127.0.0.1:9"
     server = RelayServer.start(
-        config, WRITE_KEY, WEBHOOK_SECRET, tmp_path / "data", render_processes=1
+        _config(), WRITE_KEY, WEBHOOK_SECRET, tmp_path / "data", render_processes=1
     )
     try:
         pool = server.relay.pool
         assert pool is not None
         wait_for(lambda: len(pool.pids()) == 1, what="a render process")
-        frozen = pool._executor.submit(gc.get_freeze_count).result(timeout=30)
-        assert frozen > 10_000
+        assert pool._executor.submit(gc.get_freeze_count).result(timeout=30) > 10_000
+        assert pool._executor.submit(_worker_compiled_are_frozen).result(timeout=30)
     finally:
         server.stop()
