@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from segment_desktop.core.errors import EventError
-from segment_desktop.core.jsontext import fast_loads
+from segment_desktop.core.jsontext import NOT_PARSED, fast_parse
 from segment_desktop.core.jsontypes import json_type_name
 
 #: Bodies larger than this are refused before parsing (Commerce's own are a few hundred KB).
@@ -70,8 +70,8 @@ def parse_event_text(text: str | bytes) -> CommerceEvent:
             f"The event is {len(text):,} bytes; the limit is {MAX_BODY_BYTES:,} bytes. "
             "A Commerce webhook body is never this large."
         )
-    body = _fast_loads(text)
-    if body is _NOT_PARSED:
+    body = fast_parse(text)
+    if body is NOT_PARSED:
         if isinstance(text, bytes):
             try:
                 text = text.decode("utf-8-sig")
@@ -110,24 +110,6 @@ def _without_lone_surrogates(body: Any) -> Any:
         repaired = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
         return json.loads(repaired)
     return body
-
-
-_NOT_PARSED = object()
-
-
-def _fast_loads(text: str | bytes) -> Any:
-    """orjson (the `fast` extra) parses a large order 2-3x faster than the standard library.
-
-    Whatever it refuses (a byte-order mark, NaN, a lone surrogate, bad JSON) goes the standard
-    way, which also words the errors. It reads an integer beyond 64 bits as a float, which is
-    what JSONata (and JavaScript) make of it anyway.
-    """
-    if fast_loads is None:
-        return _NOT_PARSED
-    try:
-        return fast_loads(text)
-    except ValueError:
-        return _NOT_PARSED
 
 
 def to_event(body: object) -> CommerceEvent:
