@@ -114,10 +114,8 @@ def _write_lock(path: Path) -> threading.Lock:
 
 
 def _is_busy(err: sqlite3.OperationalError) -> bool:
-    code = getattr(err, "sqlite_errorcode", None)
-    if isinstance(code, int):
-        return code & 0xFF == sqlite3.SQLITE_BUSY
-    return "locked" in str(err)
+    """SQLITE_BUSY, plain or extended (another connection holds the lock)."""
+    return err.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
 
 
 #: The due calls a claim leases (parameters: now, now, limit).
@@ -379,7 +377,8 @@ class Outbox:
     # -- intake -------------------------------------------------------------------------------
 
     def seen(self, event_id: str) -> bool:
-        """Whether the event was already accepted (a cheap check before rendering)."""
+        """Whether the event was already accepted. (The relay does not ask before rendering:
+        :meth:`record` finds duplicates in the same transaction that stores the rest.)"""
         with self._read_lock:
             row = self._reader.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,))
             return row.fetchone() is not None

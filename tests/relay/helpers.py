@@ -23,6 +23,9 @@ from segment_desktop.core.samples import list_samples
 
 WRITE_KEY = "wk_test_0123456789abcdef0123456789"
 WEBHOOK_SECRET = "whsec-test-7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c2e"
+#: A Customer Created template making one call per event (the built-in one makes two), so that
+#: calls can be counted against events.
+ONE_CALL = '{"type": "track", "userId": payload.data.id, "event": "Customer Created"}'
 REPO = Path(__file__).resolve().parents[2]
 
 

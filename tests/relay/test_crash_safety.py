@@ -14,6 +14,7 @@ import pytest
 from segment_desktop.core.messages import message_id
 from segment_desktop.sandbox.runner import Sandbox
 from tests.relay.helpers import (
+    ONE_CALL,
     WEBHOOK_SECRET,
     RelayProcess,
     alive,
@@ -26,8 +27,6 @@ from tests.relay.helpers import (
 EVENTS = 1_000
 KILLS = 5
 SENDERS = 8
-#: One call per event keeps the count exact: the Customer Created template makes two.
-ONE_CALL = '{"type": "track", "userId": payload.data.id, "event": "Customer Created"}'
 
 
 def _deliver_like_commerce(client: httpx.Client, url: str, body: bytes) -> int:

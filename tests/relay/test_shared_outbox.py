@@ -13,10 +13,16 @@ import pytest
 from segment_desktop.core.messages import message_id
 from segment_desktop.relay.outbox import OUTBOX_FILENAME, Outbox
 from segment_desktop.sandbox.runner import Sandbox
-from tests.relay.helpers import RelayProcess, free_port, post, sample_body, save_config, wait_for
+from tests.relay.helpers import (
+    ONE_CALL,
+    RelayProcess,
+    free_port,
+    post,
+    sample_body,
+    save_config,
+    wait_for,
+)
 
-#: One call per event keeps the count exact: the Customer Created template makes two.
-ONE_CALL = '{"type": "track", "userId": payload.data.id, "event": "Customer Created"}'
 EVENTS = 300
 
 
