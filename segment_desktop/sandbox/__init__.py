@@ -38,11 +38,11 @@ from segment_desktop.sandbox.demo import (
 )
 
 if TYPE_CHECKING:
-    from segment_desktop.sandbox.commerce import CommerceEmulator
+    from segment_desktop.sandbox.commerce_emulator import CommerceEmulator
     from segment_desktop.sandbox.delivery import Attempt, DeliveryResult
     from segment_desktop.sandbox.faults import Fault, FaultKind, Faults
     from segment_desktop.sandbox.runner import Sandbox
-    from segment_desktop.sandbox.segment import ReceivedBatch, SegmentEmulator
+    from segment_desktop.sandbox.segment_emulator import ReceivedBatch, SegmentEmulator
 
 __all__ = [
     "DEMO_CLIENT_ID",
@@ -62,9 +62,9 @@ __all__ = [
 
 _LAZY = {
     "Sandbox": "segment_desktop.sandbox.runner",
-    "CommerceEmulator": "segment_desktop.sandbox.commerce",
-    "SegmentEmulator": "segment_desktop.sandbox.segment",
-    "ReceivedBatch": "segment_desktop.sandbox.segment",
+    "CommerceEmulator": "segment_desktop.sandbox.commerce_emulator",
+    "SegmentEmulator": "segment_desktop.sandbox.segment_emulator",
+    "ReceivedBatch": "segment_desktop.sandbox.segment_emulator",
     "Attempt": "segment_desktop.sandbox.delivery",
     "DeliveryResult": "segment_desktop.sandbox.delivery",
     "Fault": "segment_desktop.sandbox.faults",

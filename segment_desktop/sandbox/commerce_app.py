@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from segment_desktop.sandbox.commerce import CommerceEmulator
+from segment_desktop.sandbox.commerce_emulator import CommerceEmulator
 from segment_desktop.sandbox.faults import (
     CONTROL_PREFIX,
     ASGIApp,

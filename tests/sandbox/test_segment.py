@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from segment_desktop.sandbox.runner import Sandbox
-from segment_desktop.sandbox.segment import MAX_CALL_BYTES, call_bytes
+from segment_desktop.sandbox.segment_emulator import MAX_CALL_BYTES, call_bytes
 
 
 def _track(n: int = 0, **extra: Any) -> dict[str, Any]:
