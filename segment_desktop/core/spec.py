@@ -1,9 +1,9 @@
 """Checks a finished call the way Segment will, before anything is sent.
 
-Errors are what Segment would refuse or silently discard (no ``userId``/``anonymousId``, a ``track``
-without ``event``, a call over 32 KB …). Warnings are what Segment accepts but downstream tools
-misread: e-commerce v2 properties of the wrong type, amounts given as strings, unknown properties
-on the five order events.
+Errors are what Segment would refuse or silently discard (no ``userId``/``anonymousId``, a
+``track`` without ``event``, a call over ``MAX_CALL_BYTES`` …). Warnings are what Segment accepts
+but downstream tools misread: e-commerce v2 properties of the wrong type, amounts given as
+strings, unknown properties on the five order events.
 """
 
 from __future__ import annotations
@@ -16,7 +16,10 @@ from typing import Any, Literal
 from segment_desktop.core.jsontext import compact_json
 from segment_desktop.core.jsontypes import json_type_name
 
-MAX_CALL_BYTES = 32_000
+#: Segment's size limits: 32 KB a call, 500 KB a batch request, counted in KiB as Segment's own
+#: libraries count them (docs/API_FACTS.md, "Segment limits"). Every check of a size uses these.
+MAX_CALL_BYTES = 32 * 1024
+MAX_BATCH_BYTES = 500 * 1024
 MAX_MESSAGE_ID = 100
 CALL_TYPES = ("identify", "track", "page", "screen", "group", "alias")
 _OBJECT_FIELDS = ("properties", "traits", "context", "integrations")

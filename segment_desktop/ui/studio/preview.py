@@ -138,7 +138,8 @@ def build_preview(
 
 
 def _kb(size: int) -> str:
-    return f"{size / 1000:.1f} KB"
+    """Kilobytes as Segment counts them (1 KB = 1,024 bytes), so the limit reads 32.0 KB."""
+    return f"{size / 1024:.1f} KB"
 
 
 class PreviewPanel(QWidget):
