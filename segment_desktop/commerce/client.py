@@ -48,6 +48,7 @@ from segment_desktop.http_util import (
 
 #: Requests that may be repeated after the server might already have seen them. A POST is
 #: repeated only when it surely was not processed: refused connection, 429, 503.
+USER_AGENT = f"segment-desktop/{__version__}"
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 
@@ -92,13 +93,18 @@ class CommerceClient:
         self._sleep = sleep
         self._url = httpx.URL(self.base_url)
         self.auth = CommerceTokenAuth(
-            self.base_url + TOKEN_PATH, self.client_id, client_secret, timeout=timeout, clock=clock
+            self.base_url + TOKEN_PATH,
+            self.client_id,
+            client_secret,
+            timeout=timeout,
+            clock=clock,
+            user_agent=USER_AGENT,
         )
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=timeout,
             transport=transport,
-            headers={"User-Agent": f"segment-desktop/{__version__}", "Accept": "application/json"},
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             follow_redirects=False,
         )
 
@@ -216,16 +222,25 @@ class CommerceClient:
         return read_page(self._call("GET", path, params=query), path, limit, offset)
 
     def _pages(self, path: str, page_size: int, max_items: int | None) -> Iterator[dict[str, Any]]:
+        """Every item of a list, page after page.
+
+        Ends when the server says there is no more, and also when a page brings nothing new:
+        a server that ignores ``page[offset]`` and gives no total would otherwise repeat its
+        first page for ever.
+        """
+        seen: set[str] = set()
         offset: int | None = 0
-        seen = 0
+        count = 0
         while offset is not None:
             page = self._page(path, page_size, offset)
-            for item in page.items:
-                if max_items is not None and seen >= max_items:
+            new = [i for i in page.items if str(i.get("id")) not in seen]
+            for item in new:
+                if max_items is not None and count >= max_items:
                     return
-                seen += 1
+                seen.add(str(item.get("id")))
+                count += 1
                 yield item
-            offset = page.next_offset
+            offset = page.next_offset if new else None
 
     # -- token --------------------------------------------------------------------------------
 
@@ -240,18 +255,9 @@ class CommerceClient:
         """Every integration of the store (webhooks and others), across pages.
 
         Missing one would make registration create a duplicate, so pages are followed until
-        the server has no more (a store holds at most 100, so one page is the rule). A server
-        that ignores paging and repeats itself is detected: a page with nothing new ends it.
+        the server has no more (a store holds at most 100, so one page is the rule).
         """
-        found: dict[str, dict[str, Any]] = {}
-        offset: int | None = 0
-        while offset is not None:
-            page = self._page("/v2/integrations", MAX_PAGE_LIMIT, offset)
-            new = [i for i in page.items if str(i.get("id")) not in found]
-            for integration in new:
-                found[str(integration.get("id"))] = integration
-            offset = page.next_offset if new else None
-        return list(found.values())
+        return list(self._pages("/v2/integrations", MAX_PAGE_LIMIT, None))
 
     def get_integration(self, integration_id: str) -> dict[str, Any]:
         data = self._data(self._call("GET", integration_path(integration_id)), "an integration")

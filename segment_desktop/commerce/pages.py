@@ -46,7 +46,11 @@ def read_page(body: dict[str, Any], path: str, limit: int, offset: int) -> Page:
     items = body["data"]
     if not isinstance(items, list):
         raise ServiceError(f"Commerce's answer for {path} is not a list.", service=SERVICE)
-    total = number(dig(body, "meta", "results", "total"))
+    # log lists put the record count at the top level (their meta.total counts pages); other
+    # lists put it under meta (docs/API_FACTS.md, "Paging")
+    total = number(dig(body, "results", "total"))
+    if total is None:
+        total = number(dig(body, "meta", "results", "total"))
     return Page(
         items=[i for i in items if isinstance(i, dict)],
         limit=limit,

@@ -63,8 +63,10 @@ class CommerceTokenAuth(httpx.Auth):
         *,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         clock: Callable[[], float] = time.time,
+        user_agent: str = "",
     ) -> None:
         self._token_url = token_url
+        self._user_agent = user_agent
         self._timeout = timeout
         self._client_id = client_id
         self._client_secret = client_secret
@@ -83,9 +85,13 @@ class CommerceTokenAuth(httpx.Auth):
     def token_request(self) -> httpx.Request:
         """The form-encoded token request (no ``/v2``), with the client's timeouts.
 
-        A request made here, not by the client, carries no timeout unless we give it one:
-        without it a silent server would hang the sign-in for ever.
+        A request made here, not by the client, carries neither the client's timeout nor its
+        headers unless we give them: without a timeout a silent server would hang the sign-in
+        for ever, and without the ``User-Agent`` the store's logs could not tell us apart.
         """
+        headers = {"Accept": "application/json"}
+        if self._user_agent:
+            headers["User-Agent"] = self._user_agent
         return httpx.Request(
             "POST",
             self._token_url,
@@ -94,7 +100,7 @@ class CommerceTokenAuth(httpx.Auth):
                 "client_id": self._client_id,
                 "client_secret": self._client_secret,
             },
-            headers={"Accept": "application/json"},
+            headers=headers,
             extensions={"timeout": self._timeout.as_dict()},
         )
 

@@ -24,7 +24,7 @@ from segment_desktop.sandbox.faults import Faults
 from segment_desktop.sandbox.integrations import (
     EVENT_NAME,
     INTEGRATION_LIMIT,
-    check_url,
+    check_configuration,
     data_of,
     for_create,
     now_iso,
@@ -33,6 +33,10 @@ from segment_desktop.sandbox.integrations import (
 from segment_desktop.sandbox.problems import ApiProblem
 from segment_desktop.sandbox.store import Store, build_store
 from segment_desktop.sandbox.webhooks import event_payload, request_factory
+
+#: Resource types of logs and jobs, as the Integrations API documents them (docs/API_FACTS.md).
+LOG_TYPE = "integration"
+JOB_TYPE = "integration-job"
 
 
 class RequestRecord(NamedTuple):
@@ -241,8 +245,7 @@ class CommerceEmulator:
                     404, "Not Found", f"No integration with id {integration_id!r} exists"
                 )
             merged = {**stored, **attributes}
-            if merged["integration_type"] == "webhook":
-                check_url(merged["configuration"])
+            check_configuration(merged["integration_type"], merged["configuration"])
             stored.update(attributes)
             stored["meta"]["timestamps"]["updated_at"] = now_iso()
             return self._render(stored)
@@ -296,14 +299,13 @@ class CommerceEmulator:
         created = attempt.at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         relationships = {
             "integration": {"data": {"type": "integration", "id": result.integration_id}},
-            "job": {"data": {"type": "job", "id": result.job_id}},
+            "job": {"data": {"type": JOB_TYPE, "id": result.job_id}},
         }
-        log = {
+        log: dict[str, Any] = {
             "id": str(uuid.uuid4()),
-            "type": "log",
+            "type": LOG_TYPE,
             "succeeded": attempt.succeeded,
             "attempt": attempt.number,
-            "status_code": attempt.status_code,
             "body": attempt.body,
             "error_detail": attempt.error_detail,
             "processing_time": attempt.processing_time,
@@ -312,6 +314,8 @@ class CommerceEmulator:
             "_integration": result.integration_id,
             "_job": result.job_id,
         }
+        if attempt.status_code is not None:  # an integer when present; no answer, no key
+            log["status_code"] = attempt.status_code
         with self._lock:
             job = self._jobs.get(result.job_id)
             if job is None:  # the store was reset while this delivery was under way
@@ -361,7 +365,7 @@ class CommerceEmulator:
                 moment = now_iso()
                 self._jobs[job_id] = {
                     "id": job_id,
-                    "type": "job",
+                    "type": JOB_TYPE,
                     "triggered_by": event_name,
                     "event_id": event_id,
                     "status": "pending",
