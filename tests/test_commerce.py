@@ -243,6 +243,7 @@ def test_unknown_integration_is_not_found(client: CommerceClient) -> None:
     assert "No integration with id" in caught.value.detail
 
 
+@pytest.mark.invalid_requests
 def test_validation_error_carries_the_servers_title_and_detail(
     sandbox: Sandbox, client: CommerceClient
 ) -> None:
@@ -254,6 +255,7 @@ def test_validation_error_carries_the_servers_title_and_detail(
     assert err.field == "data.configuration.url"
 
 
+@pytest.mark.invalid_requests
 def test_more_than_five_events_is_the_event_limit_error(client: CommerceClient) -> None:
     six = ["order.created", "order.paid", "order.updated", "order.refunded", "order.cancelled"]
     with pytest.raises(EventLimitError, match="at most 5 events") as caught:
