@@ -267,6 +267,16 @@ def _check_ecommerce(event: Any, properties: dict[str, Any]) -> list[Issue]:
                 if expected is None or type(value) in _PRODUCT_FAST_OK[name]:
                     continue
                 issues.extend(_check_type(f"{path}.{name}", value, expected))
+            price = product.get("price")
+            if isinstance(price, int | float) and not isinstance(price, bool) and price < 0:
+                issues.append(
+                    Issue(
+                        "warning",
+                        f"{path}.price",
+                        f"A product priced {price:g} is most likely a discount or promotion line; "
+                        'leave it out of "products" and count it in "discount" instead.',
+                    )
+                )
     return issues
 
 
