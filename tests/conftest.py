@@ -19,6 +19,7 @@ pytest_plugins = [
     "tests.fixtures.secret_service",
     "tests.fixtures.sandbox",
     "tests.fixtures.contracts",
+    "tests.fixtures.moto_sqs",
 ]
 
 

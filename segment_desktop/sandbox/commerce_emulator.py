@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from segment_desktop.sandbox.delivery import Attempt, Delivery, DeliveryResult, DeliveryWorker
-from segment_desktop.sandbox.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from segment_desktop.sandbox.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_STORE_ID
 from segment_desktop.sandbox.faults import Faults
 from segment_desktop.sandbox.integrations import (
     EVENT_NAME,
@@ -31,12 +31,17 @@ from segment_desktop.sandbox.integrations import (
     validated,
 )
 from segment_desktop.sandbox.problems import ApiProblem
+from segment_desktop.sandbox.sqs_delivery import SqsSender, cloud_event, event_data
 from segment_desktop.sandbox.store import Store, build_store
 from segment_desktop.sandbox.webhooks import event_payload, request_factory
 
 #: Resource types of logs and jobs, as the Integrations API documents them (docs/API_FACTS.md).
 LOG_TYPE = "integration"
 JOB_TYPE = "integration-job"
+#: The integration types the emulator delivers (STOMP integrations are kept, never delivered).
+DELIVERED_TYPES = ("webhook", "aws_sqs")
+#: A CloudEvent's ``source`` before the sandbox knows its own address.
+SOURCE_FALLBACK = "http://127.0.0.1"
 
 
 class RequestRecord(NamedTuple):
@@ -93,6 +98,7 @@ class CommerceEmulator:
         self._jobs: dict[str, dict[str, Any]] = {}
         self._logs: list[dict[str, Any]] = []
         self._requests: deque[RequestRecord] = deque(maxlen=self.MAX_REQUEST_LOG)
+        self._sqs = SqsSender(timeout=webhook_timeout)
         self._worker = DeliveryWorker(
             timeout=webhook_timeout, retry_delays=retry_delays, on_attempt=self._record_attempt
         )
@@ -341,7 +347,8 @@ class CommerceEmulator:
         wait: bool = False,
         timeout: float | None = 30.0,
     ) -> list[DeliveryResult]:
-        """Deliver ``event_name`` to every enabled webhook integration observing it.
+        """Deliver ``event_name`` to every enabled integration observing it: a webhook POST, or
+        a CloudEvent put on the queue of an ``aws_sqs`` integration.
 
         ``resource`` is the order or customer (or a whole ``{"data", "included"}`` payload);
         without it a seeded one is used (``resource_id`` picks it). Returns one handle per
@@ -356,7 +363,7 @@ class CommerceEmulator:
                 copy.deepcopy(i)
                 for i in self._integrations.values()
                 if i["enabled"]
-                and i["integration_type"] == "webhook"
+                and i["integration_type"] in DELIVERED_TYPES
                 and event_name in i["observes"]
             ]
             results = []
@@ -387,14 +394,37 @@ class CommerceEmulator:
                     )
                 )
         for result, integration in zip(results, targets, strict=True):
-            build = request_factory(event_id, event_name, integration, payload, resources)
-            self._worker.submit(Delivery(result=result, build=build))
+            self._worker.submit(
+                self._delivery(result, event_id, event_name, integration, payload, resources)
+            )
         if wait:
             deadline = None if timeout is None else time.monotonic() + timeout
             for result in results:
                 left = None if deadline is None else max(0.0, deadline - time.monotonic())
                 result.wait(left)
         return results
+
+    def _delivery(
+        self,
+        result: DeliveryResult,
+        event_id: str,
+        event_name: str,
+        integration: dict[str, Any],
+        payload: dict[str, Any],
+        resources: Any,
+    ) -> Delivery:
+        if integration["integration_type"] == "aws_sqs":
+            message = cloud_event(
+                event_id,
+                event_name,
+                integration["id"],
+                event_data(payload),
+                store_id=DEMO_STORE_ID,
+                source=self.base_url or SOURCE_FALLBACK,
+            )
+            return Delivery(result, send=self._sqs.sender(integration["configuration"], message))
+        build = request_factory(event_id, event_name, integration, payload, resources)
+        return Delivery(result, build=build)
 
     def wait_idle(self, timeout: float | None = 30.0) -> bool:
         """Wait until no delivery is pending (retries included); ``False`` on timeout."""
