@@ -16,10 +16,12 @@ from typing import Any, Literal
 from segment_desktop.core.jsontext import compact_json
 from segment_desktop.core.jsontypes import json_type_name
 
-#: Segment's size limits: 32 KB a call, 500 KB a batch request, counted in KiB as Segment's own
-#: libraries count them (docs/API_FACTS.md, "Segment limits"). Every check of a size uses these.
+#: Segment's limits: 32 KB a call and 500 KB a batch request, counted in KiB as Segment's own
+#: libraries count them, and 2,500 calls a batch (docs/API_FACTS.md, "Segment"). Every check of
+#: a size or a count uses these.
 MAX_CALL_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
+MAX_BATCH_CALLS = 2_500
 MAX_MESSAGE_ID = 100
 CALL_TYPES = ("identify", "track", "page", "screen", "group", "alias")
 _OBJECT_FIELDS = ("properties", "traits", "context", "integrations")

@@ -15,7 +15,6 @@ Modules:
 
 from segment_desktop.segment.batches import (
     ENVELOPE_RESERVE,
-    MAX_BATCH_CALLS,
     SEGMENT_LIMITS,
     BatchLimits,
     batch_ranges,
@@ -47,7 +46,6 @@ __all__ = [
     "DEFAULT_PATH",
     "ENVELOPE_RESERVE",
     "LIBRARY",
-    "MAX_BATCH_CALLS",
     "NOT_PROOF",
     "SEGMENT_LIMITS",
     "SERVICE",

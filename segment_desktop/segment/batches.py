@@ -1,7 +1,7 @@
 """Splitting calls into Segment batches: the one place that decides what goes together.
 
-Segment's size limits are the figures in :mod:`segment_desktop.core.spec` (see docs/API_FACTS.md
-for their source). The Segment client plans batches of call objects here, and the relay's sender
+Segment's limits are the figures in :mod:`segment_desktop.core.spec` (docs/API_FACTS.md gives
+their source). The Segment client plans batches of call objects here, and the relay's sender
 plans batches of stored, already encoded calls with the same function.
 """
 
@@ -11,11 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from segment_desktop.core.spec import MAX_BATCH_BYTES, MAX_CALL_BYTES, call_size
+from segment_desktop.core.spec import MAX_BATCH_BYTES, MAX_BATCH_CALLS, MAX_CALL_BYTES, call_size
 
-#: Our own cap on calls per batch, not Segment's (Segment documents only byte limits): it keeps
-#: one request, and one retry of it, a moderate amount of work.
-MAX_BATCH_CALLS = 2_500
 #: Room kept in each batch for ``{"batch":[…],"sentAt":"…","writeKey":"…"}`` around the calls.
 ENVELOPE_RESERVE = 512
 

@@ -102,12 +102,18 @@ def test_a_batch_over_500_kb_is_400(sandbox: Sandbox, http: httpx.Client) -> Non
     assert _send(http, sandbox, {"batch": calls[:23]}).status_code == 200
 
 
-def test_a_batch_of_any_number_of_small_calls_is_200(sandbox: Sandbox, http: httpx.Client) -> None:
-    """Segment documents byte limits only: 2,501 small calls are one accepted batch."""
-    small = {"type": "track", "event": "e", "userId": "u"}
-    response = _send(http, sandbox, {"batch": [small] * 2501})
+def test_more_than_2500_calls_is_200_and_the_rest_is_dropped(
+    sandbox: Sandbox, http: httpx.Client
+) -> None:
+    """Segment documents 2,500 calls a batch, answers 200 to more and drops what is past it."""
+    calls = [
+        {"type": "track", "event": "e", "userId": "u", "messageId": f"m{n}"} for n in range(2501)
+    ]
+    response = _send(http, sandbox, {"batch": calls})
     assert response.status_code == 200 and response.json() == {"success": True}
-    assert len(sandbox.segment.received_calls()) == 2501
+    assert sandbox.segment.received_calls() == calls[:2500]
+    assert sandbox.segment.discarded_calls() == calls[2500:]
+    assert sandbox.segment.rejected == []
 
 
 def test_a_call_of_32_kib_is_accepted(sandbox: Sandbox, http: httpx.Client) -> None:
