@@ -279,7 +279,7 @@ class CommerceClient:
         return as_object(answer.get("data", {}), "integration")
 
     def delete_integration(self, integration_id: str) -> None:
-        """Delete one (Commerce answers 200 with a small body, or 204)."""
+        """Delete one; any 2xx, with a body or without, is done (docs/API_FACTS.md)."""
         self._call("DELETE", integration_path(integration_id))
 
     # -- delivery history -------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from segment_desktop.commerce.json_values import dig, number
 from segment_desktop.commerce.urls import SERVICE
 from segment_desktop.core.errors import ServiceError
 
-#: The largest ``page[limit]`` Commerce accepts.
+#: The largest ``page[limit]`` Commerce accepts (docs/API_FACTS.md, "Paging").
 MAX_PAGE_LIMIT = 100
 
 

@@ -117,7 +117,7 @@ class CommerceTokenAuth(httpx.Auth):
                 service=SERVICE,
             ) from None
         if isinstance(body, dict) and isinstance(body.get("data"), dict):
-            body = body["data"]  # some deployments wrap the token in "data"
+            body = body["data"]  # wrapped or flat: docs/API_FACTS.md, "Not settled"
         value = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(value, str) or not value:
             raise ServiceError(

@@ -15,6 +15,7 @@ from typing import Any
 
 from segment_desktop.sandbox.problems import ApiProblem, invalid
 
+#: Commerce's limits per integration and per store (docs/API_FACTS.md, "Integrations").
 EVENT_LIMIT = 5
 INTEGRATION_LIMIT = 100
 INTEGRATION_TYPES = ("webhook", "aws_sqs", "stomp")

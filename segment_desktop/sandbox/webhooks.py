@@ -99,7 +99,7 @@ def request_factory(
             "payload": payload,
             "resources": resources,
             "configuration": configuration,
-            "store_id": DEMO_STORE_ID,  # a store-level event carries both ids
+            "store_id": DEMO_STORE_ID,  # store-level: both ids (docs/API_FACTS.md)
             "org_id": DEMO_ORG_ID,
         }
         return json.dumps(body, ensure_ascii=False).encode(), headers
