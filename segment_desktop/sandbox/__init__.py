@@ -22,6 +22,14 @@ Commerce
 Segment
     ``GET /sandbox/received``, ``POST /sandbox/reset``, ``/sandbox/faults`` as above
 
+Modules: ``runner`` (``Sandbox``: both emulators started together), ``commerce_emulator`` (the
+store's state and rules) with ``commerce_app`` (its HTTP face), ``integrations`` (what an
+integration must hold), ``paging``, ``problems`` (Commerce's error bodies), ``webhooks`` and
+``sqs_delivery`` (what a delivery looks like), ``delivery`` (sending and retrying), ``store``
+(the seeded demo data), ``segment_emulator``, ``faults``, ``server`` (a uvicorn thread), ``demo``
+(credentials), ``command`` (``segment-desktop sandbox``). The shapes they answer are those of
+docs/API_FACTS.md.
+
 Importing this package is cheap: Starlette and uvicorn load only when ``Sandbox`` is first used,
 so ``segment-desktop --help`` and the command modules stay fast.
 """
