@@ -188,3 +188,12 @@ def test_the_suite_wide_checker_records_an_answer_that_breaks_its_contract() -> 
     text = "\n".join(found)
     assert "'results' is a required property" in text
     assert "data/0/type" in text and "data/0/status_code" in text
+
+
+def test_every_sample_event_is_a_webhook_body_as_commerce_sends_it() -> None:
+    from segment_desktop.core.samples import list_samples
+
+    samples = list_samples()
+    assert samples
+    for sample in samples:
+        assert problems("commerce_webhook_body", json.loads(sample.text())) == [], sample.name
