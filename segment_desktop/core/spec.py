@@ -16,9 +16,9 @@ from typing import Any, Literal
 from segment_desktop.core.jsontext import compact_json
 from segment_desktop.core.jsontypes import json_type_name
 
-#: Segment's limits: 32 KB a call and 500 KB a batch request, counted in KiB as Segment's own
-#: libraries count them, and 2,500 calls a batch (docs/API_FACTS.md, "Segment"). Every check of
-#: a size or a count uses these.
+#: Segment's limits: 32 KB a call, 500 KB and 2,500 calls a batch request (Segment's "HTTP API
+#: Source" page), the KB counted as 1,024 bytes as Segment's analytics-python counts them
+#: (``MAX_MSG_SIZE = 32 << 10``); see docs/API_FACTS.md. Every size or count check uses these.
 MAX_CALL_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
 MAX_BATCH_CALLS = 2_500
