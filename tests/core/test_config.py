@@ -473,5 +473,5 @@ def test_the_queue_delivery_round_trips_and_a_bad_kind_is_named() -> None:
     data = config.to_dict()
     data["delivery"]["kind"] = "carrier_pigeon"
     write(store.path, data)
-    with pytest.raises(ConfigError, match="delivery.kind"):
+    with pytest.raises(ConfigError, match=r"delivery\.kind"):
         store.load()
