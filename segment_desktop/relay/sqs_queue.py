@@ -135,6 +135,9 @@ class Queue:
         self.settings = settings
         self.url = settings.url
 
+    def close(self) -> None:
+        self.client.close()
+
     def check(self) -> QueueInfo:
         """Read the queue's attributes: proves the credentials and the queue. ConfigError."""
         try:
