@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,8 @@ MAX_WAIT_SECONDS = 20
 #: The longest visibility timeout SQS allows (12 hours).
 MAX_VISIBILITY_SECONDS = 43_200
 
+_XML_CODE = re.compile(r"<Code>([^<]{1,100})</Code>")
+_XML_MESSAGE = re.compile(r"<Message>([^<]{0,500})</Message>")
 _NO_QUEUE = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"})
 _REFUSED = frozenset(
     {
@@ -223,17 +226,34 @@ def _chunks(messages: Sequence[Message]) -> list[Sequence[Message]]:
     return [messages[i : i + MAX_MESSAGES] for i in range(0, len(messages), MAX_MESSAGES)]
 
 
-def _error_code(err: BaseException) -> str:
+def _error(err: BaseException) -> tuple[str, str, int]:
+    """(code, message, HTTP status) of a botocore ``ClientError``; empty for anything else.
+
+    An error answered in the query protocol's XML to a client speaking SQS's JSON protocol
+    (some SQS-compatible servers do, for authentication failures) reaches botocore as the
+    HTTP status for a code and the XML for a message: the code and message are read from it.
+    """
     response = getattr(err, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", ""))
-    return ""
+    if not isinstance(response, dict):
+        return "", "", 0
+    error = response.get("Error", {})
+    code, message = str(error.get("Code", "")), str(error.get("Message", ""))
+    status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    found = _XML_CODE.search(message)
+    if found:
+        code = found.group(1)
+        text = _XML_MESSAGE.search(message)
+        message = text.group(1) if text else ""
+    return code, message, status
+
+
+def _error_code(err: BaseException) -> str:
+    return _error(err)[0]
 
 
 def _describe(err: BaseException) -> str:
-    code = _error_code(err)
+    code, message, _ = _error(err)
     if code:
-        message = str(getattr(err, "response", {}).get("Error", {}).get("Message", ""))
         return f"{code}: {message}".rstrip(": ")
     return f"{type(err).__name__}: {err}"
 
@@ -261,14 +281,14 @@ def _start_problem(settings: QueueSettings, err: BaseException) -> str:
         )
     if isinstance(err, EndpointConnectionError):
         return f"Cannot reach SQS for the queue {queue} ({err}). Check the URL and the network."
-    code = _error_code(err)
+    code, _, status = _error(err)
     if code in _NO_QUEUE:
         region = settings.region_name() or "the configured region"
         return (
             f"There is no queue {queue} in {region} for these credentials. Check the queue "
             "URL (copy it from the SQS console) and the region."
         )
-    if code in _REFUSED:
+    if code in _REFUSED or status in (401, 403):
         return (
             f"AWS refused the credentials for the queue {queue} ({_describe(err)}). Check the "
             "access key id and secret access key, and that they may receive and delete "
