@@ -49,6 +49,7 @@ def _run(args: argparse.Namespace) -> int:
     from segment_desktop.core.config import Config, ConfigStore
     from segment_desktop.core.secrets import (
         COMMERCE_CLIENT_SECRET,
+        SQS_SECRET_ACCESS_KEY,
         WEBHOOK_SECRET,
         SecretStore,
         new_webhook_secret,
@@ -79,7 +80,10 @@ def _run(args: argparse.Namespace) -> int:
     ) as client:
         if client.note:
             print(f"Note: {client.note}")
-        the_plan = plan(config, webhook_secret, client.list_integrations())
+        queue_key = secrets.get(SQS_SECRET_ACCESS_KEY) if config.delivery.kind == "aws_sqs" else ""
+        keys = {WEBHOOK_SECRET: webhook_secret, SQS_SECRET_ACCESS_KEY: queue_key or ""}
+        the_plan = plan(config, keys, client.list_integrations())
+        generated = generated and the_plan.delivery == "webhook"
         print(the_plan.summary())
         if generated and the_plan.desired:
             print("No webhook secret was stored: a new one is generated for these integrations.")

@@ -97,6 +97,8 @@ class DeliverySettings:
     sqs_queue_url: str = ""
     sqs_region: str = ""
     sqs_access_key_id: str = ""
+    #: ``secrets.secret_fingerprint`` of the secret access key last registered with Commerce.
+    sqs_secret_fingerprint: str = ""
 
 
 @dataclass
@@ -174,6 +176,7 @@ class Config:
                 "sqs_queue_url": self.delivery.sqs_queue_url,
                 "sqs_region": self.delivery.sqs_region,
                 "sqs_access_key_id": self.delivery.sqs_access_key_id,
+                "sqs_secret_fingerprint": self.delivery.sqs_secret_fingerprint,
             },
         }
 
@@ -218,9 +221,12 @@ def _problems(config: Config) -> list[str]:
         problems.append(
             f"delivery.kind is {config.delivery.kind!r}; choose one of {', '.join(DELIVERY_KINDS)}"
         )
-    fingerprint = config.webhook_secret_fingerprint
-    if fingerprint and not all(c in "0123456789abcdef" for c in fingerprint):
-        problems.append("webhook_secret_fingerprint must be lowercase hexadecimal")
+    for name, fingerprint in (
+        ("webhook_secret_fingerprint", config.webhook_secret_fingerprint),
+        ("delivery.sqs_secret_fingerprint", config.delivery.sqs_secret_fingerprint),
+    ):
+        if fingerprint and not all(c in "0123456789abcdef" for c in fingerprint):
+            problems.append(f"{name} must be lowercase hexadecimal")
     return problems
 
 
