@@ -115,27 +115,15 @@ def workers_rate(endpoint: str, sandbox: Sandbox, events: int, count: int) -> di
                    SEGMENT_DESKTOP_CONFIG_DIR=str(Path(tmp) / "config"),
                    SEGMENT_DESKTOP_LOG_DIR=str(Path(tmp) / "logs"),
                    SEGMENT_DESKTOP_SQS_WAIT_SECONDS="1", PYTHONPATH=path)  # fmt: skip
+        command = [
+            sys.executable, "-m", "segment_desktop", "relay", "--data-dir",
+            str(Path(tmp) / "data"), "--listen", "127.0.0.1:0", "--sqs-queue-url", url,
+            "--sqs-endpoint-url", endpoint,
+        ]  # fmt: skip
         procs = [
             subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "segment_desktop",
-                    "relay",
-                    "--data-dir",
-                    str(Path(tmp) / "data"),
-                    "--listen",
-                    "127.0.0.1:0",
-                    "--sqs-queue-url",
-                    url,
-                    "--sqs-endpoint-url",
-                    endpoint,
-                ],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                text=True,
-                env=env,
-            )  # fmt: skip
+                command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+            )
             for _ in range(count)
         ]
         try:
