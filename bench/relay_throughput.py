@@ -1,6 +1,6 @@
 """Relay throughput and webhook ack latency, measured with wrk, beside two references.
 
-    python -m bench.relay_throughput [--seconds 6] [--connections 16] [--rounds 3]
+    python -m bench.relay_throughput [--seconds 6] [--connections 64] [--rounds 3]
                                      [--engine NAME ...] [--render-processes N]
 
 The load comes from ``wrk`` (a C load generator, Debian package ``wrk``; ``scripts/bench``
@@ -16,8 +16,12 @@ template engine and for a 5-item and a 50-item order (``BENCH_CASE="50 items"`` 
 * **relay**: ``segment-desktop relay`` as a subprocess, loaded by wrk for ``--seconds``: its
   acknowledged rate (wrk), its end-to-end rate (until the Segment emulator has every call),
   ack p50/p99 under that load and the CPU per event of its processes;
-* **paced**: then wrk again at half that end-to-end rate (each connection waits between its
-  requests), ack p50/p99: what Commerce sees from a relay that is not saturated.
+* **paced**: then wrk again at half that end-to-end rate over 16 connections (each waits
+  between its requests), ack p50/p99: what Commerce sees from a relay that is not saturated.
+
+wrk keeps ``--connections`` requests in flight and sends the next as an answer comes back, so
+the loaded run needs enough of them to keep the relay busy while each waits for its group's
+commit (16 left the relay idle part of the time on two CPUs; 64 did not).
 
 Prints a table and writes ``bench/results/relay_throughput-<time>.json``. Targets (5-item
 orders, jlens): relay end to end ≥ 50 % of the bare renderer, paced ack p99 ≤ 50 ms.
@@ -56,6 +60,7 @@ from segment_desktop.sandbox.runner import Sandbox  # noqa: E402
 SECRET = "bench-webhook-secret-0123456789abcdef"
 WRITE_KEY = "bench-write-key-0123456789abcdef"
 CASES = {"5 items": "order.paid", "50 items": "order.paid.50-items"}
+PACED_CONNECTIONS = 16
 
 
 def _body(sample: str) -> dict[str, Any]:
@@ -288,9 +293,11 @@ def relay_round(
             _measure(relay, sandbox, body, f"warm-{tag}", 1, 4, None)
             loaded = _measure(relay, sandbox, body, f"load-{tag}", seconds, connections, None)
             pace = loaded["end_to_end_per_s"] / 2
-            # Each of the connections waits so that together they send `pace` a second.
-            pause_ms = max(0.0, connections / pace * 1000)
-            paced = _measure(relay, sandbox, body, f"paced-{tag}", seconds, connections, pause_ms)
+            # Each connection waits so that together they send `pace` a second.
+            pause_ms = max(0.0, PACED_CONNECTIONS / pace * 1000)
+            paced = _measure(
+                relay, sandbox, body, f"paced-{tag}", seconds, PACED_CONNECTIONS, pause_ms
+            )
             paced["rate_per_s"] = pace
         finally:
             relay.stop()
@@ -333,7 +340,7 @@ def _median(rounds: list[dict[str, Any]], *path: str) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seconds", type=float, default=6.0, help="each wrk run")
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--connections", type=int, default=64, help="of the loaded run")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
         "--engine", action="append", dest="engines", metavar="NAME",
