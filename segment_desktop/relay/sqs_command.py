@@ -24,13 +24,14 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from http.server import ThreadingHTTPServer
 
     from segment_desktop.core.config import Config
     from segment_desktop.relay.metrics import Metrics
+    from segment_desktop.relay.rendering import EventRenderer
     from segment_desktop.relay.sqs import Worker
     from segment_desktop.relay.sqs_queue import Queue, QueueSettings
 
@@ -103,7 +104,13 @@ def serve(args: argparse.Namespace, config: Config, settings: QueueSettings) -> 
     from segment_desktop.core.engine import engine_name
     from segment_desktop.core.errors import ConfigError
     from segment_desktop.core.secrets import SEGMENT_WRITE_KEY
-    from segment_desktop.relay.command import _forget_secret_variables, _secret, _settings
+    from segment_desktop.relay.command import (
+        _ConfigWatcher,
+        _forget_secret_variables,
+        _secret,
+        _settings,
+        _store,
+    )
     from segment_desktop.relay.metrics import Metrics
     from segment_desktop.relay.outbox import Outbox
     from segment_desktop.relay.rendering import EventRenderer, TemplateConfig
@@ -142,6 +149,9 @@ def serve(args: argparse.Namespace, config: Config, settings: QueueSettings) -> 
     )  # fmt: skip
     httpd = _metrics_server(sock, worker, metrics, outbox)
     depth = _DepthWatcher(worker, data_dir)
+    # Template fixes and tracking changes saved by the app apply without a restart, as in
+    # the webhook relay (the watcher needs only something with a `renderer`).
+    watcher = _ConfigWatcher(_store(args), cast("Any", _WithRenderer(renderer)))
 
     def stop(sig: int, frame: object) -> None:
         worker.stop()
@@ -150,6 +160,7 @@ def serve(args: argparse.Namespace, config: Config, settings: QueueSettings) -> 
     try:
         sender.start()
         depth.start()
+        watcher.start()
         threading.Thread(target=httpd.serve_forever, name="sqs-metrics", daemon=True).start()
         where = f"{sock.getsockname()[0]}:{sock.getsockname()[1]}"
         dlq = f"dead-letter queue after {info.max_receives} receives" if info.max_receives else (
@@ -160,6 +171,7 @@ def serve(args: argparse.Namespace, config: Config, settings: QueueSettings) -> 
         log.info("Relay worker on %s, sending to %s", settings.url, relay_settings.segment_host)
         worker.run()
     finally:
+        watcher.stop()
         depth.stop()
         httpd.shutdown()
         sock.close()
@@ -171,6 +183,11 @@ def serve(args: argparse.Namespace, config: Config, settings: QueueSettings) -> 
             signal.signal(sig, handler)
     log.info("Relay worker stopped")
     return 0
+
+
+class _WithRenderer:
+    def __init__(self, renderer: EventRenderer) -> None:
+        self.renderer = renderer
 
 
 # -- /metrics, /healthz and the status file ---------------------------------------------------

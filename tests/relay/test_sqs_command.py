@@ -183,3 +183,25 @@ def test_relay_status_shows_the_queues_depth(moto_sqs: str, segment: Sandbox) ->
     text = run_cli("status", "--sqs-queue-url", url, "--sqs-endpoint-url", moto_sqs,
                    env=worker_env())  # fmt: skip
     assert "Messages waiting:  3" in text.stdout
+
+
+def test_a_worker_applies_a_saved_template_change_without_a_restart(
+    moto_sqs: str, segment: Sandbox, tmp_path: Path
+) -> None:
+    save_config(segment.segment_url, {"customer_created": ONE_CALL})
+    url, _ = make_queue(moto_sqs)
+    worker = WorkerProcess(moto_sqs, url, tmp_path / "data").start()
+    try:
+        health = httpx.get(worker.metrics_url.replace("/metrics", "/healthz"), timeout=5).json()
+        assert health == {"status": "ok", "queue": url}
+        put(moto_sqs, url, [json.dumps(cloudevent("customer.created", "evt-before"))])
+        wait_for(lambda: len(segment.segment.received_calls()) == 1, what="the first call")
+        renamed = ONE_CALL.replace('"Customer Created"', '"Customer Signed Up"')
+        save_config(segment.segment_url, {"customer_created": renamed})
+        time.sleep(3)  # the settings are polled every 2 s
+        put(moto_sqs, url, [json.dumps(cloudevent("customer.created", "evt-after"))])
+        wait_for(lambda: len(segment.segment.received_calls()) == 2, what="the second call")
+        events = [c["event"] for c in segment.segment.received_calls()]
+        assert events == ["Customer Created", "Customer Signed Up"]
+    finally:
+        assert worker.terminate() == 0
