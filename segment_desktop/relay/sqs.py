@@ -190,6 +190,9 @@ class Worker:
                 except QueueUnavailable as err:
                     log.warning("%s; trying again", err)
                     self._pause()
+                except Exception:  # the outbox unwritable, a bug: nothing was deleted
+                    log.exception("Handling SQS messages failed; they return to the queue")
+                    self._pause()
         finally:
             self.keeper.stop()
 
