@@ -196,6 +196,11 @@ def test_a_worker_applies_a_saved_template_change_without_a_restart(
         assert health == {"status": "ok", "queue": url}
         put(moto_sqs, url, [json.dumps(cloudevent("customer.created", "evt-before"))])
         wait_for(lambda: len(segment.segment.received_calls()) == 1, what="the first call")
+        status = run_cli("status", "--json", "--data-dir", str(tmp_path / "data"),
+                         "--sqs-queue-url", url, "--sqs-endpoint-url", moto_sqs,
+                         env=worker_env())  # fmt: skip
+        queue_status = json.loads(status.stdout)["queue"]
+        assert queue_status["local_workers"] == 1 and "oldest_age" in queue_status
         renamed = ONE_CALL.replace('"Customer Created"', '"Customer Signed Up"')
         save_config(segment.segment_url, {"customer_created": renamed})
         time.sleep(3)  # the settings are polled every 2 s
