@@ -126,3 +126,19 @@ def delivery_target(config: Config, secrets: str | Mapping[str, str] | None) -> 
         region,
         delivery.sqs_access_key_id.strip(),
     )
+
+
+def with_queue(config: Config, url: str, region: str = "", access_key_id: str = "") -> Config:
+    """A copy of ``config`` delivering to the SQS queue at ``url`` (the other settings of the
+    queue kept unless given); what ``register --sqs-queue-url`` and a delivery page save."""
+    import copy
+
+    changed = copy.deepcopy(config)
+    delivery = changed.delivery
+    if url.strip() != delivery.sqs_queue_url:
+        delivery.sqs_secret_fingerprint = ""  # another queue: its key is registered afresh
+    delivery.kind = "aws_sqs"
+    delivery.sqs_queue_url = url.strip()
+    delivery.sqs_region = region.strip() or delivery.sqs_region
+    delivery.sqs_access_key_id = access_key_id.strip() or delivery.sqs_access_key_id
+    return changed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -530,3 +531,28 @@ def test_a_queue_delivery_missing_a_setting_names_it(
     config.delivery = delivery
     with pytest.raises(ConfigError, match=named):
         plan(config, secrets, [])
+
+
+def test_register_on_the_command_line_switches_to_a_queue_and_back(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    from segment_desktop.cli import main
+
+    directory = tmp_path / "settings"
+    ConfigStore(directory).save(make_config(sandbox))
+    monkeypatch.setenv("COMMERCE_CLIENT_SECRET", sandbox.client_secret)
+    monkeypatch.setenv("COMMERCE_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SQS_SECRET)
+    args = ["register", "--config-dir", str(directory)]
+    assert main([*args, "--sqs-queue-url", QUEUE, "--sqs-access-key-id", ACCESS_KEY_ID]) == 0
+    saved = ConfigStore(directory).load()
+    assert (saved.delivery.kind, saved.delivery.sqs_queue_url) == ("aws_sqs", QUEUE)
+    assert {i["integration_type"] for i in by_name(sandbox).values()} == {"aws_sqs"}
+    out = capsys.readouterr().out
+    assert SQS_SECRET not in out and SQS_SECRET not in (directory / "config.json").read_text()
+    assert main(args) == 0
+    assert "Nothing to change" in capsys.readouterr().out
+    assert main([*args, "--webhook"]) == 0
+    assert ConfigStore(directory).load().delivery.kind == "webhook"
+    assert {i["integration_type"] for i in by_name(sandbox).values()} == {"webhook"}
