@@ -130,6 +130,18 @@ def make_client(settings: QueueSettings, secret_access_key: str | None = None) -
         raise ConfigError(_start_problem(settings, err)) from None
 
 
+def check_queue(settings: QueueSettings, secret_access_key: str | None = None) -> QueueInfo:
+    """Prove the queue and the credentials (a delivery page's connection test): its settings,
+    or a :class:`ConfigError` saying what to fix. Reading the queue's attributes needs
+    ``sqs:GetQueueAttributes``, which the workers' credentials have (Commerce's need only
+    ``sqs:SendMessage``)."""
+    queue = Queue(make_client(settings, secret_access_key), settings)
+    try:
+        return queue.check()
+    finally:
+        queue.close()
+
+
 class Queue:
     """One SQS queue, through a boto3 client."""
 

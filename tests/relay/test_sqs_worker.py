@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 
+from segment_desktop.core.errors import ConfigError
 from segment_desktop.core.messages import message_id
 from segment_desktop.relay.metrics import Metrics
 from segment_desktop.relay.outbox import Outbox
 from segment_desktop.relay.rendering import EventRenderer, TemplateConfig
 from segment_desktop.relay.replay import replay_outbox
 from segment_desktop.relay.sqs import MESSAGE_KEY, Worker
-from segment_desktop.relay.sqs_queue import Queue, QueueSettings, make_client
+from segment_desktop.relay.sqs_queue import Queue, QueueSettings, check_queue, make_client
 from segment_desktop.sandbox.runner import Sandbox
 from segment_desktop.segment import SegmentClient
 from tests.relay.conftest_sqs import (
@@ -225,3 +226,13 @@ def test_visibility_is_extended_while_segment_is_slow(
     assert counts(moto_sqs, url) == (0, 0)
     other.close()
     setup.close()
+
+
+def test_a_queue_check_reports_its_settings_or_what_to_fix(moto_sqs: str) -> None:
+    url, _ = make_queue(moto_sqs, visibility=45, max_receives=4)
+    info = check_queue(QueueSettings(url, REGION, moto_sqs, ACCESS_KEY_ID), SECRET_ACCESS_KEY)
+    assert (info.visibility_timeout, info.max_receives) == (45, 4)
+    assert info.dead_letter_arn.endswith("-dlq")
+    missing = QueueSettings(url + "-gone", REGION, moto_sqs, ACCESS_KEY_ID)
+    with pytest.raises(ConfigError, match="There is no queue"):
+        check_queue(missing, SECRET_ACCESS_KEY)
