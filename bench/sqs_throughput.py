@@ -1,16 +1,16 @@
 """Relay workers on an SQS queue: events/s for 1 and 2 workers, beside a bare consumer.
 
-    python -m bench.sqs_throughput [--events 400] [--workers 1 2]
+    python -m bench.sqs_throughput [--events 400] [--workers 1 2] [--threads 4]
 
 Against moto's SQS server (a separate process on 127.0.0.1) and the Segment emulator. For each
 worker count: a fresh queue is filled with ``--events`` CloudEvents of the built-in
 ``order.paid`` sample, then that many ``segment-desktop relay --sqs-queue-url`` processes
-start together; the rate is events over the time from the first worker being ready to the
-Segment emulator holding every call (and the queue being empty). The reference, in the same
-run and against the same server, is a bare consumer: one boto3 client receiving 10 at a time
-and deleting them, doing nothing else. moto answers far slower than SQS (it is a Python
-emulator on the same two CPUs): the figures show what the worker costs beside the queue's own
-round trips, not what SQS carries.
+(``--threads`` workers each) start together; the rate is events over the time from the first
+worker being ready to the Segment emulator holding every call. The reference, in the same run
+and against the same server, is a bare consumer: one boto3 client receiving 10 at a time and
+deleting them, doing nothing else. moto answers far slower than SQS (it is a Python emulator
+on the same two CPUs): the figures show what the worker costs beside the queue's own round
+trips, not what SQS carries.
 
 Prints a table and writes ``bench/results/sqs_throughput-<time>.json``.
 """
@@ -101,7 +101,9 @@ def bare_consumer(endpoint: str, events: int) -> float:
     return events / (time.monotonic() - started)
 
 
-def workers_rate(endpoint: str, sandbox: Sandbox, events: int, count: int) -> dict[str, float]:
+def workers_rate(
+    endpoint: str, sandbox: Sandbox, events: int, count: int, threads: int
+) -> dict[str, float]:
     url = fill(endpoint, events, f"w{count}")
     before = sum(len(b.calls) for b in sandbox.segment.received_batches)
     with tempfile.TemporaryDirectory() as tmp:
@@ -114,7 +116,8 @@ def workers_rate(endpoint: str, sandbox: Sandbox, events: int, count: int) -> di
                    AWS_SECRET_ACCESS_KEY=KEYS["aws_secret_access_key"],
                    SEGMENT_DESKTOP_CONFIG_DIR=str(Path(tmp) / "config"),
                    SEGMENT_DESKTOP_LOG_DIR=str(Path(tmp) / "logs"),
-                   SEGMENT_DESKTOP_SQS_WAIT_SECONDS="1", PYTHONPATH=path)  # fmt: skip
+                   SEGMENT_DESKTOP_SQS_WAIT_SECONDS="1", PYTHONPATH=path,
+                   SEGMENT_DESKTOP_SQS_THREADS=str(threads))  # fmt: skip
         command = [
             sys.executable, "-m", "segment_desktop", "relay", "--data-dir",
             str(Path(tmp) / "data"), "--listen", "127.0.0.1:0", "--sqs-queue-url", url,
@@ -148,13 +151,15 @@ def workers_rate(endpoint: str, sandbox: Sandbox, events: int, count: int) -> di
                 proc.wait(30)
                 if proc.stdout is not None:
                     proc.stdout.close()
-    return {"workers": count, "events": events, "events_per_s": events / elapsed}
+    return {"workers": count, "threads": threads, "events": events,
+            "events_per_s": events / elapsed}  # fmt: skip
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--events", type=int, default=400)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--threads", type=int, default=4, help="workers per process")
     args = parser.parse_args()
     moto, endpoint = start_moto()
     results: dict[str, Any] = {"python": platform.python_version(), "cpus": os.cpu_count(),
@@ -163,7 +168,7 @@ def main() -> int:
         with Sandbox.start() as sandbox:
             results["bare_consumer_per_s"] = bare_consumer(endpoint, args.events)
             for count in args.workers:
-                run = workers_rate(endpoint, sandbox, args.events, count)
+                run = workers_rate(endpoint, sandbox, args.events, count, args.threads)
                 run["ratio"] = run["events_per_s"] / results["bare_consumer_per_s"]
                 results["runs"].append(run)
                 print(f"  {count} worker(s): {run['events_per_s']:.0f} events/s", flush=True)
@@ -174,7 +179,8 @@ def main() -> int:
     print(f"bare consumer (receive 10 + delete, nothing else): "
           f"{results['bare_consumer_per_s']:.0f} messages/s")  # fmt: skip
     for run in results["runs"]:
-        print(f"{run['workers']} worker process(es): {run['events_per_s']:.0f} events/s "
+        print(f"{run['workers']} worker process(es) of {run['threads']} thread(s): "
+              f"{run['events_per_s']:.0f} events/s "
               f"({run['ratio']:.0%} of the bare consumer)")  # fmt: skip
     out_dir = REPO / "bench" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)

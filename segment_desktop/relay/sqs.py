@@ -146,9 +146,11 @@ class Worker:
         backoff_first: float = BACKOFF_FIRST,
         backoff_cap: float = BACKOFF_CAP,
         on_handed_over: Callable[[], None] | None = None,
+        stats: WorkerStats | None = None,
     ) -> None:
         """``integration_ids``: the Commerce integrations whose events are ours (empty: any);
-        ``on_handed_over``: called after calls were put in the outbox (wakes its sender)."""
+        ``on_handed_over``: called after calls were put in the outbox (wakes its sender);
+        ``stats``: shared by the workers of one process."""
         self.queue = queue
         self.info = info
         self.renderer = renderer
@@ -161,7 +163,7 @@ class Worker:
         self.backoff_first = backoff_first
         self.backoff_cap = backoff_cap
         self.on_handed_over = on_handed_over
-        self.stats = WorkerStats()
+        self.stats = stats if stats is not None else WorkerStats()
         self.keeper = _Keeper(queue, info.visibility_timeout)
         self._stopping = threading.Event()
         self._failures = 0

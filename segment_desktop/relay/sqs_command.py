@@ -40,6 +40,10 @@ log = logging.getLogger("segment_desktop.relay")
 QUEUE_URL_ENV = "SEGMENT_DESKTOP_SQS_QUEUE_URL"
 #: The long poll's wait (seconds, at most 20): how long a stop may wait for a receive.
 WAIT_ENV = "SEGMENT_DESKTOP_SQS_WAIT_SECONDS"
+#: Workers per process. Each spends most of its time waiting for SQS and Segment to answer
+#: (three round trips per 10 messages), so a few share one process's CPU well.
+THREADS_ENV = "SEGMENT_DESKTOP_SQS_THREADS"
+DEFAULT_THREADS = 4
 #: How often a worker reads the queue's approximate depth.
 DEPTH_EVERY_SECONDS = 10.0
 #: What a worker writes for ``relay status`` on this machine.
@@ -59,9 +63,28 @@ def add_arguments(parser: argparse.ArgumentParser, default: Any) -> None:
         help="the queue's AWS region (default: the saved one, else the queue URL's)",
     )  # fmt: skip
     parser.add_argument(
+        "--sqs-threads", type=int, default=default, metavar="N",
+        help=f"workers in this process, each receiving, sending and deleting in turn "
+        f"(default: ${THREADS_ENV}, else {DEFAULT_THREADS})",
+    )  # fmt: skip
+    parser.add_argument(
         "--sqs-endpoint-url", default=default, metavar="URL",
         help="another SQS-compatible endpoint (for tests; default: AWS's)",
     )  # fmt: skip
+
+
+def _threads(args: argparse.Namespace) -> int:
+    from segment_desktop.core.errors import ConfigError
+
+    given = getattr(args, "sqs_threads", None)
+    text = os.environ.get(THREADS_ENV, "").strip()
+    try:
+        threads = given if given is not None else int(text) if text else DEFAULT_THREADS
+    except ValueError:
+        raise ConfigError(f"{THREADS_ENV} must be a whole number, not {text!r}.") from None
+    if not 1 <= threads <= 64:
+        raise ConfigError(f"--sqs-threads must be between 1 and 64, not {threads}.")
+    return threads
 
 
 def queue_settings(args: argparse.Namespace, config: Config) -> QueueSettings | None:
@@ -117,7 +140,7 @@ def serve(args: argparse.Namespace, config: Config, settings: QueueSettings) -> 
     from segment_desktop.relay.runtime import CLIENT_ATTEMPTS
     from segment_desktop.relay.sender import Sender
     from segment_desktop.relay.server import bind
-    from segment_desktop.relay.sqs import Worker
+    from segment_desktop.relay.sqs import Worker, WorkerStats
     from segment_desktop.segment import SegmentClient
 
     try:
@@ -142,11 +165,24 @@ def serve(args: argparse.Namespace, config: Config, settings: QueueSettings) -> 
     renderer = EventRenderer(TemplateConfig.from_config(config))
     renderer.warm_up()
     wait = int(os.environ.get(WAIT_ENV, "20") or 20)
-    worker = Worker(
-        queue, info, renderer, client, outbox, metrics,
-        integration_ids=frozenset(config.integration_ids.values()),
-        wait_seconds=wait, on_handed_over=sender.wake,
-    )  # fmt: skip
+    threads = _threads(args)
+    stats = WorkerStats()
+    workers = [
+        Worker(
+            queue,
+            info,
+            renderer,
+            client,
+            outbox,
+            metrics,
+            integration_ids=frozenset(config.integration_ids.values()),
+            wait_seconds=wait,
+            on_handed_over=sender.wake,
+            stats=stats,
+        )
+        for _ in range(threads)
+    ]
+    worker = workers[0]
     httpd = _metrics_server(sock, worker, metrics, outbox)
     depth = _DepthWatcher(worker, data_dir)
     # Template fixes and tracking changes saved by the app apply without a restart, as in
@@ -154,7 +190,13 @@ def serve(args: argparse.Namespace, config: Config, settings: QueueSettings) -> 
     watcher = _ConfigWatcher(_store(args), cast("Any", _WithRenderer(renderer)))
 
     def stop(sig: int, frame: object) -> None:
-        worker.stop()
+        for each in workers:
+            each.stop()
+
+    others = [
+        threading.Thread(target=each.run, name=f"sqs-worker-{n}", daemon=True)
+        for n, each in enumerate(workers[1:], start=1)
+    ]
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -168,9 +210,17 @@ def serve(args: argparse.Namespace, config: Config, settings: QueueSettings) -> 
         )  # fmt: skip
         print(f"Relay worker consuming {settings.url} ({dlq}); metrics on http://{where}/metrics",
               flush=True)  # fmt: skip
-        log.info("Relay worker on %s, sending to %s", settings.url, relay_settings.segment_host)
+        log.info("Relay worker on %s (%d thread(s)), sending to %s", settings.url, threads,
+                 relay_settings.segment_host)  # fmt: skip
+        for thread in others:
+            thread.start()
         worker.run()
     finally:
+        for each in workers:
+            each.stop()
+        for thread in others:
+            if thread.is_alive():
+                thread.join()
         watcher.stop()
         depth.stop()
         httpd.shutdown()
