@@ -43,6 +43,9 @@ class StudioDialogs(Protocol):
     def confirm_reset(self, parent: QWidget, template_name: str) -> bool:
         """Replace the editor's text with the default template?"""
 
+    def confirm_save_failing(self, parent: QWidget, template_name: str, problem: str) -> bool:
+        """Save a template that fails on the selected event anyway?"""
+
     def show_diff(self, parent: QWidget, title: str, diff: str) -> None:
         """Show a unified diff (non-blocking is fine)."""
 
@@ -131,6 +134,18 @@ class QtDialogs:
             QMessageBox.StandardButton.Cancel,
         )
         return answer == QMessageBox.StandardButton.Yes
+
+    def confirm_save_failing(self, parent: QWidget, template_name: str, problem: str) -> bool:
+        box = QMessageBox(parent)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Save a failing template?")
+        box.setText(f"The {template_name} template fails on the selected event.")
+        box.setInformativeText(f"{problem} Events like it would not reach Segment. Save it anyway?")
+        save = box.addButton("Save anyway", QMessageBox.ButtonRole.AcceptRole)
+        keep = box.addButton("Keep editing", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.exec()
+        return box.clickedButton() is save
 
     def show_diff(self, parent: QWidget, title: str, diff: str) -> None:
         dialog = DiffDialog(title, diff, parent)
