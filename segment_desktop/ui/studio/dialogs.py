@@ -12,6 +12,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Protocol
 
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -21,8 +22,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from segment_desktop.ui.studio.editor import CodeEditor
 
 __all__ = ["DiffDialog", "QtDialogs", "StudioDialogs", "UnsavedChoice"]
 
@@ -62,7 +61,9 @@ class DiffDialog(QDialog):
         self.resize(760, 520)
         self.view = QPlainTextEdit(self)
         self.view.setReadOnly(True)
-        self.view.setFont(CodeEditor().font())
+        # Not a throw-away CodeEditor's font: its gutter makes a reference cycle, and a widget
+        # destroyed by the cycle collector at a random moment can crash Qt.
+        self.view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.view.appendHtml(_diff_html(diff))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)

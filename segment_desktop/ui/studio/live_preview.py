@@ -141,5 +141,5 @@ class LivePreview(QObject):
             self._editor.clear_error()
         self._status.setText(error_status(err))
         message = err.message if isinstance(err, TemplateError) else str(err)
-        self._panel.show_problem(f"No preview: {message}")
+        self._panel.show_problem(f"No preview: {message}", keep_last=True)
         self.updated.emit(err)

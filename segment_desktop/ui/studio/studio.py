@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -33,6 +34,7 @@ from segment_desktop.core.events import BY_KEY, TEMPLATES, TemplateSpec
 from segment_desktop.core.render import Renderer
 from segment_desktop.core.samples import Sample, list_samples
 from segment_desktop.core.templates import TemplateSet, default_template
+from segment_desktop.ui.studio.assist import EditorAssist
 from segment_desktop.ui.studio.dialogs import QtDialogs, StudioDialogs, UnsavedChoice
 from segment_desktop.ui.studio.editor import CodeEditor
 from segment_desktop.ui.studio.highlighter import JsonataHighlighter
@@ -134,6 +136,10 @@ class TemplateStudio(QWidget):
         self.side_tabs.setObjectName("studioPanels")
         self.side_tabs.setAccessibleName("Studio panels")
         self.side_tabs.hide()  # shown once a panel is added
+        runner, prefix = self._runner, self._task_prefix
+        self.live = LivePreview(
+            renderer, runner, prefix + "preview", self.editor, self.status, self.preview, self
+        )
         self._sender = SendAction(
             self.preview,
             self._runner,
@@ -143,15 +149,12 @@ class TemplateStudio(QWidget):
             self,
         )
         self._sender.client = segment
-        self.live = LivePreview(
-            renderer,
-            self._runner,
-            self._task_prefix + "preview",
-            self.editor,
-            self.status,
-            self.preview,
-            self,
+        self.assist = EditorAssist(
+            self.editor, self.live, renderer, runner, prefix, samples, self.side_tabs, self
         )
+        self.evaluate_button = QToolButton(self)
+        self.evaluate_button.setDefaultAction(self.assist.evaluate_action)
+        self.evaluate_button.setAccessibleName("Evaluate selection")
         self._build_layout()
 
         self.template_list.currentItemChanged.connect(self._list_selection_changed)
@@ -163,6 +166,10 @@ class TemplateStudio(QWidget):
         self.save_button.clicked.connect(self.request_save)
         self._sender.finished.connect(self.sendFinished)
         self.samples.eventChanged.connect(lambda _event: self.request_preview())
+        self.samples.eventChanged.connect(self.assist.set_event)
+        self.assist.set_event(self.samples.current_event)
+        self.add_panel(self.assist.selection, "Selection value")
+        self.add_panel(self.assist.reference, "Functions")
         self.live.debounce.triggered.connect(self.request_preview)
         self.live.updated.connect(self._previewed)
         save_shortcut = QShortcut(QKeySequence.StandardKey.Save, self)
@@ -174,6 +181,7 @@ class TemplateStudio(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.reset_button)
         buttons.addWidget(self.diff_button)
+        buttons.addWidget(self.evaluate_button)
         buttons.addStretch(1)
         buttons.addWidget(self.revert_button)
         buttons.addWidget(self.save_button)
@@ -186,6 +194,9 @@ class TemplateStudio(QWidget):
         mid.addLayout(buttons)
         self.left = QSplitter(Qt.Orientation.Vertical, self)
         self.left.addWidget(self.template_list)
+        self.left.addWidget(self.assist.tree)
+        self.left.setStretchFactor(1, 1)
+        self.left.setSizes([170, 500])
         self.right_split = QSplitter(Qt.Orientation.Vertical, self)
         self.right_split.addWidget(self.preview)
         self.right_split.addWidget(self.side_tabs)
@@ -243,18 +254,6 @@ class TemplateStudio(QWidget):
     @property
     def last_preview(self) -> Preview | None:
         return self.live.last_preview
-
-    @property
-    def renderer(self) -> Renderer:
-        return self._renderer
-
-    @property
-    def runner(self) -> TaskRunner:
-        return self._runner
-
-    @property
-    def task_prefix(self) -> str:
-        return self._task_prefix
 
     def visible_templates(self) -> list[TemplateSpec]:
         """The enabled templates, or all of them when none is enabled yet. The template being
@@ -480,6 +479,7 @@ class TemplateStudio(QWidget):
     def cancel_work(self) -> None:
         """Drop the studio's pending work (previews, fetches, sends); nothing more is shown."""
         self.live.cancel()
+        self.assist.cancel()
         for key in ("send", *SampleChooser.TASKS):
             self._runner.cancel(self._task_prefix + key)
 
