@@ -138,7 +138,8 @@ class Completer(QObject):
                 return True
             if key in (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Home, Qt.Key.Key_End):
                 self.hide()
-        self._typed = event.text()
+        erasing = key in (Qt.Key.Key_Backspace, Qt.Key.Key_Delete)
+        self._typed = "" if erasing else event.text()
         return False
 
     def _text_changed(self) -> None:
