@@ -101,6 +101,7 @@ class EditorAssist(QObject):
         self.hover.setWordWrap(True)
         self.hover.setTextFormat(Qt.TextFormat.PlainText)
         self.hover.setMaximumWidth(420)
+        self.hover.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.hover.setStyleSheet(
             "QLabel { background: palette(tool-tip-base); color: palette(tool-tip-text);"
             " border: 1px solid palette(mid); padding: 4px; }"

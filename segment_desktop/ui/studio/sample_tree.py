@@ -23,9 +23,9 @@ from segment_desktop.ui.tasks import CancelToken, Debouncer, TaskRunner
 __all__ = ["PAGE", "SampleTree", "search_paths"]
 
 #: Children shown per page of a long array (the rest behind a "more" row).
-PAGE = 100
+PAGE = 50
 #: Most matches the filter lists.
-MAX_MATCHES = 300
+MAX_MATCHES = 60
 #: A node's path parts, as JSON text (a Python value in a QVariant would be converted).
 _PARTS = Qt.ItemDataRole.UserRole
 _MORE = Qt.ItemDataRole.UserRole + 1
@@ -43,23 +43,30 @@ def _children(value: Any) -> Iterator[tuple[str | int, Any]]:
 def search_paths(
     document: Any, query: str, token: CancelToken | None = None, limit: int = MAX_MATCHES
 ) -> list[tuple[Parts, Any]]:
-    """Paths whose JSONata text or value contains every word of ``query`` (off the GUI thread)."""
+    """Paths whose text or value contains every word of ``query`` (off the GUI thread).
+
+    The path's text is built as the walk goes down, once per node: formatting every path in
+    full would cost a 500-item order most of a second, all of it holding the GIL.
+    """
     words = query.lower().split()
     found: list[tuple[Parts, Any]] = []
-    stack: list[tuple[Parts, Any]] = [((), document)]
+    stack: list[tuple[Parts, str, Any]] = [((), "", document)]
     seen = 0
     while stack and len(found) < limit:
-        parts, value = stack.pop()
+        parts, text, value = stack.pop()
         seen += 1
         if token is not None and seen % 2000 == 0:
             token.raise_if_cancelled()
         if parts:
-            text = format_path(parts).lower()
-            if not isinstance(value, dict | list):
-                text += " " + str(value).lower()
-            if all(w in text for w in words):
+            haystack = text if isinstance(value, dict | list) else f"{text} {value}".lower()
+            if all(w in haystack for w in words):
                 found.append((parts, value))
-        stack.extend(((*parts, key), child) for key, child in reversed(list(_children(value))))
+        if isinstance(value, dict):
+            for key in reversed(list(value)):
+                stack.append(((*parts, key), f"{text}.{key.lower()}", value[key]))
+        elif isinstance(value, list):
+            for index in range(len(value) - 1, -1, -1):
+                stack.append(((*parts, index), f"{text}[{index}]", value[index]))
     return found
 
 
@@ -145,7 +152,7 @@ class SampleTree(QWidget):
         return None
 
     # -- lazy filling -----------------------------------------------------------------------
-    def _node(self, parent: QTreeWidgetItem | None, parts: Parts, value: Any) -> QTreeWidgetItem:
+    def _node(self, parts: Parts, value: Any) -> QTreeWidgetItem:
         key = parts[-1] if parts else ""
         label = f"[{key}]" if isinstance(key, int) else str(key)
         item = QTreeWidgetItem([label, describe_value(value)])
@@ -153,10 +160,6 @@ class SampleTree(QWidget):
         item.setToolTip(0, format_path(parts))
         if isinstance(value, dict | list) and value:
             item.setChildIndicatorPolicy(QTreeWidgetItem.ChildIndicatorPolicy.ShowIndicator)
-        if parent is None:
-            self.tree.addTopLevelItem(item)
-        else:
-            parent.addChild(item)
         return item
 
     def _fill(self, item: QTreeWidgetItem, start: int = 0) -> None:
@@ -167,8 +170,7 @@ class SampleTree(QWidget):
         parts = self.parts_of(item)
         value = self.value_at(parts)
         children = list(_children(value))
-        for key, child in children[start : start + PAGE]:
-            self._node(item, (*parts, key), child)
+        item.addChildren([self._node((*parts, k), c) for k, c in children[start : start + PAGE]])
         rest = len(children) - (start + PAGE)
         if rest > 0:
             more = QTreeWidgetItem([f"… {rest} more (Enter to show {min(rest, PAGE)})", ""])
@@ -195,8 +197,7 @@ class SampleTree(QWidget):
         self._runner.cancel(self._task_key)
         if not query or document is None:
             self.tree.clear()
-            for key, child in _children(document):
-                self._node(None, (key,), child)
+            self.tree.addTopLevelItems([self._node((k,), c) for k, c in _children(document)])
             return
 
         def work(token: CancelToken) -> list[tuple[Parts, Any]]:
@@ -206,9 +207,10 @@ class SampleTree(QWidget):
 
     def _show_matches(self, matches: list[tuple[Parts, Any]]) -> None:
         self.tree.clear()
-        for parts, value in matches:
-            item = self._node(None, parts, value)
+        items = [self._node(parts, value) for parts, value in matches]
+        for item, (parts, _value) in zip(items, matches, strict=True):
             item.setText(0, format_path(parts))
+        self.tree.addTopLevelItems(items)
         if not matches:
             self.tree.addTopLevelItem(QTreeWidgetItem(["No field matches the filter.", ""]))
 
