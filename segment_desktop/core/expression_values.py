@@ -25,7 +25,11 @@ from segment_desktop.core.render import Renderer
 __all__ = ["Evaluation", "evaluate", "selection_expression", "show_value"]
 
 _BINDING = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)\s*:=")
-_VARIABLE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)(?!\s*\()")
+_VARIABLE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_])(?!\s*\()")
+#: Variables a piece binds itself: ``$x :=``, ``#$i`` / ``@$x``, and function parameters.
+_BOUND_INSIDE = re.compile(
+    r"\$([A-Za-z_][A-Za-z0-9_]*)\s*:=|[#@]\s*\$([A-Za-z_][A-Za-z0-9_]*)|function\s*\(([^)]*)\)"
+)
 #: Characters of a value's JSON shown on hover and in the panel.
 SHOW_CHARS = 2000
 
@@ -87,6 +91,11 @@ def selection_expression(text: str, start: int, end: int) -> Selection:
         if stops <= start and block in around:
             bindings.append(text[m.start() : stops].strip())
             bound.add(m.group(1))
+    for m in _BOUND_INSIDE.finditer(piece):
+        if m.group(3) is not None:
+            bound.update(p.strip().lstrip("$") for p in m.group(3).split(","))
+        else:
+            bound.add(m.group(1) or m.group(2))
     unknown = []
     for m in _VARIABLE.finditer(piece):
         name = m.group(1)

@@ -168,3 +168,39 @@ def test_search_finds_by_name_and_by_words() -> None:
     assert {f.name for f in search_functions("base64")} == {"base64encode", "base64decode"}
     assert [f.name for f in search_functions("minor units")] == ["amount"]
     assert len(search_functions("")) == len(FUNCTIONS)
+
+
+# --------------------------------------------------------------------------- selections
+
+
+def test_a_selection_gets_the_bindings_above_it_and_names_what_it_cannot_know() -> None:
+    from segment_desktop.core.expression_values import evaluate, selection_expression
+
+    renderer = Renderer()
+    event = list_samples("order.paid")[0].load()
+    data = renderer.prepare(event).data
+    start = TEMPLATE.index("$money($revenueMinor)")
+    selection = selection_expression(TEMPLATE, start, start + len("$money($revenueMinor)"))
+    assert selection.unknown == ()
+    assert "$revenueMinor :=" in selection.expression and "$money :=" in selection.expression
+    value = evaluate(renderer, data, selection).value
+    revenue = event.body["payload"]["data"]["meta"]["display_price"]
+    assert isinstance(value, int | float) and 0 < value < revenue["with_tax"]["amount"]
+
+    start = TEMPLATE.index("$products#$i.{")
+    end = TEMPLATE.index("}]", start) + 1
+    whole = selection_expression(TEMPLATE, start, end)
+    assert whole.unknown == ()  # $i is bound by the selection itself; $amount is a function
+    products = evaluate(renderer, data, whole).value
+    assert [p["position"] for p in products] == list(range(1, len(products) + 1))
+
+    start = TEMPLATE.index("$i + 1")
+    alone = selection_expression(TEMPLATE, start, start + len("$i + 1"))
+    assert alone.unknown == ("i",)
+    assert "$i gets a value only while the whole template runs" in alone.note
+
+    start = TEMPLATE.index('"name": name') + len('"name": ')
+    inside = selection_expression(TEMPLATE, start, start + len("name"))
+    assert inside.note.startswith("For each payload.included.items")
+    names = evaluate(renderer, data, inside).value
+    assert names == [i["name"] for i in event.body["payload"]["included"]["items"]]

@@ -12,8 +12,15 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QPoint, Qt, Signal
-from PySide6.QtGui import QAction, QContextMenuEvent, QKeySequence, QMouseEvent, QShortcut
-from PySide6.QtWidgets import QLabel, QTabWidget, QWidget
+from PySide6.QtGui import (
+    QAction,
+    QContextMenuEvent,
+    QKeySequence,
+    QMouseEvent,
+    QPalette,
+    QShortcut,
+)
+from PySide6.QtWidgets import QFrame, QLabel, QTabWidget, QWidget
 
 from segment_desktop.core.completion import FieldIndex
 from segment_desktop.core.envelope import CommerceEvent
@@ -102,10 +109,16 @@ class EditorAssist(QObject):
         self.hover.setTextFormat(Qt.TextFormat.PlainText)
         self.hover.setMaximumWidth(420)
         self.hover.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.hover.setStyleSheet(
-            "QLabel { background: palette(tool-tip-base); color: palette(tool-tip-text);"
-            " border: 1px solid palette(mid); padding: 4px; }"
+        palette = self.hover.palette()
+        palette.setColor(QPalette.ColorRole.Window, palette.color(QPalette.ColorRole.ToolTipBase))
+        palette.setColor(
+            QPalette.ColorRole.WindowText, palette.color(QPalette.ColorRole.ToolTipText)
         )
+        self.hover.setPalette(palette)
+        self.hover.setAutoFillBackground(True)
+        self.hover.setFrameShape(QFrame.Shape.Box)
+        self.hover.setMargin(4)
+        self.hover.setFont(editor.font())
         self.hover.hide()
         self._hover_at = QPoint()
         self._hover_debounce = Debouncer(HOVER_MS, self)

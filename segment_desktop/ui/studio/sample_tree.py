@@ -107,7 +107,7 @@ class SampleTree(QWidget):
             "The sample event's fields. Enter or double-click puts a field's path in the template."
         )
         self.tree.setHeaderLabels(["Field", "Value"])
-        self.tree.setColumnWidth(0, 170)
+        self.tree.setColumnWidth(0, 150)
         self.tree.setUniformRowHeights(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

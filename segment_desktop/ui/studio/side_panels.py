@@ -39,14 +39,20 @@ class SelectionPanel(QWidget):
         layout.addWidget(self.value, 1)
 
     def show_value(self, piece: str, kind: str, text: str, note: str) -> None:
-        short = piece if len(piece) <= 60 else piece[:59] + "…"
+        short = _short(piece)
         self.heading.setText(f"{short} is {kind}." + (f" {note}" if note else ""))
         self.value.setPlainText(text)
 
     def show_problem(self, piece: str, message: str) -> None:
-        short = piece if len(piece) <= 60 else piece[:59] + "…"
+        short = _short(piece)
         self.heading.setText(f"{short}: {message}" if short else message)
         self.value.setPlainText("")
+
+
+def _short(piece: str) -> str:
+    """A selection on one line, at most 60 characters."""
+    flat = " ".join(piece.split())
+    return flat if len(flat) <= 60 else flat[:59] + "…"
 
 
 def _entry_html(function: JsonataFunction) -> str:
