@@ -109,6 +109,7 @@ class SampleTree(QWidget):
         self.tree.setHeaderLabels(["Field", "Value"])
         self.tree.setColumnWidth(0, 150)
         self.tree.setUniformRowHeights(True)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a path's ends say the most
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.filter)
