@@ -328,3 +328,25 @@ def test_a_newcomer_writes_the_products_list_from_completion_and_the_tree(
     assert all(isinstance(p["price"], int | float) for p in products)
     assert "passes Segment's checks" in studio.preview.summary.text()
     assert QApplication.focusWidget() is studio.editor
+
+
+def test_the_tree_by_keyboard_alone(qtbot: QtBot, studio: TemplateStudio) -> None:
+    """Alt+S to the filter, Down into the tree, arrows to walk and open, Enter to insert."""
+    clear_editor(qtbot, studio)
+    tree = studio.assist.tree
+    qtbot.keyClick(studio.editor, Qt.Key.Key_S, Qt.KeyboardModifier.AltModifier)
+    assert tree.filter.hasFocus()
+    qtbot.keyClick(tree.filter, Qt.Key.Key_Down)
+    assert tree.tree.hasFocus()
+    labels = [tree.tree.topLevelItem(i).text(0) for i in range(tree.tree.topLevelItemCount())]
+    for _ in range(labels.index("payload")):
+        qtbot.keyClick(tree.tree, Qt.Key.Key_Down)
+    qtbot.keyClick(tree.tree, Qt.Key.Key_Right)  # open payload (filled now, lazily)
+    qtbot.keyClick(tree.tree, Qt.Key.Key_Down)  # data
+    assert tree.tree.currentItem().text(0) == "data"
+    qtbot.keyClick(tree.tree, Qt.Key.Key_Right)
+    qtbot.keyClick(tree.tree, Qt.Key.Key_Down)  # data's first field
+    first = tree.tree.currentItem().text(0)
+    qtbot.keyClick(tree.tree, Qt.Key.Key_Return)
+    assert studio.editor.toPlainText() == f"payload.data.{first}"
+    assert studio.editor.hasFocus()

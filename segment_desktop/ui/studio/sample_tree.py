@@ -12,9 +12,9 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from segment_desktop.core.completion import describe_value
 from segment_desktop.core.jsonata_paths import format_path
@@ -110,14 +110,19 @@ class SampleTree(QWidget):
         self.tree.setColumnWidth(0, 150)
         self.tree.setUniformRowHeights(True)
         self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a path's ends say the most
+        title = QLabel("&Sample fields (Enter puts a path in the template)", self)
+        title.setBuddy(self.filter)  # Alt+S: to the filter; Enter or Down: on to the tree
+        title.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(title)
         layout.addWidget(self.filter)
         layout.addWidget(self.tree, 1)
         self._debounce = Debouncer(150, self)
         self.filter.textChanged.connect(self._debounce.poke)
         self._debounce.triggered.connect(self._apply_filter)
         self.filter.returnPressed.connect(self._focus_tree)
+        self.filter.installEventFilter(self)
         self.tree.itemExpanded.connect(self._fill)
         self.tree.itemDoubleClicked.connect(lambda item, _col: self._chosen(item))
         self.tree.activatedByKey.connect(self._chosen)
@@ -214,6 +219,17 @@ class SampleTree(QWidget):
         self.tree.addTopLevelItems(items)
         if not matches:
             self.tree.addTopLevelItem(QTreeWidgetItem(["No field matches the filter.", ""]))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            watched is self.filter
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Down
+        ):
+            self._focus_tree()
+            return True
+        return False
 
     def _focus_tree(self) -> None:
         self.tree.setFocus()
