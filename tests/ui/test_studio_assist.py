@@ -350,3 +350,14 @@ def test_the_tree_by_keyboard_alone(qtbot: QtBot, studio: TemplateStudio) -> Non
     qtbot.keyClick(tree.tree, Qt.Key.Key_Return)
     assert studio.editor.toPlainText() == f"payload.data.{first}"
     assert studio.editor.hasFocus()
+
+
+def test_a_click_on_a_completion_accepts_it(qtbot: QtBot, studio: TemplateStudio) -> None:
+    clear_editor(qtbot, studio)
+    type_keys(qtbot, studio, "payload.data.meta.display_price.with_tax.")
+    popup = named(studio, "Completions")
+    assert isinstance(popup, QListWidget)
+    rect = popup.visualItemRect(popup.item(1))
+    qtbot.mouseClick(popup.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert studio.editor.toPlainText() == "payload.data.meta.display_price.with_tax.currency"
+    assert not studio.assist.completer.visible

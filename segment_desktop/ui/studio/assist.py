@@ -206,7 +206,11 @@ class EditorAssist(QObject):
 
         def work(_token: CancelToken) -> Evaluation:
             selection = selection_expression(text, start, end)
-            return evaluate(renderer, live.prepared(event).data, selection)
+            try:
+                return evaluate(renderer, live.prepared(event).data, selection)
+            except TemplateError as err:
+                err.add_note(selection.note)  # what the panel adds to the error, if anything
+                raise
 
         self._runner.submit(
             self._prefix + key,
@@ -231,12 +235,7 @@ class EditorAssist(QObject):
         message = err.message if isinstance(err, TemplateError) else str(err)
         if isinstance(err, TemplateError) and err.code.startswith("S0"):
             message = f"this is not a whole expression ({message})"
-        try:
-            text = self._editor.toPlainText()
-            start = text.find(piece)
-            note = selection_expression(text, start, start + len(piece)).note if piece else ""
-        except TemplateError:
-            note = ""
+        note = " ".join(getattr(err, "__notes__", ()))
         self.selection.show_problem(piece, f"{message} {note}".strip())
         self.selectionEvaluated.emit(err)
 

@@ -102,6 +102,7 @@ class Completer(QObject):
         self._typed = ""
         editor.installEventFilter(self)
         editor.textChanged.connect(self._text_changed)
+        self.popup.list.itemClicked.connect(lambda _item: self.accept())
 
     @property
     def visible(self) -> bool:
