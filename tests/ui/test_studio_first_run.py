@@ -206,3 +206,17 @@ def test_templates_page_saves_into_the_draft_and_revert_clears_the_block(
     assert "saved when you finish" in studio.status.text()
     assert services.config_store.path.read_bytes() == before
     tasks.shutdown()
+
+
+def test_ctrl_s_with_no_event_chosen_saves_without_a_check(
+    qtbot: QtBot, studio: TemplateStudio, dialogs: AnsweringDialogs
+) -> None:
+    from segment_desktop.ui.studio.sample_chooser import Source
+
+    studio.samples.set_source(Source.PASTED)  # nothing pasted yet: no event
+    qtbot.wait_until(lambda: studio.samples.current_event is None, timeout=1000)
+    type_at_start(qtbot, studio, "/* no event */")
+    with qtbot.wait_signal(studio.saved, timeout=3000):
+        ctrl_s(qtbot, studio)
+    assert not [a for a in dialogs.asked if a.startswith("failing:")]
+    assert ConfigStore().load().template_overrides["checkout_started"].startswith("/* no event")

@@ -382,6 +382,9 @@ class TemplateStudio(QWidget):
         selected sample. A preview still to come for this text is waited for."""
         if self._key is None or not self._dirty:
             return
+        if self.samples.current_event is None:
+            self.save()  # no event to check it on
+            return
         text = self.editor.toPlainText()
         outcome = self.live.outcome_for(text)
         if outcome is None:
