@@ -134,6 +134,7 @@ class EditorAssist(QObject):
         self.evaluate_action.setToolTip("Show the value of the selected part of the template")
         self.evaluate_action.triggered.connect(self.evaluate_selection)
         editor.addAction(self.evaluate_action)
+        self.selection.button.setDefaultAction(self.evaluate_action)
         help_shortcut = QShortcut(QKeySequence.StandardKey.HelpContents, parent)
         help_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         help_shortcut.activated.connect(self.show_reference)

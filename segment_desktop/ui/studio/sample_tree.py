@@ -107,12 +107,12 @@ class SampleTree(QWidget):
             "The sample event's fields. Enter or double-click puts a field's path in the template."
         )
         self.tree.setHeaderLabels(["Field", "Value"])
-        self.tree.setColumnWidth(0, 150)
+        self.tree.setColumnWidth(0, 135)
         self.tree.setUniformRowHeights(True)
         self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a path's ends say the most
-        title = QLabel("&Sample fields (Enter puts a path in the template)", self)
+        title = QLabel("&Sample fields", self)
+        title.setToolTip("Enter or a double-click puts a field's path in the template.")
         title.setBuddy(self.filter)  # Alt+S: to the filter; Enter or Down: on to the tree
-        title.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(title)

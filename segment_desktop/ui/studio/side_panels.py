@@ -7,7 +7,16 @@ import html
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
-from PySide6.QtWidgets import QLabel, QLineEdit, QPlainTextEdit, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QTextBrowser,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from segment_desktop.core.jsonata_reference import JsonataFunction, search_functions
 
@@ -27,6 +36,8 @@ class SelectionPanel(QWidget):
         self.heading.setObjectName("selectionHeading")
         self.heading.setWordWrap(True)
         self.heading.setTextFormat(Qt.TextFormat.PlainText)
+        self.button = QToolButton(self)  # its action comes from the editor (Ctrl+E)
+        self.button.setObjectName("evaluateButton")
         self.value = QPlainTextEdit(self)
         self.value.setObjectName("selectionValue")
         self.value.setAccessibleName("Selection value")
@@ -35,7 +46,10 @@ class SelectionPanel(QWidget):
         self.value.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
-        layout.addWidget(self.heading)
+        row = QHBoxLayout()
+        row.addWidget(self.heading, 1)
+        row.addWidget(self.button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(row)
         layout.addWidget(self.value, 1)
 
     def show_value(self, piece: str, kind: str, text: str, note: str) -> None:

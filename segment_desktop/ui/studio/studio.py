@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTabWidget,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -152,9 +151,6 @@ class TemplateStudio(QWidget):
         self.assist = EditorAssist(
             self.editor, self.live, renderer, runner, prefix, samples, self.side_tabs, self
         )
-        self.evaluate_button = QToolButton(self)
-        self.evaluate_button.setDefaultAction(self.assist.evaluate_action)
-        self.evaluate_button.setAccessibleName("Evaluate selection")
         self._build_layout()
 
         self.template_list.currentItemChanged.connect(self._list_selection_changed)
@@ -181,7 +177,6 @@ class TemplateStudio(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.reset_button)
         buttons.addWidget(self.diff_button)
-        buttons.addWidget(self.evaluate_button)
         buttons.addStretch(1)
         buttons.addWidget(self.revert_button)
         buttons.addWidget(self.save_button)
@@ -197,6 +192,7 @@ class TemplateStudio(QWidget):
         self.left.addWidget(self.assist.tree)
         self.left.setStretchFactor(1, 1)
         self.left.setSizes([140, 560])
+        self.left.setMinimumWidth(220)
         self.right_split = QSplitter(Qt.Orientation.Vertical, self)
         self.right_split.addWidget(self.preview)
         self.right_split.addWidget(self.side_tabs)
@@ -213,7 +209,7 @@ class TemplateStudio(QWidget):
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 3)
         splitter.setStretchFactor(2, 2)
-        splitter.setSizes([290, 530, 440])
+        splitter.setSizes([260, 470, 420])
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
 
