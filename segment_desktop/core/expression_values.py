@@ -18,7 +18,7 @@ from segment_desktop.core import engine as engines
 from segment_desktop.core.errors import TemplateError
 from segment_desktop.core.jsonata_paths import format_path, scope_at
 from segment_desktop.core.jsonata_reference import BY_NAME
-from segment_desktop.core.jsonata_scan import CLOSE, OPEN, code_mask, open_brackets
+from segment_desktop.core.jsonata_scan import CLOSE, OPEN, Brackets, code_mask
 from segment_desktop.core.jsontypes import json_type_name
 from segment_desktop.core.render import Renderer
 
@@ -79,14 +79,15 @@ def selection_expression(text: str, start: int, end: int) -> Selection:
         raise TemplateError(
             "SD300", "Select part of the template first (or put the cursor on a path)."
         )
-    around = set(open_brackets(text, start, mask)) | {-1}
+    brackets = Brackets(text, mask)
+    around = set(brackets.open_at(start)) | {-1}
     bindings: list[str] = []
     bound: set[str] = set()
     for m in _BINDING.finditer(text, 0, start):
         if not mask[m.start()]:
             continue
         stops = _statement_end(text, m.end(), mask)
-        opened = open_brackets(text, m.start(), mask)
+        opened = brackets.open_at(m.start())
         block = opened[-1] if opened else -1
         if stops <= start and block in around:
             bindings.append(text[m.start() : stops].strip())
@@ -101,7 +102,7 @@ def selection_expression(text: str, start: int, end: int) -> Selection:
         name = m.group(1)
         if name not in bound and name not in BY_NAME and name not in unknown:
             unknown.append(name)
-    scope = scope_at(text, start, mask)
+    scope = scope_at(text, start, mask, brackets)
     note = ""
     body = piece
     first = piece.lstrip("(")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from segment_desktop.core.jsonata_scan import code_mask, open_brackets
+from segment_desktop.core.jsonata_scan import Brackets, code_mask
 
 __all__ = [
     "Chain",
@@ -196,9 +196,15 @@ class Scope:
         return None if base is None else base + chain.steps
 
 
-def scope_at(text: str, position: int, mask: list[bool] | None = None) -> Scope:
+def scope_at(
+    text: str,
+    position: int,
+    mask: list[bool] | None = None,
+    brackets: Brackets | None = None,
+) -> Scope:
     """The variables bound before ``position`` and the context value's path there."""
     mask = mask if mask is not None else code_mask(text)
+    brackets = brackets if brackets is not None else Brackets(text, mask)
     variables: dict[str, tuple[str, ...] | None] = {}
     bound: list[tuple[int, str, int]] = []  # (offset, name, value start)
     for m in _BINDING.finditer(text, 0, position):
@@ -212,17 +218,21 @@ def scope_at(text: str, position: int, mask: list[bool] | None = None) -> Scope:
             variables.setdefault(m.group(1), None)  # a number: the position
     for offset, name, value_at in sorted(bound):
         chain, _ = _chain_at(text, value_at, mask)
-        partial = Scope(variables, _context(text, offset, mask, variables))
+        partial = Scope(variables, _context(text, offset, mask, brackets, variables))
         variables[name] = None if chain is None else partial.resolve(chain)
-    return Scope(dict(variables), _context(text, position, mask, variables))
+    return Scope(dict(variables), _context(text, position, mask, brackets, variables))
 
 
 def _context(
-    text: str, position: int, mask: list[bool], variables: dict[str, tuple[str, ...] | None]
+    text: str,
+    position: int,
+    mask: list[bool],
+    brackets: Brackets,
+    variables: dict[str, tuple[str, ...] | None],
 ) -> tuple[str, ...]:
     """The context value's path at ``position``: set by the innermost ``path.{``, ``path.(``,
     ``path.[`` or ``path[`` (a predicate) around it."""
-    for opener in reversed(open_brackets(text, position, mask)):
+    for opener in reversed(brackets.open_at(position)):
         k = _skip_back_spaces(text, opener)
         if k > 0 and text[k - 1] == "." and mask[k - 1]:
             chain = chain_before(text, _skip_back_spaces(text, k - 1), mask)
@@ -237,6 +247,6 @@ def _context(
             continue
         if chain is None:
             return ()
-        outer = Scope(variables, _context(text, chain.start, mask, variables))
+        outer = Scope(variables, _context(text, chain.start, mask, brackets, variables))
         return outer.resolve(chain) or ()
     return ()

@@ -6,7 +6,7 @@ the one place that knows where they are.
 
 from __future__ import annotations
 
-__all__ = ["CLOSE", "OPEN", "bracket_partner", "code_mask", "open_brackets"]
+__all__ = ["CLOSE", "OPEN", "Brackets", "bracket_partner", "code_mask", "open_brackets"]
 
 OPEN = "([{"
 CLOSE = ")]}"
@@ -67,16 +67,42 @@ def bracket_partner(text: str, position: int, mask: list[bool] | None = None) ->
     return None
 
 
+class Brackets:
+    """Which brackets are open at each position of a text, found in one pass.
+
+    Completion asks this for every binding above the cursor; walking the text again for each
+    would make a long template cost quadratic time on every keystroke.
+    """
+
+    def __init__(self, text: str, mask: list[bool] | None = None) -> None:
+        mask = mask if mask is not None else code_mask(text)
+        #: ``inner[i]``: the innermost bracket still open just before offset ``i`` (-1: none).
+        self._inner = [-1] * (len(text) + 1)
+        stack: list[int] = []
+        for i, c in enumerate(text):
+            self._inner[i] = stack[-1] if stack else -1
+            if not mask[i]:
+                continue
+            if c in OPEN:
+                stack.append(i)
+            elif c in CLOSE and stack and text[stack[-1]] == OPEN[CLOSE.index(c)]:
+                stack.pop()
+        self._inner[len(text)] = stack[-1] if stack else -1
+
+    def open_at(self, position: int) -> list[int]:
+        """Offsets of the brackets still open at ``position``, outermost first."""
+        position = max(0, min(position, len(self._inner) - 1))
+        found = []
+        opener = self._inner[position]
+        while opener != -1:
+            found.append(opener)
+            opener = self._inner[opener]
+        found.reverse()
+        return found
+
+
 def open_brackets(text: str, position: int, mask: list[bool] | None = None) -> list[int]:
     """Offsets of the brackets still open at ``position``, outermost first."""
-    mask = mask if mask is not None else code_mask(text)
-    stack: list[int] = []
-    for i in range(min(position, len(text))):
-        if not mask[i]:
-            continue
-        c = text[i]
-        if c in OPEN:
-            stack.append(i)
-        elif c in CLOSE and stack and text[stack[-1]] == OPEN[CLOSE.index(c)]:
-            stack.pop()
-    return stack
+    return Brackets(text[:position], mask[:position] if mask is not None else None).open_at(
+        position
+    )

@@ -204,3 +204,22 @@ def test_a_selection_gets_the_bindings_above_it_and_names_what_it_cannot_know() 
     assert inside.note.startswith("For each payload.included.items")
     names = evaluate(renderer, data, inside).value
     assert names == [i["name"] for i in event.body["payload"]["included"]["items"]]
+
+
+def test_the_bracket_index_agrees_with_a_plain_scan_everywhere() -> None:
+    from segment_desktop.core.events import TEMPLATES
+    from segment_desktop.core.jsonata_scan import Brackets, code_mask
+
+    for spec in TEMPLATES:
+        text = default_template(spec.key)
+        mask = code_mask(text)
+        index = Brackets(text, mask)
+        for position in range(0, len(text) + 1, 7):
+            stack: list[int] = []
+            for i in range(position):
+                if mask[i] and text[i] in "([{":
+                    stack.append(i)
+                elif mask[i] and text[i] in ")]}" and stack:
+                    if text[stack[-1]] == "([{"[")]}".index(text[i])]:
+                        stack.pop()
+            assert index.open_at(position) == stack, (spec.key, position)
