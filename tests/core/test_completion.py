@@ -219,7 +219,11 @@ def test_the_bracket_index_agrees_with_a_plain_scan_everywhere() -> None:
             for i in range(position):
                 if mask[i] and text[i] in "([{":
                     stack.append(i)
-                elif mask[i] and text[i] in ")]}" and stack:
-                    if text[stack[-1]] == "([{"[")]}".index(text[i])]:
-                        stack.pop()
+                elif (
+                    mask[i]
+                    and text[i] in ")]}"
+                    and stack
+                    and text[stack[-1]] == "([{"[")]}".index(text[i])]
+                ):
+                    stack.pop()
             assert index.open_at(position) == stack, (spec.key, position)
