@@ -51,6 +51,7 @@ class AnsweringDialogs:
         self.unsaved = UnsavedChoice.CANCEL
         self.send_ok = True
         self.reset_ok = True
+        self.save_failing_ok = False
         self.file: Path | None = None
         self.asked: list[str] = []
         self.diffs: list[tuple[str, str]] = []
@@ -66,6 +67,10 @@ class AnsweringDialogs:
     def confirm_reset(self, parent: QWidget, template_name: str) -> bool:
         self.asked.append(f"reset:{template_name}")
         return self.reset_ok
+
+    def confirm_save_failing(self, parent: QWidget, template_name: str, problem: str) -> bool:
+        self.asked.append(f"failing:{template_name}:{problem}")
+        return self.save_failing_ok
 
     def show_diff(self, parent: QWidget, title: str, diff: str) -> None:
         self.diffs.append((title, diff))
