@@ -206,7 +206,7 @@ def _serve(args: argparse.Namespace) -> int:
     webhook_secret = _secret(WEBHOOK_SECRET)
     _forget_secret_variables()  # read once; render processes started from now on never see them
 
-    from segment_desktop.relay.app import WEBHOOK_PATH
+    from segment_desktop.relay.app import WEBHOOK_PATH, WebhookApp, WebhookLimits
     from segment_desktop.relay.rendering import TemplateConfig
     from segment_desktop.relay.runtime import Relay, SegmentTarget
     from segment_desktop.relay.server import bind, url_of, uvicorn_server
@@ -221,11 +221,10 @@ def _serve(args: argparse.Namespace) -> int:
         templates=templates,
         segment=SegmentTarget(settings.segment_host, settings.segment_path, write_key),
         data_dir=settings.data_dir,
-        webhook_secret=webhook_secret,
-        max_body_bytes=settings.max_body_bytes,
         render_processes=settings.render_processes,
     )
-    server = uvicorn_server(relay.app)
+    app = WebhookApp(relay, webhook_secret, WebhookLimits(max_body_bytes=settings.max_body_bytes))
+    server = uvicorn_server(app)
     # From here a SIGINT / SIGTERM means "stop gracefully", whenever it comes: before uvicorn
     # runs it stops it at once; while uvicorn runs, uvicorn handles it and re-raises it on its
     # way out, which lands here too instead of killing the process before the flush below.

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from segment_desktop.core.jsontext import compact_json
-from segment_desktop.relay.outbox import EncodedCall, NewCall, TemplateFailure
+from segment_desktop.relay.records import EncodedCall, NewCall, TemplateFailure
 
 if TYPE_CHECKING:
     from segment_desktop.core.engine import Limits

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from segment_desktop.relay.metrics import Metrics
-from segment_desktop.relay.outbox import Outbox, OutboxCall
+from segment_desktop.relay.outbox import Outbox
+from segment_desktop.relay.records import OutboxCall
 
 log = logging.getLogger(__name__)
 

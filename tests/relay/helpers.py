@@ -25,6 +25,8 @@ WRITE_KEY = "wk_test_0123456789abcdef0123456789"
 WEBHOOK_SECRET = "whsec-test-7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c2e"
 #: A Customer Created template making one call per event (the built-in one makes two), so that
 #: calls can be counted against events.
+#: A template that never ends: every render of it runs to the time limit.
+RUNAWAY = "($f := function($x){$f($x)}; $f(1))"
 ONE_CALL = '{"type": "track", "userId": payload.data.id, "event": "Customer Created"}'
 REPO = Path(__file__).resolve().parents[2]
 
