@@ -33,10 +33,11 @@ from segment_desktop.core.envelope import MAX_BODY_BYTES
 from segment_desktop.core.errors import EventError
 from segment_desktop.core.jsontext import compact_json
 from segment_desktop.relay.health import Health
+from segment_desktop.relay.http_guard import HEAD_SECONDS, MAX_HEAD_BYTES
 from segment_desktop.relay.intake import Accepted, OutboxUnavailable, RenderUnavailable
 from segment_desktop.relay.metrics import Metrics
 from segment_desktop.relay.records import OutboxStats
-from segment_desktop.relay.refusals import RefusalLog
+from segment_desktop.relay.refusals import SUMMARY_SECONDS, RefusalLog
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,11 @@ class WebhookLimits:
     body_seconds: float = BODY_SECONDS
     max_in_flight: int = MAX_IN_FLIGHT
     max_receiving: int = MAX_RECEIVING
+    max_head_bytes: int = MAX_HEAD_BYTES
+    """Request line and headers (the HTTP server's limit: :mod:`.http_guard`)."""
+    head_seconds: float = HEAD_SECONDS
+    refusal_log_seconds: float = SUMMARY_SECONDS
+    """Refusals are logged as one line per this many seconds (:mod:`.refusals`)."""
 
 
 class _Answer(Exception):
@@ -163,7 +169,7 @@ class WebhookApp:
         self.receiving = 0
         """Deliveries whose body is still arriving."""
         self._secret = webhook_secret.encode("utf-8")
-        self._refusals = RefusalLog(log)
+        self._refusals = RefusalLog(log, self.limits.refusal_log_seconds)
         self._others = _status_app(self)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

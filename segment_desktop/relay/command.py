@@ -1,6 +1,7 @@
 """``segment-desktop relay``: receive Commerce webhooks and deliver them to Segment, headless.
 
-Subcommands: ``serve`` (the default), ``status``, ``parked``, ``replay [--id EVENT_ID …]``.
+Subcommands: ``serve`` (the default), ``status``, ``parked``, ``replay [--id EVENT_ID …]``,
+``purge [--older-than DAYS] [--id EVENT_ID …]``.
 
 Settings come from the saved configuration; each can be overridden by an environment variable
 (see :data:`segment_desktop.relay.settings.ENVIRONMENT`) and then by a flag. Secrets come from
@@ -73,6 +74,11 @@ def _add_common(parser: argparse.ArgumentParser, *, sub: bool) -> None:
 
 def _add_serve(parser: argparse.ArgumentParser, *, sub: bool) -> None:
     parser.add_argument(
+        "--retention-days", type=float, default=argparse.SUPPRESS if sub else None, metavar="DAYS",
+        help="delete calls Segment refused and template errors (they hold customer data) after "
+        "DAYS days (default: $SEGMENT_DESKTOP_RELAY_RETENTION_DAYS or 30)",
+    )  # fmt: skip
+    parser.add_argument(
         "--render-processes", type=int, default=argparse.SUPPRESS if sub else None, metavar="N",
         help="processes that parse and render webhooks (default: "
         "$SEGMENT_DESKTOP_RELAY_RENDER_PROCESSES, else 0 with jlens and one per CPU, at most "
@@ -96,14 +102,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
     replay = sub.add_parser(
         "replay", help="render template errors again and re-queue refused calls"
     )
-    replay.add_argument(
-        "--id", dest="event_ids", action="append", metavar="EVENT_ID",
-        help="only this Commerce event (repeat for several; default: everything parked)",
+    purge = sub.add_parser(
+        "purge", help="delete refused calls and template errors (and the event bodies kept "
+        "for them) now"
     )  # fmt: skip
-    for command in (serve, status, parked, replay):
+    purge.add_argument(
+        "--older-than", type=float, default=0.0, metavar="DAYS",
+        help="only what was stored more than DAYS days ago (default: everything parked)",
+    )  # fmt: skip
+    for command in (replay, purge):
+        command.add_argument(
+            "--id", dest="event_ids", action="append", metavar="EVENT_ID",
+            help="only this Commerce event (repeat for several; default: everything parked)",
+        )  # fmt: skip
+    for command in (serve, status, parked, replay, purge):
         _add_common(command, sub=True)
     _add_serve(serve, sub=True)
-    for command in (status, parked, replay):
+    for command in (status, parked, replay, purge):
         command.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -118,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
             return _status(args)
         if command == "parked":
             return _parked(args)
+        if command == "purge":
+            return _purge(args)
         return _replay(args)
     except SegmentDesktopError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -146,6 +163,7 @@ def _settings(args: argparse.Namespace, config: Config, engine: str = "") -> Rel
         data_dir=getattr(args, "data_dir", None),
         segment_host=getattr(args, "segment_host", None),
         render_processes=getattr(args, "render_processes", None),
+        retention_days=getattr(args, "retention_days", None),
         engine=engine,
     )
 
@@ -208,6 +226,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from segment_desktop.relay.app import WEBHOOK_PATH, WebhookApp, WebhookLimits
     from segment_desktop.relay.rendering import TemplateConfig
+    from segment_desktop.relay.retention import DAY, Retention
     from segment_desktop.relay.runtime import Relay, SegmentTarget
     from segment_desktop.relay.server import bind, url_of, uvicorn_server
     from segment_desktop.segment import segment_endpoint
@@ -222,6 +241,7 @@ def _serve(args: argparse.Namespace) -> int:
         segment=SegmentTarget(settings.segment_host, settings.segment_path, write_key),
         data_dir=settings.data_dir,
         render_processes=settings.render_processes,
+        retention=Retention(parked_seconds=settings.retention_days * DAY),
     )
     app = WebhookApp(relay, webhook_secret, WebhookLimits(max_body_bytes=settings.max_body_bytes))
     server = uvicorn_server(app)
@@ -367,6 +387,33 @@ def _replay(args: argparse.Namespace) -> int:
         for item in report.still_failing:
             print(f"Still failing: {item.event_id} {item.template_key}: {item.reason}")
     return EXIT_USER_ERROR if report.still_failing else EXIT_OK
+
+
+def _purge(args: argparse.Namespace) -> int:
+    import math
+
+    from segment_desktop.core.errors import ConfigError
+    from segment_desktop.relay.outbox import Outbox
+    from segment_desktop.relay.parked import purge
+    from segment_desktop.relay.retention import DAY
+
+    if not math.isfinite(args.older_than) or args.older_than < 0:
+        raise ConfigError(f"--older-than must be a number of days, not {args.older_than:g}.")
+    data_dir = _data_dir(args)
+    outbox = Outbox.in_dir(data_dir)
+    try:
+        purged = purge(outbox, older_than_seconds=args.older_than * DAY, event_ids=args.event_ids)
+        outbox.truncate_wal()
+    finally:
+        outbox.close()
+    if args.json:
+        print(json.dumps(asdict(purged), indent=2))
+    else:
+        print(
+            f"Deleted {purged.refused_calls} refused call(s) and "
+            f"{purged.template_errors} template error(s)."
+        )
+    return EXIT_OK
 
 
 def _duration(seconds: float) -> str:

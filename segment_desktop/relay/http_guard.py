@@ -5,7 +5,8 @@ client takes: a few unfinished multi-megabyte headers hold hundreds of megabytes
 client trickling bytes holds a connection for ever, all before the webhook secret is checked.
 :class:`GuardedHttpToolsProtocol` answers 431 as soon as a head passes
 :data:`MAX_HEAD_BYTES`, and 408 when a head has not arrived :data:`HEAD_SECONDS` after the
-connection opened or its first byte came (closing the connection either way). A Commerce
+connection opened or its first byte came (closing the connection either way); a proxy in
+front should hold the same or tighter limits. A Commerce
 delivery's head is well under a kilobyte and arrives at once.
 """
 
@@ -28,19 +29,38 @@ def _answer(status: bytes, text: bytes) -> bytes:
     )
 
 
-_TOO_LARGE = _answer(
-    b"431 Request Header Fields Too Large",
-    b"The request line and headers exceed " + str(MAX_HEAD_BYTES).encode() + b" bytes.",
-)
-_TOO_SLOW = _answer(
-    b"408 Request Timeout",
-    b"The request line and headers did not arrive within " + str(int(HEAD_SECONDS)).encode()
-    + b" s.",
-)  # fmt: skip
+def guarded_protocol(
+    max_head_bytes: int = MAX_HEAD_BYTES, head_seconds: float = HEAD_SECONDS
+) -> type[HttpToolsProtocol]:
+    """The protocol class to give uvicorn (``http=``), with these limits."""
+    too_large = _answer(
+        b"431 Request Header Fields Too Large",
+        f"The request line and headers exceed {max_head_bytes:,} bytes.".encode(),
+    )
+    too_slow = _answer(
+        b"408 Request Timeout",
+        f"The request line and headers did not arrive within {head_seconds:g} s.".encode(),
+    )
+    return type(
+        "GuardedHttpToolsProtocol",
+        (GuardedHttpToolsProtocol,),
+        {
+            "max_head_bytes": max_head_bytes,
+            "head_seconds": head_seconds,
+            "too_large": too_large,
+            "too_slow": too_slow,
+        },
+    )
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with a size and a time limit on each request's head."""
+    """uvicorn's httptools protocol with a size and a time limit on each request's head
+    (made with :func:`guarded_protocol`)."""
+
+    max_head_bytes = MAX_HEAD_BYTES
+    head_seconds = HEAD_SECONDS
+    too_large = b""
+    too_slow = b""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -64,8 +84,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().data_received(data)
         # Still in the head after this chunk (which may carry the start of the body too):
         # the parser holds what it has of the head, at most one chunk more than the cap.
-        if self._in_head and self._head_bytes > MAX_HEAD_BYTES:
-            self._refuse(_TOO_LARGE)
+        if self._in_head and self._head_bytes > self.max_head_bytes:
+            self._refuse(self.too_large)
 
     def on_headers_complete(self) -> None:
         self._in_head = False
@@ -81,7 +101,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def _arm(self) -> None:
         self._disarm()
-        self._head_timer = self.loop.call_later(HEAD_SECONDS, self._head_timeout)
+        self._head_timer = self.loop.call_later(self.head_seconds, self._head_timeout)
 
     def _disarm(self) -> None:
         if self._head_timer is not None:
@@ -94,7 +114,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self._in_head and busy:
             self._arm()  # a pipelined head: its time counts once the answer before it is out
         elif self._in_head:
-            self._refuse(_TOO_SLOW)
+            self._refuse(self.too_slow)
 
     def _refuse(self, answer: bytes) -> None:
         self._disarm()

@@ -23,6 +23,7 @@ from segment_desktop.relay.metrics import Metrics
 from segment_desktop.relay.outbox import Outbox
 from segment_desktop.relay.records import OutboxStats
 from segment_desktop.relay.rendering import EventRenderer, TemplateConfig
+from segment_desktop.relay.retention import Retention
 from segment_desktop.relay.sender import BACKOFF_FIRST, BatchSender, Sender
 
 if TYPE_CHECKING:
@@ -78,8 +79,10 @@ class Relay:
         renderer: Renderer | None = None,
         backoff_first: float = BACKOFF_FIRST,
         render_processes: int = 0,
+        retention: Retention | None = None,
     ) -> None:
-        """``render_processes``: processes that parse and render (0: threads in this one).
+        """``render_processes``: processes that parse and render (0: threads in this one);
+        ``retention``: how long parked work is kept (30 days).
 
         Raises ``ConfigError`` when the data folder cannot be used.
         """
@@ -93,7 +96,13 @@ class Relay:
         # The sender's writes need not survive a power cut (see outbox.py): its own connection.
         self.sender_outbox = Outbox.in_dir(data_dir, synchronous="NORMAL")
         self.renderer = EventRenderer(templates, renderer)
-        self.sender = Sender(self.sender_outbox, client, self.metrics, backoff_first=backoff_first)
+        self.sender = Sender(
+            self.sender_outbox,
+            client,
+            self.metrics,
+            backoff_first=backoff_first,
+            retention=retention,
+        )
         if client is None:
             if segment is None:
                 raise ValueError("The relay needs a Segment target or a client.")

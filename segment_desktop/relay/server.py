@@ -55,17 +55,18 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def uvicorn_server(app: Any) -> uvicorn.Server:
+def uvicorn_server(app: WebhookApp) -> uvicorn.Server:
     """uvicorn for ``app``: heads bounded (:mod:`segment_desktop.relay.http_guard`), and its
     log records left to propagate to the root logger, where the redaction filter and the log
     file are (uvicorn's own logging configuration would print them past both)."""
     import uvicorn
 
-    from segment_desktop.relay.http_guard import GuardedHttpToolsProtocol
+    from segment_desktop.relay.http_guard import guarded_protocol
 
+    limits = app.limits
     config = uvicorn.Config(
         app,
-        http=GuardedHttpToolsProtocol,
+        http=guarded_protocol(limits.max_head_bytes, limits.head_seconds),
         log_config=None,
         log_level="warning",
         access_log=False,
@@ -75,6 +76,12 @@ def uvicorn_server(app: Any) -> uvicorn.Server:
         server_header=False,
         proxy_headers=False,  # no proxy in front is trusted with X-Forwarded-For
     )
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        # Another uvicorn in this process (the sandbox's) may have installed uvicorn's own
+        # handlers, which do not propagate: the relay's lines belong in the redacted log.
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
     return uvicorn.Server(config)
 
 

@@ -103,7 +103,10 @@ class RelayProcess:
         *,
         listen_flag: bool = True,
         args: Sequence[str] = (),
+        preexec_fn: Callable[[], None] | None = None,
     ) -> None:
+        self.preexec_fn = preexec_fn
+        """Run in the child before it starts (resource limits)."""
         self.port = port
         self.args = list(args)
         self.listen_flag = listen_flag
@@ -127,6 +130,7 @@ class RelayProcess:
             text=True,
             env=self.env,
             cwd=REPO,
+            preexec_fn=self.preexec_fn,
         )
         lines: queue.Queue[str] = queue.Queue()
         assert self.proc.stdout is not None and self.proc.stderr is not None
