@@ -11,6 +11,7 @@ of them for everything, so a size measured with :func:`compact_json` is the size
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -81,8 +82,30 @@ def fast_parse(text: str | bytes) -> Any:
         return NOT_PARSED
 
 
+def standard_loads(text: str | bytes) -> Any:
+    """The standard library's parser, held to JSON itself: ``NaN``, ``Infinity`` and
+    ``-Infinity`` (which it accepts, and which no JSON encoder downstream can write) raise
+    ``json.JSONDecodeError`` as bad JSON does; nesting too deep for the parser, or an integer
+    of thousands of digits, raise ``ValueError`` with a message for people."""
+    source = text.decode("utf-8-sig") if isinstance(text, bytes) else text
+
+    def refuse(name: str) -> Any:
+        position = max(0, source.find(name))
+        raise json.JSONDecodeError(f"{name} is not a JSON number", source, position)
+
+    try:
+        return json.loads(source, parse_constant=refuse)
+    except RecursionError:
+        raise ValueError("it nests objects or arrays too deeply to be read") from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # the interpreter's cap on converting digits to an integer
+        raise ValueError(
+            f"it holds a number of more than {sys.get_int_max_str_digits():,} digits"
+        ) from None
+
+
 def loads(text: str | bytes) -> Any:
-    """Parse JSON: :func:`fast_parse`, else the standard library. Raises
-    ``json.JSONDecodeError``."""
+    """Parse JSON: :func:`fast_parse`, else :func:`standard_loads` (which it raises from)."""
     value = fast_parse(text)
-    return json.loads(text) if value is NOT_PARSED else value
+    return standard_loads(text) if value is NOT_PARSED else value

@@ -31,7 +31,6 @@ import argparse
 import json
 import logging
 import sys
-import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -39,13 +38,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from segment_desktop.core.config import Config, ConfigStore
-    from segment_desktop.relay.runtime import Relay
     from segment_desktop.relay.settings import RelaySettings
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USER_ERROR = 2
-CONFIG_POLL_SECONDS = 2.0
 
 log = logging.getLogger("segment_desktop.relay")
 
@@ -249,7 +246,12 @@ def _serve(args: argparse.Namespace) -> int:
     # runs it stops it at once; while uvicorn runs, uvicorn handles it and re-raises it on its
     # way out, which lands here too instead of killing the process before the flush below.
     previous = _absorb_signals(server)
-    watcher = _ConfigWatcher(store, relay)
+    from segment_desktop.relay.watcher import SettingsWatcher
+
+    def apply(saved: Config) -> None:
+        relay.renderer.update(TemplateConfig.from_config(saved))
+
+    watcher = SettingsWatcher(store, apply, relay.reports)
     try:
         relay.start(freeze_heap=True)
         watcher.start()
@@ -281,46 +283,6 @@ def _restore_signals(previous: dict[int, Any]) -> None:
 
     for sig, handler in previous.items():
         signal.signal(sig, handler)
-
-
-class _ConfigWatcher:
-    """Picks up template and tracking changes saved by the app, without a restart."""
-
-    def __init__(self, store: ConfigStore, relay: Relay) -> None:
-        self._store = store
-        self._relay = relay
-        self._stop = threading.Event()
-        self._mtime = self._stamp()
-        self._thread = threading.Thread(target=self._run, name="relay-config", daemon=True)
-
-    def _stamp(self) -> float | None:
-        try:
-            return self._store.path.stat().st_mtime
-        except OSError:
-            return None
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        from segment_desktop.core.errors import ConfigError
-        from segment_desktop.relay.rendering import TemplateConfig
-
-        while not self._stop.wait(CONFIG_POLL_SECONDS):
-            stamp = self._stamp()
-            if stamp == self._mtime:
-                continue
-            self._mtime = stamp
-            try:
-                config = self._store.load()
-            except ConfigError as err:
-                log.warning("Kept the previous templates: %s", err)
-                continue
-            self._relay.renderer.update(TemplateConfig.from_config(config))
-            log.info("Settings changed: templates and tracked events reloaded")
 
 
 # -- status, parked, replay -------------------------------------------------------------------

@@ -19,6 +19,8 @@ from segment_desktop.core import config as config_module
 from segment_desktop.core.config import (
     CONFIG_FILE_NAME,
     EXPORT_KIND,
+    MAX_TEMPLATE_CHARS,
+    MAX_TEXT_CHARS,
     SCHEMA_VERSION,
     Config,
     ConfigStore,
@@ -158,7 +160,7 @@ def test_unknown_template_and_wrong_types_are_all_listed() -> None:
         store.load()
     message = str(err.value)
     assert "sandbox must be true or false, not a string" in message
-    assert "commerce.client_id must be a string, not a whole number" in message
+    assert "commerce.client_id must be a string, not a number" in message
     assert "tracking.order_shipped: unknown setting" in message
     assert "surprise: unknown setting" in message
 
@@ -228,7 +230,7 @@ def test_non_utf8_and_non_object_files_are_reported() -> None:
     with pytest.raises(ConfigError, match="not UTF-8"):
         store.load()
     store.path.write_text("[1, 2]")
-    with pytest.raises(ConfigError, match="holds a list instead of an object"):
+    with pytest.raises(ConfigError, match="holds an array instead of an object"):
         store.load()
 
 
@@ -336,11 +338,13 @@ _SAVER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from segment_desktop.core.config import Config, ConfigStore
+    from segment_desktop.core.config import MAX_TEMPLATE_CHARS, Config, ConfigStore
+    from segment_desktop.core.events import TEMPLATES
 
     store = ConfigStore(Path(sys.argv[1]))
     big, small = Config.default(), Config.default()
-    big.template_overrides["order_updated"] = "x" * 3_000_000  # slow enough to be caught mid-write
+    # Every template at its size limit: slow enough to be caught mid-write.
+    big.template_overrides = {t.key: "x" * MAX_TEMPLATE_CHARS for t in TEMPLATES}
     small.relay_url = "https://small.example.com"
     print("ready", flush=True)
     while True:
@@ -366,7 +370,7 @@ def test_killed_mid_save_leaves_old_or_new_never_torn(tmp_path: Path) -> None:
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=10)
         loaded = store.load()  # raises if the file is torn
-        if len(loaded.template_overrides.get("order_updated", "")) == 3_000_000:
+        if len(loaded.template_overrides.get("order_updated", "")) == MAX_TEMPLATE_CHARS:
             seen.add("big")
         elif loaded.relay_url == "https://small.example.com":
             seen.add("small")
@@ -445,3 +449,74 @@ def test_export_refuses_invalid_settings(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"Checkout Started cannot track 'order\.paid'"):
         ConfigStore().export_to(tmp_path / "x.json", config)
     assert not (tmp_path / "x.json").exists()
+
+
+# -- untrusted files: bounded, and every problem a ConfigError -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ('{"schema_version": 1, "relay_url": ' + "[" * 100_000 + "]" * 100_000 + "}", "deeply"),
+        ('{"schema_version": 1, "relay_url": ' + "9" * 5000 + "}", "digits"),
+        ('{"schema_version": 1, "relay_url": NaN}', "NaN is not a JSON number"),
+        ('{"schema_version": 1e999}', "schema_version"),
+        ('{"schema_version": ' + "1" * 5000 + "}", "digits"),
+    ],
+)
+def test_deep_huge_or_non_json_numbers_are_a_settings_error(text: str, words: str) -> None:
+    store = ConfigStore()
+    store.directory.mkdir(parents=True)
+    store.path.write_text(text)
+    with pytest.raises(ConfigError, match=words) as caught:
+        store.load()
+    assert str(store.path) in str(caught.value)
+
+
+def test_only_regular_files_of_a_few_megabytes_are_read(tmp_path: Path) -> None:
+    store = ConfigStore()
+    with pytest.raises(ConfigError, match="not a regular file"):
+        store.import_from(Path("/dev/zero"))  # would read until memory ran out
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match="not a regular file"):
+        store.import_from(fifo)  # would wait for a writer for ever
+    huge = tmp_path / "huge.json"
+    with huge.open("w") as handle:
+        handle.write('{"kind": "segment-desktop-settings", "schema_version": 1, "relay_url": "')
+        handle.write("x" * 50_000_000)
+        handle.write('"}')
+    with pytest.raises(ConfigError, match="larger than 4 MB"):
+        store.import_from(huge)
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"relay_url": "https://x.example/" + "a" * 3_000_000}, "relay_url is 3,000,018"),
+        ({"segment": {"host": "https://" + "h" * MAX_TEXT_CHARS}}, "segment.host is"),
+        (
+            {"template_overrides": {"order_updated": "x" * (MAX_TEMPLATE_CHARS + 1)}},
+            "template_overrides.order_updated is",
+        ),
+        ({"integration_ids": {f"i{n}": "x" for n in range(101)}}, "holds 101 entries"),
+    ],
+)
+def test_each_field_is_capped_on_import_and_on_save(
+    tmp_path: Path, change: dict[str, Any], words: str
+) -> None:
+    store = ConfigStore()
+    data = {"kind": EXPORT_KIND, **Config.default().to_dict(), **change}
+    exported = tmp_path / "export.json"
+    exported.write_text(json.dumps(data))
+    with pytest.raises(ConfigError, match=words):
+        store.import_from(exported)
+    config = Config.from_dict({**Config.default().to_dict(), **{"sandbox": False}})
+    for key, value in change.items():
+        if key == "segment":
+            config.segment.host = value["host"]
+        else:
+            setattr(config, key, value)
+    with pytest.raises(ConfigError, match=words.split(" is")[0].split(" holds")[0]):
+        store.save(config)  # never writes a file that would not load again
+    assert not store.path.exists()

@@ -100,3 +100,15 @@ def test_invalid_json_is_worded_with_line_and_column() -> None:
 def test_absurd_json_is_a_clear_event_error(text: str, reason: str) -> None:
     with pytest.raises(EventError, match=reason):
         parse_event_text(text)
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_not_json(constant: str) -> None:
+    text = (
+        '{"id": "e", "triggered_by": "customer.created", '
+        '"payload": {"data": {"id": "c", "email": ' + constant + "}}}"
+    )
+    with pytest.raises(EventError, match=f"{constant.lstrip('-')} is not a JSON number"):
+        parse_event_text(text)
+    with pytest.raises(EventError, match="not a JSON number"):
+        parse_event_text(text.encode())

@@ -266,3 +266,50 @@ def test_threads_of_a_relay_end_with_it(start: object) -> None:
     relay = start()  # type: ignore[operator]
     relay.stop()
     assert {t.name for t in threading.enumerate()} <= before
+
+
+# -- a settings file the watcher cannot load ----------------------------------------------------
+
+
+def test_a_broken_settings_file_is_reported_in_health_and_watching_goes_on(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    store_path = tmp_path / "config" / "config.json"
+    save_config(sandbox.segment_url)
+    good = store_path.read_bytes()
+    save_config(sandbox.segment_url, {"customer_created": '$error("old template")'})
+    relay = RelayProcess(free_port(), tmp_path / "data", args=["--render-processes", "0"]).start()
+    try:
+        store_path.write_text('{"schema_version": 1, "relay_url": ' + "[" * 50_000 + "]" * 50_000)
+
+        def unhealthy() -> bool:
+            answer = httpx.get(relay.base + "/healthz")
+            return answer.status_code == 503 and "settings" in answer.json()["problems"]
+
+        wait_for(unhealthy, timeout=15, what="/healthz to report the settings")
+        problem = httpx.get(relay.base + "/healthz").json()["problems"]["settings"]
+        assert "nests objects or arrays too deeply" in problem
+        answer = post(relay.url, sample_body("customer.created", "evt-while-broken"))
+        assert answer.json()["status"] == "template_error"  # the previous templates, kept
+
+        store_path.write_bytes(good)  # good settings again (the app would reset, then save)
+
+        def healthy() -> bool:
+            return httpx.get(relay.base + "/healthz").json()["status"] == "ok"
+
+        wait_for(healthy, timeout=15, what="the watcher to load the good settings")
+        answer = post(relay.url, sample_body("customer.created", "evt-after-fix"))
+        assert answer.json()["status"] == "queued"
+    finally:
+        assert relay.terminate() == 0
+
+
+def test_an_infinity_in_a_delivery_is_400_and_nothing_is_stored(start: object) -> None:
+    relay = start()  # type: ignore[operator]
+    body = sample_body("customer.created", "evt-infinity")
+    body = body.replace(b'"email": "', b'"email": Infinity, "was": "', 1)
+    assert b"Infinity" in body
+    answer = post(relay.webhook_url, body)
+    assert answer.status_code == 400
+    assert "Infinity is not a JSON number" in answer.json()["error"]
+    assert relay.relay.outbox_stats().events == 0
