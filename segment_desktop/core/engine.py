@@ -362,7 +362,7 @@ class JlensEngine:
     Input is parsed once into a ``jlens.Document`` (:meth:`prepare`) and evaluated with
     ``evaluate_document``, which releases the GIL like ``evaluate_json``. Parsing for the
     programs at hand skips the fields they never read: ``evaluate_json`` parses the whole input
-    as soon as a Python function is registered (~8 ms for a 500-line order).
+    as soon as a Python function is registered, which is costly for a large order.
     """
 
     name = JLENS
@@ -371,7 +371,7 @@ class JlensEngine:
     def __init__(self) -> None:
         self._failure_logged = False
         self._probes: dict[str, Any] = {}
-        # union_reads costs ~0.1 ms, as much as parsing a small order: once per set of programs.
+        # union_reads costs as much as parsing a small order: once per set of programs.
         self._reads: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._reads_lock = threading.Lock()
 
@@ -425,7 +425,7 @@ class JlensEngine:
         """Parses ``text`` in Rust, skipping what neither the programs nor the probe read.
 
         For a webhook body this replaces parsing it into Python, cutting it to the programs'
-        reads and converting that (a 50-line order: ~1.7 ms → ~0.6 ms, most of it GIL-free).
+        reads and converting that: less work, and most of it without the GIL.
         """
         import jlens
 
@@ -457,7 +457,7 @@ class JlensEngine:
                 return jlens.Document(data)
             read = self._union_read([p.expr for p in programs if isinstance(p, _JlensProgram)])
             # Cutting the parsed event down in Python, then converting only that, costs a
-            # fraction of serialising it for Document.from_json (1.2 vs 4 ms for 50 lines).
+            # fraction of serialising it for Document.from_json.
             return jlens.Document(_only_read(data, read))
         except Exception as err:
             raise EngineError("SD104", f"The event cannot be read by jlens: {err}") from None

@@ -1,11 +1,11 @@
 """JSON text, fast when it can be: indented for people, compact for the wire and the outbox.
 
-The standard library indents in pure Python (~7 ms for a 500-product call, on the preview's
-critical path); orjson (installed with the ``fast`` extra) does the same in well under 1 ms, and
-encodes compactly several times faster too. Both write valid JSON with the same layout; they may
-spell a small float differently (``1e-05`` / ``0.00001``). Whatever orjson refuses (an integer
-beyond 64 bits, a lone surrogate, a non-string key) goes the standard way. One process uses one
-of them for everything, so a size measured with :func:`compact_json` is the size sent.
+The standard library indents in pure Python, on the preview's critical path; orjson (installed
+with the ``fast`` extra) does the same, and encodes compactly, many times faster. Both write
+valid JSON with the same layout; they may spell a small float differently (``1e-05`` /
+``0.00001``). Whatever orjson refuses (an integer beyond 64 bits, a lone surrogate, a non-string
+key) goes the standard way. One process uses one of them for everything, so a size measured
+with :func:`compact_json` is the size sent.
 """
 
 from __future__ import annotations
@@ -69,8 +69,8 @@ NOT_PARSED: Any = object()
 
 
 def fast_parse(text: str | bytes) -> Any:
-    """``text`` parsed by orjson (the `fast` extra, 2-3x the standard library on a large
-    order), or :data:`NOT_PARSED` without it or for what it refuses (a byte-order mark, NaN, a
+    """``text`` parsed by orjson (the `fast` extra, faster than the standard library on a
+    large order), or :data:`NOT_PARSED` without it or for what it refuses (a byte-order mark, NaN, a
     lone surrogate, bad JSON): the caller then parses the standard way, which also words the
     errors. orjson reads an integer beyond 64 bits as a float, which is what JSONata (and
     JavaScript) make of it anyway."""

@@ -319,7 +319,7 @@ def render_body(renderer: EventRenderer, body: bytes) -> Outcome:
 
     Duplicates are rendered too: the commit finds them (nothing of them is stored). Asking the
     outbox first would cost a query, and its locking, on every delivery to spare a render on
-    the rare retry (measured: ~13 % of the relay's rate with jlens).
+    the rare retry, which costs more than it saves (see bench/README.md).
     """
     from segment_desktop.core.envelope import parse_event_text
     from segment_desktop.core.errors import EventError
