@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from segment_desktop.core import config as config_module
 from segment_desktop.core.config import (
@@ -520,3 +522,65 @@ def test_each_field_is_capped_on_import_and_on_save(
     with pytest.raises(ConfigError, match=words.split(" is")[0].split(" holds")[0]):
         store.save(config)  # never writes a file that would not load again
     assert not store.path.exists()
+
+
+# -- any file: settings or a clear ConfigError ---------------------------------------------------
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=25,
+)
+_SETTINGS_LIKE = st.fixed_dictionaries(
+    {},
+    optional={
+        "schema_version": st.sampled_from([0, 1, 2, "1", None, 1.0, True]),
+        "kind": st.sampled_from([EXPORT_KIND, "other"]) | _JSON,
+        "commerce": st.fixed_dictionaries({}, optional={"client_id": _JSON, "base_url": _JSON})
+        | _JSON,
+        "segment": st.fixed_dictionaries({}, optional={"host": _JSON, "path": _JSON}) | _JSON,
+        "tracking": st.dictionaries(
+            st.sampled_from([t.key for t in TEMPLATES]) | st.text(max_size=8),
+            st.fixed_dictionaries({}, optional={"enabled": _JSON, "event": _JSON}) | _JSON,
+            max_size=4,
+        )
+        | _JSON,
+        "template_overrides": st.dictionaries(st.text(max_size=20), _JSON, max_size=3) | _JSON,
+        "integration_ids": _JSON,
+        "relay_url": _JSON,
+        "sandbox": _JSON,
+        "webhook_secret_fingerprint": _JSON,
+    },
+)
+
+
+def _load_and_import(raw: bytes) -> None:
+    """Both ways of reading a file give settings or a ConfigError, nothing else."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as name:
+        store = ConfigStore(Path(name) / "cfg")
+        store.directory.mkdir()
+        store.path.write_bytes(raw)
+        for read in (store.load, lambda: store.import_from(store.path)):
+            try:
+                config = read()
+            except ConfigError as err:
+                assert str(err) and "Traceback" not in str(err)
+            else:
+                config.validate()  # what loads can be saved again
+                assert Config.from_dict(config.to_dict()) == config
+
+
+@settings(max_examples=200, deadline=None)
+@given(_SETTINGS_LIKE)
+def test_any_settings_shaped_file_loads_or_says_why(data: dict[str, Any]) -> None:
+    _load_and_import(json.dumps(data).encode())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
+def test_any_bytes_load_or_say_why(raw: bytes) -> None:
+    _load_and_import(raw)
