@@ -584,3 +584,22 @@ def test_any_settings_shaped_file_loads_or_says_why(data: dict[str, Any]) -> Non
 @given(st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
 def test_any_bytes_load_or_say_why(raw: bytes) -> None:
     _load_and_import(raw)
+
+
+def test_what_an_import_would_change_lists_destinations_first() -> None:
+    from segment_desktop.core.config_changes import setting_changes
+
+    current = Config.default()
+    imported = Config.default()
+    imported.template_overrides = {"order_updated": '{"type": "track"}'}
+    imported.segment.host = "https://collector.example.net"
+    imported.tracking["order_updated"].enabled = not current.tracking["order_updated"].enabled
+    changes = setting_changes(current, imported)
+    assert [c.path for c in changes] == [
+        "segment.host",
+        "tracking.order_updated.enabled",
+        "template_overrides.order_updated",
+    ]
+    assert changes[0].destination and changes[0].after == "https://collector.example.net"
+    assert changes[2].before is None
+    assert setting_changes(current, Config.default()) == []
