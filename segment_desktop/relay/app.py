@@ -33,7 +33,6 @@ from segment_desktop.core.envelope import MAX_BODY_BYTES
 from segment_desktop.core.errors import EventError
 from segment_desktop.core.jsontext import compact_json
 from segment_desktop.relay.health import Health
-from segment_desktop.relay.http_guard import HEAD_SECONDS, MAX_HEAD_BYTES
 from segment_desktop.relay.intake import Accepted, OutboxUnavailable, RenderUnavailable
 from segment_desktop.relay.metrics import Metrics
 from segment_desktop.relay.records import OutboxStats
@@ -49,6 +48,9 @@ BODY_SECONDS = 10.0
 MAX_IN_FLIGHT = 256
 #: Deliveries receiving their body at once (each holds at most ``max_body_bytes``).
 MAX_RECEIVING = 1024
+#: A request's line and headers: a Commerce delivery's are well under a kilobyte.
+MAX_HEAD_BYTES = 64 * 1024
+HEAD_SECONDS = 10.0
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -1,13 +1,13 @@
 """Bounds on a request's head, before the relay's app sees it.
 
 uvicorn's httptools protocol reads a request line and headers of any size, for as long as the
-client takes: a few unfinished multi-megabyte headers hold hundreds of megabytes, and a
-client trickling bytes holds a connection for ever, all before the webhook secret is checked.
-:class:`GuardedHttpToolsProtocol` answers 431 as soon as a head passes
-:data:`MAX_HEAD_BYTES`, and 408 when a head has not arrived :data:`HEAD_SECONDS` after the
-connection opened or its first byte came (closing the connection either way); a proxy in
-front should hold the same or tighter limits. A Commerce
-delivery's head is well under a kilobyte and arrives at once.
+client takes: a few unfinished multi-megabyte headers hold hundreds of megabytes, and a client
+trickling bytes holds a connection for ever, all before the webhook secret is checked.
+:class:`GuardedHttpToolsProtocol` answers 431 as soon as a head passes its size limit, and 408
+when a head has not arrived in time after the connection opened or its first byte came
+(closing the connection either way). The defaults are in :mod:`segment_desktop.relay.app`;
+a proxy in front should hold the same or tighter limits. A Commerce delivery's head is well
+under a kilobyte and arrives at once.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-MAX_HEAD_BYTES = 64 * 1024
-HEAD_SECONDS = 10.0
+from segment_desktop.relay.app import HEAD_SECONDS, MAX_HEAD_BYTES
 
 
 def _answer(status: bytes, text: bytes) -> bytes:
