@@ -108,6 +108,13 @@ _WRONG_SECRET = (
     "must be the relay's webhook secret: run `segment-desktop register` again."
 )
 _BUSY = "The relay is busy; deliver this event again shortly."
+#: Refusals are logged counted by these (a message may differ with every request).
+_KINDS = {
+    400: "400, not a Commerce event",
+    401: "401, missing or wrong X-MOLTIN-SECRET-KEY",
+    408: "408, body not received in time",
+    413: "413, body too large",
+}
 
 
 async def _send_json(
@@ -189,7 +196,7 @@ class WebhookApp:
         if counter is not None:
             self.relay.metrics.add(counter)
         if status < 500:
-            self._refusals.refused(f"{status} {message}")
+            self._refusals.refused(_KINDS.get(status, str(status)), message)
         return _Answer(status, message, headers)
 
     async def _receive(self, scope: Scope, receive: Receive) -> Accepted:

@@ -27,26 +27,27 @@ class RefusalLog:
         self._counts: dict[str, int] = {}
         self._summary: asyncio.TimerHandle | None = None
 
-    def refused(self, reason: str) -> None:
-        """One delivery refused for ``reason`` (a sentence saying why)."""
+    def refused(self, kind: str, detail: str) -> None:
+        """One delivery refused; ``kind`` names the reason in a few words (refusals are counted
+        by it, so it must not vary with the request), ``detail`` is what the sender was told."""
         if self._summary is None:
-            self._log.warning("Refused a webhook delivery: %s", reason)
+            self._log.warning("Refused a webhook delivery (%s): %s", kind, detail)
             self._summary = asyncio.get_running_loop().call_later(self._interval, self._flush)
             return
-        self._counts[reason] = self._counts.get(reason, 0) + 1
+        self._counts[kind] = self._counts.get(kind, 0) + 1
 
     def _flush(self) -> None:
         counts, self._counts = self._counts, {}
         if not counts:
             self._summary = None  # quiet again: the next refusal is logged at once
             return
-        for reason, count in counts.items():
+        for kind, count in counts.items():
             self._log.warning(
-                "Refused %d more webhook deliver%s in the last %.0f s: %s",
+                "Refused %d more webhook deliver%s in the last %g s (%s)",
                 count,
                 "y" if count == 1 else "ies",
                 self._interval,
-                reason,
+                kind,
                 extra={"count": count},
             )
         self._summary = asyncio.get_running_loop().call_later(self._interval, self._flush)

@@ -85,8 +85,9 @@ def _answer(sock: socket.socket) -> bytes:
 def test_refused_deliveries_are_logged_as_a_count_per_interval(
     start: object, caplog: pytest.LogCaptureFixture
 ) -> None:
-    relay = start(WebhookLimits(refusal_log_seconds=0.5))  # type: ignore[operator]
+    relay = start(WebhookLimits(refusal_log_seconds=1.0))  # type: ignore[operator]
     body = sample_body("customer.created", "evt-refused")
+    started = time.monotonic()
     with caplog.at_level(logging.WARNING, logger="segment_desktop"):
         with httpx.Client(timeout=10) as client:
             for n in range(300):
@@ -94,13 +95,38 @@ def test_refused_deliveries_are_logged_as_a_count_per_interval(
                     relay.webhook_url, content=body, headers={"X-MOLTIN-SECRET-KEY": f"w{n}"}
                 )
                 assert answer.status_code == 401
-        wait_for(lambda: len(_refusal_lines(caplog)) >= 2, timeout=5, what="the summary")
-        time.sleep(0.6)  # a quiet interval: nothing more is logged
-    lines = _refusal_lines(caplog)
-    assert len(lines) == 2, lines
-    assert "X-MOLTIN-SECRET-KEY" in lines[0]
-    assert "Refused 299 more webhook deliveries" in lines[1]
+        elapsed = time.monotonic() - started
+        time.sleep(2.2)  # the last summary is out, then a quiet interval logs nothing
+    first, *summaries = _refusal_lines(caplog)
+    assert "(401, missing or wrong X-MOLTIN-SECRET-KEY)" in first
+    assert summaries and len(summaries) <= elapsed + 2  # one line per second, not per refusal
+    counted = [int(line.split()[1]) for line in summaries]
+    assert 1 + sum(counted) == 300
+    assert all(line.endswith("(401, missing or wrong X-MOLTIN-SECRET-KEY)") for line in summaries)
     assert relay.relay.metrics.get("unauthorized") == 300  # /metrics counts every one
+
+
+def test_refusals_of_many_kinds_are_counted_by_kind_not_by_message(
+    start: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    relay = start(WebhookLimits(refusal_log_seconds=0.5))  # type: ignore[operator]
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="segment_desktop"):
+        with httpx.Client(timeout=10) as client:
+            for n in range(200):  # every one a different message ("... at line 1, column N")
+                bad = b'{"id": "e"' + b" " * n + b"oops}"
+                answer = client.post(
+                    relay.webhook_url, content=bad, headers={"X-MOLTIN-SECRET-KEY": WEBHOOK_SECRET}
+                )
+                assert answer.status_code == 400
+        elapsed = time.monotonic() - started
+        time.sleep(1.2)  # the last summary is out
+    first, *summaries = _refusal_lines(caplog)
+    assert "(400, not a Commerce event): The event is not valid JSON" in first
+    counted = [int(line.split()[1]) for line in summaries]
+    assert 1 + sum(counted) == 200  # every refusal counted once, in one line per interval
+    assert len(summaries) <= elapsed / 0.5 + 2
+    assert all(line.endswith("(400, not a Commerce event)") for line in summaries)
 
 
 def _refusal_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
