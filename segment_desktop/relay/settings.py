@@ -136,7 +136,7 @@ def resolve(
     processes = env.get(ENVIRONMENT["render_processes"], "").strip()
     retention = env.get(ENVIRONMENT["retention_days"], "").strip()
     if retention_days is not None:
-        if retention_days < 0:
+        if not math.isfinite(retention_days) or retention_days < 0:
             raise ConfigError(f"--retention-days must be at least 0, not {retention_days:g}.")
     elif retention:
         retention_days = _number(ENVIRONMENT["retention_days"], retention, float, 0)
