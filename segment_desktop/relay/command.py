@@ -21,6 +21,10 @@ runs in parallel with HTTP, commits and sending; 0 renders on threads with eithe
 workers exit with the relay, however it ends. Under systemd, ``KillMode=mixed`` lets the
 relay stop them itself after the deliveries in flight.
 
+Calls Segment refused and template errors hold customer data: they are deleted after
+``--retention-days`` (``SEGMENT_DESKTOP_RELAY_RETENTION_DAYS``, 30 by default), and ``purge``
+deletes them at once (see :mod:`segment_desktop.relay.retention`).
+
 Exit codes: 0 done, 2 a problem the user must fix (settings, secrets, address in use), 1 an
 unexpected failure. Only light modules are imported here at import time.
 """
