@@ -55,6 +55,7 @@ WORST_TEMPLATES = {
     "doubling array": "($f := function($a, $n){ $n = 0 ? $a : $f($append($a, $a), $n - 1) }; "
     "$count($f([1, 2, 3, 4], 30)))",
     "join of a range": '$join([1..1000000].$string(), "abcdefghij")',
+    "a thousand 4 MB strings": '$count([1..1000].$pad("", 4000000, "x"))',
     "endless loop": "($f := function($x){$f($x)}; $f(1))",
 }
 _TEMPLATE_PROBE = """

@@ -83,6 +83,10 @@ class Limits:
     """Characters (jsonata-python) or UTF-8 bytes (jlens) of any one string."""
     max_result_size: int = 16 * 1024 * 1024
     """Bytes of the result as JSON (jlens; jsonata-python's results are bounded by the above)."""
+    max_text_built: int = 32 * 1024 * 1024
+    """Characters of all the strings one evaluation builds with ``&``, ``$pad`` and ``$join``
+    (jsonata-python, where a loop of large strings would otherwise fill memory between two
+    looks at the clock)."""
 
 
 class Program(Protocol):
@@ -231,6 +235,7 @@ class _JsonataPythonProgram:
         # budget would refuse large orders; endless recursion ends in RecursionError instead.
         timebox.Timebox(frame, int(limits.timeout_s * 1000), None)
         LIMITS.value = limits
+        LIMITS.built = 0
         try:
             jsonata_module.Jsonata.CURRENT.jsonata = expr
             result = expr.evaluate(data, frame)

@@ -2,8 +2,8 @@
 
 Its timebox looks at the clock between evaluation steps, but one step can take more memory than
 the machine has: a range ``[1..10000000]``, ``$pad("", 1e9)``, a string or an array doubled a
-few dozen times. These steps are capped at the evaluating thread's :class:`Limits` (jlens has
-the same caps built in), and fail with the error jlens gives (``U1001``).
+few dozen times, or a loop of large strings. These steps are capped at the evaluating thread's
+:class:`Limits` (jlens has such caps built in), and fail with the error jlens gives (``U1001``).
 """
 
 from __future__ import annotations
@@ -25,6 +25,17 @@ def _array_too_long(limit: int) -> EngineError:
 
 def _string_too_long(limit: int) -> EngineError:
     return EngineError("U1001", f"A string would exceed the size limit of {limit:,} characters.")
+
+
+def _built(bound: Limits, size: int) -> None:
+    """Count ``size`` characters more built by this evaluation; raise past the budget."""
+    total = getattr(LIMITS, "built", 0) + size
+    LIMITS.built = total
+    if total > bound.max_text_built:
+        raise EngineError(
+            "U1001",
+            f"The template builds more than {bound.max_text_built:,} characters of text.",
+        )
 
 
 def install_size_limits() -> None:
@@ -53,18 +64,19 @@ def install_size_limits() -> None:
     def bounded_concat(self: Any, lhs: Any, rhs: Any) -> str:
         result: str = original_concat(self, lhs, rhs)
         bound = limits()
-        if bound is not None and len(result) > bound.max_string_length:
-            raise _string_too_long(bound.max_string_length)
+        if bound is not None:
+            if len(result) > bound.max_string_length:
+                raise _string_too_long(bound.max_string_length)
+            _built(bound, len(result))
         return result
 
     @functools.wraps(original_pad)
     def bounded_pad(string: Any, width: Any, char: Any) -> Any:
         bound = limits()
-        wide = isinstance(width, int | float) and abs(width) > (
-            bound.max_string_length if bound else 0
-        )
-        if bound is not None and wide:
-            raise _string_too_long(bound.max_string_length)
+        if bound is not None and isinstance(width, int | float):
+            if abs(width) > bound.max_string_length:
+                raise _string_too_long(bound.max_string_length)
+            _built(bound, int(abs(width)))
         return original_pad(string, width, char)
 
     @functools.wraps(original_join)
@@ -75,6 +87,7 @@ def install_size_limits() -> None:
             size += len(separator) * len(strs) if isinstance(separator, str) else 0
             if size > bound.max_string_length:
                 raise _string_too_long(bound.max_string_length)
+            _built(bound, size)
         return original_join(strs, separator)
 
     @functools.wraps(original_append)

@@ -256,6 +256,13 @@ def test_strings_and_arrays_are_capped_well_below_the_machines_memory(
     assert "size" in caught.value.message
 
 
+def test_a_loop_of_large_strings_is_stopped_before_it_fills_memory(renderer: Renderer) -> None:
+    """Each string within its cap, a thousand of them: 4 GB, unless the total is bounded."""
+    with pytest.raises(TemplateError) as caught:
+        renderer.render('$count([1..1000].$pad("", 4000000, "x"))', EVENT)
+    assert caught.value.code in {"U1001", "D1012"}  # jlens frees each string and times out
+
+
 def test_a_string_within_the_cap_is_built(renderer: Renderer) -> None:
     limit = engines.Limits().max_string_length
     text = (
