@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,14 +36,13 @@ from segment_desktop.core.config_file import (
     rename_durably,
 )
 from segment_desktop.core.errors import ConfigError
-from segment_desktop.core.events import BY_KEY, TEMPLATES
-from segment_desktop.core.jsontypes import json_type_name
+from segment_desktop.core.events import TEMPLATES
 
 APP_NAME = "segment-desktop"
 CONFIG_DIR_ENV = "SEGMENT_DESKTOP_CONFIG_DIR"
 CONFIG_FILE_NAME = "config.json"
 #: The settings format this version writes. Bump it and add a ``MIGRATIONS`` entry together.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: Marks an export file, so that importing some other JSON file gives a clear error.
 EXPORT_KIND = "segment-desktop-settings"
 
@@ -60,6 +59,17 @@ MAX_TEMPLATE_CHARS = 256 * 1024
 MAX_TEXT_CHARS = 2048
 #: Most integration ids remembered (Commerce allows 100 integrations per store).
 MAX_INTEGRATIONS = 100
+#: How Commerce may deliver events: webhooks to the relay URL, or messages on an SQS queue.
+DELIVERY_KINDS = ("webhook", "aws_sqs")
+
+
+def _add_delivery(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 → 2: the delivery choice; every version-1 setup used webhooks."""
+    data.setdefault("delivery", {"kind": "webhook"})
+    return data
+
+
+MIGRATIONS[1] = _add_delivery
 
 
 # --------------------------------------------------------------------------------------------
@@ -81,6 +91,22 @@ class SegmentSettings:
 
     host: str = DEFAULT_SEGMENT_HOST
     path: str = DEFAULT_SEGMENT_PATH
+
+
+@dataclass
+class DeliverySettings:
+    """Where Commerce delivers events: ``webhook`` (to ``Config.relay_url``) or ``aws_sqs``.
+
+    For a queue: its URL, region and the access key id Commerce writes with (its secret access
+    key is in the keyring, like every secret); relay workers read the same queue.
+    """
+
+    kind: str = "webhook"
+    sqs_queue_url: str = ""
+    sqs_region: str = ""
+    sqs_access_key_id: str = ""
+    #: ``secrets.secret_fingerprint`` of the secret access key last registered with Commerce.
+    sqs_secret_fingerprint: str = ""
 
 
 @dataclass
@@ -113,6 +139,7 @@ class Config:
     sandbox: bool = False
     #: ``secrets.secret_fingerprint`` of the webhook secret last registered with Commerce.
     webhook_secret_fingerprint: str = ""
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
 
     @classmethod
     def default(cls) -> Config:
@@ -130,7 +157,9 @@ class Config:
     def validate(self) -> None:
         """Raise :class:`ConfigError` when a value is impossible (e.g. an event a template
         cannot track). Types are checked when the settings are read from a file."""
-        problems = _problems(self)
+        from segment_desktop.core.config_reader import problems_of
+
+        problems = problems_of(self)
         if problems:
             raise ConfigError("Invalid settings: " + "; ".join(problems) + ".")
 
@@ -152,6 +181,13 @@ class Config:
             "relay_url": self.relay_url,
             "sandbox": self.sandbox,
             "webhook_secret_fingerprint": self.webhook_secret_fingerprint,
+            "delivery": {
+                "kind": self.delivery.kind,
+                "sqs_queue_url": self.delivery.sqs_queue_url,
+                "sqs_region": self.delivery.sqs_region,
+                "sqs_access_key_id": self.delivery.sqs_access_key_id,
+                "sqs_secret_fingerprint": self.delivery.sqs_secret_fingerprint,
+            },
         }
 
     @classmethod
@@ -162,160 +198,14 @@ class Config:
         file (``tracking.order_completed.event``). Templates missing from ``tracking`` get their
         defaults, so a file written before a template existed still loads.
         """
-        reader = _Reader()
+        from segment_desktop.core.config_reader import SettingsReader, problems_of
+
+        reader = SettingsReader()
         config = reader.config(data)
-        problems = reader.problems + (_problems(config) if not reader.problems else [])
+        problems = reader.problems + (problems_of(config) if not reader.problems else [])
         if problems:
             raise ConfigError("; ".join(problems))
         return config
-
-
-def _problems(config: Config) -> list[str]:
-    """Semantic problems: unknown templates, events a template cannot track, bad values."""
-    problems: list[str] = []
-    if config.schema_version != SCHEMA_VERSION:
-        problems.append(f"schema_version is {config.schema_version}, expected {SCHEMA_VERSION}")
-    for key, choice in config.tracking.items():
-        spec = BY_KEY.get(key)
-        if spec is None:
-            problems.append(f"tracking.{key}: unknown template (known: {_template_keys()})")
-        elif choice.event not in spec.choices:
-            problems.append(
-                f"tracking.{key}.event: {spec.name} cannot track {choice.event!r}; "
-                f"choose one of {', '.join(spec.choices)}"
-            )
-    for key in config.template_overrides:
-        if key not in BY_KEY:
-            problems.append(
-                f"template_overrides.{key}: unknown template (known: {_template_keys()})"
-            )
-    if config.segment.path and not config.segment.path.startswith("/"):
-        problems.append(f"segment.path must start with '/', got {config.segment.path!r}")
-    problems += _too_long(config)
-    fingerprint = config.webhook_secret_fingerprint
-    if fingerprint and not all(c in "0123456789abcdef" for c in fingerprint):
-        problems.append("webhook_secret_fingerprint must be lowercase hexadecimal")
-    return problems
-
-
-def _too_long(config: Config) -> list[str]:
-    """Values over their size limit (:data:`MAX_TEMPLATE_CHARS`, :data:`MAX_TEXT_CHARS`)."""
-    texts = {
-        "commerce.client_id": config.commerce.client_id,
-        "commerce.base_url": config.commerce.base_url,
-        "segment.host": config.segment.host,
-        "segment.path": config.segment.path,
-        "relay_url": config.relay_url,
-        "webhook_secret_fingerprint": config.webhook_secret_fingerprint,
-    }
-    texts.update({f"integration_ids.{k[:60]}": v for k, v in config.integration_ids.items()})
-    limits = dict.fromkeys(texts, MAX_TEXT_CHARS)
-    for key, text in config.template_overrides.items():
-        texts[f"template_overrides.{key}"] = text
-        limits[f"template_overrides.{key}"] = MAX_TEMPLATE_CHARS
-    problems = [
-        f"{path} is {len(text):,} characters long; the limit is {limits[path]:,}"
-        for path, text in texts.items()
-        if len(text) > limits[path]
-    ]
-    if len(config.integration_ids) > MAX_INTEGRATIONS:
-        problems.append(
-            f"integration_ids holds {len(config.integration_ids):,} entries; "
-            f"the limit is {MAX_INTEGRATIONS}"
-        )
-    return problems
-
-
-def _template_keys() -> str:
-    return ", ".join(t.key for t in TEMPLATES)
-
-
-class _Reader:
-    """Builds a Config from untrusted JSON, collecting every problem with its path."""
-
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-
-    def _object(self, value: object, path: str, allowed: set[str]) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            self.problems.append(f"{path} must be an object, not {json_type_name(value)}")
-            return {}
-        for key in value:
-            if key not in allowed:
-                self.problems.append(
-                    f"{path}.{key}: unknown setting" if path else f"{key}: unknown setting"
-                )
-        return value
-
-    def _str(self, obj: Mapping[str, Any], key: str, path: str, default: str) -> str:
-        value = obj.get(key, default)
-        if not isinstance(value, str):
-            self.problems.append(f"{path}{key} must be a string, not {json_type_name(value)}")
-            return default
-        return value
-
-    def _bool(self, obj: Mapping[str, Any], key: str, path: str, default: bool) -> bool:
-        value = obj.get(key, default)
-        if not isinstance(value, bool):
-            self.problems.append(f"{path}{key} must be true or false, not {json_type_name(value)}")
-            return default
-        return value
-
-    def _str_map(self, obj: Mapping[str, Any], key: str) -> dict[str, str]:
-        value = obj.get(key, {})
-        if not isinstance(value, dict):
-            self.problems.append(f"{key} must be an object, not {json_type_name(value)}")
-            return {}
-        result: dict[str, str] = {}
-        for name, item in value.items():
-            if isinstance(item, str):
-                result[name] = item
-            else:
-                self.problems.append(f"{key}.{name} must be a string, not {json_type_name(item)}")
-        return result
-
-    def config(self, data: Mapping[str, Any]) -> Config:
-        top = self._object(data, "", {f.name for f in fields(Config)} | {"kind"})
-        version = top.get("schema_version", SCHEMA_VERSION)
-        if not isinstance(version, int) or isinstance(version, bool):
-            self.problems.append(
-                f"schema_version must be a whole number, not {json_type_name(version)}"
-            )
-            version = SCHEMA_VERSION
-        commerce = self._object(top.get("commerce", {}), "commerce", {"client_id", "base_url"})
-        segment = self._object(top.get("segment", {}), "segment", {"host", "path"})
-        return Config(
-            schema_version=version,
-            commerce=CommerceSettings(
-                client_id=self._str(commerce, "client_id", "commerce.", ""),
-                base_url=self._str(commerce, "base_url", "commerce.", ""),
-            ),
-            segment=SegmentSettings(
-                host=self._str(segment, "host", "segment.", DEFAULT_SEGMENT_HOST),
-                path=self._str(segment, "path", "segment.", DEFAULT_SEGMENT_PATH),
-            ),
-            tracking=self._tracking(top.get("tracking", {})),
-            template_overrides=self._str_map(top, "template_overrides"),
-            integration_ids=self._str_map(top, "integration_ids"),
-            relay_url=self._str(top, "relay_url", "", ""),
-            sandbox=self._bool(top, "sandbox", "", False),
-            webhook_secret_fingerprint=self._str(top, "webhook_secret_fingerprint", "", ""),
-        )
-
-    def _tracking(self, value: object) -> dict[str, TrackingChoice]:
-        tracking = default_tracking()
-        raw = self._object(value, "tracking", set(BY_KEY))
-        for key, item in raw.items():
-            path = f"tracking.{key}"
-            choice = self._object(item, path, {"enabled", "event"})
-            if key not in tracking or not choice:
-                continue
-            default = tracking[key]
-            tracking[key] = TrackingChoice(
-                enabled=self._bool(choice, "enabled", f"{path}.", default.enabled),
-                event=self._str(choice, "event", f"{path}.", default.event),
-            )
-        return tracking
 
 
 # --------------------------------------------------------------------------------------------

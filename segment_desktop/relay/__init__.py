@@ -25,4 +25,6 @@ No Qt anywhere in here. Pieces, each in its own module:
 ``replay``      re-renders template errors and re-queues refused calls
 ``heap``        keeps start-up objects out of the garbage collector's full passes
 ``command``     ``segment-desktop relay [serve|status|parked|replay|purge]``
+``sqs``         a worker on an Amazon SQS queue (receive, render, send, delete);
+                ``sqs_queue`` the queue through boto3, ``sqs_command`` ``relay --sqs-queue-url``
 """
