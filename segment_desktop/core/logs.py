@@ -82,12 +82,6 @@ def register_secret(value: str | None) -> None:
             _secrets.add(value)
 
 
-def forget_secrets() -> None:
-    """Drop every registered secret (for tests; a running app keeps them until it exits)."""
-    with _secrets_lock:
-        _secrets.clear()
-
-
 def redact_text(text: str) -> str:
     """``text`` with every registered secret replaced by ``[redacted]``."""
     with _secrets_lock:

@@ -239,18 +239,15 @@ class Services:
 
     def relay_status(self) -> RelayStatus | None:
         """Outbox counts and parked items of the relay on this computer, or ``None``."""
-        from segment_desktop.relay.outbox import OUTBOX_FILENAME, Outbox
+        from segment_desktop.relay.status import read_status
 
-        if self.relay is not None:
-            outbox = self.relay.relay.outbox
-            return RelayStatus(
-                running=True, stats=outbox.stats(), parked=outbox.parked(), url=self.relay.url
-            )
-        folder = self.data_dir()
-        if not (folder / OUTBOX_FILENAME).exists():
+        status = read_status(self.data_dir())
+        if self.relay is None and not status.exists:
             return None
-        with contextlib.closing(Outbox.in_dir(folder, read_only=True)) as outbox:
-            return RelayStatus(running=False, stats=outbox.stats(), parked=outbox.parked(), url="")
+        url = self.relay.url if self.relay is not None else ""
+        return RelayStatus(
+            running=self.relay is not None, stats=status.stats, parked=status.parked, url=url
+        )
 
     def close(self) -> None:
         """Stop what this object started (the sandbox, the relay, the studio's clients)."""

@@ -15,6 +15,7 @@ from segment_desktop.core.errors import ConfigError
 from segment_desktop.core.messages import message_id
 from segment_desktop.relay.metrics import Metrics
 from segment_desktop.relay.outbox import Outbox
+from segment_desktop.relay.parked import parked as parked_items
 from segment_desktop.relay.rendering import EventRenderer, TemplateConfig
 from segment_desktop.relay.replay import replay_outbox
 from segment_desktop.relay.sqs import MESSAGE_KEY, Worker
@@ -124,7 +125,7 @@ def test_unusable_messages_are_parked_with_their_reason_and_the_rest_is_sent(
     assert [c["messageId"] for c in segment.segment.received_calls()] == [
         message_id("evt-good", "customer_created", 0)
     ]
-    parked = setup.outbox.parked()
+    parked = parked_items(setup.outbox)
     reasons = sorted(item.reason for item in parked)
     assert len(parked) == 3 and {item.template_key for item in parked} == {MESSAGE_KEY}
     assert any("not JSON" in r for r in reasons)
@@ -149,7 +150,7 @@ def test_a_template_error_is_kept_for_replay_and_the_other_templates_calls_are_s
     put(moto_sqs, url, [json.dumps(cloudevent("customer.created", "evt-tpl"))])
     drain(setup.worker())
     assert len(segment.segment.received_calls()) == 1
-    [item] = setup.outbox.parked()
+    [item] = parked_items(setup.outbox)
     assert (item.kind, item.event_id, item.template_key) == ("template_error", "evt-tpl",
                                                              "customer_updated")  # fmt: skip
     assert counts(moto_sqs, url) == (0, 0)
