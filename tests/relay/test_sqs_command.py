@@ -17,18 +17,17 @@ import pytest
 
 from segment_desktop.core.messages import message_id
 from segment_desktop.sandbox.runner import Sandbox
-from tests.relay.conftest_sqs import (
+from tests.relay.helpers import ONE_CALL, REPO, relay_env, run_cli, save_config, wait_for
+from tests.relay.sqs_helpers import (
     REGION,
     auth_enforcing_sqs,
     cloudevent,
     counts,
     make_queue,
-    moto_sqs,
     put,
 )
-from tests.relay.helpers import ONE_CALL, REPO, relay_env, run_cli, save_config, wait_for
 
-__all__ = ["auth_enforcing_sqs", "moto_sqs"]  # fixtures, used by name
+__all__ = ["auth_enforcing_sqs"]  # the fixture, used by name
 
 
 def worker_env() -> dict[str, str]:

@@ -21,7 +21,8 @@ from segment_desktop.relay.sqs import MESSAGE_KEY, Worker
 from segment_desktop.relay.sqs_queue import Queue, QueueSettings, check_queue, make_client
 from segment_desktop.sandbox.runner import Sandbox
 from segment_desktop.segment import SegmentClient
-from tests.relay.conftest_sqs import (
+from tests.relay.helpers import ONE_CALL, WRITE_KEY, wait_for
+from tests.relay.sqs_helpers import (
     ACCESS_KEY_ID,
     INTEGRATION_ID,
     REGION,
@@ -29,12 +30,8 @@ from tests.relay.conftest_sqs import (
     cloudevent,
     counts,
     make_queue,
-    moto_sqs,
     put,
 )
-from tests.relay.helpers import ONE_CALL, WRITE_KEY, wait_for
-
-__all__ = ["moto_sqs"]  # the fixture, used by name
 
 TEMPLATES = TemplateConfig(
     {"customer_created": "customer.created", "order_completed": "order.paid"},
