@@ -43,7 +43,7 @@ from segment_desktop.core.config import Config
 from segment_desktop.core.errors import SegmentDesktopError
 from segment_desktop.core.events import ALL_EVENTS, TEMPLATES, Group, TemplateSpec
 from segment_desktop.core.secrets import secret_fingerprint
-from segment_desktop.delivery import Target, delivery_target
+from segment_desktop.delivery import Target, delivery_target, may_be
 from segment_desktop.http_util import is_loopback, parse_http_url
 
 log = logging.getLogger(__name__)
@@ -340,11 +340,14 @@ def _difference(
     differs = [
         label
         for key, label in _SETTINGS[target.integration_type]
-        if configuration.get(key) != wanted[key]
+        if not may_be(configuration.get(key), wanted[key])
     ]
-    if target.secret_field in configuration:
-        secret_differs = configuration.get(target.secret_field) != target.secret
-    else:  # not echoed: trust the fingerprint of what we registered last, if we know it
+    echoed = configuration.get(target.secret_field)
+    if echoed is not None and not may_be(echoed, target.secret):
+        secret_differs = True
+    elif echoed == target.secret:
+        secret_differs = False
+    else:  # not echoed, or masked: trust the fingerprint of what we registered last, if known
         secret_differs = registered_fingerprint != fingerprint
     if "integration_type" in update:  # another delivery: its configuration is all new
         secret_differs = True
