@@ -441,3 +441,30 @@ def apply(plan: Plan, client: IntegrationWriter, persist: Persist = None) -> App
     if failure is not None:
         raise failure
     return result
+
+
+class SecretKeeper(Protocol):
+    """What :func:`register` needs of a secret store (``SecretStore`` or an in-memory one)."""
+
+    def get(self, name: str) -> str | None: ...
+
+    def set(self, name: str, value: str) -> None: ...
+
+
+def register(
+    plan: Plan,
+    client: IntegrationWriter,
+    secrets: SecretKeeper,
+    webhook_secret: str,
+    persist: Persist = None,
+) -> ApplyResult:
+    """The one registration sequence, for the app's Finish and ``segment-desktop register``.
+
+    ``webhook_secret`` is the secret ``plan`` was made with. It is stored before the first
+    write: Commerce may accept some writes and refuse a later one, and an integration that
+    already carries the secret must find a relay that knows it. A secret the store already
+    returns (the keyring, or an environment variable) is not written again.
+    """
+    if plan.desired and webhook_secret and secrets.get(WEBHOOK_SECRET) != webhook_secret:
+        secrets.set(WEBHOOK_SECRET, webhook_secret)
+    return apply(plan, client, persist)

@@ -31,10 +31,10 @@ from typing import Any
 
 import platformdirs
 
+from segment_desktop import APP_NAME
 from segment_desktop.core.errors import ConfigError
 from segment_desktop.core.events import BY_KEY, TEMPLATES
 
-APP_NAME = "segment-desktop"
 CONFIG_DIR_ENV = "SEGMENT_DESKTOP_CONFIG_DIR"
 CONFIG_FILE_NAME = "config.json"
 #: The settings format this version writes. Bump it and add a ``MIGRATIONS`` entry together.

@@ -27,7 +27,7 @@ from segment_desktop.core.events import BY_KEY, TEMPLATES
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
-class Page(IntEnum):
+class Step(IntEnum):
     """The wizard's pages, in order. The values are the Qt page ids."""
 
     WELCOME = 0
@@ -39,7 +39,7 @@ class Page(IntEnum):
 
 
 @dataclass(frozen=True)
-class PageStatus:
+class StepStatus:
     """What a page publishes: ``valid`` (its values are usable), ``busy`` (a request is in
     flight) and ``error`` (a message for the user, empty when none)."""
 
@@ -61,7 +61,7 @@ class Draft:
     write_key: str
 
 
-Listener = Callable[[Page], None]
+Listener = Callable[[Step], None]
 
 
 def check_web_url(url: str, what: str) -> str:
@@ -104,9 +104,9 @@ class SetupFlow:
         self.write_key = write_key or ""
         self.with_templates = with_templates
         self._listeners: list[Listener] = []
-        self._status: dict[Page, PageStatus] = {page: PageStatus() for page in Page}
-        self._status[Page.WELCOME] = PageStatus(valid=True)
-        self._status[Page.TEMPLATES] = PageStatus(valid=True)
+        self._status: dict[Step, StepStatus] = {page: StepStatus() for page in Step}
+        self._status[Step.WELCOME] = StepStatus(valid=True)
+        self._status[Step.TEMPLATES] = StepStatus(valid=True)
         self._connected: tuple[str, str, str] | None = None
         self._segment_failed: tuple[str, str, str] | None = None
         commerce = saved.commerce
@@ -123,7 +123,7 @@ class SetupFlow:
         """Call ``listener(page)`` whenever that page's status changes."""
         self._listeners.append(listener)
 
-    def _set(self, page: Page, status: PageStatus) -> None:
+    def _set(self, page: Step, status: StepStatus) -> None:
         if self._status[page] == status:
             return
         self._status[page] = status
@@ -132,7 +132,7 @@ class SetupFlow:
 
     def _update(
         self,
-        page: Page,
+        page: Step,
         *,
         valid: bool | None = None,
         busy: bool | None = None,
@@ -141,7 +141,7 @@ class SetupFlow:
         old = self._status[page]
         self._set(
             page,
-            PageStatus(
+            StepStatus(
                 valid=old.valid if valid is None else valid,
                 busy=old.busy if busy is None else busy,
                 error=old.error if error is None else error,
@@ -151,36 +151,36 @@ class SetupFlow:
     # -- navigation --------------------------------------------------------------------------
 
     @property
-    def pages(self) -> tuple[Page, ...]:
+    def pages(self) -> tuple[Step, ...]:
         """The pages shown, in order (Templates only when a template studio is available)."""
-        return tuple(p for p in Page if p != Page.TEMPLATES or self.with_templates)
+        return tuple(p for p in Step if p != Step.TEMPLATES or self.with_templates)
 
-    def first_page(self) -> Page:
+    def first_page(self) -> Step:
         return self.pages[0]
 
-    def next_page(self, page: Page) -> Page | None:
+    def next_page(self, page: Step) -> Step | None:
         """The page after ``page``, or ``None`` on the last one."""
         order = self.pages
         index = order.index(page)
         return order[index + 1] if index + 1 < len(order) else None
 
-    def is_final(self, page: Page) -> bool:
+    def is_final(self, page: Step) -> bool:
         return self.next_page(page) is None
 
-    def status(self, page: Page) -> PageStatus:
+    def status(self, page: Step) -> StepStatus:
         return self._status[page]
 
-    def is_complete(self, page: Page) -> bool:
+    def is_complete(self, page: Step) -> bool:
         """Next (or Finish) may be pressed: the page is valid, nothing is in flight, and for
         Finish every earlier page is complete too."""
-        if page == Page.FINISH:
+        if page == Step.FINISH:
             return all(self._status[p].complete for p in self.pages)
         return self._status[page].complete
 
-    def set_busy(self, page: Page, busy: bool) -> None:
+    def set_busy(self, page: Step, busy: bool) -> None:
         self._update(page, busy=busy)
 
-    def set_error(self, page: Page, message: str) -> None:
+    def set_error(self, page: Step, message: str) -> None:
         """Show ``message`` on ``page`` without changing whether it is valid (e.g. Finish could
         not preview its plan: pressing Finish will try for real and report)."""
         self._update(page, error=message)
@@ -215,7 +215,7 @@ class SetupFlow:
     def _revalidate_commerce(self, error: str | None = None) -> None:
         c = self.config.commerce
         valid = self._connected == (c.base_url, c.client_id, self.client_secret)
-        self._update(Page.COMMERCE, valid=valid, error=error)
+        self._update(Step.COMMERCE, valid=valid, error=error)
 
     def use_sandbox(
         self,
@@ -270,7 +270,7 @@ class SetupFlow:
         problem = self.segment_problem()
         failed = self._segment_failed == (s.host, s.path, self.write_key)
         self._update(
-            Page.SEGMENT,
+            Step.SEGMENT,
             valid=not problem and not failed,
             error=error if error is not None else (None if failed else ""),
         )
@@ -298,7 +298,7 @@ class SetupFlow:
 
     def _revalidate_configurations(self) -> None:
         problem = self.configurations_problem()
-        self._update(Page.CONFIGURATIONS, valid=not problem, error=problem)
+        self._update(Step.CONFIGURATIONS, valid=not problem, error=problem)
 
     def enabled_templates(self) -> list[str]:
         """Keys of the enabled templates, in the table's order (for the Templates page)."""
@@ -318,7 +318,7 @@ class SetupFlow:
     def templates_dirty(self, dirty: bool) -> None:
         """The studio has unsaved edits: Next waits until they are saved or reverted."""
         self._update(
-            Page.TEMPLATES,
+            Step.TEMPLATES,
             valid=not dirty,
             error="Save or revert your template changes first." if dirty else "",
         )
@@ -326,7 +326,7 @@ class SetupFlow:
     # -- Finish ------------------------------------------------------------------------------
 
     def _revalidate_finish(self) -> None:
-        self._update(Page.FINISH, valid=True)
+        self._update(Step.FINISH, valid=True)
 
     def draft(self) -> Draft:
         """A copy of what Finish would register and save."""
@@ -341,7 +341,7 @@ class SetupFlow:
         settings to keep, e.g. with integration ids), then ``save``. Safe to run off the GUI
         thread (it touches no listener). When anything raises, ``saved`` is unchanged.
         """
-        incomplete = [p for p in self.pages if p != Page.FINISH and not self._status[p].complete]
+        incomplete = [p for p in self.pages if p != Step.FINISH and not self._status[p].complete]
         if incomplete:
             names = ", ".join(p.name.title() for p in incomplete)
             raise ConfigError(f"Setup is not complete yet: check the page(s) {names}.")

@@ -1,6 +1,6 @@
 """``segment-desktop``: the main window when configured, the setup wizard otherwise.
 
-``run(args)`` creates (or reuses) the ``QApplication``, builds the windows through
+``run(sandbox)`` creates (or reuses) the ``QApplication``, builds the windows through
 :class:`AppShell` and runs the event loop. ``--sandbox`` starts the Commerce and Segment
 emulators in this process, with their own settings folder and keyring entries so trying the
 sandbox never touches a real configuration; the relay starts when setup finishes.
@@ -9,11 +9,10 @@ Tests build an :class:`AppShell` directly and never run the event loop.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -23,7 +22,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from segment_desktop import __version__
 from segment_desktop.core.config import Config
 from segment_desktop.core.errors import ConfigError, SegmentDesktopError
-from segment_desktop.ui.services import Services
+from segment_desktop.services import Services
 from segment_desktop.ui.tasks import TaskRunner
 from segment_desktop.ui.widgets.icon import app_icon
 from segment_desktop.ui.wizard import SetupWizard
@@ -34,7 +33,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-APP_NAME = "Segment Desktop"
+#: The name people see: window titles and the desktop entry.
+DISPLAY_NAME = "Segment Desktop"
 
 
 def user_message(error: BaseException) -> str:
@@ -71,7 +71,9 @@ def install_excepthook(parent: Callable[[], QWidget | None]) -> ExceptHook:
         )
         if open_boxes or QApplication.instance() is None:
             return
-        box = QMessageBox(QMessageBox.Icon.Critical, APP_NAME, user_message(error), parent=parent())
+        box = QMessageBox(
+            QMessageBox.Icon.Critical, DISPLAY_NAME, user_message(error), parent=parent()
+        )
         box.setObjectName("uncaughtError")
         open_boxes.append(box)
         box.finished.connect(lambda _r: open_boxes.clear())
@@ -113,7 +115,7 @@ class AppShell:
         return self.show_wizard(config)
 
     def _damaged(self, error: ConfigError) -> QWidget:
-        box = QMessageBox(QMessageBox.Icon.Warning, APP_NAME, str(error))
+        box = QMessageBox(QMessageBox.Icon.Warning, DISPLAY_NAME, str(error))
         box.setInformativeText("Reset moves the damaged file aside and starts the setup again.")
         box.setStandardButtons(QMessageBox.StandardButton.Reset | QMessageBox.StandardButton.Close)
         box.setObjectName("damagedSettings")
@@ -186,8 +188,8 @@ def application() -> QApplication:
     """The running QApplication, or a new one named for this app."""
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
-    app.setApplicationName(APP_NAME)
-    app.setApplicationDisplayName(APP_NAME)
+    app.setApplicationName(DISPLAY_NAME)
+    app.setApplicationDisplayName(DISPLAY_NAME)
     app.setApplicationVersion(__version__)
     app.setOrganizationName("segment-desktop")
     app.setDesktopFileName("segment-desktop")
@@ -195,32 +197,19 @@ def application() -> QApplication:
     return app
 
 
-def run(args: argparse.Namespace) -> int:
-    """Start the GUI; returns the exit code."""
+def run(sandbox: bool) -> int:
+    """Start the GUI (with the in-process emulators when ``sandbox``); returns the exit code."""
     from segment_desktop.core.logs import setup_logging
 
     setup_logging()
     app = application()
-    sandbox = bool(getattr(args, "sandbox", False))
     try:
         services = make_services(sandbox)
     except SegmentDesktopError as err:
-        QMessageBox.critical(None, APP_NAME, str(err))
+        QMessageBox.critical(None, DISPLAY_NAME, str(err))
         return 1
     shell = AppShell(services, sandbox=sandbox)
     install_excepthook(shell.current_window)
     app.aboutToQuit.connect(shell.close)
     QTimer.singleShot(0, shell.start)
     return int(app.exec())
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point for ``python -m segment_desktop.ui.app``; reuses a running QApplication."""
-    from segment_desktop.cli import build_parser, commands_needed
-
-    arguments = sys.argv[1:] if argv is None else list(argv)
-    return run(build_parser(commands_needed(arguments)).parse_args(arguments))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from segment_desktop.core.config import Config
 from segment_desktop.core.events import BY_KEY
-from segment_desktop.ui.services import Services
+from segment_desktop.services import Services
 from segment_desktop.ui.tasks import TaskRunner
 from segment_desktop.ui.widgets.integrations import IntegrationsPanel
 from segment_desktop.ui.widgets.relay_status import RelayStatusPanel

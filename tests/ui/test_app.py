@@ -16,6 +16,7 @@ from pytestqt.qtbot import QtBot
 from segment_desktop.core.config import CommerceSettings, Config, ConfigStore, config_directory
 from segment_desktop.core.errors import NetworkError
 from segment_desktop.core.secrets import SecretStore
+from segment_desktop.services import MemorySecrets, Services
 from segment_desktop.ui.app import (
     AppShell,
     application,
@@ -24,7 +25,6 @@ from segment_desktop.ui.app import (
     user_message,
 )
 from segment_desktop.ui.main_window import MainWindow
-from segment_desktop.ui.services import MemorySecrets, Services
 from segment_desktop.ui.wizard import SetupWizard
 from tests.fixtures.secret_service import SecretService
 

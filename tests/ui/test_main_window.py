@@ -24,8 +24,8 @@ from segment_desktop.core.secrets import (
     new_webhook_secret,
 )
 from segment_desktop.sandbox.runner import Sandbox
+from segment_desktop.services import Services
 from segment_desktop.ui.main_window import MainWindow
-from segment_desktop.ui.services import Services
 from segment_desktop.ui.widgets.integrations import ACTION_TASK, LIST_TASK, LOGS_TASK
 from tests.fixtures.secret_service import SecretService
 

@@ -15,16 +15,16 @@ from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit, QWidget, QWiza
 from pytestqt.qtbot import QtBot
 
 from segment_desktop.core.config import ConfigStore
-from segment_desktop.core.flow import Page
+from segment_desktop.core.flow import Step
 from segment_desktop.core.secrets import COMMERCE_CLIENT_SECRET, SecretStore
 from segment_desktop.sandbox.runner import Sandbox
-from segment_desktop.ui.services import Services
+from segment_desktop.services import Services
 from segment_desktop.ui.widgets.fields import plain
 from segment_desktop.ui.wizard import SetupWizard
-from segment_desktop.ui.wizard.commerce import CommercePage
-from segment_desktop.ui.wizard.configurations import ConfigurationsPage
-from segment_desktop.ui.wizard.segment import SegmentPage
-from segment_desktop.ui.wizard.welcome import SANDBOX_TASK, WelcomePage
+from segment_desktop.ui.wizard.commerce_page import CommercePage
+from segment_desktop.ui.wizard.configurations_page import ConfigurationsPage
+from segment_desktop.ui.wizard.segment_page import SegmentPage
+from segment_desktop.ui.wizard.welcome_page import SANDBOX_TASK, WelcomePage
 from tests.fixtures.secret_service import SecretService
 
 pytestmark = pytest.mark.gui
@@ -80,7 +80,7 @@ def click(qtbot: QtBot, button: QAbstractButton) -> None:
 
 def go_to_commerce(qtbot: QtBot, wizard: SetupWizard) -> CommercePage:
     click(qtbot, next_button(wizard))
-    assert wizard.currentId() == Page.COMMERCE
+    assert wizard.currentId() == Step.COMMERCE
     page = wizard.currentPage()
     assert isinstance(page, CommercePage)
     return page
@@ -268,7 +268,7 @@ def test_every_input_and_button_is_named_after_its_label(qtbot: QtBot, wizard: S
             assert target.accessibleName() == plain(label.text()).rstrip(":"), label.text()
             checked += 1
     assert checked > 25, checked
-    commerce = wizard.pages[Page.COMMERCE]
+    commerce = wizard.pages[Step.COMMERCE]
     assert isinstance(commerce, CommercePage)
     assert commerce.client_id.accessibleName() == "Client ID"
     assert commerce.secret.edit.accessibleName() == "Client Secret"

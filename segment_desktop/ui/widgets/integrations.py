@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from segment_desktop.core.config import Config
-from segment_desktop.ui.services import Services
+from segment_desktop.services import Services
 from segment_desktop.ui.tasks import TaskRunner
 from segment_desktop.ui.widgets.busy import BusyBar
 from segment_desktop.ui.widgets.fields import MessageLabel, button_named

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget, QWizardPage
 
-from segment_desktop.core.flow import Page, SetupFlow
-from segment_desktop.ui.services import Services
+from segment_desktop.core.flow import SetupFlow, Step
+from segment_desktop.services import Services
 from segment_desktop.ui.tasks import TaskRunner
 from segment_desktop.ui.widgets.fields import MessageLabel
 
@@ -18,7 +18,7 @@ class FlowPage(QWizardPage):
     follows the flow's ``error``.
     """
 
-    page_id: Page
+    page_id: Step
 
     def __init__(
         self,
@@ -57,8 +57,8 @@ class FlowPage(QWizardPage):
 
     # -- flow → widgets ----------------------------------------------------------------------
 
-    def _flow_changed(self, page: Page) -> None:
-        if page == self.page_id or self.page_id == Page.FINISH:
+    def _flow_changed(self, page: Step) -> None:
+        if page == self.page_id or self.page_id == Step.FINISH:
             self._show_status()
             self.completeChanged.emit()
 

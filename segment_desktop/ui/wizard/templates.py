@@ -1,4 +1,4 @@
-"""Page 5: the template studio for the enabled templates."""
+"""Step 5: the template studio for the enabled templates."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 from PySide6.QtWidgets import QLabel, QVBoxLayout
 
 from segment_desktop.core.events import BY_KEY
-from segment_desktop.core.flow import Page
-from segment_desktop.ui.services import Services
+from segment_desktop.core.flow import Step
+from segment_desktop.services import Services
 from segment_desktop.ui.tasks import TaskRunner
 from segment_desktop.ui.wizard.base import FlowPage
 
@@ -49,7 +49,7 @@ class TemplatesPage(FlowPage):
     saves it again rather than overwriting it with the old text.
     """
 
-    page_id = Page.TEMPLATES
+    page_id = Step.TEMPLATES
 
     def build(self, layout: QVBoxLayout) -> None:
         self.setTitle("Templates")

@@ -19,9 +19,9 @@ from PySide6.QtGui import QCloseEvent, QPaintEvent
 from PySide6.QtWidgets import QWidget, QWizard
 
 from segment_desktop.core.config import Config
-from segment_desktop.core.flow import Page, SetupFlow
+from segment_desktop.core.flow import SetupFlow, Step
 from segment_desktop.core.secrets import COMMERCE_CLIENT_SECRET, SEGMENT_WRITE_KEY
-from segment_desktop.ui.services import Services
+from segment_desktop.services import Services
 from segment_desktop.ui.tasks import TaskRunner
 from segment_desktop.ui.wizard.base import FlowPage
 from segment_desktop.ui.wizard.templates import studio_available
@@ -35,17 +35,17 @@ TITLE = "Setup"
 
 #: Each page's class as ``module:Class`` under ``segment_desktop.ui.wizard``, imported when the
 #: page is built.
-PAGE_CLASSES: dict[Page, str] = {
-    Page.WELCOME: "welcome:WelcomePage",
-    Page.COMMERCE: "commerce:CommercePage",
-    Page.SEGMENT: "segment:SegmentPage",
-    Page.CONFIGURATIONS: "configurations:ConfigurationsPage",
-    Page.TEMPLATES: "templates:TemplatesPage",
-    Page.FINISH: "finish:FinishPage",
+PAGE_CLASSES: dict[Step, str] = {
+    Step.WELCOME: "welcome_page:WelcomePage",
+    Step.COMMERCE: "commerce_page:CommercePage",
+    Step.SEGMENT: "segment_page:SegmentPage",
+    Step.CONFIGURATIONS: "configurations_page:ConfigurationsPage",
+    Step.TEMPLATES: "templates:TemplatesPage",
+    Step.FINISH: "finish_page:FinishPage",
 }
 
 
-def page_class(page: Page) -> type[FlowPage]:
+def page_class(page: Step) -> type[FlowPage]:
     """The class of ``page`` (importing its module)."""
     module_name, _, class_name = PAGE_CLASSES[page].partition(":")
     module = importlib.import_module(f"segment_desktop.ui.wizard.{module_name}")
@@ -85,7 +85,7 @@ class SetupWizard(QWizard):
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
         self.setOption(QWizard.WizardOption.HaveHelpButton, False)
-        self.pages: dict[Page, FlowPage] = {}
+        self.pages: dict[Step, FlowPage] = {}
         first = self.flow.first_page()
         self._add_page(first)
         self.setStartId(int(first))
@@ -102,7 +102,7 @@ class SetupWizard(QWizard):
 
     # -- pages -----------------------------------------------------------------------------------
 
-    def _add_page(self, page: Page) -> FlowPage:
+    def _add_page(self, page: Step) -> FlowPage:
         widget = page_class(page)(self.flow, self.services, self.tasks)
         self.pages[page] = widget
         self.setPage(int(page), widget)
@@ -116,7 +116,7 @@ class SetupWizard(QWizard):
             if page not in self.pages:
                 self._add_page(page)
 
-    def page_widget(self, page: Page) -> FlowPage:
+    def page_widget(self, page: Step) -> FlowPage:
         if page not in self.pages:
             self.build_pages()
         return self.pages[page]
@@ -156,13 +156,13 @@ class SetupWizard(QWizard):
         )
 
     def _secrets_read(self, values: tuple[str | None, str | None]) -> None:
-        from segment_desktop.ui.wizard.commerce import CommercePage
-        from segment_desktop.ui.wizard.segment import SegmentPage
+        from segment_desktop.ui.wizard.commerce_page import CommercePage
+        from segment_desktop.ui.wizard.segment_page import SegmentPage
 
         client_secret, write_key = values
         self.secrets_pending = False
         self.build_pages()
-        commerce, segment = self.pages.get(Page.COMMERCE), self.pages.get(Page.SEGMENT)
+        commerce, segment = self.pages.get(Step.COMMERCE), self.pages.get(Step.SEGMENT)
         if isinstance(commerce, CommercePage):
             commerce.saved_secret_arrived(client_secret)
         if isinstance(segment, SegmentPage):
@@ -177,9 +177,9 @@ class SetupWizard(QWizard):
     # -- closing ---------------------------------------------------------------------------------
 
     def accept(self) -> None:
-        from segment_desktop.ui.wizard.finish import FinishPage
+        from segment_desktop.ui.wizard.finish_page import FinishPage
 
-        finish = self.page_widget(Page.FINISH)
+        finish = self.page_widget(Step.FINISH)
         assert isinstance(finish, FinishPage)
         if finish.applied is None:
             finish.start_apply()  # in the background; FinishPage accepts again when done
@@ -188,7 +188,7 @@ class SetupWizard(QWizard):
         super().accept()
 
     def done(self, result: int) -> None:
-        if self.flow.status(Page.FINISH).busy:
+        if self.flow.status(Step.FINISH).busy:
             return  # registering: Cancel must not hide an outcome that changes Commerce
         for key in (
             "wizard.commerce",
@@ -201,7 +201,7 @@ class SetupWizard(QWizard):
         super().done(result)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.flow.status(Page.FINISH).busy:
+        if self.flow.status(Step.FINISH).busy:
             event.ignore()  # never leave while registering: its outcome must be shown
             return
         super().closeEvent(event)

@@ -1,10 +1,10 @@
-"""Page 1: what setup will do, and a one-click sandbox for trying it without an account."""
+"""Step 1: what setup will do, and a one-click sandbox for trying it without an account."""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout
 
-from segment_desktop.core.flow import Page
+from segment_desktop.core.flow import Step
 from segment_desktop.sandbox.demo import DEMO_CLIENT_ID
 from segment_desktop.ui.widgets.busy import BusyBar
 from segment_desktop.ui.widgets.fields import MessageLabel, button_named
@@ -27,7 +27,7 @@ STEPS = (
 class WelcomePage(FlowPage):
     """Explains the steps; offers "Try it with the sandbox" when no account is configured."""
 
-    page_id = Page.WELCOME
+    page_id = Step.WELCOME
 
     def build(self, layout: QVBoxLayout) -> None:
         self.setTitle("Welcome to Segment Desktop")

@@ -1,4 +1,4 @@
-"""Page 4: which templates to enable, which Commerce event each tracks, and the relay URL."""
+"""Step 4: which templates to enable, which Commerce event each tracks, and the relay URL."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from segment_desktop.core.events import TEMPLATES, Group, TemplateSpec
-from segment_desktop.core.flow import Page
+from segment_desktop.core.flow import Step
 from segment_desktop.ui.widgets.fields import MessageLabel, add_field_row, name_after_label
 from segment_desktop.ui.wizard.base import FlowPage, intro
 
@@ -56,7 +56,7 @@ class TemplateRow:
 class ConfigurationsPage(FlowPage):
     """Check boxes labelled as in the Integrations Hub, event choices, and the relay URL."""
 
-    page_id = Page.CONFIGURATIONS
+    page_id = Step.CONFIGURATIONS
 
     def build(self, layout: QVBoxLayout) -> None:
         self.setTitle("Configurations")

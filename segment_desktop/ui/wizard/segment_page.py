@@ -1,4 +1,4 @@
-"""Page 3: Segment connection. The test is honest: it proves the host answers, not the key."""
+"""Step 3: Segment connection. The test is honest: it proves the host answers, not the key."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from PySide6.QtWidgets import (
 )
 
 from segment_desktop.core.config import DEFAULT_SEGMENT_HOST, DEFAULT_SEGMENT_PATH
-from segment_desktop.core.flow import Page
-from segment_desktop.ui.services import SegmentCheck
+from segment_desktop.core.flow import Step
+from segment_desktop.services import SegmentCheck
 from segment_desktop.ui.widgets.busy import BusyBar
 from segment_desktop.ui.widgets.fields import (
     MessageLabel,
@@ -38,7 +38,7 @@ READING_KEYRING = "Reading the saved write key from the system keyring…"
 class SegmentPage(FlowPage):
     """Host (with presets), Path, Write Key (masked); Test connection and Send test event."""
 
-    page_id = Page.SEGMENT
+    page_id = Step.SEGMENT
 
     def build(self, layout: QVBoxLayout) -> None:
         self.setTitle("Segment Connection")

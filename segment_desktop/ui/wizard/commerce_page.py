@@ -1,4 +1,4 @@
-"""Page 2: Commerce connection. Connect obtains a real token off the GUI thread."""
+"""Step 2: Commerce connection. Connect obtains a real token off the GUI thread."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from segment_desktop.core.errors import (
     NotFoundError,
     SecretStoreError,
 )
-from segment_desktop.core.flow import Page
-from segment_desktop.ui.services import CommerceConnection
+from segment_desktop.core.flow import Step
+from segment_desktop.services import CommerceConnection
 from segment_desktop.ui.widgets.busy import BusyBar
 from segment_desktop.ui.widgets.fields import (
     MessageLabel,
@@ -49,7 +49,7 @@ class CommercePage(FlowPage):
     secret, an unusable or unreachable address under the URL, anything else under Connect.
     """
 
-    page_id = Page.COMMERCE
+    page_id = Step.COMMERCE
 
     def build(self, layout: QVBoxLayout) -> None:
         self.setTitle("Commerce Connection")

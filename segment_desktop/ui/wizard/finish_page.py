@@ -1,4 +1,4 @@
-"""Page 6: what registration will do, and Finish applying it off the GUI thread."""
+"""Step 6: what registration will do, and Finish applying it off the GUI thread."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from PySide6.QtWidgets import QLabel, QListWidget, QVBoxLayout
 from segment_desktop.core.config import Config
 from segment_desktop.core.errors import SegmentDesktopError
 from segment_desktop.core.events import BY_KEY
-from segment_desktop.core.flow import Draft, Page
-from segment_desktop.ui.services import PlanSummary
+from segment_desktop.core.flow import Draft, Step
+from segment_desktop.services import PlanSummary
 from segment_desktop.ui.widgets.busy import BusyBar
 from segment_desktop.ui.widgets.fields import MessageLabel
 from segment_desktop.ui.wizard.base import FlowPage, intro
@@ -28,7 +28,7 @@ class FinishPage(FlowPage):
     error is shown; the user can go back, fix, and press Finish again.
     """
 
-    page_id = Page.FINISH
+    page_id = Step.FINISH
 
     def build(self, layout: QVBoxLayout) -> None:
         self.setTitle("Finish")

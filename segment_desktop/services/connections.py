@@ -1,0 +1,106 @@
+"""Signing in to Commerce and checking Segment, as the setup pages and the studio need them."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from segment_desktop.core.config import Config
+from segment_desktop.core.errors import PermissionDeniedError, ServiceError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from segment_desktop.commerce import CommerceClient
+    from segment_desktop.segment import SegmentClient
+
+#: The user id of the event "Send test event" sends, easy to find in Segment's debugger.
+TEST_USER_ID = "segment-desktop-test"
+
+
+@dataclass(frozen=True)
+class CommerceConnection:
+    """A successful Commerce sign-in: the base URL as normalised, and a note if it changed."""
+
+    base_url: str
+    note: str | None
+
+
+@dataclass(frozen=True)
+class SegmentCheck:
+    """The honest Segment connection test: did the host answer, and what that does not prove."""
+
+    ok: bool
+    summary: str
+
+
+def commerce_client(
+    base_url: str, client_id: str, client_secret: str, timeout: httpx.Timeout | None = None
+) -> CommerceClient:
+    """A Commerce client; ``timeout`` ``None`` is the clients' default."""
+    from segment_desktop.commerce import CommerceClient
+    from segment_desktop.http_util import DEFAULT_TIMEOUT
+
+    return CommerceClient(
+        base_url,
+        client_id,
+        client_secret,
+        timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
+    )
+
+
+def sign_in(client: CommerceClient) -> CommerceConnection:
+    """Obtain a real token with ``client``; refuse a key that cannot manage integrations.
+
+    Raises ``InvalidURLError``/``NetworkError`` (the URL is at fault), ``AuthenticationError``
+    (``.field`` names the ID or the secret), ``PermissionDeniedError`` for a read-only key.
+    """
+    info = client.authenticate()
+    if not info.can_manage_integrations:
+        raise PermissionDeniedError(
+            "This key only gives a read-only (implicit) token; registering webhooks needs a "
+            "client-credentials key. Create one in Commerce Manager (System › Application "
+            "Keys).",
+            status_code=403,
+            service="Commerce",
+            field="client_secret",
+        )
+    return CommerceConnection(client.base_url, client.note)
+
+
+def check_segment(host: str, path: str, write_key: str) -> SegmentCheck:
+    """Prove the host answers at the path; say plainly that the key itself is unproven."""
+    from segment_desktop.segment import SegmentClient
+
+    with SegmentClient(host, path, write_key, max_attempts=2) as client:
+        report = client.check_connection()
+    return SegmentCheck(ok=report.ok, summary=report.summary)
+
+
+def send_test_event(host: str, path: str, write_key: str, *, sandbox: bool) -> str:
+    """Send one clearly named track call; raise ``ServiceError`` with Segment's reason."""
+    from segment_desktop.segment import TEST_EVENT_NAME, SegmentClient
+
+    with SegmentClient(host, path, write_key, max_attempts=2) as client:
+        outcome = client.send_test_event(TEST_USER_ID)
+    if not outcome.ok:
+        raise ServiceError(f"The test event was not accepted: {outcome.reason}", service="Segment")
+    accepted = f'Segment accepted a track call "{TEST_EVENT_NAME}" for user {TEST_USER_ID}.'
+    if sandbox:
+        return f"{accepted} It went to the sandbox's Segment emulator on this computer."
+    return (
+        f"{accepted} Look for it in your source's Debugger in Segment: if it is not there, the "
+        "write key or the region is wrong."
+    )
+
+
+def segment_client(config: Config, write_key: str | None) -> SegmentClient | None:
+    """A Segment client for the saved settings, or ``None`` when the host or key is missing."""
+    from segment_desktop.segment import SegmentClient
+
+    if not (config.segment.host and write_key):
+        return None
+    with contextlib.suppress(ServiceError):
+        return SegmentClient(config.segment.host, config.segment.path, write_key)
+    return None
