@@ -40,6 +40,8 @@ from segment_desktop.core.errors import (
 )
 from segment_desktop.http_util import (
     DEFAULT_TIMEOUT,
+    AttemptListener,
+    RetryPolicy,
     backoff_delay,
     host_label,
     network_error,
@@ -432,7 +434,13 @@ class CommerceClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
+        policy: RetryPolicy | None = None,
+        on_attempt: AttemptListener | None = None,
     ) -> None:
+        if policy is not None:
+            max_retries, timeout = policy.max_retries, policy.timeout
+        self.policy = policy or RetryPolicy(max_retries=max_retries, timeout=timeout)
+        self._on_attempt = on_attempt
         if not client_id.strip():
             raise AuthenticationError(
                 "No Commerce client ID is set. Copy it from Commerce Manager (System › "
@@ -491,13 +499,16 @@ class CommerceClient:
     def _send(self, build: Callable[[], httpx.Request], *, auth: bool = True) -> httpx.Response:
         """Send with retries; returns a 2xx response or raises our error."""
         attempt = 0
+        started = time.monotonic()
         while True:
             request = build()
             # the token request is safe to repeat; other POSTs might have been processed
             may_repeat = request.method in IDEMPOTENT or not auth
+            cause: BaseException | None = None
             try:
                 response = self._http.send(request, auth=self.auth if auth else None)
             except httpx.TransportError as err:
+                cause = err
                 # Never repeat a POST the server may have processed (it would create twice).
                 safe = may_repeat or isinstance(err, httpx.ConnectError | httpx.ConnectTimeout)
                 error: ServiceError = network_error(
@@ -534,6 +545,11 @@ class CommerceClient:
             delay = backoff_delay(
                 attempt, base=self.backoff_base, cap=self.backoff_cap, retry_after=retry_after
             )
+            waited = time.monotonic() - started
+            if not self.policy.may_retry(cause or error, waited, delay):
+                raise error
+            if self._on_attempt is not None:
+                self._on_attempt(attempt + 1, waited + delay)
             log.info("Commerce request failed (%s); retry %d in %.2f s", type(error).__name__,
                      attempt, delay)  # fmt: skip
             self._sleep(delay)

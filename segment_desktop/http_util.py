@@ -11,6 +11,7 @@ import random
 import socket
 import ssl
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -22,6 +23,50 @@ LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
 #: ``httpx.Timeout`` the clients use unless told otherwise: fail fast on connect, allow slow reads.
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+
+
+#: Told before each retry: the number of the attempt about to start (2 for the first retry)
+#: and the seconds waited since the first one started, so a person waiting can see progress.
+AttemptListener = Callable[[int, float], None]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long a client keeps trying before it reports a failure."""
+
+    max_retries: int = 3
+    #: No retry starts that could not end (one more ``timeout.read``) within this many
+    #: seconds of the first attempt; ``None``: no limit.
+    deadline: float | None = None
+    #: Retry a host name that does not resolve or a connection refused: right for a service
+    #: that restarts, wrong for a person testing an address they may have mistyped.
+    retry_unreachable: bool = True
+    timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
+
+    def may_retry(self, error: BaseException, waited: float, delay: float) -> bool:
+        """Whether to try again after ``error``, ``waited`` seconds in, after ``delay`` more."""
+        if not self.retry_unreachable and is_unreachable(error):
+            return False
+        if self.deadline is None:
+            return True
+        per_try = self.timeout.read if self.timeout.read is not None else 0.0
+        return waited + delay + per_try <= self.deadline
+
+
+#: A person watches the connection test: give up within about 20 seconds, and say at once
+#: when the host is unknown or refuses.
+INTERACTIVE = RetryPolicy(
+    max_retries=2,
+    deadline=20.0,
+    retry_unreachable=False,
+    timeout=httpx.Timeout(8.0, connect=5.0),
+)
+
+
+def is_unreachable(error: BaseException) -> bool:
+    """A host name that does not resolve, or a connection refused (no retry changes that
+    soon). ``error`` is an httpx error, or our ``NetworkError`` raised from one."""
+    return any(isinstance(e, socket.gaierror | ConnectionRefusedError) for e in _root_causes(error))
 
 
 def is_loopback(host: str) -> bool:

@@ -192,7 +192,8 @@ class Plan:
         else:
             kinds: tuple[Kind, ...] = ("create", "update", "disable")
             counts = [f"{kind} {self.count(kind)}" for kind in kinds if self.count(kind)]
-            lines.append("Will " + ", ".join(counts) + " integration(s) at Commerce:")
+            noun = "integration" if len(self.actions) == 1 else "integrations"
+            lines.append("Will " + ", ".join(counts) + f" {noun} at Commerce:")
             lines += ["  " + action.describe() for action in self.actions]
             if self.unchanged:
                 lines.append(f"Already up to date: {', '.join(f'“{n}”' for n in self.unchanged)}.")

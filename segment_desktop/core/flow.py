@@ -28,7 +28,7 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class Step(IntEnum):
-    """The wizard's pages, in order. The values are the Qt page ids."""
+    """The wizard's steps (one page each), in order. The values are the Qt page ids."""
 
     WELCOME = 0
     COMMERCE = 1
@@ -108,6 +108,10 @@ class SetupFlow:
         self._status[Step.WELCOME] = StepStatus(valid=True)
         self._status[Step.TEMPLATES] = StepStatus(valid=True)
         self._connected: tuple[str, str, str] | None = None
+        #: What the user started from: a change from it (or a connection made in this
+        #: session) is work that quitting would lose.
+        self._baseline = copy.deepcopy(saved)
+        self._connected_here = False
         self._segment_failed: tuple[str, str, str] | None = None
         commerce = saved.commerce
         if commerce.base_url and commerce.client_id and self.client_secret:
@@ -177,6 +181,15 @@ class SetupFlow:
             return all(self._status[p].complete for p in self.pages)
         return self._status[page].complete
 
+    def has_progress(self) -> bool:
+        """Whether quitting now loses something the user did: a changed value, a connection
+        made in this session, or a template edit not saved yet."""
+        return (
+            self.config != self._baseline
+            or self._connected_here
+            or not self._status[Step.TEMPLATES].valid
+        )
+
     def set_busy(self, page: Step, busy: bool) -> None:
         self._update(page, busy=busy)
 
@@ -200,12 +213,17 @@ class SetupFlow:
         self.client_secret = client_secret
         self._revalidate_commerce(error="")
 
-    def commerce_connected(self, base_url: str, client_id: str, client_secret: str) -> None:
-        """A token was obtained with these values (``base_url`` as normalised by the client)."""
+    def commerce_connected(
+        self, base_url: str, client_id: str, client_secret: str, *, restored: bool = False
+    ) -> None:
+        """A token was obtained with these values (``base_url`` as normalised by the client);
+        ``restored``: they are the saved ones, with the saved secret (no work of this session).
+        """
         self.config.commerce.base_url = base_url
         self.config.commerce.client_id = client_id
         self.client_secret = client_secret
         self._connected = (base_url, client_id, client_secret)
+        self._connected_here = self._connected_here or not restored
         self._revalidate_commerce(error="")
 
     def commerce_failed(self, message: str) -> None:
@@ -230,27 +248,38 @@ class SetupFlow:
         """Fill every field with the in-process emulators' addresses and demo credentials.
 
         Commerce still has to be connected (the Connect button proves the emulator answers).
+        Values filled in here are not the user's work: quitting right after loses nothing.
         """
         self.config.sandbox = True
         self.edit_commerce(commerce_url, client_id, client_secret)
         self.edit_segment(segment_url, DEFAULT_SEGMENT_PATH, write_key)
         self.set_relay_url(relay_url)
+        self._baseline = copy.deepcopy(self.config)
 
     # -- Segment -----------------------------------------------------------------------------
 
-    def segment_problem(self) -> str:
-        """What is wrong with the Segment fields, or ``""``."""
+    def segment_problems(self) -> dict[str, str]:
+        """What is wrong with each Segment field (``host``, ``path``, ``write_key``), so the
+        page can say it under the field it concerns; empty when all are usable."""
         s = self.config.segment
-        problem = check_web_url(s.host, "Segment host")
-        if problem:
-            return problem
-        if urlsplit(s.host.strip()).path.strip("/"):
-            return "Enter only the Segment host here (no path); the path has its own field."
+        problems: dict[str, str] = {}
+        host_problem = check_web_url(s.host, "Segment host")
+        if not host_problem and urlsplit(s.host.strip()).path.strip("/"):
+            host_problem = "Enter only the Segment host here (no path); the path has its own field."
+        if host_problem:
+            problems["host"] = host_problem
         if not s.path.startswith("/"):
-            return "The Segment path must start with / (usually /v1/batch)."
+            problems["path"] = "The Segment path must start with / (usually /v1/batch)."
         if not self.write_key.strip():
-            return "Enter the Segment write key (Segment: Connections → your source → Settings)."
-        return ""
+            problems["write_key"] = (
+                "The write key is empty. Copy it from Segment: Connections › Sources › your "
+                "source › Settings › API Keys."
+            )
+        return problems
+
+    def segment_problem(self) -> str:
+        """The first thing wrong with the Segment fields, or ``""``."""
+        return next(iter(self.segment_problems().values()), "")
 
     def edit_segment(self, host: str, path: str, write_key: str) -> None:
         self.config.segment.host = host.strip().rstrip("/")
@@ -344,7 +373,8 @@ class SetupFlow:
         incomplete = [p for p in self.pages if p != Step.FINISH and not self._status[p].complete]
         if incomplete:
             names = ", ".join(p.name.title() for p in incomplete)
-            raise ConfigError(f"Setup is not complete yet: check the page(s) {names}.")
+            noun = "step" if len(incomplete) == 1 else "steps"
+            raise ConfigError(f"Setup is not complete yet: check the {noun} {names}.")
         draft = self.draft()
         draft.config.validate()
         result = register(draft)

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import httpx
 
     from segment_desktop.commerce import CommerceClient
+    from segment_desktop.http_util import AttemptListener
     from segment_desktop.segment import SegmentClient
 
 #: The user id of the event "Send test event" sends, easy to find in Segment's debugger.
@@ -48,6 +49,38 @@ def commerce_client(
         client_secret,
         timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
     )
+
+
+def interactive_client(
+    base_url: str,
+    client_id: str,
+    client_secret: str,
+    timeout: httpx.Timeout | None = None,
+    on_attempt: AttemptListener | None = None,
+) -> CommerceClient:
+    """A Commerce client for a test a person watches: ``http_util.INTERACTIVE`` (gives up
+    within about 20 s, no retry of an unknown host or a refused connection), reporting each
+    retry to ``on_attempt``. ``timeout`` replaces the policy's own."""
+    import dataclasses
+
+    from segment_desktop.commerce import CommerceClient
+    from segment_desktop.http_util import INTERACTIVE
+
+    policy = INTERACTIVE if timeout is None else dataclasses.replace(INTERACTIVE, timeout=timeout)
+    return CommerceClient(base_url, client_id, client_secret, policy=policy, on_attempt=on_attempt)
+
+
+def address_note(url: str) -> str | None:
+    """What the app changed in a typed Commerce address, or ``None``: e.g. that it uses the
+    region's API host for a Commerce Manager address. An error about the address names the
+    host actually called, so it must come with this note."""
+    from segment_desktop.commerce import normalise_base_url
+    from segment_desktop.core.errors import SegmentDesktopError
+
+    try:
+        return normalise_base_url(url)[1]
+    except SegmentDesktopError:
+        return None
 
 
 def sign_in(client: CommerceClient) -> CommerceConnection:

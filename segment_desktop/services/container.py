@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from segment_desktop.commerce import CommerceClient, Page
     from segment_desktop.core.render import Renderer
+    from segment_desktop.http_util import AttemptListener
     from segment_desktop.relay.server import RelayServer
     from segment_desktop.sandbox.runner import Sandbox
     from segment_desktop.segment import SegmentClient
@@ -160,11 +161,18 @@ class Services:
         return self.commerce_client(config.commerce.base_url, config.commerce.client_id, secret)
 
     def connect_commerce(
-        self, base_url: str, client_id: str, client_secret: str
+        self,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        on_attempt: AttemptListener | None = None,
     ) -> CommerceConnection:
-        """Sign in (``connections.sign_in``); on success store the secret in the keyring at
-        once (``SecretStoreError`` when the keyring fails)."""
-        with self.commerce_client(base_url, client_id, client_secret) as client:
+        """Sign in (``connections.sign_in``) with the interactive retry policy, telling
+        ``on_attempt`` of each retry; on success store the secret in the keyring at once
+        (``SecretStoreError`` when the keyring fails)."""
+        with connections.interactive_client(
+            base_url, client_id, client_secret, self.commerce_timeout, on_attempt
+        ) as client:
             connection = connections.sign_in(client)
         self.secrets.set(COMMERCE_CLIENT_SECRET, client_secret)
         return connection

@@ -10,6 +10,7 @@ Tests build an :class:`AppShell` directly and never run the event loop.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from segment_desktop.core.config import Config
 from segment_desktop.core.errors import ConfigError, SegmentDesktopError
 from segment_desktop.services import Services
 from segment_desktop.ui.tasks import TaskRunner
+from segment_desktop.ui.widgets.dialogs import Dialogs, QtDialogs
 from segment_desktop.ui.widgets.icon import app_icon
 from segment_desktop.ui.wizard import SetupWizard
 
@@ -91,12 +93,22 @@ def make_services(sandbox: bool) -> Services:
     return services
 
 
+#: How long quitting waits for background work to notice it was cancelled. A request stuck on
+#: a silent host is not waited for: the process exits without it.
+QUIT_WAIT_MS = 300
+
+
 class AppShell:
     """The application's windows and their hand-offs: wizard → main window → wizard again."""
 
-    def __init__(self, services: Services, *, sandbox: bool = False) -> None:
+    def __init__(
+        self, services: Services, *, sandbox: bool = False, dialogs: Dialogs | None = None
+    ) -> None:
         self.services = services
         self.sandbox = sandbox
+        self.dialogs: Dialogs = dialogs or QtDialogs()
+        #: Every background task ended when the shell closed (``None``: not closed yet).
+        self.finished: bool | None = None
         self.tasks = TaskRunner()
         self.wizard: SetupWizard | None = None
         self.main_window: MainWindow | None = None
@@ -133,7 +145,9 @@ class AppShell:
 
     def show_wizard(self, config: Config | None = None) -> SetupWizard:
         parent = self.main_window
-        wizard = SetupWizard(self.services, tasks=self.tasks, config=config, parent=parent)
+        wizard = SetupWizard(
+            self.services, tasks=self.tasks, config=config, dialogs=self.dialogs, parent=parent
+        )
         wizard.setWindowIcon(app_icon())
         if self.sandbox and self.services.sandbox is not None:
             sandbox = self.services.sandbox
@@ -175,13 +189,17 @@ class AppShell:
         window.show()
         return window
 
-    def close(self) -> None:
-        """Stop background work and what the services started (sandbox, relay)."""
-        self.tasks.shutdown()
-        for window in (self.wizard, self.main_window):
-            if window is not None:
-                window.close()
+    def close(self) -> bool:
+        """Close the windows without asking, cancel background work, stop what the services
+        started (sandbox, relay). Returns whether every background task ended within
+        :data:`QUIT_WAIT_MS` (one stuck on a silent host is not waited for)."""
+        if self.wizard is not None:
+            self.wizard.done(0)
+        if self.main_window is not None:
+            self.main_window.close()
+        self.finished = self.tasks.shutdown(QUIT_WAIT_MS)
         self.services.close()
+        return self.finished
 
 
 def application() -> QApplication:
@@ -212,4 +230,11 @@ def run(sandbox: bool) -> int:
     install_excepthook(shell.current_window)
     app.aboutToQuit.connect(shell.close)
     QTimer.singleShot(0, shell.start)
-    return int(app.exec())
+    code = int(app.exec())
+    if shell.finished is False:
+        # A cancelled request is still waiting on the network; its answer would be dropped
+        # anyway, and waiting for it would leave a process without a window.
+        log.info("Exiting without waiting for a cancelled network request.")
+        logging.shutdown()
+        os._exit(code)
+    return code

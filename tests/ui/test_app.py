@@ -26,6 +26,7 @@ from segment_desktop.ui.app import (
 )
 from segment_desktop.ui.main_window import MainWindow
 from segment_desktop.ui.wizard import SetupWizard
+from tests.fixtures.dialogs import ScriptedDialogs
 from tests.fixtures.secret_service import SecretService
 
 pytestmark = [
@@ -38,7 +39,7 @@ pytestmark = [
 @pytest.fixture
 def shell(keyring_clean: SecretService) -> Iterator[AppShell]:
     services = Services(config_store=ConfigStore(), secrets=SecretStore(use_environment=False))
-    made = AppShell(services)
+    made = AppShell(services, dialogs=ScriptedDialogs(otherwise=True))
     yield made
     made.close()
 

@@ -32,6 +32,7 @@ from segment_desktop.ui.wizard.finish_page import FinishPage
 from segment_desktop.ui.wizard.segment_page import SegmentPage
 from segment_desktop.ui.wizard.templates import TemplatesPage
 from segment_desktop.ui.wizard.welcome_page import WelcomePage
+from tests.fixtures.dialogs import ScriptedDialogs
 from tests.fixtures.secret_service import SecretService
 
 pytestmark = pytest.mark.gui
@@ -53,7 +54,7 @@ def services(sandbox: Sandbox, keyring_clean: SecretService) -> Iterator[Service
 
 def open_wizard(qtbot: QtBot, services: Services) -> SetupWizard:
     """Show the wizard as a user sees it: on screen, the saved secrets read (in the background)."""
-    wizard = SetupWizard(services)
+    wizard = SetupWizard(services, dialogs=ScriptedDialogs(otherwise=True))
     qtbot.addWidget(wizard)
     with qtbot.waitSignal(wizard.secretsLoaded, timeout=WAIT_MS):
         wizard.show()
@@ -197,7 +198,7 @@ def test_whole_setup_registers_stores_secrets_and_resumes(
     wizard.tasks.shutdown()
 
     # Reopening resumes: saved values, secrets from the keyring shown masked, pages complete.
-    again = SetupWizard(services)
+    again = SetupWizard(services, dialogs=ScriptedDialogs(otherwise=True))
     qtbot.addWidget(again)
     with qtbot.waitSignal(again.secretsLoaded, timeout=WAIT_MS):
         again.show()

@@ -3,6 +3,9 @@ with show/hide, and a message line under a field for the error that belongs to i
 
 from __future__ import annotations
 
+import html
+import re
+
 from PySide6 import QtCore
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -37,18 +40,38 @@ def button_named(button: QAbstractButton) -> QAbstractButton:
     return button
 
 
+#: A raw cause at the end of a message: ``… try again. [Errno -2] Name or service not known``
+#: in square brackets, as the clients append it.
+RAW_SUFFIX = re.compile(r"\s*\[([^\[\]]+)\]\s*$")
+
+
+def split_details(text: str) -> tuple[str, str]:
+    """``text`` without its raw bracketed suffix, and that suffix (``""`` when none)."""
+    match = RAW_SUFFIX.search(text)
+    if match is None or match.start() == 0:
+        return text, ""
+    return text[: match.start()], match.group(1)
+
+
 class MessageLabel(QLabel):
     """A line for a message that belongs to one field or one action: error, success or hint.
 
-    Empty means hidden, so a form does not jump around with blank lines.
+    Empty means hidden, so a form does not jump around with blank lines. A raw technical cause
+    at the end of a message (an errno, an SSL source line) is kept behind a "Details" link, for
+    a support request, rather than shown to everyone. :meth:`text` is the message as plain
+    text, without the markup of that link.
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWordWrap(True)
         self.kind = ""
+        self.message = ""
+        self.details = ""
+        self.details_shown = False
         self.hide()
         self._formatted = False
+        self.linkActivated.connect(self._toggle_details)
 
     def show_error(self, text: str) -> None:
         self._show(text, "error", ERROR_STYLE)
@@ -61,8 +84,15 @@ class MessageLabel(QLabel):
 
     def clear_message(self) -> None:
         self.kind = ""
+        self.message = self.details = ""
         self.setText("")
         self.hide()
+
+    def text(self) -> str:
+        """The message shown, as plain text (with the details when they are shown)."""
+        if self.details_shown and self.details:
+            return f"{self.message}\n{self.details}"
+        return self.message
 
     def _show(self, text: str, kind: str, style: str) -> None:
         if not text:
@@ -71,14 +101,37 @@ class MessageLabel(QLabel):
         if not self._formatted:
             # Here rather than in __init__: naming the Qt namespace costs ~40 ms once, and
             # these labels are built before the first window is shown but filled only later.
-            self.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-            self.setTextFormat(QtCore.Qt.TextFormat.PlainText)  # messages quote user input
+            flags = QtCore.Qt.TextInteractionFlag
+            self.setTextInteractionFlags(
+                flags.TextSelectableByMouse
+                | flags.LinksAccessibleByMouse
+                | flags.LinksAccessibleByKeyboard
+            )
+            # Rich text only for the Details link: the message itself is escaped, since
+            # messages quote what the user typed.
+            self.setTextFormat(QtCore.Qt.TextFormat.RichText)
             self._formatted = True
         self.kind = kind
+        self.message, self.details = split_details(text)
+        self.details_shown = False
         self.setStyleSheet(style)
-        self.setText(text)
-        self.setAccessibleName(text)
+        self._render()
+        self.setAccessibleName(self.message)
+        self.setAccessibleDescription(self.details)
         self.show()
+
+    def _render(self) -> None:
+        body = html.escape(self.message).replace("\n", "<br>")
+        if self.details and self.details_shown:
+            details = html.escape(self.details)
+            body += f'<br><small>{details}</small> <a href="hide">Hide details</a>'
+        elif self.details:
+            body += ' <a href="details">Details</a>'
+        super().setText(body)
+
+    def _toggle_details(self, _link: str = "") -> None:
+        self.details_shown = not self.details_shown
+        self._render()
 
 
 class SecretField(QWidget):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget, QWizardPage
+from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget, QWizard, QWizardPage
 
 from segment_desktop.core.flow import SetupFlow, Step
 from segment_desktop.services import Services
@@ -16,6 +16,10 @@ class FlowPage(QWizardPage):
     Subclasses build their form in ``build(layout)`` and report to the flow; whenever the flow
     says this page's status changed, ``completeChanged`` is emitted and the page's error line
     follows the flow's ``error``.
+
+    A page with an action that completes it (Connect, Test connection) names it in
+    :meth:`action_button`: until the page is complete that button is the default one, so
+    Enter in a field presses it; once complete, Next is the default again (QWizard's rule).
     """
 
     page_id: Step
@@ -43,6 +47,37 @@ class FlowPage(QWizardPage):
     def build(self, layout: QVBoxLayout) -> None:
         """Add the page's widgets to ``layout``."""
 
+    def action_button(self) -> QPushButton | None:
+        """The button that completes this page, or ``None``."""
+        return None
+
+    def _update_default(self) -> None:
+        button = self.action_button()
+        if button is not None and not self.isComplete():
+            button.setDefault(True)
+        elif button is not None:
+            button.setDefault(False)
+            wizard = self.wizard()
+            if wizard is not None:
+                next_button = wizard.button(QWizard.WizardButton.NextButton)
+                if isinstance(next_button, QPushButton):
+                    next_button.setDefault(True)
+
+    def keep_focus_from(self, button: QWidget, fallback: QWidget) -> None:
+        """Before ``button`` is disabled: move the focus it has to ``fallback``, so it does not
+        land on "< Back" (where the next Enter would leave the page)."""
+        if button.hasFocus():
+            fallback.setFocus()
+
+    def focus_next(self) -> None:
+        """The page just became complete: Next is what the user presses now."""
+        wizard = self.wizard()
+        if wizard is not None:
+            wizard.button(QWizard.WizardButton.NextButton).setFocus()
+
+    def initializePage(self) -> None:
+        self._update_default()
+
     def saved_secret_pending(self) -> None:
         """The wizard is still reading the saved secrets; pages with a secret field say so."""
 
@@ -61,6 +96,7 @@ class FlowPage(QWizardPage):
         if page == self.page_id or self.page_id == Step.FINISH:
             self._show_status()
             self.completeChanged.emit()
+            self._update_default()
 
     def _show_status(self) -> None:
         self.page_error.show_error(self.page_error_text())

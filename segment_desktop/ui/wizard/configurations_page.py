@@ -23,14 +23,35 @@ GROUP_TITLES = {
     Group.ORDERS: "Order Tracking Configuration",
     Group.CUSTOMERS: "Customer Tracking Configuration",
 }
+#: Mnemonic letters already taken on this page: the Relay URL field, and the wizard's Back,
+#: Next and Finish buttons.
+TAKEN = frozenset("rbnf")
+
+
+def with_mnemonic(label: str, name: str, taken: set[str]) -> str:
+    """``label`` with an ``&`` before a letter of ``name`` (inside it) not in ``taken``:
+    the first letter of one of its words if possible, else any of its letters. Adds the
+    letter to ``taken``; returns ``label`` unchanged when every letter is taken."""
+    start = label.find(name)
+    if start < 0:
+        return label
+    words = [i for i, c in enumerate(name) if c.isalpha() and (i == 0 or name[i - 1] == " ")]
+    others = [i for i, c in enumerate(name) if c.isalpha() and i not in words]
+    for i in words + others:
+        letter = name[i].lower()
+        if letter not in taken:
+            taken.add(letter)
+            at = start + i
+            return label[:at] + "&" + label[at:]
+    return label
 
 
 class TemplateRow:
     """One template: its check box, and its event (a combo when an alternative exists)."""
 
-    def __init__(self, spec: TemplateSpec, parent: QWidget) -> None:
+    def __init__(self, spec: TemplateSpec, parent: QWidget, taken: set[str]) -> None:
         self.spec = spec
-        self.check = QCheckBox(spec.label, parent)
+        self.check = QCheckBox(with_mnemonic(spec.label, spec.name, taken), parent)
         self.check.setAccessibleName(spec.label)
         self.event_label = QLabel(f"{spec.name} event:", parent)
         self.combo: QComboBox | None = None
@@ -62,12 +83,13 @@ class ConfigurationsPage(FlowPage):
         self.setTitle("Configurations")
         self.setSubTitle("Choose what to send to Segment, and where Commerce delivers its events.")
         self.rows: dict[str, TemplateRow] = {}
+        taken = set(TAKEN)
         for group, title in GROUP_TITLES.items():
             box = QGroupBox(title, self)
             grid = QGridLayout(box)
             grid.setColumnStretch(0, 1)
             for index, spec in enumerate(t for t in TEMPLATES if t.group == group):
-                row = TemplateRow(spec, box)
+                row = TemplateRow(spec, box, taken)
                 self.rows[spec.key] = row
                 grid.addWidget(row.check, index, 0)
                 grid.addWidget(row.event_label, index, 1)

@@ -39,8 +39,7 @@ class FinishPage(FlowPage):
         layout.addWidget(intro("Changes at Commerce:", self))
         self.plan_list = QListWidget(self)
         self.plan_list.setAccessibleName("Changes at Commerce")
-        self.plan_list.setMaximumHeight(140)
-        layout.addWidget(self.plan_list)
+        layout.addWidget(self.plan_list, 1)
         self.busy = BusyBar(self)
         self.busy.cancel_button.hide()  # registering must run to its end to report truthfully
         layout.addWidget(self.busy)
@@ -127,7 +126,8 @@ class FinishPage(FlowPage):
         self._end()
         self.applied = config
         count = len(config.integration_ids)
-        self.result.show_ok(f"Done: {count} integration(s) registered and the settings saved.")
+        noun = "integration" if count == 1 else "integrations"
+        self.result.show_ok(f"Done: {count} {noun} registered and the settings saved.")
         wizard = self.wizard()
         if wizard is not None:
             wizard.accept()

@@ -55,11 +55,18 @@ class SegmentPage(FlowPage):
         self.path = QLineEdit(self)
         name_after_label(self.path, "Path")
         self.write_key = SecretField("Write Key", self)
+        self.host_problem = MessageLabel(self)
+        self.path_problem = MessageLabel(self)
         self.field_problem = MessageLabel(self)
+        self.problems = {
+            "host": self.host_problem,
+            "path": self.path_problem,
+            "write_key": self.field_problem,
+        }
         layout.addLayout(form)
         add_field_row(form, "&Region:", self.preset)
-        add_field_row(form, "&Host:", self.host)
-        add_field_row(form, "&Path:", self.path)
+        add_field_row(form, "&Host:", self.host, self.host_problem)
+        add_field_row(form, "&Path:", self.path, self.path_problem)
         add_field_row(form, "&Write Key:", self.write_key, self.field_problem)
         buttons = QHBoxLayout()
         self.test_button = QPushButton("&Test connection", self)
@@ -93,6 +100,9 @@ class SegmentPage(FlowPage):
         self._sync_preset()
         self._edited()
 
+    def action_button(self) -> QPushButton:
+        return self.test_button
+
     def saved_secret_pending(self) -> None:
         """The wizard is reading the saved write key: say so in the (still empty) field."""
         self.write_key.edit.setPlaceholderText(READING_KEYRING)
@@ -108,6 +118,7 @@ class SegmentPage(FlowPage):
         self._load()
 
     def initializePage(self) -> None:
+        super().initializePage()
         segment = self.flow.config.segment
         if (segment.host, segment.path, self.flow.write_key) != (
             self.host.text().strip().rstrip("/"),
@@ -130,8 +141,9 @@ class SegmentPage(FlowPage):
         self._tested = False
         self.result.clear_message()
         self.flow.edit_segment(self.host.text(), self.path.text(), self.write_key.text())
-        problem = self.flow.segment_problem()
-        self.field_problem.show_hint(problem)
+        problems = self.flow.segment_problems()
+        for name, label in self.problems.items():
+            label.show_hint(problems.get(name, ""))
         self._update_buttons()
 
     def _update_buttons(self) -> None:
@@ -139,12 +151,30 @@ class SegmentPage(FlowPage):
         usable = not self.flow.segment_problem()
         self.test_button.setEnabled(usable and not busy)
         self.send_button.setEnabled(usable and not busy and self._tested)
+        if busy:
+            waiting = "Waiting for Segment: wait, or press Cancel."
+            self.test_button.setToolTip(waiting)
+            self.send_button.setToolTip(waiting)
+            return
+        self.test_button.setToolTip(
+            "Check that Segment answers at this host and path."
+            if usable
+            else "Fix the fields marked above first."
+        )
+        if not usable:
+            self.send_button.setToolTip("Fix the fields marked above first.")
+        elif not self._tested:
+            self.send_button.setToolTip("Test the connection first.")
+        else:
+            self.send_button.setToolTip("Send one track call, to see it arrive in Segment.")
 
     def _values(self) -> tuple[str, str, str]:
         s = self.flow.config.segment
         return s.host, s.path, self.flow.write_key
 
     def _start(self, text: str) -> None:
+        for button in (self.test_button, self.send_button):
+            self.keep_focus_from(button, self.write_key.edit)
         self.flow.set_busy(self.page_id, True)
         self.busy.start(text)
         self.result.clear_message()
@@ -187,6 +217,7 @@ class SegmentPage(FlowPage):
         self._update_buttons()
         if check.ok:
             self.result.show_ok(check.summary)
+            self.focus_next()
         else:
             self.result.show_error(check.summary)
 

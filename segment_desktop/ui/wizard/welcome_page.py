@@ -33,7 +33,7 @@ class WelcomePage(FlowPage):
         self.setTitle("Welcome to Segment Desktop")
         self.setSubTitle("Connect an Elastic Path Commerce store to Segment in a few steps.")
         layout.addWidget(intro(STEPS, self))
-        self.sandbox_button = QPushButton("Try it with the sandbox", self)
+        self.sandbox_button = QPushButton("&Try it with the sandbox", self)
         button_named(self.sandbox_button)
         self.sandbox_button.setToolTip(
             "Starts built-in emulators of Commerce and Segment on this computer and fills in "

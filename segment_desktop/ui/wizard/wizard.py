@@ -14,8 +14,8 @@ from __future__ import annotations
 import importlib
 import logging
 
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QPaintEvent
+from PySide6.QtCore import QPoint, QRect, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QMoveEvent, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QWidget, QWizard
 
 from segment_desktop.core.config import Config
@@ -23,7 +23,9 @@ from segment_desktop.core.flow import SetupFlow, Step
 from segment_desktop.core.secrets import COMMERCE_CLIENT_SECRET, SEGMENT_WRITE_KEY
 from segment_desktop.services import Services
 from segment_desktop.ui.tasks import TaskRunner
+from segment_desktop.ui.widgets.dialogs import Dialogs, QtDialogs
 from segment_desktop.ui.wizard.base import FlowPage
+from segment_desktop.ui.wizard.steps import StepList
 from segment_desktop.ui.wizard.templates import studio_available
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,18 @@ log = logging.getLogger(__name__)
 SECRETS_TASK = "wizard.secrets"
 #: The title; Qt appends the application display name ("Setup — Segment Desktop").
 TITLE = "Setup"
+#: One size for every page (the Templates page needs an editor and a preview side by side),
+#: made smaller when the screen is; the window never grows past the screen's edge.
+WIZARD_SIZE = (1180, 760)
+MINIMUM_SIZE = (640, 520)
+#: The background work a quit abandons (registering is never abandoned: see :meth:`done`).
+ABANDONED_ON_QUIT = (
+    "wizard.commerce",
+    "wizard.segment",
+    "wizard.plan",
+    "wizard.sandbox",
+    SECRETS_TASK,
+)
 
 #: Each page's class as ``module:Class`` under ``segment_desktop.ui.wizard``, imported when the
 #: page is built.
@@ -60,6 +74,9 @@ class SetupWizard(QWizard):
     Signals:
         configured(object): Finish succeeded; carries the saved :class:`Config`.
         secretsLoaded(): the saved secrets were read (or could not be) and filled in.
+
+    Escape, Cancel and closing the window ask before discarding the user's work
+    (:meth:`reject`); a quit then abandons what is in flight at once.
     """
 
     configured = Signal(object)
@@ -71,11 +88,13 @@ class SetupWizard(QWizard):
         *,
         tasks: TaskRunner | None = None,
         config: Config | None = None,
+        dialogs: Dialogs | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.services = services
         self.tasks = tasks or TaskRunner(self)
+        self.dialogs: Dialogs = dialogs or QtDialogs()
         saved = config if config is not None else services.load_config()
         self.flow = SetupFlow(saved, with_templates=studio_available())
         #: The saved secrets have not been read yet (see :meth:`load_saved_secrets`).
@@ -86,9 +105,12 @@ class SetupWizard(QWizard):
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
         self.setOption(QWizard.WizardOption.HaveHelpButton, False)
         self.pages: dict[Step, FlowPage] = {}
+        self.steps = StepList(self.flow.pages, self)
+        self.setSideWidget(self.steps)
         first = self.flow.first_page()
         self._add_page(first)
         self.setStartId(int(first))
+        self.currentIdChanged.connect(self._step_changed)
         for which in (
             QWizard.WizardButton.BackButton,
             QWizard.WizardButton.NextButton,
@@ -97,8 +119,61 @@ class SetupWizard(QWizard):
         ):
             button = self.button(which)
             button.setAccessibleName(button.text().replace("&", "").strip(" <>"))
-        self.resize(820, 660)
-        self.setMinimumSize(640, 520)
+        self._placing = False
+        self._fit_to_screen()
+
+    # -- on screen -------------------------------------------------------------------------------
+
+    def _available(self) -> QRect:
+        screen = self.screen()
+        return screen.availableGeometry() if screen is not None else QRect(0, 0, 1280, 800)
+
+    def _fit_to_screen(self) -> None:
+        """Take :data:`WIZARD_SIZE`, or what the screen has room for, centred on it."""
+        area = self._available()
+        frame = self.frameGeometry().size() - self.geometry().size()
+        room_w, room_h = area.width() - frame.width(), area.height() - frame.height()
+        self.setMinimumSize(min(MINIMUM_SIZE[0], room_w), min(MINIMUM_SIZE[1], room_h))
+        self.resize(min(WIZARD_SIZE[0], room_w), min(WIZARD_SIZE[1], room_h))
+        outer = self.frameGeometry()
+        outer.moveCenter(area.center())
+        self.move(outer.topLeft())
+
+    def keep_on_screen(self) -> None:
+        """Shrink and move the window back inside the available screen area when a page (or
+        the user) made it reach past an edge."""
+        if self._placing:
+            return
+        self._placing = True
+        try:
+            area = self._available()
+            frame = self.frameGeometry()
+            extra = frame.size() - self.geometry().size()
+            width = min(self.width(), area.width() - extra.width())
+            height = min(self.height(), area.height() - extra.height())
+            if (width, height) != (self.width(), self.height()):
+                self.resize(width, height)
+                frame = self.frameGeometry()
+            x = min(max(frame.left(), area.left()), area.right() - frame.width() + 1)
+            y = min(max(frame.top(), area.top()), area.bottom() - frame.height() + 1)
+            if QPoint(x, y) != frame.topLeft():
+                self.move(x, y)
+        finally:
+            self._placing = False
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.isVisible():
+            QTimer.singleShot(0, self.keep_on_screen)
+
+    def moveEvent(self, event: QMoveEvent) -> None:
+        super().moveEvent(event)
+        if self.isVisible():
+            QTimer.singleShot(0, self.keep_on_screen)
+
+    def _step_changed(self, page_id: int) -> None:
+        if page_id >= 0:
+            self.steps.show_current(Step(page_id))
 
     # -- pages -----------------------------------------------------------------------------------
 
@@ -187,16 +262,30 @@ class SetupWizard(QWizard):
         self.configured.emit(finish.applied)
         super().accept()
 
+    def reject(self) -> None:
+        """Escape, Cancel or the window's close button: ask first when work would be lost."""
+        if self.flow.status(Step.FINISH).busy:
+            return  # registering: its outcome changes Commerce and must be shown
+        if self.flow.has_progress() and not self._confirm_quit():
+            return
+        super().reject()
+
+    def _confirm_quit(self) -> bool:
+        if self.flow.saved.commerce.client_id and not self.flow.saved.sandbox:
+            title, action = "Close setup?", "Close setup"
+            text = (
+                "Your changes in this setup will be lost. The settings saved earlier stay as "
+                "they are."
+            )
+        else:
+            title, action = "Quit setup?", "Quit setup"
+            text = "Your connections and template edits will be lost."
+        return self.dialogs.confirm(self, title, text, action, safe="Keep setting up")
+
     def done(self, result: int) -> None:
         if self.flow.status(Step.FINISH).busy:
             return  # registering: Cancel must not hide an outcome that changes Commerce
-        for key in (
-            "wizard.commerce",
-            "wizard.segment",
-            "wizard.plan",
-            "wizard.sandbox",
-            SECRETS_TASK,
-        ):
+        for key in ABANDONED_ON_QUIT:
             self.tasks.cancel(key)
         super().done(result)
 

@@ -1,0 +1,75 @@
+"""The app's questions and notices to the user, behind one small interface.
+
+Windows never build a modal message box themselves: they ask a :class:`Dialogs`, passed in
+through their constructor. The default, :class:`QtDialogs`, shows a ``QMessageBox``; tests
+hand in a scripted double that answers at once, so no test blocks in a nested event loop and
+none patches Qt.
+
+Confirmations name the action on their button ("Quit setup", "Delete", "Send") rather than
+"Yes", and the safe choice is the default button, so a stray Enter never does harm.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+__all__ = ["Dialogs", "QtDialogs"]
+
+
+class Dialogs(Protocol):
+    def confirm(
+        self,
+        parent: QWidget | None,
+        title: str,
+        text: str,
+        action: str,
+        *,
+        safe: str = "Cancel",
+        details: str = "",
+    ) -> bool:
+        """Ask before ``action`` (the button's text); ``True`` only when it was chosen.
+        ``safe`` names the other button, which is the default."""
+
+    def warn(self, parent: QWidget | None, title: str, text: str, *, details: str = "") -> None:
+        """Tell the user something went wrong and what to do (``details``: the raw cause)."""
+
+    def inform(self, parent: QWidget | None, title: str, text: str) -> None:
+        """Tell the user something worked."""
+
+
+class QtDialogs:
+    """The real dialogs: ``QMessageBox`` with action-named buttons."""
+
+    def confirm(
+        self,
+        parent: QWidget | None,
+        title: str,
+        text: str,
+        action: str,
+        *,
+        safe: str = "Cancel",
+        details: str = "",
+    ) -> bool:
+        box = QMessageBox(parent)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle(title)
+        box.setText(text)
+        if details:
+            box.setDetailedText(details)
+        go = box.addButton(action, QMessageBox.ButtonRole.AcceptRole)
+        stay = box.addButton(safe, QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(stay)
+        box.setEscapeButton(stay)
+        box.exec()
+        return box.clickedButton() is go
+
+    def warn(self, parent: QWidget | None, title: str, text: str, *, details: str = "") -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, parent=parent)
+        if details:
+            box.setDetailedText(details)
+        box.exec()
+
+    def inform(self, parent: QWidget | None, title: str, text: str) -> None:
+        QMessageBox(QMessageBox.Icon.Information, title, text, parent=parent).exec()
