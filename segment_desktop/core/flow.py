@@ -181,6 +181,11 @@ class SetupFlow:
             return all(self._status[p].complete for p in self.pages)
         return self._status[page].complete
 
+    def mark_untouched(self) -> None:
+        """The values as they are now are the starting point, not the user's work (what
+        the pages fill in when they are built: defaults, saved values)."""
+        self._baseline = copy.deepcopy(self.config)
+
     def has_progress(self) -> bool:
         """Whether quitting now loses something the user did: a changed value, a connection
         made in this session, or a template edit not saved yet."""

@@ -4,7 +4,6 @@ with show/hide, and a message line under a field for the error that belongs to i
 from __future__ import annotations
 
 import html
-import re
 
 from PySide6 import QtCore
 from PySide6.QtCore import Signal
@@ -40,17 +39,20 @@ def button_named(button: QAbstractButton) -> QAbstractButton:
     return button
 
 
-#: A raw cause at the end of a message: ``… try again. [Errno -2] Name or service not known``
-#: in square brackets, as the clients append it.
-RAW_SUFFIX = re.compile(r"\s*\[([^\[\]]+)\]\s*$")
-
-
 def split_details(text: str) -> tuple[str, str]:
-    """``text`` without its raw bracketed suffix, and that suffix (``""`` when none)."""
-    match = RAW_SUFFIX.search(text)
-    if match is None or match.start() == 0:
+    """``text`` without the raw cause the clients append in square brackets (``… try again.
+    [[Errno 111] Connection refused]``), and that cause (``""`` when there is none)."""
+    stripped = text.rstrip()
+    if not stripped.endswith("]"):
         return text, ""
-    return text[: match.start()], match.group(1)
+    depth = 0
+    for index in range(len(stripped) - 1, -1, -1):
+        depth += {"]": 1, "[": -1}.get(stripped[index], 0)
+        if depth == 0:
+            if index == 0:
+                return text, ""
+            return stripped[:index].rstrip(), stripped[index + 1 : -1]
+    return text, ""
 
 
 class MessageLabel(QLabel):

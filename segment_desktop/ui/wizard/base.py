@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget, QWizard, QWizardPage
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFrame,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+    QWizard,
+    QWizardPage,
+)
 
 from segment_desktop.core.flow import SetupFlow, Step
 from segment_desktop.services import Services
@@ -37,7 +47,18 @@ class FlowPage(QWizardPage):
         self.tasks = tasks
         self.page_error = MessageLabel(self)
         self.page_error.setObjectName("pageError")
-        layout = QVBoxLayout(self)
+        # The content scrolls rather than making the window taller than a small screen.
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self.body_scroll = QScrollArea(self)
+        self.body_scroll.setWidgetResizable(True)
+        self.body_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.body_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        body = QWidget(self.body_scroll)
+        body.setBackgroundRole(self.backgroundRole())
+        self.body_scroll.setWidget(body)
+        outer.addWidget(self.body_scroll)
+        layout = QVBoxLayout(body)
         self.build(layout)
         layout.addStretch(1)
         layout.addWidget(self.page_error)
@@ -51,17 +72,22 @@ class FlowPage(QWizardPage):
         """The button that completes this page, or ``None``."""
         return None
 
-    def _update_default(self) -> None:
-        button = self.action_button()
-        if button is not None and not self.isComplete():
+    def _update_default(self, *, entering: bool = False) -> None:
+        """Enter presses the button that moves the user on: the page's action until the page
+        is complete, then Next (Finish on the last page). The wizard leaves defaults to its
+        pages (``NoDefaultButton``), so this is the one rule."""
+        wizard = self.wizard()
+        if wizard is None or not (entering or wizard.currentPage() is self):
+            return
+        action = self.action_button()
+        if action is not None and not self.isComplete():
+            action.setDefault(True)
+            return
+        final = self.nextId() == -1
+        which = QWizard.WizardButton.FinishButton if final else QWizard.WizardButton.NextButton
+        button = wizard.button(which)
+        if isinstance(button, QPushButton):
             button.setDefault(True)
-        elif button is not None:
-            button.setDefault(False)
-            wizard = self.wizard()
-            if wizard is not None:
-                next_button = wizard.button(QWizard.WizardButton.NextButton)
-                if isinstance(next_button, QPushButton):
-                    next_button.setDefault(True)
 
     def keep_focus_from(self, button: QWidget, fallback: QWidget) -> None:
         """Before ``button`` is disabled: move the focus it has to ``fallback``, so it does not
@@ -76,7 +102,7 @@ class FlowPage(QWizardPage):
             wizard.button(QWizard.WizardButton.NextButton).setFocus()
 
     def initializePage(self) -> None:
-        self._update_default()
+        self._update_default(entering=True)
 
     def saved_secret_pending(self) -> None:
         """The wizard is still reading the saved secrets; pages with a secret field say so."""

@@ -15,7 +15,7 @@ import importlib
 import logging
 
 from PySide6.QtCore import QPoint, QRect, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QMoveEvent, QPaintEvent, QResizeEvent
+from PySide6.QtGui import QCloseEvent, QMoveEvent, QPaintEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QWidget, QWizard
 
 from segment_desktop.core.config import Config
@@ -104,6 +104,7 @@ class SetupWizard(QWizard):
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
         self.setOption(QWizard.WizardOption.HaveHelpButton, False)
+        self.setOption(QWizard.WizardOption.NoDefaultButton, True)  # the pages decide
         self.pages: dict[Step, FlowPage] = {}
         self.steps = StepList(self.flow.pages, self)
         self.setSideWidget(self.steps)
@@ -161,15 +162,19 @@ class SetupWizard(QWizard):
         finally:
             self._placing = False
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(0, self, self.keep_on_screen)  # the window frame is known from now on
+
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         if self.isVisible():
-            QTimer.singleShot(0, self.keep_on_screen)
+            QTimer.singleShot(0, self, self.keep_on_screen)
 
     def moveEvent(self, event: QMoveEvent) -> None:
         super().moveEvent(event)
         if self.isVisible():
-            QTimer.singleShot(0, self.keep_on_screen)
+            QTimer.singleShot(0, self, self.keep_on_screen)
 
     def _step_changed(self, page_id: int) -> None:
         if page_id >= 0:
@@ -187,9 +192,12 @@ class SetupWizard(QWizard):
 
     def build_pages(self) -> None:
         """Build every page not built yet (idempotent)."""
+        untouched = not self.flow.has_progress()
         for page in self.flow.pages:
             if page not in self.pages:
                 self._add_page(page)
+        if untouched:
+            self.flow.mark_untouched()  # the defaults the new pages filled in are no work
 
     def page_widget(self, page: Step) -> FlowPage:
         if page not in self.pages:
@@ -206,9 +214,11 @@ class SetupWizard(QWizard):
         super().paintEvent(event)
         if not self._painted:
             self._painted = True
-            QTimer.singleShot(0, self._after_first_paint)  # once this paint is on screen
+            QTimer.singleShot(0, self, self._after_first_paint)  # once this paint is on screen
 
     def _after_first_paint(self) -> None:
+        if not self.isVisible():
+            return  # closed before its first paint was on screen
         self.build_pages()
         self.load_saved_secrets()
 
