@@ -102,12 +102,20 @@ def sign_in(client: CommerceClient) -> CommerceConnection:
     return CommerceConnection(client.base_url, client.note)
 
 
-def check_segment(host: str, path: str, write_key: str) -> SegmentCheck:
-    """Prove the host answers at the path; say plainly that the key itself is unproven."""
+def check_segment(host: str, path: str, write_key: str, *, sandbox: bool) -> SegmentCheck:
+    """Prove the host answers at the path; say plainly that the key itself is unproven (and,
+    for the sandbox's emulator, where its calls can be seen instead of Segment's Debugger)."""
     from segment_desktop.segment import SegmentClient
 
     with SegmentClient(host, path, write_key, max_attempts=2) as client:
         report = client.check_connection()
+    if sandbox and report.ok:
+        return SegmentCheck(
+            ok=True,
+            summary="The sandbox's Segment emulator answered. Like Segment, it does not "
+            "validate write keys; Send test event shows a call arriving, and the main window "
+            "lists what the emulator received.",
+        )
     return SegmentCheck(ok=report.ok, summary=report.summary)
 
 
@@ -121,7 +129,10 @@ def send_test_event(host: str, path: str, write_key: str, *, sandbox: bool) -> s
         raise ServiceError(f"The test event was not accepted: {outcome.reason}", service="Segment")
     accepted = f'Segment accepted a track call "{TEST_EVENT_NAME}" for user {TEST_USER_ID}.'
     if sandbox:
-        return f"{accepted} It went to the sandbox's Segment emulator on this computer."
+        return (
+            f"{accepted} It went to the sandbox's Segment emulator on this computer, not to a "
+            "Segment workspace."
+        )
     return (
         f"{accepted} Look for it in your source's Debugger in Segment: if it is not there, the "
         "write key or the region is wrong."

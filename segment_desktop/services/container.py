@@ -215,7 +215,7 @@ class Services:
     # -- Segment -------------------------------------------------------------------------------
 
     def check_segment(self, host: str, path: str, write_key: str) -> SegmentCheck:
-        return connections.check_segment(host, path, write_key)
+        return connections.check_segment(host, path, write_key, sandbox=self.sandbox is not None)
 
     def send_test_event(self, host: str, path: str, write_key: str) -> str:
         return connections.send_test_event(host, path, write_key, sandbox=self.sandbox is not None)

@@ -467,3 +467,21 @@ def test_the_side_lists_the_steps_and_marks_the_current_one(
     assert steps.rows[Step.COMMERCE].accessibleName() == "Step 2, Commerce: current step"
     assert steps.rows[Step.COMMERCE].icon.pixmap() is not None
     wizard.tasks.shutdown()
+
+
+# -- 8. words ------------------------------------------------------------------------------------
+
+
+def test_the_sandbox_panel_names_what_it_fires_and_counts_in_words(qtbot: QtBot) -> None:
+    from segment_desktop.ui.widgets.sandbox_panel import SandboxPanel
+
+    panel = SandboxPanel()
+    qtbot.addWidget(panel)
+    assert plain(panel.fire_button.text()) == "Fire sample order"
+    panel.event_choice.setCurrentText("customer.created")
+    assert plain(panel.fire_button.text()) == "Fire sample customer event"
+    assert panel.fire_button.accessibleName() == "Fire sample customer event"
+    panel.show_calls([{"type": "track", "event": "Order Completed", "userId": "u"}])
+    assert panel.received_label.text().endswith("(1 call):")
+    panel.show_calls([])
+    assert panel.received_label.text().endswith("(0 calls):")
