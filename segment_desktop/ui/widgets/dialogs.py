@@ -55,7 +55,8 @@ class QtDialogs:
         box = QMessageBox(parent)
         box.setIcon(QMessageBox.Icon.Question)
         box.setWindowTitle(title)
-        box.setText(text)
+        box.setText(title)  # window managers may not show a dialog's title: say it inside too
+        box.setInformativeText(text)
         if details:
             box.setDetailedText(details)
         go = box.addButton(action, QMessageBox.ButtonRole.AcceptRole)

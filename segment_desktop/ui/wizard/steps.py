@@ -99,14 +99,15 @@ class StepList(QWidget):
         self.setBackgroundRole(QPalette.ColorRole.AlternateBase)
         self.setMinimumWidth(180)
         layout = QVBoxLayout(self)
+        self._layout = layout
         layout.setContentsMargins(16, 20, 16, 20)
         layout.setSpacing(2)
-        heading = QLabel("Setup", self)
-        font = QFont(heading.font())
+        self.heading = QLabel("Setup", self)
+        font = QFont(self.heading.font())
         font.setBold(True)
         font.setPointSizeF(font.pointSizeF() * 1.15)
-        heading.setFont(font)
-        layout.addWidget(heading)
+        self.heading.setFont(font)
+        layout.addWidget(self.heading)
         layout.addSpacing(8)
         self.rows: dict[Step, StepRow] = {}
         for number, step in enumerate(steps, start=1):
@@ -115,6 +116,16 @@ class StepList(QWidget):
             layout.addWidget(row)
         layout.addStretch(1)
         self.show_current(steps[0])
+
+    def set_compact(self, compact: bool) -> None:
+        """Markers only (their names in tooltips), for a page that needs the width."""
+        margin = 8 if compact else 16
+        self._layout.setContentsMargins(margin, 20, margin, 20)
+        self.setMinimumWidth(0 if compact else 180)
+        self.heading.setVisible(not compact)
+        for row in self.rows.values():
+            row.label.setVisible(not compact)
+            row.setToolTip(TITLES[row.step] if compact else "")
 
     def show_current(self, current: Step) -> None:
         """Mark ``current``; the steps before it are done (the wizard only moves on from a

@@ -38,6 +38,12 @@ TITLE = "Setup"
 #: made smaller when the screen is; the window never grows past the screen's edge.
 WIZARD_SIZE = (1180, 760)
 MINIMUM_SIZE = (640, 520)
+#: A check box shows clearly that it has the keyboard (the style's own dotted frame is faint);
+#: the transparent border keeps the layout still when the focus moves.
+FOCUS_RING = """
+QCheckBox { border: 2px solid transparent; border-radius: 4px; padding: 1px 4px; }
+QCheckBox:focus { border-color: palette(highlight); }
+"""
 #: The background work a quit abandons (registering is never abandoned: see :meth:`done`).
 ABANDONED_ON_QUIT = (
     "wizard.commerce",
@@ -121,6 +127,7 @@ class SetupWizard(QWizard):
             button = self.button(which)
             button.setAccessibleName(button.text().replace("&", "").strip(" <>"))
         self._placing = False
+        self.setStyleSheet(FOCUS_RING)
         self._fit_to_screen()
 
     # -- on screen -------------------------------------------------------------------------------
@@ -179,6 +186,8 @@ class SetupWizard(QWizard):
     def _step_changed(self, page_id: int) -> None:
         if page_id >= 0:
             self.steps.show_current(Step(page_id))
+            # The studio needs an editor and a preview side by side: the list gives way.
+            self.steps.set_compact(page_id == Step.TEMPLATES)
 
     # -- pages -----------------------------------------------------------------------------------
 
