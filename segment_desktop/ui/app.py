@@ -182,7 +182,7 @@ class AppShell:
     def show_main(self, config: Config) -> MainWindow:
         from segment_desktop.ui.main_window import MainWindow
 
-        window = MainWindow(self.services, config, tasks=self.tasks)
+        window = MainWindow(self.services, config, tasks=self.tasks, dialogs=self.dialogs)
         window.setWindowIcon(app_icon())
         window.rerunSetupRequested.connect(lambda: self.show_wizard())
         self.main_window = window
