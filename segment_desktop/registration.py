@@ -401,18 +401,38 @@ class ApplyResult:
 Persist = ConfigSaver | Callable[[Config], None] | None
 
 
-def apply(plan: Plan, client: IntegrationWriter, persist: Persist = None) -> ApplyResult:
+class RegistrationStopped(SegmentDesktopError):
+    """The user stopped registering between two writes (the ones done are remembered)."""
+
+
+def apply(
+    plan: Plan,
+    client: IntegrationWriter,
+    persist: Persist = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> ApplyResult:
     """Perform ``plan``'s writes in order and remember the ids.
 
     ``persist`` (a ``ConfigStore`` or a callable taking the updated ``Config``) is called once
     at the end, also when a write failed, so an integration created before the failure is
     remembered. The failure is then raised (one of our errors, from the client); the fingerprint
-    of the webhook secret is recorded only when every write succeeded.
+    of the webhook secret is recorded only when every write succeeded. ``should_stop`` is asked
+    before each write: a write is never cut off halfway, so stopping waits for the current one
+    and then raises ``RegistrationStopped``.
     """
     ids = dict(plan.ids)
     applied: list[tuple[Action, str]] = []
     failure: SegmentDesktopError | None = None
     for action in plan.actions:
+        if should_stop is not None and should_stop():
+            done, total = len(applied), len(plan.actions)
+            failure = RegistrationStopped(
+                "Stopped as you asked, before any change at Commerce."
+                if not done
+                else f"Stopped as you asked, after {done} of {total} changes at Commerce "
+                "(those are remembered); registering again makes the rest."
+            )
+            break
         try:
             if action.kind == "create":
                 created = client.create_integration(action.attributes)
@@ -458,6 +478,7 @@ def register(
     secrets: SecretKeeper,
     webhook_secret: str,
     persist: Persist = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> ApplyResult:
     """The one registration sequence, for the app's Finish and ``segment-desktop register``.
 
@@ -468,4 +489,4 @@ def register(
     """
     if plan.desired and webhook_secret and secrets.get(WEBHOOK_SECRET) != webhook_secret:
         secrets.set(WEBHOOK_SECRET, webhook_secret)
-    return apply(plan, client, persist)
+    return apply(plan, client, persist, should_stop)

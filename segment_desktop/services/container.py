@@ -240,11 +240,12 @@ class Services:
         with self._draft_client(draft) as client:
             return setup.plan(client, draft, self._webhook_secret())
 
-    def register(self, draft: Draft) -> Config:
+    def register(self, draft: Draft, should_stop: Callable[[], bool] | None = None) -> Config:
         """Register ``draft`` at Commerce and store its secrets (``setup.register``); returns
-        the settings to save."""
+        the settings to save. ``should_stop`` is asked between writes."""
         with self._draft_client(draft) as client:
-            config = setup.register(client, draft, self.secrets, self._webhook_secret())
+            secret = self._webhook_secret()
+            config = setup.register(client, draft, self.secrets, secret, should_stop)
         self._pending_secret = None
         return config
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -32,7 +33,11 @@ def plan(client: CommerceClient, draft: Draft, webhook_secret: str) -> PlanSumma
 
 
 def register(
-    client: CommerceClient, draft: Draft, secrets: SecretsLike, webhook_secret: str
+    client: CommerceClient,
+    draft: Draft,
+    secrets: SecretsLike,
+    webhook_secret: str,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Config:
     """Finish: register at Commerce (``registration.register``, which stores the webhook
     secret before its first write), then store the typed secrets; returns the settings to save.
@@ -40,12 +45,14 @@ def register(
     The write key and the client secret reach the keyring only after Commerce accepted every
     change, and nothing is saved here (the caller saves the returned settings). An integration
     created before a failure is recognised by its name the next time, so retrying never
-    duplicates it.
+    duplicates it. ``should_stop`` lets the user stop between two writes.
     """
     from segment_desktop import registration
 
     the_plan = registration.plan(draft.config, webhook_secret, client.list_integrations())
-    result = registration.register(the_plan, client, secrets, webhook_secret)
+    result = registration.register(
+        the_plan, client, secrets, webhook_secret, should_stop=should_stop
+    )
     secrets.set(SEGMENT_WRITE_KEY, draft.write_key)
     secrets.set(COMMERCE_CLIENT_SECRET, draft.client_secret)
     return result.config

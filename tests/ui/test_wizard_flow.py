@@ -262,17 +262,31 @@ def test_failed_finish_leaves_previous_state_intact(
     wizard.tasks.shutdown()
 
 
-def test_cancel_is_refused_while_registering(
+def test_cancel_while_registering_stops_after_the_current_write_and_says_so(
     qtbot: QtBot, services: Services, sandbox: Sandbox
 ) -> None:
     wizard = open_wizard(qtbot, services)
-    walk_to_finish(qtbot, wizard, sandbox)
+    finish = walk_to_finish(qtbot, wizard, sandbox)
     sandbox.commerce.faults.add("slow", prefix="/v2/integrations", method="POST", delay=0.5)
+    with task_done(qtbot, wizard, "wizard.apply"):
+        click(qtbot, button(wizard, QWizard.WizardButton.FinishButton))
+        assert finish.registering()
+        assert finish.busy.cancel_button.isVisible()
+        wizard.reject()  # Escape: stops after the write in progress; the wizard stays
+        assert wizard.isVisible(), "still showing while Commerce is being changed"
+        assert "Stopping after the change in progress" in finish.busy.label.text()
+    assert wizard.isVisible()
+    said = finish.page_error.text()
+    made = len(sandbox.commerce.integrations)
+    assert made < 2
+    if made:
+        assert f"Stopped as you asked, after {made} of 2 changes at Commerce" in said
+    else:
+        assert "Stopped as you asked, before any change at Commerce." in said
+    assert services.load_config().integration_ids == {}, "nothing saved before Finish succeeds"
+
     with qtbot.waitSignal(wizard.configured, timeout=WAIT_MS):
         click(qtbot, button(wizard, QWizard.WizardButton.FinishButton))
-        assert wizard.flow.status(Step.FINISH).busy
-        assert not button(wizard, QWizard.WizardButton.FinishButton).isEnabled()
-        wizard.reject()
-        assert wizard.isVisible(), "still showing while Commerce is being changed"
-    assert services.load_config().integration_ids
+    assert len(sandbox.commerce.integrations) == 2, "the first one is not created twice"
+    assert len(services.load_config().integration_ids) == 2
     wizard.tasks.shutdown()

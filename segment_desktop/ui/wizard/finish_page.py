@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 from PySide6.QtWidgets import QLabel, QListWidget, QVBoxLayout
 
@@ -41,8 +42,10 @@ class FinishPage(FlowPage):
         self.plan_list.setAccessibleName("Changes at Commerce")
         layout.addWidget(self.plan_list, 1)
         self.busy = BusyBar(self)
-        self.busy.cancel_button.hide()  # registering must run to its end to report truthfully
+        self.busy.cancelRequested.connect(self.cancel)
         layout.addWidget(self.busy)
+        #: Set to stop registering after the write in progress (never in the middle of one).
+        self._stop = threading.Event()
         self.result = MessageLabel(self)
         self.result.setObjectName("finishResult")
         layout.addWidget(self.result)
@@ -69,6 +72,22 @@ class FinishPage(FlowPage):
             on_result=self._planned,
             on_error=self._plan_failed,
         )
+
+    def registering(self) -> bool:
+        return self.tasks.is_busy(APPLY_TASK)
+
+    def cancel(self) -> None:
+        """Cancel: stop planning at once; stop registering after the current write, whose
+        outcome is still shown."""
+        if self.registering():
+            self._stop.set()
+            self.busy.cancel_button.setEnabled(False)
+            self.busy.start("Stopping after the change in progress at Commerce…")
+            return
+        self.tasks.cancel(PLAN_TASK)
+        self._end()
+        self.plan_list.clear()
+        self.plan_list.addItem("Not read: cancelled. Go back and forward again to read it.")
 
     def cleanupPage(self) -> None:
         self.tasks.cancel(PLAN_TASK)
@@ -105,6 +124,8 @@ class FinishPage(FlowPage):
             return
         self.result.clear_message()
         self.flow.set_error(self.page_id, "")
+        self._stop.clear()
+        self.busy.cancel_button.setEnabled(True)
         self._begin("Registering the integrations with Commerce…")
         self.tasks.submit(
             APPLY_TASK,
@@ -114,7 +135,10 @@ class FinishPage(FlowPage):
         )
 
     def _apply(self) -> Config:  # worker thread: no widgets here
-        config = self.flow.accept(self.services.register, self.services.save)
+        stop = self._stop.is_set
+        config = self.flow.accept(
+            lambda draft: self.services.register(draft, should_stop=stop), self.services.save
+        )
         if config.sandbox:
             try:
                 self.services.start_relay(config)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPoint, QRect, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QMoveEvent, QPaintEvent, QResizeEvent, QShowEvent
@@ -27,6 +28,9 @@ from segment_desktop.ui.widgets.dialogs import Dialogs, QtDialogs
 from segment_desktop.ui.wizard.base import FlowPage
 from segment_desktop.ui.wizard.steps import StepList
 from segment_desktop.ui.wizard.templates import studio_available
+
+if TYPE_CHECKING:
+    from segment_desktop.ui.wizard.finish_page import FinishPage
 
 log = logging.getLogger(__name__)
 
@@ -283,8 +287,12 @@ class SetupWizard(QWizard):
 
     def reject(self) -> None:
         """Escape, Cancel or the window's close button: ask first when work would be lost."""
-        if self.flow.status(Step.FINISH).busy:
-            return  # registering: its outcome changes Commerce and must be shown
+        finish = self._registering()
+        if finish is not None:
+            # Registering changes Commerce and its outcome must be shown: stop after the
+            # write in progress, and stay open to say what was done.
+            finish.cancel()
+            return
         if self.flow.has_progress() and not self._confirm_quit():
             return
         super().reject()
@@ -301,15 +309,22 @@ class SetupWizard(QWizard):
             text = "Your connections and template edits will be lost."
         return self.dialogs.confirm(self, title, text, action, safe="Keep setting up")
 
+    def _registering(self) -> FinishPage | None:
+        """The Finish page while it registers (its outcome changes Commerce), else ``None``."""
+        from segment_desktop.ui.wizard.finish_page import FinishPage
+
+        finish = self.pages.get(Step.FINISH)
+        return finish if isinstance(finish, FinishPage) and finish.registering() else None
+
     def done(self, result: int) -> None:
-        if self.flow.status(Step.FINISH).busy:
-            return  # registering: Cancel must not hide an outcome that changes Commerce
+        if self._registering() is not None:
+            return  # Cancel must not hide an outcome that changes Commerce
         for key in ABANDONED_ON_QUIT:
             self.tasks.cancel(key)
         super().done(result)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.flow.status(Step.FINISH).busy:
+        if self._registering() is not None:
             event.ignore()  # never leave while registering: its outcome must be shown
             return
         super().closeEvent(event)
