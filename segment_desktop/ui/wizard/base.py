@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QFrame,
+    QGroupBox,
     QLabel,
     QPushButton,
     QScrollArea,
@@ -130,6 +132,16 @@ class FlowPage(QWizardPage):
     def page_error_text(self) -> str:
         """The page-level error to show; pages that put errors next to fields override this."""
         return self.flow.status(self.page_id).error
+
+
+def help_box(title: str, text: str, parent: QWidget) -> QGroupBox:
+    """A boxed explanation under a form: where to find what it asks, and what its button does."""
+    box = QGroupBox(title, parent)
+    layout = QVBoxLayout(box)
+    label = intro(text, box)
+    label.setForegroundRole(QPalette.ColorRole.WindowText)
+    layout.addWidget(label)
+    return box
 
 
 def intro(text: str, parent: QWidget | None = None) -> QLabel:

@@ -30,7 +30,7 @@ from segment_desktop.ui.widgets.fields import (
     name_after_label,
 )
 from segment_desktop.ui.widgets.presets import apply_preset, sync_preset
-from segment_desktop.ui.wizard.base import FlowPage
+from segment_desktop.ui.wizard.base import FlowPage, help_box
 
 CONNECT_TASK = "wizard.commerce"
 OTHER = "Other (type the URL)"
@@ -39,6 +39,16 @@ REGIONS: dict[str, str] = {
     "EU West": "https://euwest.api.elasticpath.com",
     "US East": "https://useast.api.elasticpath.com",
 }
+WHERE = (
+    "• Client ID and Client Secret: in Commerce Manager, System › Application Keys. Create a "
+    "key there; its secret is shown only once, when it is created.\n"
+    "• Token URL: your store's region, EU West (euwest.api.elasticpath.com) or US East "
+    "(useast.api.elasticpath.com). A Commerce Manager address (…cm.elasticpath.com) is "
+    "turned into its region's API address, and the page says so.\n\n"
+    "Connect asks Commerce for an access token with this key (gives up within about 20 "
+    "seconds) and checks that the key may manage webhooks. Nothing is changed at Commerce "
+    "until Finish."
+)
 #: The secret field's placeholder while the wizard reads the saved secret from the keyring.
 READING_KEYRING = "Reading the saved secret from the system keyring…"
 
@@ -91,6 +101,8 @@ class CommercePage(FlowPage):
         self.result = MessageLabel(self)
         self.result.setObjectName("commerceResult")
         layout.addWidget(self.result)
+        layout.addSpacing(12)
+        layout.addWidget(help_box("Where to find these", WHERE, self))
         self.region.currentTextChanged.connect(self._region_chosen)
         for edit in (self.url, self.client_id):
             edit.textEdited.connect(self._edited)

@@ -23,7 +23,7 @@ from segment_desktop.ui.widgets.fields import (
     name_after_label,
 )
 from segment_desktop.ui.widgets.presets import apply_preset, sync_preset
-from segment_desktop.ui.wizard.base import FlowPage
+from segment_desktop.ui.wizard.base import FlowPage, help_box
 
 TEST_TASK = "wizard.segment"
 OTHER = "Other (type the host)"
@@ -31,6 +31,14 @@ HOSTS: dict[str, str] = {
     "Default (US)": DEFAULT_SEGMENT_HOST,
     "EU": "https://events.eu1.segmentapis.com",
 }
+PROOF = (
+    "• Test connection sends an empty batch: it proves that Segment answers at this host and "
+    "path (network, TLS, any proxy). Segment accepts any write key there, so it cannot prove "
+    "the key.\n"
+    "• Send test event sends one track call named “Segment Desktop Connection Test”. When it "
+    "appears in your source's Debugger, the write key and the region are right.\n"
+    "• The EU host is for EU workspaces only: a write key sent to the wrong region is refused."
+)
 #: The write key's placeholder while the wizard reads the saved key from the keyring.
 READING_KEYRING = "Reading the saved write key from the system keyring…"
 
@@ -82,6 +90,8 @@ class SegmentPage(FlowPage):
         self.result = MessageLabel(self)
         self.result.setObjectName("segmentResult")
         layout.addWidget(self.result)
+        layout.addSpacing(12)
+        layout.addWidget(help_box("What the buttons prove", PROOF, self))
         self.preset.currentTextChanged.connect(self._preset_chosen)
         for edit in (self.host, self.path):
             edit.textEdited.connect(self._edited)
