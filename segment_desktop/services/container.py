@@ -51,14 +51,12 @@ class Services:
         secrets: SecretsLike | None = None,
         sandbox: Sandbox | None = None,
         commerce_timeout: httpx.Timeout | None = None,
-        sandbox_factory: Callable[[], Sandbox] | None = None,
     ) -> None:
         self.config_store = config_store or ConfigStore()
         self.secrets: SecretsLike = secrets or SecretStore()
         self.sandbox = sandbox
         #: ``None``: the clients' default (``http_util.DEFAULT_TIMEOUT``).
         self.commerce_timeout = commerce_timeout
-        self._sandbox_factory = sandbox_factory
         self._owns_sandbox = False
         self.relay: RelayServer | None = None
         self._relay_port: int | None = None
@@ -96,12 +94,9 @@ class Services:
         sandbox's own stores (``stores.sandbox_stores``). A sandbox handed in by the caller
         keeps the stores given with it."""
         if self.sandbox is None:
-            if self._sandbox_factory is not None:
-                self.sandbox = self._sandbox_factory()
-            else:
-                from segment_desktop.sandbox.runner import Sandbox
+            from segment_desktop.sandbox.runner import Sandbox
 
-                self.sandbox = Sandbox.start()
+            self.sandbox = Sandbox.start()
             self._owns_sandbox = True
             self.config_store, self.secrets = stores.sandbox_stores(self.config_store)
         return self.sandbox
