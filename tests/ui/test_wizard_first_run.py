@@ -485,3 +485,22 @@ def test_the_sandbox_panel_names_what_it_fires_and_counts_in_words(qtbot: QtBot)
     assert panel.received_label.text().endswith("(1 call):")
     panel.show_calls([])
     assert panel.received_label.text().endswith("(0 calls):")
+
+
+def test_a_raw_cause_inside_a_composed_message_stays_behind_details(qtbot: QtBot) -> None:
+    from segment_desktop.ui.wizard.finish_page import with_details
+
+    error = NetworkError(
+        "Commerce: 127.0.0.1:9 refused the connection. Check the address and port. "
+        "[[Errno 111] Connection refused]",
+        service="Commerce",
+    )
+    text = with_details("Setup was not finished: {} Your previous settings are unchanged.", error)
+    label = MessageLabel()
+    qtbot.addWidget(label)
+    label.show_error(text)
+    assert label.text() == (
+        "Setup was not finished: Commerce: 127.0.0.1:9 refused the connection. Check the address "
+        "and port. Your previous settings are unchanged."
+    )
+    assert label.details == "[Errno 111] Connection refused"

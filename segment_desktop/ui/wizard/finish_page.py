@@ -13,13 +13,21 @@ from segment_desktop.core.events import BY_KEY
 from segment_desktop.core.flow import Draft, Step
 from segment_desktop.services import PlanSummary
 from segment_desktop.ui.widgets.busy import BusyBar
-from segment_desktop.ui.widgets.fields import MessageLabel
+from segment_desktop.ui.widgets.fields import MessageLabel, split_details
 from segment_desktop.ui.wizard.base import FlowPage, intro
 
 log = logging.getLogger(__name__)
 
 PLAN_TASK = "wizard.plan"
 APPLY_TASK = "wizard.apply"
+
+
+def with_details(template: str, error: BaseException) -> str:
+    """``template`` around the error's message, its raw cause (if any) kept at the end, where
+    the message line puts it behind "Details"."""
+    message, details = split_details(str(error))
+    text = template.format(message)
+    return f"{text} [{details}]" if details else text
 
 
 class FinishPage(FlowPage):
@@ -109,7 +117,9 @@ class FinishPage(FlowPage):
     def _plan_failed(self, error: BaseException) -> None:
         self._end()
         self.plan_list.clear()
-        self.flow.set_error(self.page_id, f"Could not read the current integrations: {error}")
+        self.flow.set_error(
+            self.page_id, with_details("Could not read the current integrations: {}", error)
+        )
 
     # -- Finish ------------------------------------------------------------------------------
 
@@ -160,7 +170,7 @@ class FinishPage(FlowPage):
         self._end()
         self.flow.set_error(
             self.page_id,
-            f"Setup was not finished: {error} Your previous settings are unchanged.",
+            with_details("Setup was not finished: {} Your previous settings are unchanged.", error),
         )
 
 
