@@ -105,9 +105,7 @@ def sign_in(client: CommerceClient) -> CommerceConnection:
 def check_segment(host: str, path: str, write_key: str, *, sandbox: bool) -> SegmentCheck:
     """Prove the host answers at the path; say plainly that the key itself is unproven (and,
     for the sandbox's emulator, where its calls can be seen instead of Segment's Debugger)."""
-    from segment_desktop.segment import SegmentClient
-
-    with SegmentClient(host, path, write_key, max_attempts=2) as client:
+    with _watched_segment_client(host, path, write_key) as client:
         report = client.check_connection()
     if sandbox and report.ok:
         return SegmentCheck(
@@ -121,9 +119,9 @@ def check_segment(host: str, path: str, write_key: str, *, sandbox: bool) -> Seg
 
 def send_test_event(host: str, path: str, write_key: str, *, sandbox: bool) -> str:
     """Send one clearly named track call; raise ``ServiceError`` with Segment's reason."""
-    from segment_desktop.segment import TEST_EVENT_NAME, SegmentClient
+    from segment_desktop.segment import TEST_EVENT_NAME
 
-    with SegmentClient(host, path, write_key, max_attempts=2) as client:
+    with _watched_segment_client(host, path, write_key) as client:
         outcome = client.send_test_event(TEST_USER_ID)
     if not outcome.ok:
         raise ServiceError(f"The test event was not accepted: {outcome.reason}", service="Segment")
@@ -136,6 +134,17 @@ def send_test_event(host: str, path: str, write_key: str, *, sandbox: bool) -> s
     return (
         f"{accepted} Look for it in your source's Debugger in Segment: if it is not there, the "
         "write key or the region is wrong."
+    )
+
+
+def _watched_segment_client(host: str, path: str, write_key: str) -> SegmentClient:
+    """A Segment client for a test a person watches: two tries with the interactive timeouts
+    (``http_util.INTERACTIVE``), so an unanswered test gives up within about 20 seconds."""
+    from segment_desktop.http_util import INTERACTIVE
+    from segment_desktop.segment import SegmentClient
+
+    return SegmentClient(
+        host, path, write_key, timeout=INTERACTIVE.timeout, max_attempts=2, backoff_cap=2.0
     )
 
 
