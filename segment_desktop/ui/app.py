@@ -26,6 +26,7 @@ from segment_desktop.core.errors import ConfigError, SegmentDesktopError
 from segment_desktop.services import Services
 from segment_desktop.ui.tasks import TaskRunner
 from segment_desktop.ui.widgets.dialogs import Dialogs, QtDialogs
+from segment_desktop.ui.widgets.geometry import keep_inside_screen
 from segment_desktop.ui.widgets.icon import app_icon
 from segment_desktop.ui.wizard import SetupWizard
 
@@ -187,6 +188,9 @@ class AppShell:
         window.rerunSetupRequested.connect(lambda: self.show_wizard())
         self.main_window = window
         window.show()
+        keep_inside_screen(window)
+        # Again once the window manager has framed it (the frame's size is known only then).
+        QTimer.singleShot(0, window, lambda: keep_inside_screen(window))
         return window
 
     def close(self) -> bool:

@@ -64,6 +64,10 @@ def test_configured_start_opens_the_main_window(
     shown = shell.start()
     assert isinstance(shown, MainWindow)
     assert shown.windowTitle() == "Segment Desktop"
+    qtbot.waitUntil(lambda: shown.isVisible())
+    qtbot.wait(20)  # let a deferred placement run
+    screen = shown.screen()
+    assert screen is not None and screen.availableGeometry().contains(shown.frameGeometry())
     assert "relay.example.com" in shown.header.text()
     with qtbot.waitSignal(shown.rerunSetupRequested):
         shown.rerun_action.trigger()

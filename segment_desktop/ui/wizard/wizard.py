@@ -15,7 +15,7 @@ import importlib
 import logging
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPoint, QRect, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QMoveEvent, QPaintEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QWidget, QWizard
 
@@ -25,6 +25,7 @@ from segment_desktop.core.secrets import COMMERCE_CLIENT_SECRET, SEGMENT_WRITE_K
 from segment_desktop.services import Services
 from segment_desktop.ui.tasks import TaskRunner
 from segment_desktop.ui.widgets.dialogs import Dialogs, QtDialogs
+from segment_desktop.ui.widgets.geometry import available, keep_inside_screen
 from segment_desktop.ui.wizard.base import FlowPage
 from segment_desktop.ui.wizard.steps import StepList
 from segment_desktop.ui.wizard.templates import studio_available
@@ -136,13 +137,9 @@ class SetupWizard(QWizard):
 
     # -- on screen -------------------------------------------------------------------------------
 
-    def _available(self) -> QRect:
-        screen = self.screen()
-        return screen.availableGeometry() if screen is not None else QRect(0, 0, 1280, 800)
-
     def _fit_to_screen(self) -> None:
         """Take :data:`WIZARD_SIZE`, or what the screen has room for, centred on it."""
-        area = self._available()
+        area = available(self)
         frame = self.frameGeometry().size() - self.geometry().size()
         room_w, room_h = area.width() - frame.width(), area.height() - frame.height()
         self.setMinimumSize(min(MINIMUM_SIZE[0], room_w), min(MINIMUM_SIZE[1], room_h))
@@ -158,18 +155,7 @@ class SetupWizard(QWizard):
             return
         self._placing = True
         try:
-            area = self._available()
-            frame = self.frameGeometry()
-            extra = frame.size() - self.geometry().size()
-            width = min(self.width(), area.width() - extra.width())
-            height = min(self.height(), area.height() - extra.height())
-            if (width, height) != (self.width(), self.height()):
-                self.resize(width, height)
-                frame = self.frameGeometry()
-            x = min(max(frame.left(), area.left()), area.right() - frame.width() + 1)
-            y = min(max(frame.top(), area.top()), area.bottom() - frame.height() + 1)
-            if QPoint(x, y) != frame.topLeft():
-                self.move(x, y)
+            keep_inside_screen(self)
         finally:
             self._placing = False
 
