@@ -178,3 +178,45 @@ def test_resuming_saved_values_counts_as_connected() -> None:
 def test_check_web_url(url: str, fragment: str) -> None:
     message = check_web_url(url, "relay URL")
     assert (fragment in message) if fragment else message == ""
+
+
+def test_progress_is_what_the_user_did_not_what_was_filled_in() -> None:
+    saved = Config.default()
+    saved.commerce = CommerceSettings(client_id="client", base_url=URL)
+    flow = SetupFlow(saved)
+    flow.edit_segment("https://api.segment.io", "/v1/batch", "")  # what a page fills in
+    flow.mark_untouched()
+    assert not flow.has_progress()
+    flow.commerce_connected(URL, "client", "s3cret", restored=True)  # the saved secret
+    assert not flow.has_progress()
+    flow.set_relay_url("https://relay.example.com/hook")
+    assert flow.has_progress()
+
+    sandbox = SetupFlow(Config.default())
+    sandbox.use_sandbox(
+        commerce_url="http://127.0.0.1:1",
+        client_id="demo",
+        client_secret="demo",
+        segment_url="http://127.0.0.1:2",
+        write_key="k" * 32,
+        relay_url="http://127.0.0.1:3/webhooks/commerce",
+    )
+    assert not sandbox.has_progress(), "the sandbox's values are not the user's work"
+    sandbox.commerce_connected("http://127.0.0.1:1", "demo", "demo")
+    assert sandbox.has_progress(), "a connection made now would be lost"
+
+    editing = SetupFlow(Config.default())
+    editing.templates_dirty(True)
+    assert editing.has_progress()
+
+
+def test_segment_problems_name_their_field() -> None:
+    flow = SetupFlow(Config.default())
+    flow.edit_segment("ftp://api.segment.io", "v1/batch", "")
+    problems = flow.segment_problems()
+    assert set(problems) == {"host", "path", "write_key"}
+    assert "write key is empty" in problems["write_key"]
+    assert flow.segment_problem() == problems["host"]
+    flow.edit_segment("https://api.segment.io/v1", "/v1/batch", "k" * 32)
+    assert set(flow.segment_problems()) == {"host"}
+    assert "no path" in flow.segment_problems()["host"]
