@@ -193,17 +193,22 @@ class Services:
         self.save(updated)
         return updated
 
-    def studio_clients(self, config: Config) -> tuple[CommerceClient | None, SegmentClient | None]:
+    def studio_clients(
+        self, config: Config, draft: Draft | None = None
+    ) -> tuple[CommerceClient | None, SegmentClient | None]:
         """Clients for the template studio ("recent from the store", "Send to Segment"), when
-        the settings and the keyring have what they need; ``None`` for the missing ones."""
+        the settings and the secrets have what they need; ``None`` for the missing ones. The
+        secrets come from ``draft`` when given (the wizard: not in the keyring before Finish),
+        else from the keyring."""
         commerce: CommerceClient | None = None
-        secret = self.read_secret(COMMERCE_CLIENT_SECRET)
+        secret = draft.client_secret if draft else self.read_secret(COMMERCE_CLIENT_SECRET)
         if config.commerce.base_url and config.commerce.client_id and secret:
             with contextlib.suppress(ServiceError):
                 commerce = self.commerce_client(
                     config.commerce.base_url, config.commerce.client_id, secret
                 )
-        segment = connections.segment_client(config, self.read_secret(SEGMENT_WRITE_KEY))
+        write_key = draft.write_key if draft else self.read_secret(SEGMENT_WRITE_KEY)
+        segment = connections.segment_client(config, write_key)
         self._studio_clients.extend(c for c in (commerce, segment) if c is not None)
         return commerce, segment
 
