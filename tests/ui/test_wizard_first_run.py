@@ -226,7 +226,7 @@ def test_every_page_fits_inside_the_screen(
         assert inside_screen(wizard), f"{step.name}: {wizard.frameGeometry()}"
         sizes.add((wizard.width(), wizard.height()))
     assert len(sizes) == 1, f"one size for every page, not {sizes}"
-    wizard.move(5000, 5000)
+    wizard.resize(3000, 3000)  # as a page asking for more room would
     qtbot.wait(20)
     assert inside_screen(wizard)
     wizard.tasks.shutdown()

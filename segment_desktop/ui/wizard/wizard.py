@@ -16,7 +16,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QMoveEvent, QPaintEvent, QResizeEvent, QShowEvent
+from PySide6.QtGui import QCloseEvent, QPaintEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QWidget, QWizard
 
 from segment_desktop.core.config import Config
@@ -149,8 +149,8 @@ class SetupWizard(QWizard):
         self.move(outer.topLeft())
 
     def keep_on_screen(self) -> None:
-        """Shrink and move the window back inside the available screen area when a page (or
-        the user) made it reach past an edge."""
+        """Shrink and move the window back inside the available screen area when a page made
+        it reach past an edge (where the user drags it is left to the user)."""
         if self._placing:
             return
         self._placing = True
@@ -165,11 +165,6 @@ class SetupWizard(QWizard):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        if self.isVisible():
-            QTimer.singleShot(0, self, self.keep_on_screen)
-
-    def moveEvent(self, event: QMoveEvent) -> None:
-        super().moveEvent(event)
         if self.isVisible():
             QTimer.singleShot(0, self, self.keep_on_screen)
 
