@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from segment_desktop import __version__
 from segment_desktop.core.config import Config
@@ -54,13 +54,13 @@ def user_message(error: BaseException) -> str:
 ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None], None]
 
 
-def install_excepthook(parent: Callable[[], QWidget | None]) -> ExceptHook:
-    """Log every uncaught exception with its traceback and show a readable dialog instead.
+def install_excepthook(parent: Callable[[], QWidget | None], dialogs: Dialogs) -> ExceptHook:
+    """Log every uncaught exception with its traceback and show a readable notice instead.
 
-    Returns the hook (also installed as ``sys.excepthook``). One dialog at a time: errors that
-    arrive while one is open are only logged.
+    Returns the hook (also installed as ``sys.excepthook``). One notice at a time: errors that
+    arrive while one is shown are only logged.
     """
-    open_boxes: list[QMessageBox] = []
+    showing: list[bool] = []
 
     def hook(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
         if issubclass(kind, KeyboardInterrupt):
@@ -72,15 +72,10 @@ def install_excepthook(parent: Callable[[], QWidget | None]) -> ExceptHook:
             error,
             "".join(traceback.format_exception(kind, error, tb)),
         )
-        if open_boxes or QApplication.instance() is None:
+        if showing or QApplication.instance() is None:
             return
-        box = QMessageBox(
-            QMessageBox.Icon.Critical, DISPLAY_NAME, user_message(error), parent=parent()
-        )
-        box.setObjectName("uncaughtError")
-        open_boxes.append(box)
-        box.finished.connect(lambda _r: open_boxes.clear())
-        box.open()
+        showing.append(True)
+        dialogs.notify_error(parent(), DISPLAY_NAME, user_message(error), closed=showing.clear)
 
     sys.excepthook = hook
     return hook
@@ -117,32 +112,34 @@ class AppShell:
     def current_window(self) -> QWidget | None:
         return self.wizard if self.wizard is not None else self.main_window
 
-    def start(self) -> QWidget:
-        """Show the main window when configured, the wizard otherwise; returns what it showed."""
+    def start(self) -> QWidget | None:
+        """Show the main window when configured, the wizard otherwise; returns what it showed
+        (``None``: the settings are damaged, and the user is asked what to do)."""
         try:
             config = self.services.load_config()
         except ConfigError as err:
-            return self._damaged(err)
+            self._damaged(err)
+            return None
         if self.services.is_configured(config) and not self.sandbox:
             return self.show_main(config)
         return self.show_wizard(config)
 
-    def _damaged(self, error: ConfigError) -> QWidget:
-        box = QMessageBox(QMessageBox.Icon.Warning, DISPLAY_NAME, str(error))
-        box.setInformativeText("Reset moves the damaged file aside and starts the setup again.")
-        box.setStandardButtons(QMessageBox.StandardButton.Reset | QMessageBox.StandardButton.Close)
-        box.setObjectName("damagedSettings")
-
-        def chosen(result: int) -> None:
-            if result == QMessageBox.StandardButton.Reset:
+    def _damaged(self, error: ConfigError) -> None:
+        def chosen(reset: bool) -> None:
+            if reset:
                 self.services.config_store.reset()
                 self.show_wizard(Config.default())
             else:
                 QApplication.quit()
 
-        box.finished.connect(chosen)
-        box.open()
-        return box
+        self.dialogs.ask_later(
+            None,
+            "Settings damaged",
+            f"{error}\n\nReset moves the damaged file aside and starts the setup again.",
+            "Reset settings",
+            safe="Quit",
+            answered=chosen,
+        )
 
     def show_wizard(self, config: Config | None = None) -> SetupWizard:
         parent = self.main_window
@@ -225,13 +222,14 @@ def run(sandbox: bool) -> int:
 
     setup_logging()
     app = application()
+    dialogs = QtDialogs()
     try:
         services = make_services(sandbox)
     except SegmentDesktopError as err:
-        QMessageBox.critical(None, DISPLAY_NAME, str(err))
+        dialogs.warn(None, DISPLAY_NAME, str(err))
         return 1
-    shell = AppShell(services, sandbox=sandbox)
-    install_excepthook(shell.current_window)
+    shell = AppShell(services, sandbox=sandbox, dialogs=dialogs)
+    install_excepthook(shell.current_window, dialogs)
     app.aboutToQuit.connect(shell.close)
     QTimer.singleShot(0, shell.start)
     code = int(app.exec())

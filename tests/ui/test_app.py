@@ -10,7 +10,7 @@ import httpx
 import keyring
 import keyring.backends.fail
 import pytest
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from segment_desktop.core.config import CommerceSettings, Config, ConfigStore, config_directory
@@ -80,10 +80,13 @@ def test_damaged_settings_offer_a_reset(qtbot: QtBot, shell: AppShell) -> None:
     path = config_directory() / "config.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("{not json")
-    shown = shell.start()
-    assert isinstance(shown, QMessageBox)
-    assert "config.json" in shown.text()
-    shown.done(QMessageBox.StandardButton.Reset)
+    dialogs = shell.dialogs
+    assert isinstance(dialogs, ScriptedDialogs)
+    dialogs.answers = [True]
+    assert shell.start() is None
+    question = dialogs.asked[0]
+    assert "config.json" in question.text
+    assert question.action == "Reset settings" and question.safe == "Quit"
     assert isinstance(shell.wizard, SetupWizard)
     assert not path.exists(), "the damaged file was moved aside"
     assert list(path.parent.glob("config.json.corrupt-*"))
@@ -93,7 +96,8 @@ def test_uncaught_errors_are_logged_and_shown_without_a_traceback(
     qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)
-    hook = install_excepthook(lambda: None)
+    dialogs = ScriptedDialogs()
+    hook = install_excepthook(lambda: None, dialogs)
     assert sys.excepthook is hook
     try:
         raise ValueError("bad value")
@@ -102,16 +106,15 @@ def test_uncaught_errors_are_logged_and_shown_without_a_traceback(
     with caplog.at_level(logging.ERROR, logger="segment_desktop.ui.app"):
         hook(ValueError, caught, caught.__traceback__)
         hook(KeyError, KeyError("second"), None)
-    boxes = [w for w in QApplication.topLevelWidgets() if w.objectName() == "uncaughtError"]
-    visible = [b for b in boxes if b.isVisible()]
-    assert len(visible) == 1, "one dialog at a time"
-    box = visible[0]
-    assert isinstance(box, QMessageBox)
-    assert "ValueError: bad value" in box.text()
-    assert "Traceback" not in box.text()
+    assert len(dialogs.asked) == 1, "one notice at a time"
+    notice = dialogs.asked[0]
+    assert notice.kind == "error"
+    assert "ValueError: bad value" in notice.text
+    assert "Traceback" not in notice.text
     assert "Traceback" in caplog.text and "second" in caplog.text
-    box.done(0)
-    box.deleteLater()
+    dialogs.dismiss[0]()
+    hook(KeyError, KeyError("third"), None)
+    assert len(dialogs.asked) == 2, "the next error is shown once the first was dismissed"
 
 
 def test_user_message_for_our_errors_is_their_text() -> None:
