@@ -30,10 +30,16 @@ class CommerceConnection:
 
 @dataclass(frozen=True)
 class SegmentCheck:
-    """The honest Segment connection test: did the host answer, and what that does not prove."""
+    """The honest Segment connection test: did the host answer, and what that does not prove.
+    ``field`` names the field at fault when it failed (``host``, ``path`` or ``write_key``)."""
 
     ok: bool
     summary: str
+    field: str = ""
+
+
+#: The connection check's failing step → the field the user should look at.
+CHECK_FIELDS = {"reach": "host", "path": "path", "write_key": "write_key"}
 
 
 def commerce_client(
@@ -114,7 +120,11 @@ def check_segment(host: str, path: str, write_key: str, *, sandbox: bool) -> Seg
             "validate write keys; Send test event shows a call arriving, and the main window "
             "lists what the emulator received.",
         )
-    return SegmentCheck(ok=report.ok, summary=report.summary)
+    failing = next((c for c in report.checks if c.level == "error"), None)
+    field = CHECK_FIELDS.get(failing.name, "") if failing is not None and not report.ok else ""
+    if field == "path" and report.status_code in (401, 403):
+        field = "write_key"  # refused the key: the host and path are right
+    return SegmentCheck(ok=report.ok, summary=report.summary, field=field)
 
 
 def send_test_event(host: str, path: str, write_key: str, *, sandbox: bool) -> str:

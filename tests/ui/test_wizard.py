@@ -335,8 +335,9 @@ def test_segment_page_presets_errors_and_honest_summary(
     assert not page.send_button.isEnabled(), "a test event only after a passing test"
     with qtbot.waitSignal(wizard.tasks.delivered, timeout=WAIT_MS):
         click(qtbot, page.test_button)
-    assert page.result.kind == "error"
-    assert "Could not reach Segment" in page.result.text()
+    assert page.host_problem.kind == "error", "the failure is shown under the field at fault"
+    assert "Could not reach Segment" in page.host_problem.text()
+    assert not page.result.isVisible()
     assert not next_button(wizard).isEnabled(), "a failed test blocks Next until fixed"
     type_into(qtbot, page.host, sandbox.segment_url)
     assert next_button(wizard).isEnabled()

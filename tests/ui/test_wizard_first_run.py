@@ -504,3 +504,26 @@ def test_a_raw_cause_inside_a_composed_message_stays_behind_details(qtbot: QtBot
         "and port. Your previous settings are unchanged."
     )
     assert label.details == "[Errno 111] Connection refused"
+
+
+def test_a_failed_segment_test_is_shown_under_the_field_at_fault(
+    qtbot: QtBot, services: Services, sandbox: Sandbox
+) -> None:
+    wizard = open_wizard(qtbot, services)
+    wizard.flow.commerce_connected("https://useast.api.elasticpath.com", "id", "secret")
+    wizard.next()
+    wizard.next()
+    page = wizard.currentPage()
+    assert isinstance(page, SegmentPage)
+    type_into(qtbot, page.host, sandbox.segment_url)
+    type_into(qtbot, page.path, "/v1/no-such-path")
+    type_into(qtbot, page.write_key.edit, sandbox.write_key)
+    page.test_button.setFocus()
+    with qtbot.waitSignal(wizard.tasks.delivered, timeout=WAIT_MS):
+        press(qtbot, Qt.Key.Key_Space)
+    assert page.path_problem.kind == "error", page.result.text()
+    assert "/v1/no-such-path" in page.path_problem.text()
+    assert not page.host_problem.isVisible() and not page.result.isVisible()
+    type_into(qtbot, page.path, "/v1/batch")
+    assert not page.path_problem.isVisible(), "editing the field clears its verdict"
+    wizard.tasks.shutdown()

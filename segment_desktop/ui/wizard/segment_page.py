@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
 )
 
 from segment_desktop.core.config import DEFAULT_SEGMENT_HOST, DEFAULT_SEGMENT_PATH
+from segment_desktop.core.errors import InvalidURLError, NetworkError
 from segment_desktop.core.flow import Step
 from segment_desktop.services import SegmentCheck
 from segment_desktop.ui.widgets.busy import BusyBar
@@ -188,6 +189,9 @@ class SegmentPage(FlowPage):
         self.flow.set_busy(self.page_id, True)
         self.busy.start(text)
         self.result.clear_message()
+        for label in self.problems.values():
+            if label.kind == "error":  # a previous test's verdict; field hints stay
+                label.clear_message()
         self._update_buttons()
 
     def _finished(self) -> None:
@@ -228,6 +232,8 @@ class SegmentPage(FlowPage):
         if check.ok:
             self.result.show_ok(check.summary)
             self.focus_next()
+        elif check.field in self.problems:
+            self.problems[check.field].show_error(check.summary)  # under the field at fault
         else:
             self.result.show_error(check.summary)
 
@@ -240,7 +246,8 @@ class SegmentPage(FlowPage):
         self.flow.segment_checked(False, str(error))
         self._tested = False
         self._update_buttons()
-        self.result.show_error(str(error))
+        at_fault = self.host_problem if isinstance(error, InvalidURLError | NetworkError) else None
+        (at_fault or self.result).show_error(str(error))
 
     def page_error_text(self) -> str:
         return ""  # shown under the buttons, where the test was started
