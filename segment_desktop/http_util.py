@@ -1,4 +1,4 @@
-"""Helpers shared by the Commerce and Segment clients: URL rules, backoff, network errors.
+"""Helpers shared by the Commerce and Segment clients: URL rules, retries, network errors.
 
 Kept free of any one service's vocabulary: each client passes its ``service`` name ("Commerce",
 "Segment") so messages say who could not be reached.
@@ -7,17 +7,25 @@ Kept free of any one service's vocabulary: each client passes its ``service`` na
 from __future__ import annotations
 
 import ipaddress
+import logging
 import random
 import socket
 import ssl
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Generic, TypeVar
 
 import httpx
 
 from segment_desktop.core.errors import InvalidURLError, NetworkError
+
+log = logging.getLogger(__name__)
+
+F = TypeVar("F")
+R = TypeVar("R")
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
@@ -25,47 +33,29 @@ LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 
 
-#: Told before each retry: the number of the attempt about to start (2 for the first retry)
-#: and the seconds waited since the first one started, so a person waiting can see progress.
+#: Told before each retry: the number of the try about to start (2 for the first retry) and
+#: the seconds waited since the first one started, so a person waiting can see progress.
 AttemptListener = Callable[[int, float], None]
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    """How long a client keeps trying before it reports a failure."""
+class Patience:
+    """How long a person watching a connection test is kept waiting: a few tries with short
+    timeouts, no retry that would start after ``deadline`` seconds (so, with ``timeout``, the
+    test gives up within about 20 seconds), and none for a host that does not resolve or
+    refuses the connection (no retry changes that soon, and it is likely a typo)."""
 
-    max_retries: int = 3
-    #: No retry starts that could not end (one more ``timeout.read``) within this many
-    #: seconds of the first attempt; ``None``: no limit.
-    deadline: float | None = None
-    #: Retry a host name that does not resolve or a connection refused: right for a service
-    #: that restarts, wrong for a person testing an address they may have mistyped.
-    retry_unreachable: bool = True
-    timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
-
-    def may_retry(self, error: BaseException, waited: float, delay: float) -> bool:
-        """Whether to try again after ``error``, ``waited`` seconds in, after ``delay`` more."""
-        if not self.retry_unreachable and is_unreachable(error):
-            return False
-        if self.deadline is None:
-            return True
-        per_try = self.timeout.read if self.timeout.read is not None else 0.0
-        return waited + delay + per_try <= self.deadline
+    max_attempts: int = 3
+    deadline: float = 12.0
+    retry_unreachable: bool = False
+    timeout: httpx.Timeout = field(default_factory=lambda: httpx.Timeout(8.0, connect=5.0))
 
 
-#: A person watches the connection test: give up within about 20 seconds, and say at once
-#: when the host is unknown or refuses.
-INTERACTIVE = RetryPolicy(
-    max_retries=2,
-    deadline=20.0,
-    retry_unreachable=False,
-    timeout=httpx.Timeout(8.0, connect=5.0),
-)
+INTERACTIVE = Patience()
 
 
 def is_unreachable(error: BaseException) -> bool:
-    """A host name that does not resolve, or a connection refused (no retry changes that
-    soon). ``error`` is an httpx error, or our ``NetworkError`` raised from one."""
+    """A host name that does not resolve, or a connection refused (an httpx error)."""
     return any(isinstance(e, socket.gaierror | ConnectionRefusedError) for e in _root_causes(error))
 
 
@@ -161,6 +151,75 @@ def backoff_delay(
     if retry_after is not None:
         delay = max(delay, min(retry_after, max(cap, 0.0)))
     return max(0.0, delay)
+
+
+@dataclass(frozen=True)
+class Retry(Generic[F]):
+    """One try's answer when the request may be tried again: why it failed, and for how long
+    the server asked us to wait. ``failure`` is what the caller reports when retries run out."""
+
+    failure: F
+    reason: str
+    retry_after: float | None = None
+    #: The host does not resolve or refused the connection (see :func:`is_unreachable`).
+    unreachable: bool = False
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many tries, how long between them, and how much of a server's wait to accept.
+
+    ``max_retry_after`` is ``None`` to wait at most ``cap`` whatever the server asks; a number
+    to wait all the server asks up to that many seconds, and to stop retrying beyond it (the
+    caller then keeps the work for later instead of blocking).
+    """
+
+    max_attempts: int
+    base: float
+    cap: float
+    sleep: Callable[[float], None]
+    max_retry_after: float | None = None
+    #: No retry starts later than this many seconds after the first try (``None``: no limit).
+    deadline: float | None = None
+    retry_unreachable: bool = True
+    on_retry: AttemptListener | None = None
+    clock: Callable[[], float] = time.monotonic
+
+
+def with_retries(once: Callable[[int], R], policy: RetryPolicy, *, service: str) -> R:
+    """Call ``once(attempt)`` (1, 2, …) until it returns a result, or its last ``Retry``.
+
+    ``once`` decides what may be repeated (it returns a ``Retry``) and raises or returns
+    whatever may not; this loop owns only the counting, the waiting and the log line, so both
+    clients back off the same way.
+    """
+    attempt = 0
+    started = policy.clock()
+    while True:
+        attempt += 1
+        outcome = once(attempt)
+        if not isinstance(outcome, Retry):
+            return outcome
+        wait = outcome.retry_after
+        too_long = (
+            policy.max_retry_after is not None
+            and wait is not None
+            and wait > policy.max_retry_after
+        )
+        hopeless = outcome.unreachable and not policy.retry_unreachable
+        if too_long or hopeless or attempt >= policy.max_attempts:
+            return outcome
+        delay = backoff_delay(attempt, base=policy.base, cap=policy.cap, retry_after=wait)
+        if policy.max_retry_after is not None and wait is not None:
+            delay = max(delay, wait)
+        waited = policy.clock() - started
+        if policy.deadline is not None and waited + delay > policy.deadline:
+            return outcome
+        if policy.on_retry is not None:
+            policy.on_retry(attempt + 1, waited + delay)
+        log.info("%s request failed (%s); retry %d in %.2f s", service, outcome.reason, attempt,
+                 delay)  # fmt: skip
+        policy.sleep(delay)
 
 
 def network_error(err: httpx.TransportError, *, service: str, host: str) -> NetworkError:

@@ -62,18 +62,18 @@ def interactive_client(
     client_id: str,
     client_secret: str,
     timeout: httpx.Timeout | None = None,
-    on_attempt: AttemptListener | None = None,
+    on_retry: AttemptListener | None = None,
 ) -> CommerceClient:
     """A Commerce client for a test a person watches: ``http_util.INTERACTIVE`` (gives up
-    within about 20 s, no retry of an unknown host or a refused connection), reporting each
-    retry to ``on_attempt``. ``timeout`` replaces the policy's own."""
+    within about 20 s, no retry of an unknown host or a refused connection), telling
+    ``on_retry`` of each retry. ``timeout`` replaces the policy's own."""
     import dataclasses
 
     from segment_desktop.commerce import CommerceClient
     from segment_desktop.http_util import INTERACTIVE
 
-    policy = INTERACTIVE if timeout is None else dataclasses.replace(INTERACTIVE, timeout=timeout)
-    return CommerceClient(base_url, client_id, client_secret, policy=policy, on_attempt=on_attempt)
+    patience = INTERACTIVE if timeout is None else dataclasses.replace(INTERACTIVE, timeout=timeout)
+    return CommerceClient(base_url, client_id, client_secret, patience=patience, on_retry=on_retry)
 
 
 def address_note(url: str) -> str | None:

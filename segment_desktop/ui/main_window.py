@@ -25,7 +25,6 @@ from segment_desktop.ui.widgets.dialogs import Dialogs, QtDialogs
 from segment_desktop.ui.widgets.integrations import IntegrationsPanel
 from segment_desktop.ui.widgets.relay_status import RelayStatusPanel
 from segment_desktop.ui.widgets.sandbox_panel import SandboxPanel
-from segment_desktop.ui.wizard.templates import make_studio, studio_available
 
 STATUS_TASK = "main.status"
 FIRE_TASK = "main.fire"
@@ -230,12 +229,8 @@ class MainWindow(QMainWindow):
         )
 
     def open_studio(self) -> None:
-        if not studio_available():
-            self.dialogs.inform(
-                self, "Template studio", "The template studio is not available in this build."
-            )
-            return
         from segment_desktop.ui.studio import StudioDialog
+        from segment_desktop.ui.wizard.templates import make_studio
 
         studio = make_studio(self.services, self.tasks, copy.deepcopy(self.config))
         dialog = StudioDialog(studio, self)

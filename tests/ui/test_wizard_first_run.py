@@ -18,7 +18,7 @@ from segment_desktop.core.config import CommerceSettings, Config, ConfigStore
 from segment_desktop.core.errors import NetworkError
 from segment_desktop.core.flow import Step
 from segment_desktop.core.secrets import SecretStore
-from segment_desktop.http_util import RetryPolicy
+from segment_desktop.http_util import Patience
 from segment_desktop.sandbox.runner import Sandbox
 from segment_desktop.services import Services
 from segment_desktop.services.connections import address_note, interactive_client
@@ -402,7 +402,7 @@ def test_a_refused_connection_is_not_retried_in_an_interactive_test() -> None:
         f"http://127.0.0.1:{closed_port()}",
         "id",
         "secret",
-        on_attempt=lambda n, _waited: attempts.append(n),
+        on_retry=lambda n, _waited: attempts.append(n),
     )
     with client, pytest.raises(NetworkError, match="refused the connection"):
         client.authenticate()
@@ -414,24 +414,22 @@ def test_a_silent_host_is_retried_until_the_deadline_with_each_attempt_told(
 ) -> None:
     silent_port = silent.getsockname()[1]
     attempts: list[tuple[int, float]] = []
-    policy = RetryPolicy(
-        max_retries=10, deadline=1.5, retry_unreachable=False, timeout=httpx.Timeout(0.4)
-    )
+    patience = Patience(max_attempts=10, deadline=1.0, timeout=httpx.Timeout(0.4))
     client = CommerceClient(
         f"http://127.0.0.1:{silent_port}",
         "id",
         "secret",
-        policy=policy,
+        patience=patience,
         backoff_base=0.05,
         backoff_cap=0.1,
-        on_attempt=lambda n, waited: attempts.append((n, waited)),
+        on_retry=lambda n, waited: attempts.append((n, waited)),
     )
     with client, pytest.raises(NetworkError):
         client.authenticate()
     numbers = [n for n, _ in attempts]
     assert numbers and numbers == list(range(2, len(numbers) + 2))
-    assert len(numbers) < policy.max_retries, "the deadline stopped it, not the retry count"
-    assert all(waited + 0.4 <= policy.deadline for _, waited in attempts)
+    assert len(numbers) + 1 < patience.max_attempts, "the deadline stopped it, not the count"
+    assert all(waited <= patience.deadline for _, waited in attempts)
 
 
 def test_the_busy_line_shows_the_attempt_reported_from_a_worker(qtbot: QtBot) -> None:

@@ -237,7 +237,7 @@ def test_failed_finish_leaves_previous_state_intact(
 
     wizard = open_wizard(qtbot, services)
     finish = walk_to_finish(qtbot, wizard, sandbox)
-    after_templates = services.config_store.path.read_bytes()  # the studio saved an override
+    assert services.config_store.path.read_bytes() == before  # the edit is in the draft only
     sandbox.commerce.faults.add("malformed", prefix="/v2/integrations", method="POST", count=20)
     with task_done(qtbot, wizard, "wizard.apply"):
         click(qtbot, button(wizard, QWizard.WizardButton.FinishButton))
@@ -245,10 +245,9 @@ def test_failed_finish_leaves_previous_state_intact(
     assert "Setup was not finished" in finish.page_error.text()
     assert "previous settings are unchanged" in finish.page_error.text()
     assert "Traceback" not in finish.page_error.text()
-    assert services.config_store.path.read_bytes() == after_templates
+    assert services.config_store.path.read_bytes() == before
     assert services.load_config().relay_url == previous.relay_url
     assert services.load_config().commerce.client_id == "old-client"
-    assert before != after_templates
     assert keyring_clean.lookup(SEGMENT_WRITE_KEY) is None
     # Commerce may have created the integration before its answer broke: the relay must know
     # the secret that integration carries, so it is stored before the first write.
@@ -259,6 +258,7 @@ def test_failed_finish_leaves_previous_state_intact(
     with qtbot.waitSignal(wizard.configured, timeout=WAIT_MS):
         click(qtbot, button(wizard, QWizard.WizardButton.FinishButton))
     assert services.load_config().relay_url != previous.relay_url
+    assert services.load_config().template_overrides, "Finish saves the template edit"
     wizard.tasks.shutdown()
 
 
@@ -282,7 +282,7 @@ def test_cancel_while_registering_stops_after_the_current_write_and_says_so(
     if made:
         assert f"Stopped as you asked, after {made} of 2 changes at Commerce" in said
     else:
-        assert "Stopped as you asked, before any change at Commerce." in said
+        assert "Stopped as you asked, before any changes at Commerce." in said
     assert services.load_config().integration_ids == {}, "nothing saved before Finish succeeds"
 
     with qtbot.waitSignal(wizard.configured, timeout=WAIT_MS):

@@ -11,6 +11,7 @@ from segment_desktop.core.config import Config
 from segment_desktop.core.errors import SegmentDesktopError
 from segment_desktop.core.events import BY_KEY
 from segment_desktop.core.flow import Draft, Step
+from segment_desktop.registration import RegistrationStopped
 from segment_desktop.services import PlanSummary
 from segment_desktop.ui.widgets.busy import BusyBar
 from segment_desktop.ui.widgets.fields import MessageLabel, split_details
@@ -168,9 +169,11 @@ class FinishPage(FlowPage):
 
     def _apply_failed(self, error: BaseException) -> None:
         self._end()
+        after = "Your previous settings are unchanged."
+        if isinstance(error, RegistrationStopped):
+            after = "The changes made are remembered: press Finish to make the rest."
         self.flow.set_error(
-            self.page_id,
-            with_details("Setup was not finished: {} Your previous settings are unchanged.", error),
+            self.page_id, with_details(f"Setup was not finished: {{}} {after}", error)
         )
 
 

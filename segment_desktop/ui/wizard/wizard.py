@@ -28,7 +28,6 @@ from segment_desktop.ui.widgets.dialogs import Dialogs, QtDialogs
 from segment_desktop.ui.widgets.geometry import available, keep_inside_screen
 from segment_desktop.ui.wizard.base import FlowPage
 from segment_desktop.ui.wizard.steps import StepList
-from segment_desktop.ui.wizard.templates import studio_available
 
 if TYPE_CHECKING:
     from segment_desktop.ui.wizard.finish_page import FinishPage
@@ -107,7 +106,7 @@ class SetupWizard(QWizard):
         self.tasks = tasks or TaskRunner(self)
         self.dialogs: Dialogs = dialogs or QtDialogs()
         saved = config if config is not None else services.load_config()
-        self.flow = SetupFlow(saved, with_templates=studio_available())
+        self.flow = SetupFlow(saved)
         #: The saved secrets have not been read yet (see :meth:`load_saved_secrets`).
         self.secrets_pending = True
         self._painted = False
