@@ -119,7 +119,7 @@ class StepList(QWidget):
 
     def set_compact(self, compact: bool) -> None:
         """Markers only (their names in tooltips), for a page that needs the width."""
-        margin = 8 if compact else 16
+        margin = 4 if compact else 16
         self._layout.setContentsMargins(margin, 20, margin, 20)
         self.setMinimumWidth(0 if compact else 180)
         self.heading.setVisible(not compact)

@@ -38,9 +38,10 @@ log = logging.getLogger(__name__)
 SECRETS_TASK = "wizard.secrets"
 #: The title; Qt appends the application display name ("Setup — Segment Desktop").
 TITLE = "Setup"
-#: One size for every page (the Templates page needs an editor and a preview side by side),
-#: made smaller when the screen is; the window never grows past the screen's edge.
-WIZARD_SIZE = (1180, 760)
+#: One size for every page (the Templates page needs the studio's panes side by side next to
+#: the compact step list), made smaller when the screen is; the window never grows past the
+#: screen's edge (the pages scroll instead).
+WIZARD_SIZE = (1220, 760)
 MINIMUM_SIZE = (640, 520)
 #: A check box shows clearly that it has the keyboard (the style's own dotted frame is faint);
 #: the transparent border keeps the layout still when the focus moves.
