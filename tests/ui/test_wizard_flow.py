@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractButton, QWizard
+from PySide6.QtWidgets import QAbstractButton, QApplication, QWizard
 from pytestqt.qtbot import QtBot
 
 from segment_desktop.core.config import CommerceSettings, Config, ConfigStore
@@ -269,8 +269,12 @@ def test_cancel_while_registering_stops_after_the_current_write_and_says_so(
     finish = walk_to_finish(qtbot, wizard, sandbox)
     sandbox.commerce.faults.add("slow", prefix="/v2/integrations", method="POST", delay=0.5)
     with task_done(qtbot, wizard, "wizard.apply"):
-        click(qtbot, button(wizard, QWizard.WizardButton.FinishButton))
+        finish_button = button(wizard, QWizard.WizardButton.FinishButton)
+        finish_button.setFocus()
+        qtbot.keyClick(finish_button, Qt.Key.Key_Space)  # pressed from the keyboard
         assert finish.registering()
+        # Finish is disabled now: its focus goes to the plan, where Enter does nothing harmful
+        assert QApplication.focusWidget() is finish.plan_list
         assert finish.busy.cancel_button.isVisible()
         wizard.reject()  # Escape: stops after the write in progress; the wizard stays
         assert wizard.isVisible(), "still showing while Commerce is being changed"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from PySide6.QtWidgets import QLabel, QListWidget, QVBoxLayout
+from PySide6.QtWidgets import QLabel, QListWidget, QVBoxLayout, QWizard
 
 from segment_desktop.core.config import Config
 from segment_desktop.core.errors import SegmentDesktopError
@@ -137,6 +137,9 @@ class FinishPage(FlowPage):
         self.flow.set_error(self.page_id, "")
         self._stop.clear()
         self.busy.cancel_button.setEnabled(True)
+        wizard = self.wizard()
+        if wizard is not None:  # Finish is disabled while registering: keep its focus here
+            self.keep_focus_from(wizard.button(QWizard.WizardButton.FinishButton), self.plan_list)
         self._begin("Registering the integrations with Commerce…")
         self.tasks.submit(
             APPLY_TASK,
