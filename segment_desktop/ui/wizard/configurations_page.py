@@ -17,12 +17,21 @@ from PySide6.QtWidgets import (
 from segment_desktop.core.events import TEMPLATES, Group, TemplateSpec
 from segment_desktop.core.flow import Step
 from segment_desktop.ui.widgets.fields import MessageLabel, add_field_row, name_after_label
-from segment_desktop.ui.wizard.base import FlowPage, intro
+from segment_desktop.ui.wizard.base import FlowPage, help_box
 
 GROUP_TITLES = {
     Group.ORDERS: "Order Tracking Configuration",
     Group.CUSTOMERS: "Customer Tracking Configuration",
 }
+WHERE_EVENTS_GO = (
+    "• Commerce sends each chosen event to the relay URL: the public https:// address where "
+    "the relay (segment-desktop relay) runs, on a server or through a tunnel. Commerce's "
+    "servers cannot reach 127.0.0.1; only the sandbox's Commerce, on this computer, can.\n"
+    "• The relay turns each event into Segment calls with its template (next step) and sends "
+    "them to your Segment source, retrying while Segment is unreachable.\n"
+    "• Turning a template off later takes its event off the webhook at Commerce (a webhook "
+    "left with no events is disabled); nothing is deleted there."
+)
 #: Mnemonic letters already taken on this page: the Relay URL field, and the wizard's Back,
 #: Next and Finish buttons.
 TAKEN = frozenset("rbnf")
@@ -107,13 +116,8 @@ class ConfigurationsPage(FlowPage):
         name_after_label(self.relay_url, "Relay URL")
         self.relay_error = MessageLabel(self)
         add_field_row(form, "&Relay URL:", self.relay_url, self.relay_error)
-        layout.addWidget(
-            intro(
-                "Commerce sends each event to this address: where the relay "
-                "(segment-desktop relay) runs, reachable from the internet over https.",
-                self,
-            )
-        )
+        layout.addSpacing(12)
+        layout.addWidget(help_box("Where events go", WHERE_EVENTS_GO, self))
         self.relay_url.textEdited.connect(self._relay_edited)
         self._load()
 
