@@ -525,3 +525,26 @@ def test_a_failed_segment_test_is_shown_under_the_field_at_fault(
     type_into(qtbot, page.path, "/v1/batch")
     assert not page.path_problem.isVisible(), "editing the field clears its verdict"
     wizard.tasks.shutdown()
+
+
+def test_enter_in_the_relay_url_moves_on_and_enter_on_welcome_starts(
+    qtbot: QtBot, services: Services
+) -> None:
+    wizard = open_wizard(qtbot, services)
+    wizard.button(QWizard.WizardButton.NextButton).setFocus()
+    press(qtbot, Qt.Key.Key_Return)
+    assert wizard.currentId() == Step.COMMERCE
+    wizard.flow.commerce_connected("https://useast.api.elasticpath.com", "id", "secret")
+    wizard.next()
+    segment = wizard.currentPage()
+    assert isinstance(segment, SegmentPage)
+    type_into(qtbot, segment.write_key.edit, "k" * 32)
+    press(qtbot, Qt.Key.Key_Return)  # the page is complete: Enter presses Next
+    assert wizard.currentId() == Step.CONFIGURATIONS
+    page = wizard.currentPage()
+    assert isinstance(page, ConfigurationsPage)
+    type_into(qtbot, page.relay_url, "https://relay.example.com/webhooks/commerce")
+    assert wizard.button(QWizard.WizardButton.NextButton).isDefault()
+    press(qtbot, Qt.Key.Key_Return)
+    assert wizard.currentId() == Step.TEMPLATES
+    wizard.tasks.shutdown()

@@ -31,7 +31,7 @@ class FlowPage(QWizardPage):
 
     A page with an action that completes it (Connect, Test connection) names it in
     :meth:`action_button`: until the page is complete that button is the default one, so
-    Enter in a field presses it; once complete, Next is the default again (QWizard's rule).
+    Enter in a field presses it; once complete, Next (Finish on the last page) is.
     """
 
     page_id: Step
@@ -74,7 +74,7 @@ class FlowPage(QWizardPage):
         """The button that completes this page, or ``None``."""
         return None
 
-    def _update_default(self, *, entering: bool = False) -> None:
+    def update_default(self, *, entering: bool = False) -> None:
         """Enter presses the button that moves the user on: the page's action until the page
         is complete, then Next (Finish on the last page). The wizard leaves defaults to its
         pages (``NoDefaultButton``), so this is the one rule."""
@@ -104,7 +104,7 @@ class FlowPage(QWizardPage):
             wizard.button(QWizard.WizardButton.NextButton).setFocus()
 
     def initializePage(self) -> None:
-        self._update_default(entering=True)
+        self.update_default(entering=True)
 
     def saved_secret_pending(self) -> None:
         """The wizard is still reading the saved secrets; pages with a secret field say so."""
@@ -124,7 +124,7 @@ class FlowPage(QWizardPage):
         if page == self.page_id or self.page_id == Step.FINISH:
             self._show_status()
             self.completeChanged.emit()
-            self._update_default()
+            self.update_default()
 
     def _show_status(self) -> None:
         self.page_error.show_error(self.page_error_text())

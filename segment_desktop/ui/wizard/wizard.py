@@ -168,8 +168,14 @@ class SetupWizard(QWizard):
         if self.isVisible():
             QTimer.singleShot(0, self, self.keep_on_screen)
 
+    def _refresh_default(self) -> None:
+        page = self.currentPage()
+        if isinstance(page, FlowPage):
+            page.update_default()
+
     def _step_changed(self, page_id: int) -> None:
         if page_id >= 0:
+            self._refresh_default()  # whatever the page's own initializePage does
             self.steps.show_current(Step(page_id))
             # The studio needs an editor and a preview side by side: the list gives way.
             self.steps.set_compact(page_id == Step.TEMPLATES)
@@ -180,6 +186,9 @@ class SetupWizard(QWizard):
         widget = page_class(page)(self.flow, self.services, self.tasks)
         self.pages[page] = widget
         self.setPage(int(page), widget)
+        # After QWizard's own slot (connected by setPage), which clears every default button
+        # whenever any page's completeness changes (NoDefaultButton).
+        widget.completeChanged.connect(self._refresh_default)
         if self.secrets_pending:
             widget.saved_secret_pending()
         return widget
