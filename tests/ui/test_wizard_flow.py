@@ -140,6 +140,8 @@ def walk_to_finish(qtbot: QtBot, wizard: SetupWizard, sandbox: Sandbox) -> Finis
     assert isinstance(templates, TemplatesPage)
     studio = templates.studio
     assert studio is not None and studio.isVisible()
+    # The setup's own secrets (not in the keyring before Finish) let the studio send test calls.
+    qtbot.waitUntil(studio.preview.send_button.isEnabled, timeout=WAIT_MS)
     assert studio.select_template("order_completed")
     studio.editor.setFocus()
     qtbot.keyClick(studio.editor, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
