@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QFrame,
@@ -55,7 +54,6 @@ class FlowPage(QWizardPage):
         self.body_scroll = QScrollArea(self)
         self.body_scroll.setWidgetResizable(True)
         self.body_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.body_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         body = QWidget(self.body_scroll)
         body.setBackgroundRole(self.backgroundRole())
         self.body_scroll.setWidget(body)
@@ -69,6 +67,13 @@ class FlowPage(QWizardPage):
 
     def build(self, layout: QVBoxLayout) -> None:
         """Add the page's widgets to ``layout``."""
+
+    def settle(self) -> None:
+        """Once the first window is on screen: the scroll area never takes the keyboard focus
+        (named only now: the ``Qt`` namespace's first use would delay the first window)."""
+        from PySide6.QtCore import Qt
+
+        self.body_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
 
     def action_button(self) -> QPushButton | None:
         """The button that completes this page, or ``None``."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QFont, QPainter, QPalette, QPen, QPixmap
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from segment_desktop.core.flow import Step
@@ -22,36 +22,55 @@ ICON_SIZE = 20
 DONE, CURRENT, AHEAD = "done", "current", "ahead"
 
 
+_drawn: dict[tuple[str, int, int, int, float], QPixmap] = {}
+
+
 def state_icon(state: str, palette: QPalette, ratio: float = 1.0) -> QPixmap:
+    """:func:`draw_state_icon`, drawn once per state, palette and scale."""
+    key = (
+        state,
+        palette.color(QPalette.ColorRole.Highlight).rgba(),
+        palette.color(QPalette.ColorRole.HighlightedText).rgba(),
+        palette.color(QPalette.ColorRole.PlaceholderText).rgba(),
+        ratio,
+    )
+    if key not in _drawn:
+        _drawn[key] = draw_state_icon(state, palette, ratio)
+    return _drawn[key]
+
+
+def draw_state_icon(state: str, palette: QPalette, ratio: float = 1.0) -> QPixmap:
     """A round marker drawn from the palette, so it suits light and dark themes alike: a
-    filled circle with a tick (done), a thick ring with a dot (current), a thin ring (ahead)."""
+    filled circle with a tick (done), a thick ring with a dot (current), a thin ring (ahead).
+
+    Drawn without naming the ``Qt`` namespace: these are built before the first window is
+    shown, and the namespace's first use costs more than all the drawing.
+    """
     side = round(ICON_SIZE * ratio)
     pixmap = QPixmap(side, side)
     pixmap.setDevicePixelRatio(ratio)
-    pixmap.fill(Qt.GlobalColor.transparent)
+    pixmap.fill(QColor(0, 0, 0, 0))
     accent = palette.color(QPalette.ColorRole.Highlight)
     muted = palette.color(QPalette.ColorRole.PlaceholderText)
     painter = QPainter(pixmap)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     box = QRectF(2, 2, ICON_SIZE - 4, ICON_SIZE - 4)
     if state == DONE:
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(accent)
+        painter.setPen(QPen(accent, 1))
+        painter.setBrush(QBrush(accent))
         painter.drawEllipse(box)
-        pen = QPen(palette.color(QPalette.ColorRole.HighlightedText), 2.2)
-        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-        painter.setPen(pen)
+        painter.setPen(QPen(palette.color(QPalette.ColorRole.HighlightedText), 2.2))
         painter.drawPolyline([QPointF(6, 10.5), QPointF(9, 13.5), QPointF(14.5, 7)])
     elif state == CURRENT:
         painter.setPen(QPen(accent, 2.5))
-        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setBrush(QBrush())
         painter.drawEllipse(box.adjusted(0.5, 0.5, -0.5, -0.5))
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(accent)
+        painter.setPen(QPen(accent, 1))
+        painter.setBrush(QBrush(accent))
         painter.drawEllipse(box.center(), 3.5, 3.5)
     else:
         painter.setPen(QPen(muted, 1.5))
-        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setBrush(QBrush())
         painter.drawEllipse(box)
     painter.end()
     return pixmap
@@ -74,9 +93,10 @@ class StepRow(QWidget):
         layout.addWidget(self.icon)
         layout.addWidget(self.label, 1)
 
-    def set_state(self, state: str) -> None:
+    def set_state(self, state: str, *, icon: bool = True) -> None:
         self.state = state
-        self.icon.setPixmap(state_icon(state, self.palette(), self.devicePixelRatioF()))
+        if icon:
+            self.icon.setPixmap(state_icon(state, self.palette(), self.devicePixelRatioF()))
         font = QFont(self.label.font())
         font.setBold(state == CURRENT)
         self.label.setFont(font)
@@ -109,6 +129,9 @@ class StepList(QWidget):
         self.heading.setFont(font)
         layout.addWidget(self.heading)
         layout.addSpacing(8)
+        #: Markers are drawn once the first window is on screen (:meth:`show_icons`): the first
+        #: painting in a process costs more than the rest of this list.
+        self.icons = False
         self.rows: dict[Step, StepRow] = {}
         for number, step in enumerate(steps, start=1):
             row = StepRow(step, number, self)
@@ -131,7 +154,13 @@ class StepList(QWidget):
         """Mark ``current``; the steps before it are done (the wizard only moves on from a
         complete page)."""
         for step, row in self.rows.items():
-            row.set_state(DONE if step < current else CURRENT if step == current else AHEAD)
+            state = DONE if step < current else CURRENT if step == current else AHEAD
+            row.set_state(state, icon=self.icons)
+
+    def show_icons(self) -> None:
+        self.icons = True
+        for row in self.rows.values():
+            row.set_state(row.state)
 
     def current(self) -> Step | None:
         return next((s for s, r in self.rows.items() if r.state == CURRENT), None)

@@ -111,6 +111,7 @@ class SetupWizard(QWizard):
         #: The saved secrets have not been read yet (see :meth:`load_saved_secrets`).
         self.secrets_pending = True
         self._painted = False
+        self._dressed = False
         self.setWindowTitle(TITLE)
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
@@ -132,7 +133,6 @@ class SetupWizard(QWizard):
             button = self.button(which)
             button.setAccessibleName(button.text().replace("&", "").strip(" <>"))
         self._placing = False
-        self.setStyleSheet(FOCUS_RING)
         self._fit_to_screen()
 
     # -- on screen -------------------------------------------------------------------------------
@@ -185,6 +185,8 @@ class SetupWizard(QWizard):
     def _add_page(self, page: Step) -> FlowPage:
         widget = page_class(page)(self.flow, self.services, self.tasks)
         self.pages[page] = widget
+        if self._dressed:
+            widget.settle()
         self.setPage(int(page), widget)
         # After QWizard's own slot (connected by setPage), which clears every default button
         # whenever any page's completeness changes (NoDefaultButton).
@@ -224,6 +226,16 @@ class SetupWizard(QWizard):
             return  # closed before its first paint was on screen
         self.build_pages()
         self.load_saved_secrets()
+        QTimer.singleShot(0, self, self._dress)
+
+    def _dress(self) -> None:
+        """The finishing touches, after the first window is on screen (each would delay it):
+        the step markers, the focus ring, and scroll areas that never take the focus."""
+        self.steps.show_icons()
+        self.setStyleSheet(FOCUS_RING)
+        self._dressed = True
+        for page in self.pages.values():
+            page.settle()
 
     # -- the saved secrets ---------------------------------------------------------------------
 
@@ -301,9 +313,11 @@ class SetupWizard(QWizard):
 
     def _registering(self) -> FinishPage | None:
         """The Finish page while it registers (its outcome changes Commerce), else ``None``."""
+        finish = self.pages.get(Step.FINISH)
+        if finish is None:
+            return None  # not built, so not registering (and its module need not load)
         from segment_desktop.ui.wizard.finish_page import FinishPage
 
-        finish = self.pages.get(Step.FINISH)
         return finish if isinstance(finish, FinishPage) and finish.registering() else None
 
     def done(self, result: int) -> None:
