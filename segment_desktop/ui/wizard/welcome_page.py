@@ -6,7 +6,6 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -43,18 +42,26 @@ NEEDED = (
 )
 
 
-def _card(number: int, title: str, text: str, parent: QWidget) -> QFrame:
-    card = QFrame(parent)
-    card.setFrameShape(QFrame.Shape.StyledPanel)
-    card.setAccessibleName(f"Step {number}: {title}")
-    layout = QVBoxLayout(card)
-    heading = QLabel(f"{number}. {title}", card)
+def _panel(title: str, parent: QWidget) -> tuple[QFrame, QVBoxLayout]:
+    """A framed panel with a bold title: plain frames rather than group boxes, whose first use
+    costs more than the rest of this page, which is the first one shown."""
+    panel = QFrame(parent)
+    panel.setFrameShape(QFrame.Shape.StyledPanel)
+    panel.setAccessibleName(title)
+    layout = QVBoxLayout(panel)
+    heading = QLabel(title, panel)
     font = QFont(heading.font())
     font.setBold(True)
     heading.setFont(font)
+    layout.addWidget(heading)
+    return panel, layout
+
+
+def _card(number: int, title: str, text: str, parent: QWidget) -> QFrame:
+    card, layout = _panel(f"{number}. {title}", parent)
+    card.setAccessibleName(f"Step {number}: {title}")
     body = QLabel(text, card)
     body.setWordWrap(True)
-    layout.addWidget(heading)
     layout.addWidget(body, 1)
     return card
 
@@ -75,12 +82,10 @@ class WelcomePage(FlowPage):
             grid.addWidget(_card(index + 2, title, text, self), index // 3, index % 3)
         layout.addLayout(grid)
         layout.addSpacing(8)
-        needed = QGroupBox("What you need", self)
-        needed_layout = QVBoxLayout(needed)
+        needed, needed_layout = _panel("What you need", self)
         needed_layout.addWidget(intro(NEEDED, needed))
         layout.addWidget(needed)
-        self.sandbox_box = QGroupBox("No account at hand?", self)
-        sandbox_layout = QVBoxLayout(self.sandbox_box)
+        self.sandbox_box, sandbox_layout = _panel("No account at hand?", self)
         sandbox_layout.addWidget(
             intro(
                 "The sandbox runs emulators of Commerce and Segment on this computer and fills "
