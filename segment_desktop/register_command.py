@@ -66,7 +66,7 @@ def _run(args: argparse.Namespace) -> int:
         SecretStore,
         new_webhook_secret,
     )
-    from segment_desktop.registration import apply, plan
+    from segment_desktop.registration import plan, register
 
     store = ConfigStore(args.config_dir)
     config = saved = store.load()
@@ -110,15 +110,12 @@ def _run(args: argparse.Namespace) -> int:
         if args.dry_run:
             print("Dry run: nothing was changed.")
             return 0
-        if generated and the_plan.desired:
-            # stored first, so the relay and Commerce agree even if a write below fails
-            secrets.set(WEBHOOK_SECRET, webhook_secret)
 
         def persist(updated: Config) -> None:
             if updated != saved:
                 store.save(updated)
 
-        result = apply(the_plan, client, persist)
+        result = register(the_plan, client, secrets, webhook_secret, persist)
     if result.applied:
         print(result.summary())
     return 0

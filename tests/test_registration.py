@@ -126,7 +126,7 @@ def test_a_fresh_store_gets_its_integrations_created(
 ) -> None:
     the_plan, saved = register(client, make_config(sandbox))
     assert [a.kind for a in the_plan.actions] == ["create", "create"]
-    assert "Will create 2 integration(s)" in the_plan.summary()
+    assert "Will create 2 integrations" in the_plan.summary()
     assert f"observing {', '.join(DEFAULT_ORDER_EVENTS)}." in the_plan.summary()
 
     hooks = by_name(sandbox)

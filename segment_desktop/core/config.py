@@ -27,6 +27,7 @@ from typing import Any
 
 import platformdirs
 
+from segment_desktop import APP_NAME
 from segment_desktop.core.config_file import (
     atomic_write,
     decode_settings,
@@ -38,7 +39,6 @@ from segment_desktop.core.config_file import (
 from segment_desktop.core.errors import ConfigError
 from segment_desktop.core.events import TEMPLATES
 
-APP_NAME = "segment-desktop"
 CONFIG_DIR_ENV = "SEGMENT_DESKTOP_CONFIG_DIR"
 CONFIG_FILE_NAME = "config.json"
 #: The settings format this version writes. Bump it and add a ``MIGRATIONS`` entry together.

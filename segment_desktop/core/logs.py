@@ -29,7 +29,8 @@ from typing import TextIO
 
 import platformdirs
 
-APP_NAME = "segment-desktop"
+from segment_desktop import APP_NAME
+
 LOG_FILE_NAME = "segment-desktop.log"
 LOG_DIR_ENV = "SEGMENT_DESKTOP_LOG_DIR"
 MAX_BYTES = 1_000_000

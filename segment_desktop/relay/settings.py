@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from segment_desktop import APP_NAME
 from segment_desktop.core.envelope import MAX_BODY_BYTES
 from segment_desktop.core.errors import ConfigError
 from segment_desktop.relay.retention import DEFAULT_RETENTION_DAYS
 
-APP_NAME = "segment-desktop"
 DEFAULT_LISTEN = "127.0.0.1:8787"
 DEFAULT_FLUSH_SECONDS = 5.0
 #: At most this many render processes by default: beyond it the relay's main process (HTTP,

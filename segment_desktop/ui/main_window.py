@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -20,8 +19,9 @@ from PySide6.QtWidgets import (
 
 from segment_desktop.core.config import Config
 from segment_desktop.core.events import BY_KEY
-from segment_desktop.ui.services import Services
+from segment_desktop.services import Services
 from segment_desktop.ui.tasks import TaskRunner
+from segment_desktop.ui.widgets.dialogs import Dialogs, QtDialogs
 from segment_desktop.ui.widgets.integrations import IntegrationsPanel
 from segment_desktop.ui.widgets.relay_status import RelayStatusPanel
 from segment_desktop.ui.widgets.sandbox_panel import SandboxPanel
@@ -59,11 +59,13 @@ class MainWindow(QMainWindow):
         config: Config,
         *,
         tasks: TaskRunner | None = None,
+        dialogs: Dialogs | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.services = services
         self.config = config
+        self.dialogs: Dialogs = dialogs or QtDialogs()
         self.tasks = tasks or TaskRunner(self)
         self.setWindowTitle("Segment Desktop")
         self.resize(1000, 720)
@@ -76,7 +78,9 @@ class MainWindow(QMainWindow):
         self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.header)
         splitter = QSplitter(Qt.Orientation.Vertical, central)
-        self.integrations = IntegrationsPanel(services, self.tasks, lambda: self.config, splitter)
+        self.integrations = IntegrationsPanel(
+            services, self.tasks, lambda: self.config, splitter, dialogs=self.dialogs
+        )
         self.integrations.configChanged.connect(self.set_config)
         splitter.addWidget(self.integrations)
         self.relay_panel = RelayStatusPanel(splitter)
@@ -203,7 +207,7 @@ class MainWindow(QMainWindow):
         try:
             self.services.config_store.export_to(path, self.config)
         except Exception as err:
-            QMessageBox.warning(self, "Export settings", str(err))
+            self.dialogs.warn(self, "Export settings", str(err))
             return
         self.statusBar().showMessage(f"Settings exported to {path} (no secrets).", 8000)
 
@@ -217,7 +221,7 @@ class MainWindow(QMainWindow):
             config = self.services.config_store.import_from(path)
             self.services.save(config)
         except Exception as err:
-            QMessageBox.warning(self, "Import settings", str(err))
+            self.dialogs.warn(self, "Import settings", str(err))
             return
         self.set_config(config)
         self.statusBar().showMessage(
