@@ -61,6 +61,7 @@ class DeliverySection(QGroupBox):
         self.sqs = QRadioButton("To an Amazon S&QS queue", self)
         self.choice = QButtonGroup(self)
         for button in (self.webhook, self.sqs):
+            button_named(button)
             self.choice.addButton(button)
         layout.addWidget(self.webhook)
 
