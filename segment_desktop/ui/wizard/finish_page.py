@@ -157,7 +157,9 @@ class FinishPage(FlowPage):
         config = self.flow.accept(
             lambda draft: self.services.register(draft, should_stop=stop), self.services.save
         )
-        if config.sandbox:
+        # The in-process relay takes webhooks; a queue is read by relay workers
+        # (segment-desktop relay --sqs-queue-url).
+        if config.sandbox and config.delivery.kind != "aws_sqs":
             try:
                 self.services.start_relay(config)
             except SegmentDesktopError as err:  # setup itself is done and saved
