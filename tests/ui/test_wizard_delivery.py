@@ -18,7 +18,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QWizard
 from pytestqt.qtbot import QtBot
 
-from segment_desktop.core.config import Config, ConfigStore
+from segment_desktop.core.config import CommerceSettings, Config, ConfigStore
 from segment_desktop.core.flow import SetupFlow, Step
 from segment_desktop.core.secrets import SQS_SECRET_ACCESS_KEY, SecretStore
 from segment_desktop.sandbox.runner import Sandbox
@@ -183,7 +183,8 @@ def test_check_queue_runs_in_the_background_and_names_what_to_fix(
         assert section.busy.isVisible() and section.busy.cancel_button.isEnabled()
         assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
     assert section.result.kind == "error"
-    assert "queue" in section.result.text().lower()
+    assert "There is no queue" in section.result.text()
+    assert "Check the queue URL" in section.result.text()
     assert not section.busy.isVisible()
 
     type_keys(qtbot, section.queue_url, queue_url)
@@ -260,4 +261,27 @@ def test_cancel_keeps_the_settings_file_byte_identical(
     assert isinstance(wizard.dialogs, ScriptedDialogs) and wizard.dialogs.asked
     assert services.config_store.path.read_bytes() == before
     assert keyring_clean.lookup(SQS_SECRET_ACCESS_KEY) is None
+    wizard.tasks.shutdown()
+
+
+def test_a_saved_queue_is_shown_again_with_its_key_from_the_keyring(
+    qtbot: QtBot, services: Services, keyring_clean: SecretService, queue_url: str
+) -> None:
+    saved = Config.default()
+    saved.commerce = CommerceSettings(base_url="https://example.invalid", client_id="id")
+    saved.delivery.kind = "aws_sqs"
+    saved.delivery.sqs_queue_url = queue_url
+    saved.delivery.sqs_region = REGION
+    saved.delivery.sqs_access_key_id = KEY_ID
+    services.save(saved)
+    services.secrets.set(SQS_SECRET_ACCESS_KEY, SECRET)
+    wizard = open_wizard(qtbot, services)
+    page = wizard.page_widget(Step.CONFIGURATIONS)
+    assert isinstance(page, ConfigurationsPage)
+    section = page.delivery
+    assert section.sqs.isChecked() and not section.webhook.isChecked()
+    assert section.queue_url.text() == queue_url and section.region.text() == REGION
+    assert section.secret.text() == SECRET and section.secret.is_masked()
+    assert wizard.flow.draft().sqs_secret == SECRET
+    assert not wizard.flow.has_progress()  # what was saved is no work to lose
     wizard.tasks.shutdown()

@@ -30,7 +30,9 @@ WHERE_EVENTS_GO = (
     "servers cannot reach 127.0.0.1; only the sandbox's Commerce, on this computer, can.\n"
     "• The relay turns each event into Segment calls with its template (next step) and sends "
     "them to your Segment source, retrying while Segment is unreachable.\n"
-    "• Turning a template off later takes its event off the webhook at Commerce (a webhook "
+    "• On an SQS queue, events wait until a relay worker takes them, so an outage of the "
+    "relay costs none; the same templates serve both deliveries.\n"
+    "• Turning a template off later takes its event off the integration at Commerce (one "
     "left with no events is disabled); nothing is deleted there."
 )
 #: Mnemonic letters already taken on this page: the Relay URL field, the delivery box's, and
