@@ -8,7 +8,8 @@ from segment_desktop.delivery import queue_region
 def check_queue(url: str, region: str, access_key_id: str, secret_access_key: str) -> str:
     """A one-line summary when the queue answered with these keys; a ``ConfigError`` saying
     what to fix otherwise (an unknown queue, keys AWS refuses, an endpoint that cannot be
-    reached). A queue URL outside Amazon (an SQS-compatible server) is called at its own origin.
+    reached; one attempt, given up within 20 s). A queue URL outside Amazon (an
+    SQS-compatible server) is called at its own origin.
     """
     from segment_desktop.relay.sqs_queue import QueueSettings, check_queue
     from segment_desktop.sandbox.sqs_delivery import endpoint_for
@@ -19,7 +20,7 @@ def check_queue(url: str, region: str, access_key_id: str, secret_access_key: st
         endpoint_url=endpoint_for(url.strip()) or "",
         access_key_id=access_key_id.strip(),
     )
-    info = check_queue(settings, secret_access_key)
+    info = check_queue(settings, secret_access_key, interactive=True)
     dead_letters = (
         f"failed messages go to its dead-letter queue after {info.max_receives} receives"
         if info.max_receives

@@ -7,6 +7,7 @@ access key (which must never reach the settings file).
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -285,3 +286,28 @@ def test_a_saved_queue_is_shown_again_with_its_key_from_the_keyring(
     assert wizard.flow.draft().sqs_secret == SECRET
     assert not wizard.flow.has_progress()  # what was saved is no work to lose
     wizard.tasks.shutdown()
+
+
+def test_a_queue_that_never_answers_can_be_cancelled(
+    qtbot: QtBot, services: Services, keyring_clean: SecretService
+) -> None:
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        wizard = open_wizard(qtbot, services)
+        page = walk_to_configurations(qtbot, wizard)
+        section = page.delivery
+        choose_queue(qtbot, page, f"http://127.0.0.1:{port}/123456789012/orders")
+        click(qtbot, section.check_button)
+        assert section.busy.isVisible() and "Checking the queue" in section.busy.label.text()
+        assert not section.check_button.isEnabled()
+        assert "Cancel" in section.check_button.toolTip()
+        assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
+        qtbot.wait(400)  # the wait is still going on
+        assert section.busy.isVisible()
+        click(qtbot, section.busy.cancel_button)
+        assert not section.busy.isVisible() and section.result.text() == "Cancelled."
+        assert section.check_button.isEnabled()
+        assert wizard.button(QWizard.WizardButton.NextButton).isEnabled()
+        wizard.tasks.shutdown(wait_ms=0)
