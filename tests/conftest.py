@@ -1,4 +1,5 @@
-"""Shared test set-up: Qt offscreen, no proxies, private config and log folders per test."""
+"""Shared test set-up: Qt offscreen, no proxies, private config and log folders per test, and
+every Qt test marked ``gui``."""
 
 from __future__ import annotations
 
@@ -15,12 +16,20 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
+from tests.fixtures.gui_mark import check_gui_marks  # noqa: E402
+
 pytest_plugins = [
     "tests.fixtures.secret_service",
     "tests.fixtures.sandbox",
     "tests.fixtures.contracts",
     "tests.fixtures.moto_sqs",
+    "pytester",
 ]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Fail the run when a Qt test lacks the ``gui`` mark (see ``tests/fixtures/gui_mark.py``)."""
+    check_gui_marks(items, Path(__file__).parent / "ui")
 
 
 @pytest.fixture(autouse=True)

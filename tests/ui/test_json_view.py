@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pytestqt.qtbot import QtBot
 
 from segment_desktop.ui.studio.json_view import JsonView, changed_span
+
+pytestmark = pytest.mark.gui
 
 TEXTS = st.text(alphabet=st.sampled_from(list("ab{}\n \u00a0é😀")), max_size=40)
 
