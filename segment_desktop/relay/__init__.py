@@ -17,6 +17,7 @@ No Qt anywhere in here. Pieces, each in its own module:
 ``datadir``     the data folder: private permissions, a clear error when unusable
 ``sender``      the thread that drains the outbox to Segment in batches
 ``health``      problems the parts report for ``/healthz``
+``metrics``     the counters and outbox gauges ``/metrics`` exposes
 ``runtime``     the above wired together (no HTTP); ``server`` runs it under uvicorn, in a
                 thread or the foreground
 ``watcher``     picks up saved template changes while the relay runs
