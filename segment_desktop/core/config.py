@@ -41,6 +41,8 @@ CONFIG_FILE_NAME = "config.json"
 SCHEMA_VERSION = 1
 #: Marks an export file, so that importing some other JSON file gives a clear error.
 EXPORT_KIND = "segment-desktop-settings"
+#: An export's section for data kept beside the settings (template test cases …), by name.
+EXTRAS_KEY = "extras"
 
 DEFAULT_SEGMENT_HOST = "https://api.segment.io"
 DEFAULT_SEGMENT_PATH = "/v1/batch"
@@ -251,7 +253,7 @@ class _Reader:
         return result
 
     def config(self, data: Mapping[str, Any]) -> Config:
-        top = self._object(data, "", {f.name for f in fields(Config)} | {"kind"})
+        top = self._object(data, "", {f.name for f in fields(Config)} | {"kind", EXTRAS_KEY})
         version = top.get("schema_version", SCHEMA_VERSION)
         if not isinstance(version, int) or isinstance(version, bool):
             self.problems.append(
@@ -486,14 +488,19 @@ class ConfigStore:
             ) from None
         return target
 
-    def export_to(self, path: Path, config: Config) -> None:
+    def export_to(
+        self, path: Path, config: Config, extras: Mapping[str, Any] | None = None
+    ) -> None:
         """Write ``config`` to a file the user chose, marked as a settings export.
 
-        Holds no secret: :class:`Config` has none. Written atomically, like the settings file.
+        ``extras`` (JSON data by name, e.g. ``template_tests``) travels beside the settings; see
+        :meth:`import_extras`. Holds no secret: :class:`Config` has none. Written atomically,
+        like the settings file.
         """
         config.validate()
         path = Path(path)
-        data = _dump({"kind": EXPORT_KIND, **config.to_dict()})
+        extra = {EXTRAS_KEY: dict(extras)} if extras else {}
+        data = _dump({"kind": EXPORT_KIND, **config.to_dict(), **extra})
         try:
             atomic_write(path, data)
         except OSError as exc:
@@ -522,6 +529,17 @@ class ConfigStore:
                 f"{str(data.get('kind'))[:60]!r}). Choose a file made by Export settings."
             )
         return _parse(raw, str(path))
+
+    def import_extras(self, path: Path) -> dict[str, Any]:
+        """The ``extras`` an export carries (empty when it has none); check the file with
+        :meth:`import_from` first."""
+        raw = self._read(Path(path), "file to import")
+        try:
+            data = json.loads(raw or b"{}")
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return {}
+        extras = data.get(EXTRAS_KEY) if isinstance(data, dict) else None
+        return extras if isinstance(extras, dict) else {}
 
     # -- internals ---------------------------------------------------------------------------
 
