@@ -296,7 +296,10 @@ class CaseResult:
 
     @property
     def passed(self) -> bool:
-        return self.error is None and not self.differences and not self.violations
+        """No template error, no difference, no tracking-plan error (its warnings, such as an
+        event the plan does not list, are shown but do not fail a case)."""
+        errors = any(issue.level == "error" for issue in self.violations)
+        return self.error is None and not self.differences and not errors
 
     def report(self) -> str:
         """A failure as text for a terminal or a CI log; empty when the case passed."""
