@@ -87,13 +87,11 @@ def _run(args: argparse.Namespace) -> int:
 def _webhook_secret() -> str:
     from segment_desktop.core.errors import ConfigError
     from segment_desktop.core.secrets import WEBHOOK_SECRET, SecretStore
+    from segment_desktop.webhook_client import NO_SECRET
 
     secret = SecretStore().get(WEBHOOK_SECRET)
     if not secret:
-        raise ConfigError(
-            "No webhook secret is stored, so the relay would refuse the webhook. Run the setup "
-            "in the app (it creates one), or set COMMERCE_WEBHOOK_SECRET."
-        )
+        raise ConfigError(NO_SECRET)
     return secret
 
 

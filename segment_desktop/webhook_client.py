@@ -21,6 +21,11 @@ if TYPE_CHECKING:
     from segment_desktop.commerce import CommerceClient
 
 SERVICE = "the relay"
+#: Said when no webhook secret is found (the relay refuses a webhook without it).
+NO_SECRET = (
+    "No webhook secret is stored, so the relay would refuse the webhook. Run the setup in the "
+    "app (it creates one), or set COMMERCE_WEBHOOK_SECRET."
+)
 #: Commerce gives up on an answer after 10 seconds; so does ``trigger``.
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
