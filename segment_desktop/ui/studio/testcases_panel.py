@@ -92,6 +92,9 @@ class TestCasesPanel(QWidget):
         self.summary = QLabel("No test cases", self)
         self.summary.setObjectName("testCasesSummary")
         self.summary.setAccessibleName("Test cases")
+        bold = self.summary.font()
+        bold.setBold(True)
+        self.summary.setFont(bold)
         self.cases = QListWidget(self)
         self.cases.setAccessibleName("Test case list")
         self.cases.setToolTip("Double-click (or Enter on) a failing case to see its diff")
@@ -284,7 +287,7 @@ class CaseDiffDialog(QDialog):
         layout.addWidget(self.differences)
         layout.addWidget(splitter, 1)
         layout.addWidget(close, 0, Qt.AlignmentFlag.AlignRight)
-        self.differences.setMaximumHeight(140)
+        self.differences.setMaximumHeight(110)
 
     def show_result(self, result: CaseResult) -> None:
         self.setWindowTitle(f"Test case diff: {result.case.name}")
@@ -306,6 +309,8 @@ class CaseDiffDialog(QDialog):
                 changed_right.extend(range(b1, b2))
         _mark(self.expected, changed_left)
         _mark(self.actual, changed_right)
+        _reveal(self.expected, changed_left[0] if changed_left else 0)
+        _reveal(self.actual, changed_right[0] if changed_right else 0)
 
     def marked_lines(self, view: QPlainTextEdit) -> list[int]:
         """The 0-based lines marked as different in one side (for tests and screen readers)."""
@@ -322,6 +327,14 @@ def _side(parent: QWidget, name: str) -> QPlainTextEdit:
     font.setStyleHint(font.StyleHint.Monospace)
     view.setFont(font)
     return view
+
+
+def _reveal(view: QPlainTextEdit, line: int) -> None:
+    """Scroll so that ``line`` (the first difference) is in the middle of the view."""
+    block = view.document().findBlockByNumber(line)
+    if block.isValid():
+        view.setTextCursor(QTextCursor(block))
+        view.centerCursor()
 
 
 def _mark(view: QPlainTextEdit, lines: list[int]) -> None:
