@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from segment_desktop.core.render import Renderer
     from segment_desktop.core.template_tests import CaseResult
 
 EXIT_OK = 0
@@ -59,6 +60,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config-dir", type=Path, metavar="DIR", help="the settings folder (default: the app's)"
     )
+    save = parser.add_argument_group(
+        "saving a case instead of running them (what the studio's Save as test case does)"
+    )
+    save.add_argument("--save", metavar="NAME", help="save a new case called NAME, then stop")
+    save.add_argument("--for", dest="template_name", metavar="TEMPLATE",
+                      help='the template of the new case, e.g. "Order Completed"')  # fmt: skip
+    source = save.add_mutually_exclusive_group()
+    source.add_argument("--event", type=Path, metavar="FILE", help="the case's webhook body")
+    source.add_argument("--sample", metavar="NAME", help="a built-in sample, e.g. order.paid.kwd")
+    save.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="change the event first (as trigger does), e.g. payload.data.status='\"complete\"'",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,8 +91,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from segment_desktop.core.config import ConfigStore
-    from segment_desktop.core.errors import TemplateError
-    from segment_desktop.core.render import Renderer
     from segment_desktop.core.template_tests import CaseStore, cases_directory, run_case, summary
     from segment_desktop.core.templates import TemplateSet
     from segment_desktop.core.tracking_plan import (
@@ -85,6 +101,8 @@ def _run(args: argparse.Namespace) -> int:
     )
 
     directory = args.dir or cases_directory(args.config_dir)
+    if args.save is not None:
+        return _save(args, directory)
     cases = CaseStore(directory).cases()
     if not cases:
         print(
@@ -102,10 +120,7 @@ def _run(args: argparse.Namespace) -> int:
         plan = saved_plan(args.config_dir)
     templates = TemplateSet(ConfigStore(args.config_dir).load().template_overrides)
     files = _template_files(args.templates)
-    try:
-        renderer = Renderer(args.engine)
-    except ValueError as err:
-        raise TemplateError("SD300", str(err)) from None
+    renderer = _renderer(args.engine)
 
     if plan is not None:
         print(f"tracking plan: {plan.name} ({len(plan)} rules)")
@@ -127,6 +142,58 @@ def _run(args: argparse.Namespace) -> int:
     if args.junit is not None:
         _write_junit(args.junit, results, directory)
     return EXIT_OK if all(r.passed for r, _ in results) else EXIT_FAILED
+
+
+def _renderer(engine: str | None) -> Renderer:
+    from segment_desktop.core.errors import TemplateError
+    from segment_desktop.core.render import Renderer
+
+    try:
+        return Renderer(engine)
+    except ValueError as err:
+        raise TemplateError("SD300", str(err)) from None
+
+
+def _save(args: argparse.Namespace, directory: Path) -> int:
+    """Keep an event and the calls the template makes of it now as a new case."""
+    import json
+
+    from segment_desktop.core.config import ConfigStore
+    from segment_desktop.core.envelope import to_event
+    from segment_desktop.core.errors import EventError
+    from segment_desktop.core.events import template
+    from segment_desktop.core.samples import get_sample
+    from segment_desktop.core.template_tests import CaseStore, TestCase
+    from segment_desktop.core.templates import TemplateSet
+    from segment_desktop.core.webhook_trigger import apply_override, parse_override
+
+    if not args.template_name:
+        raise EventError(
+            'Name the template of the new case with --for, e.g. --for "Order Completed".'
+        )
+    try:
+        spec = template(args.template_name)
+    except KeyError as err:
+        raise EventError(str(err.args[0])) from None
+    if args.event is not None:
+        try:
+            body = json.loads(args.event.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise EventError(f"Cannot use the event file {args.event}: {err}.") from None
+    else:
+        body = json.loads(get_sample(args.sample or spec.default_event).text())
+    overrides = [parse_override(text) for text in args.overrides]
+    for override in overrides:
+        apply_override(body, override)
+    event = to_event(body)
+    files = _template_files(args.templates)
+    text = files.get(spec.key) or TemplateSet(
+        ConfigStore(args.config_dir).load().template_overrides
+    ).text(spec.key)
+    calls = _renderer(args.engine).render(text, event, template_key=spec.key).calls
+    path = CaseStore(directory).save(TestCase(args.save, spec.key, event.body, calls))
+    print(f"saved {path} ({len(calls)} call{'s' if len(calls) != 1 else ''})")
+    return EXIT_OK
 
 
 def _template_files(folder: Path | None) -> dict[str, str]:

@@ -123,3 +123,29 @@ def test_no_cases_is_an_error_not_a_pass(tmp_path: Path) -> None:
     result = _run("--dir", str(tmp_path / "none"), cwd=tmp_path)
     assert result.returncode == 2
     assert "no test cases in" in result.stderr
+
+
+def test_saving_cases_from_the_command_line(tmp_path: Path) -> None:
+    cases = tmp_path / "cases"
+    for name, extra in [
+        ("plain", []),
+        ("renamed", ["--set", 'payload.data.name="Ada Lovelace"']),
+        ("other address", ["--set", 'payload.data.email="ada@example.org"']),
+    ]:
+        saved = _run("--dir", str(cases), "--save", name, "--for", "Customer Updated", *extra,
+                     cwd=tmp_path)  # fmt: skip
+        assert saved.returncode == 0, saved.stderr
+        assert saved.stdout.startswith(f"saved {cases / 'customer_updated'}")
+    again = _run("--dir", str(cases), "--save", "plain", "--for", "customer_updated", cwd=tmp_path)
+    assert again.returncode == 2 and "already exists" in again.stderr
+    typo = _run("--dir", str(cases), "--save", "x", "--for", "Customer Updated",
+                "--set", "payload.data.emial=1", cwd=tmp_path)  # fmt: skip
+    assert typo.returncode == 2
+    assert "The override path payload.data.emial does not exist" in typo.stderr
+    assert not (cases / "customer_updated" / "x.json").exists()
+    ran = _run("--dir", str(cases), cwd=tmp_path)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert ran.stdout.strip().endswith("3 of 3 cases pass")
+    saved_case = json.loads((cases / "customer_updated" / "renamed.json").read_text())
+    assert saved_case["event"]["payload"]["data"]["name"] == "Ada Lovelace"
+    assert "Ada" in json.dumps(saved_case["expected"])
