@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -26,6 +27,8 @@ from segment_desktop.core.errors import SegmentDesktopError, TemplateError, Temp
 from segment_desktop.core.events import TEMPLATES, TemplateSpec
 from segment_desktop.core.render import Renderer
 from segment_desktop.core.samples import Sample, list_samples
+from segment_desktop.core.spec import Issue
+from segment_desktop.core.template_history import TemplateHistory, history_directory
 from segment_desktop.core.templates import TemplateSet, default_template
 from segment_desktop.segment import SendReport
 from segment_desktop.ui.studio.dialogs import QtDialogs, StudioDialogs, UnsavedChoice
@@ -38,6 +41,7 @@ from segment_desktop.ui.studio.preview import (
     build_preview,
 )
 from segment_desktop.ui.studio.sample_chooser import SampleChooser
+from segment_desktop.ui.studio.trust_panels import attach_trust_panels
 from segment_desktop.ui.tasks import CancelToken, Debouncer, TaskRunner
 
 __all__ = ["PREVIEW_DEBOUNCE_MS", "SegmentSender", "TemplateStudio", "describe_send_report"]
@@ -74,6 +78,7 @@ class TemplateStudio(QWidget):
 
     Signals:
         dirtyChanged(bool): the editor's text differs (or stops differing) from the saved one.
+        templateOpened(str): the template with this key is now in the editor.
         saved(str): the template with this key was saved.
         previewUpdated(object): a preview was shown (a :class:`Preview`) or replaced by an
             error (the exception).
@@ -81,6 +86,7 @@ class TemplateStudio(QWidget):
     """
 
     dirtyChanged = Signal(bool)
+    templateOpened = Signal(str)
     saved = Signal(str)
     previewUpdated = Signal(object)
     sendFinished = Signal(object)
@@ -114,6 +120,8 @@ class TemplateStudio(QWidget):
         self._dirty = False
         self._last_preview: Preview | None = None
         self._prepared_event = PreparedEventCache()
+        #: More checks for every previewed call, beside Segment's own (a tracking plan's).
+        self.extra_checks: Callable[[dict[str, Any]], list[Issue]] | None = None
 
         self.template_list = QListWidget(self)
         self.template_list.setObjectName("templateList")
@@ -143,6 +151,9 @@ class TemplateStudio(QWidget):
             parent=self,
         )
         self.preview = PreviewPanel(self)
+        self.side_tabs = QTabWidget(self)
+        self.side_tabs.setAccessibleName("Studio panels")
+        self.side_tabs.hide()  # shown once a panel is added
         self._debounce = Debouncer(PREVIEW_DEBOUNCE_MS, self)
         self._build_layout()
 
@@ -158,6 +169,8 @@ class TemplateStudio(QWidget):
         save_shortcut = QShortcut(QKeySequence.StandardKey.Save, self)
         save_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         save_shortcut.activated.connect(self.save)
+        self._history = TemplateHistory(history_directory(store.directory))
+        self.trust = attach_trust_panels(self, store.directory)
         self._fill_list()
 
     def _build_layout(self) -> None:
@@ -178,6 +191,7 @@ class TemplateStudio(QWidget):
         side.setContentsMargins(0, 0, 0, 0)
         side.addWidget(self.samples)
         side.addWidget(self.preview, 1)
+        side.addWidget(self.side_tabs, 1)
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(self.template_list)
         splitter.addWidget(middle)
@@ -189,6 +203,19 @@ class TemplateStudio(QWidget):
         self.template_list.setMinimumWidth(150)
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
+
+    def add_panel(self, panel: QWidget, title: str) -> int:
+        """Add a tab under the preview (its accessible name should say what it shows)."""
+        self.side_tabs.show()
+        return self.side_tabs.addTab(panel, title)
+
+    @property
+    def renderer(self) -> Renderer:
+        return self._renderer
+
+    @property
+    def runner(self) -> TaskRunner:
+        return self._runner
 
     # -- the services, settable after construction --------------------------------------------
     def set_commerce_client(self, client: CommerceClient | None) -> None:
@@ -318,6 +345,7 @@ class TemplateStudio(QWidget):
         self._refresh_title()
         self.samples.set_target(self._event_for(spec), spec.group)
         self.request_preview()
+        self.templateOpened.emit(key)
 
     def _refresh_title(self) -> None:
         if self._key is None:
@@ -379,6 +407,7 @@ class TemplateStudio(QWidget):
             else:
                 overrides[self._key] = text
             fresh.template_overrides = overrides
+            self._history.record(self._key, self._saved_text)  # what this save replaces
             self._store.save(fresh)
         except SegmentDesktopError as err:
             self.status.setText(f"Not saved: {err}")
@@ -441,9 +470,10 @@ class TemplateStudio(QWidget):
         renderer = self._renderer
 
         cache = self._prepared_event
+        extra = self.extra_checks
 
         def work(token: CancelToken) -> Preview:
-            return build_preview(renderer, text, event, key, token, cache)
+            return build_preview(renderer, text, event, key, token, cache, extra)
 
         self._runner.submit(
             self._task_prefix + "preview",

@@ -38,7 +38,7 @@ class _Studio(Protocol):
     saved: SignalInstance
     editor: Any
     samples: Any
-    live: Any
+    extra_checks: Any
 
     @property
     def current_key(self) -> str | None: ...
@@ -97,7 +97,7 @@ def attach_trust_panels(studio: _Studio, config_dir: Path | None = None) -> Trus
     history = HistoryPanel(TemplateHistory(history_directory(config_dir)))
     studio.add_panel(cases, "Test cases")
     studio.add_panel(history, "History")
-    studio.live.extra_checks = plan.check
+    studio.extra_checks = plan.check
 
     def opened(key: str) -> None:
         text = studio.editor.toPlainText()
