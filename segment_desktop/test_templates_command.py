@@ -123,7 +123,7 @@ def _run(args: argparse.Namespace) -> int:
     renderer = _renderer(args.engine)
 
     if plan is not None:
-        print(f"tracking plan: {plan.name} ({len(plan)} rules)")
+        print(f"tracking plan: {plan.describe()}")
     results: list[tuple[CaseResult, float]] = []
     for case in cases:
         started = time.perf_counter()

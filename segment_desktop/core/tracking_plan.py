@@ -46,6 +46,11 @@ class TrackingPlan:
     def __len__(self) -> int:
         return len(self.track) + len(self.other) + len(self.common)
 
+    def describe(self) -> str:
+        """``Shop plan (12 rules)``."""
+        count = len(self)
+        return f"{self.name} ({count} rule{'s' if count != 1 else ''})"
+
     def check(self, call: Any) -> list[Issue]:
         """The plan's violations in one call, each with the JSON path of the offending value."""
         if not isinstance(call, dict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -204,3 +205,42 @@ def test_the_trigger_dialog_without_a_secret(qtbot: QtBot, runner: TaskRunner) -
         qtbot.mouseClick(dialog.send_button, Qt.MouseButton.LeftButton)
     assert "No webhook secret is stored" in dialog.status.text()
     assert dialog.send_button.isEnabled()
+
+
+def test_importing_a_tracking_plan_from_the_panel(
+    qtbot: QtBot, runner: TaskRunner, tmp_path: Path
+) -> None:
+    from segment_desktop.core.tracking_plan import import_plan, plan_path, saved_plan
+
+    config = tmp_path / "config"
+    chosen: list[Path] = []
+    widget = TestCasesPanel(
+        Renderer(),
+        CaseStore(tmp_path / "cases"),
+        runner,
+        plan=lambda: saved_plan(config),
+        choose_plan=lambda _parent: chosen[-1],
+        import_plan=lambda path: import_plan(path, config),
+    )
+    qtbot.addWidget(widget)
+    widget.show()
+    _ran(qtbot, widget, lambda: widget.set_template(KEY, TEXT))
+    _save(qtbot, widget, "order.paid", "plain")
+    qtbot.waitUntil(lambda: widget.summary.text() == "1 of 1 case passes", timeout=20_000)
+
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"rules": {"events": [{"name": "Order Completed", "rules": {"type": 7}}]}}')
+    chosen.append(bad)
+    qtbot.mouseClick(widget.plan_button, Qt.MouseButton.LeftButton)
+    assert widget.plan_status.text().startswith(f"Not imported: {bad} is not a valid")
+    assert not plan_path(config).exists()
+
+    good = tmp_path / "plan.json"
+    rule = {"properties": {"properties": {"required": ["affiliation"]}}}
+    good.write_text(json.dumps({"display_name": "Shop", "rules": {"events": [
+        {"name": "Order Completed", "rules": rule}]}}))  # fmt: skip
+    chosen.append(good)
+    with qtbot.wait_signal(widget.resultsChanged, timeout=20_000):
+        qtbot.mouseClick(widget.plan_button, Qt.MouseButton.LeftButton)
+    assert widget.plan_status.text() == "Tracking plan: Shop (1 rule)"
+    assert widget.summary.text() == "0 of 1 case passes"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -59,6 +60,7 @@ class TestCasesPanel(QWidget):
         resultsChanged(list): the cases ran (a list of :class:`CaseResult`).
         caseSaved(str): a case was saved (its file path).
         problem(str): something the user should read (a broken case file, a failed save).
+        planImported(object): a tracking plan was imported (the :class:`TrackingPlan`).
     """
 
     __test__ = False
@@ -66,6 +68,7 @@ class TestCasesPanel(QWidget):
     resultsChanged = Signal(list)
     caseSaved = Signal(str)
     problem = Signal(str)
+    planImported = Signal(object)
 
     def __init__(
         self,
@@ -74,6 +77,8 @@ class TestCasesPanel(QWidget):
         runner: TaskRunner,
         *,
         plan: Callable[[], TrackingPlan | None] = lambda: None,
+        choose_plan: Callable[[QWidget], Path | None] | None = None,
+        import_plan: Callable[[Path], TrackingPlan] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -82,6 +87,8 @@ class TestCasesPanel(QWidget):
         self._store = store
         self._runner = runner
         self._plan = plan
+        self._choose_plan = choose_plan
+        self._import_plan = import_plan
         self._task = f"testcases-{id(self):x}"
         self._key: str | None = None
         self._text = ""
@@ -108,6 +115,14 @@ class TestCasesPanel(QWidget):
         )
         self.diff_button = QPushButton("Show diff", self)
         self.diff_button.setEnabled(False)
+        self.plan_status = QLabel("No tracking plan", self)
+        self.plan_status.setAccessibleName("Tracking plan")
+        self.plan_status.setWordWrap(True)
+        self.plan_button = QPushButton("Import tracking plan…", self)
+        self.plan_button.setToolTip(
+            "A Segment tracking plan (typewriter's plan.json or the Public API's rules): "
+            "every case and every preview is checked against it"
+        )
 
         row = QHBoxLayout()
         row.addWidget(self.name, 1)
@@ -118,6 +133,13 @@ class TestCasesPanel(QWidget):
         layout.addWidget(self.cases, 1)
         layout.addWidget(self.diff_button)
         layout.addLayout(row)
+        plan_row = QHBoxLayout()
+        plan_row.addWidget(self.plan_status, 1)
+        plan_row.addWidget(self.plan_button)
+        layout.addLayout(plan_row)
+        importing = choose_plan is not None and import_plan is not None
+        self.plan_status.setVisible(importing)
+        self.plan_button.setVisible(importing)
 
         self._debounce = Debouncer(RUN_DEBOUNCE_MS, self)
         self._debounce.triggered.connect(self.run_cases)
@@ -126,6 +148,7 @@ class TestCasesPanel(QWidget):
         self.diff_button.clicked.connect(self.open_diff)
         self.cases.itemActivated.connect(lambda _item: self.open_diff())
         self.cases.currentRowChanged.connect(self._row_changed)
+        self.plan_button.clicked.connect(self.choose_and_import_plan)
 
     # -- what the studio tells it -------------------------------------------------------------
     @property
@@ -147,6 +170,29 @@ class TestCasesPanel(QWidget):
     def set_event(self, event: CommerceEvent | None) -> None:
         """The event a new case would keep."""
         self._event = event
+
+    def show_plan(self, plan: TrackingPlan | None) -> None:
+        """Say which tracking plan applies."""
+        self.plan_status.setText(
+            f"Tracking plan: {plan.describe()}" if plan else "No tracking plan"
+        )
+
+    def choose_and_import_plan(self) -> None:
+        """Ask for a plan file, check it and keep it; a bad one is named and changes nothing."""
+        if self._choose_plan is None or self._import_plan is None:
+            return
+        path = self._choose_plan(self)
+        if path is None:
+            return
+        try:
+            plan = self._import_plan(path)
+        except SegmentDesktopError as err:
+            self.plan_status.setText(f"Not imported: {err}")
+            self.problem.emit(str(err))
+            return
+        self.show_plan(plan)
+        self.planImported.emit(plan)
+        self.run_cases()
 
     # -- running ------------------------------------------------------------------------------
     def run_cases(self) -> None:

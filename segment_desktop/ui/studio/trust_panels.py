@@ -9,6 +9,7 @@ imported tracking plan checks every preview beside Segment's own checks.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from dataclasses import dataclass
@@ -17,13 +18,14 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import SignalInstance
 from PySide6.QtGui import QTextCursor
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QFileDialog, QWidget
 
+from segment_desktop.core.errors import SegmentDesktopError
 from segment_desktop.core.render import Renderer
 from segment_desktop.core.spec import Issue
 from segment_desktop.core.template_history import TemplateHistory, history_directory
 from segment_desktop.core.template_tests import CaseStore, cases_directory
-from segment_desktop.core.tracking_plan import TrackingPlan, plan_path, read_plan
+from segment_desktop.core.tracking_plan import TrackingPlan, import_plan, plan_path, read_plan
 from segment_desktop.ui.studio.history_panel import HistoryPanel
 from segment_desktop.ui.studio.testcases_panel import TestCasesPanel
 from segment_desktop.ui.tasks import TaskRunner
@@ -48,6 +50,15 @@ class _Studio(Protocol):
     def runner(self) -> TaskRunner: ...
     def add_panel(self, panel: QWidget, title: str) -> int: ...
     def save(self) -> bool: ...
+    def request_preview(self) -> None: ...
+
+
+def choose_plan_file(parent: QWidget) -> Path | None:
+    """Ask for a tracking plan file."""
+    name, _ = QFileDialog.getOpenFileName(
+        parent, "Import a Segment tracking plan", "", "JSON files (*.json);;All files (*)"
+    )
+    return Path(name) if name else None
 
 
 class PlanFile:
@@ -93,6 +104,8 @@ def attach_trust_panels(studio: _Studio, config_dir: Path | None = None) -> Trus
         CaseStore(cases_directory(config_dir)),
         studio.runner,
         plan=plan,
+        choose_plan=choose_plan_file,
+        import_plan=lambda path: import_plan(path, config_dir),
     )
     history = HistoryPanel(TemplateHistory(history_directory(config_dir)))
     studio.add_panel(cases, "Test cases")
@@ -122,6 +135,9 @@ def attach_trust_panels(studio: _Studio, config_dir: Path | None = None) -> Trus
     studio.samples.eventChanged.connect(cases.set_event)
     studio.saved.connect(lambda _key: history.refresh())
     history.restoreRequested.connect(restore)
+    cases.planImported.connect(lambda _plan: studio.request_preview())
+    with contextlib.suppress(SegmentDesktopError):  # a broken plan file says so when used
+        cases.show_plan(plan())
     cases.set_event(studio.samples.current_event)
     if studio.current_key is not None:
         opened(studio.current_key)
