@@ -26,7 +26,6 @@ from segment_desktop.ui.tasks import TaskRunner
 from segment_desktop.ui.widgets.integrations import IntegrationsPanel
 from segment_desktop.ui.widgets.relay_status import RelayStatusPanel
 from segment_desktop.ui.widgets.sandbox_panel import SandboxPanel
-from segment_desktop.ui.wizard.templates import make_studio, studio_available
 
 STATUS_TASK = "main.status"
 FIRE_TASK = "main.fire"
@@ -248,12 +247,8 @@ class MainWindow(QMainWindow):
         dialog.show()
 
     def open_studio(self) -> None:
-        if not studio_available():
-            QMessageBox.information(
-                self, "Template studio", "The template studio is not available in this build."
-            )
-            return
         from segment_desktop.ui.studio import StudioDialog
+        from segment_desktop.ui.wizard.templates import make_studio
 
         studio = make_studio(self.services, self.tasks, copy.deepcopy(self.config))
         dialog = StudioDialog(studio, self)

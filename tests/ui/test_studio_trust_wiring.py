@@ -17,7 +17,7 @@ from segment_desktop.core.render import Renderer
 from segment_desktop.core.templates import default_template
 from segment_desktop.core.tracking_plan import import_plan
 from segment_desktop.ui.studio import TemplateStudio
-from segment_desktop.ui.studio.trust_panels import TrustPanels, attach_trust_panels
+from segment_desktop.ui.studio.trust_panels import TrustPanels
 from tests.ui.test_studio import AnsweringDialogs
 
 pytestmark = pytest.mark.gui
@@ -28,7 +28,7 @@ KEY = "order_completed"
 def wired(qtbot: QtBot, tmp_path: Path) -> Iterator[tuple[TemplateStudio, TrustPanels]]:
     store = ConfigStore()
     studio = TemplateStudio(Renderer(), store, dialogs=AnsweringDialogs())
-    panels = attach_trust_panels(studio, store.directory)
+    panels = studio.trust
     qtbot.addWidget(studio)
     studio.resize(1200, 800)
     studio.select_template(KEY)

@@ -212,7 +212,25 @@ class TestCasesPanel(QWidget):
                 results.append(run_case(case, text, renderer, check))
             return results
 
-        self._runner.submit(self._task, work, on_result=self._show, on_error=self._failed)
+        self._submit(self._task, work, self._show, self._failed)
+
+    def cancel(self) -> None:
+        """Drop pending runs and saves; nothing more is shown until the next edit."""
+        self._debounce.cancel()
+        for key in (self._task, self._task + "-save"):
+            self._runner.cancel(key)
+
+    def _submit(
+        self,
+        key: str,
+        work: Callable[[CancelToken], Any],
+        on_result: Callable[[Any], None],
+        on_error: Callable[[BaseException], None],
+    ) -> None:
+        try:
+            self._runner.submit(key, work, on_result=on_result, on_error=on_error)
+        except RuntimeError:
+            return  # the runner was shut down with the application: nothing more to show
 
     def _show(self, results: list[CaseResult]) -> None:
         self._results = results
@@ -273,12 +291,7 @@ class TestCasesPanel(QWidget):
             self.caseSaved.emit(path)
             self.run_cases()
 
-        self._runner.submit(
-            self._task + "-save",
-            work,
-            on_result=saved,
-            on_error=lambda err: self._say(f"Not saved: {err}"),
-        )
+        self._submit(self._task + "-save", work, saved, lambda err: self._say(f"Not saved: {err}"))
 
     def _say(self, message: str) -> None:
         self.summary.setText(message)

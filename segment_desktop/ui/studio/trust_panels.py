@@ -40,14 +40,10 @@ class _Studio(Protocol):
     saved: SignalInstance
     editor: Any
     samples: Any
-    extra_checks: Any
+    live: Any
 
     @property
     def current_key(self) -> str | None: ...
-    @property
-    def renderer(self) -> Renderer: ...
-    @property
-    def runner(self) -> TaskRunner: ...
     def add_panel(self, panel: QWidget, title: str) -> int: ...
     def save(self) -> bool: ...
     def request_preview(self) -> None: ...
@@ -95,14 +91,21 @@ class TrustPanels:
     history: HistoryPanel
     plan: PlanFile
 
+    def cancel(self) -> None:
+        """Drop the panels' pending work (with the studio's own)."""
+        self.cases.cancel()
 
-def attach_trust_panels(studio: _Studio, config_dir: Path | None = None) -> TrustPanels:
-    """Add Test cases and History to ``studio``, keeping their files beside the settings."""
+
+def attach_trust_panels(
+    studio: _Studio, renderer: Renderer, runner: TaskRunner, config_dir: Path | None = None
+) -> TrustPanels:
+    """Add Test cases and History to ``studio`` (its renderer and task runner run the cases),
+    keeping their files beside the settings."""
     plan = PlanFile(plan_path(config_dir))
     cases = TestCasesPanel(
-        studio.renderer,
+        renderer,
         CaseStore(cases_directory(config_dir)),
-        studio.runner,
+        runner,
         plan=plan,
         choose_plan=choose_plan_file,
         import_plan=lambda path: import_plan(path, config_dir),
@@ -110,7 +113,10 @@ def attach_trust_panels(studio: _Studio, config_dir: Path | None = None) -> Trus
     history = HistoryPanel(TemplateHistory(history_directory(config_dir)))
     studio.add_panel(cases, "Test cases")
     studio.add_panel(history, "History")
-    studio.extra_checks = plan.check
+    # In the preview a plan's violations are warnings: Segment itself accepts such calls.
+    studio.live.extra_checks = lambda call: [
+        Issue("warning", i.path, i.message) for i in plan.check(call)
+    ]
 
     def opened(key: str) -> None:
         text = studio.editor.toPlainText()
