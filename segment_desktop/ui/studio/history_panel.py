@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -65,8 +66,13 @@ class HistoryPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.heading)
-        layout.addWidget(self.versions, 1)
-        layout.addWidget(self.diff_view, 2)
+        # The diff needs the room; the list shows a few versions and scrolls (drag to change).
+        split = QSplitter(Qt.Orientation.Vertical, self)
+        split.addWidget(self.versions)
+        split.addWidget(self.diff_view)
+        split.setStretchFactor(1, 1)
+        split.setSizes([70, 230])
+        layout.addWidget(split, 1)
         layout.addLayout(buttons)
 
         self.versions.currentRowChanged.connect(self._show_diff)
