@@ -178,8 +178,14 @@ def _save(args: argparse.Namespace, directory: Path) -> int:
     if args.event is not None:
         try:
             body = json.loads(args.event.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise EventError(f"Cannot use the event file {args.event}: {err}.") from None
+        except (OSError, UnicodeDecodeError) as err:
+            reason = getattr(err, "strerror", None) or str(err)
+            raise EventError(f"Cannot read the event file {args.event}: {reason}.") from None
+        except json.JSONDecodeError as err:
+            raise EventError(
+                f"The event file {args.event} is not valid JSON: {err.msg} at line {err.lineno}, "
+                f"column {err.colno}."
+            ) from None
     else:
         body = json.loads(get_sample(args.sample or spec.default_event).text())
     overrides = [parse_override(text) for text in args.overrides]
