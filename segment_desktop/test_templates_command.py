@@ -250,7 +250,7 @@ def failure_diff(result: CaseResult) -> str:
 
 
 def _write_junit(path: Path, results: list[tuple[CaseResult, float]], directory: Path) -> None:
-    from segment_desktop.core.config import atomic_write
+    from segment_desktop.core.config_file import atomic_write
     from segment_desktop.core.errors import TestCaseError
 
     failures = sum(not r.passed for r, _ in results)

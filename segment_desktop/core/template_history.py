@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from segment_desktop.core.config import atomic_write, config_directory
+from segment_desktop.core.config import config_directory
+from segment_desktop.core.config_file import atomic_write
 from segment_desktop.core.errors import ConfigError
 from segment_desktop.core.events import template as find_template
 

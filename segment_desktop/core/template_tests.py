@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from segment_desktop.core.config import atomic_write, config_directory
+from segment_desktop.core.config import config_directory
+from segment_desktop.core.config_file import atomic_write
 from segment_desktop.core.envelope import to_event
 from segment_desktop.core.errors import EventError, TemplateError, TestCaseError
 from segment_desktop.core.events import template as find_template

@@ -24,7 +24,8 @@ from typing import Any
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import SchemaError
 
-from segment_desktop.core.config import atomic_write, config_directory
+from segment_desktop.core.config import config_directory
+from segment_desktop.core.config_file import atomic_write
 from segment_desktop.core.errors import TrackingPlanError
 from segment_desktop.core.jsontypes import json_type_name
 from segment_desktop.core.spec import Issue

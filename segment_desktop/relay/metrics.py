@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from segment_desktop.relay.outbox import OutboxStats
+from segment_desktop.relay.records import OutboxStats
 
 #: name → help text. Every counter is exposed as ``segment_desktop_relay_<name>_total``.
 COUNTERS: dict[str, str] = {

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -21,8 +20,9 @@ from PySide6.QtWidgets import (
 from segment_desktop.core.config import Config
 from segment_desktop.core.events import BY_KEY
 from segment_desktop.core.template_tests import extras_for_export, restore_from_export
-from segment_desktop.ui.services import Services
+from segment_desktop.services import Services
 from segment_desktop.ui.tasks import TaskRunner
+from segment_desktop.ui.widgets.dialogs import Dialogs, QtDialogs
 from segment_desktop.ui.widgets.integrations import IntegrationsPanel
 from segment_desktop.ui.widgets.relay_status import RelayStatusPanel
 from segment_desktop.ui.widgets.sandbox_panel import SandboxPanel
@@ -60,11 +60,13 @@ class MainWindow(QMainWindow):
         config: Config,
         *,
         tasks: TaskRunner | None = None,
+        dialogs: Dialogs | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.services = services
         self.config = config
+        self.dialogs: Dialogs = dialogs or QtDialogs()
         self.tasks = tasks or TaskRunner(self)
         self.setWindowTitle("Segment Desktop")
         self.resize(1000, 720)
@@ -77,7 +79,9 @@ class MainWindow(QMainWindow):
         self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.header)
         splitter = QSplitter(Qt.Orientation.Vertical, central)
-        self.integrations = IntegrationsPanel(services, self.tasks, lambda: self.config, splitter)
+        self.integrations = IntegrationsPanel(
+            services, self.tasks, lambda: self.config, splitter, dialogs=self.dialogs
+        )
         self.integrations.configChanged.connect(self.set_config)
         splitter.addWidget(self.integrations)
         self.relay_panel = RelayStatusPanel(splitter)
@@ -208,7 +212,7 @@ class MainWindow(QMainWindow):
             store = self.services.config_store
             store.export_to(path, self.config, extras_for_export(store.directory))
         except Exception as err:
-            QMessageBox.warning(self, "Export settings", str(err))
+            self.dialogs.warn(self, "Export settings", str(err))
             return
         self.statusBar().showMessage(f"Settings exported to {path} (no secrets).", 8000)
 
@@ -224,7 +228,7 @@ class MainWindow(QMainWindow):
             self.services.save(config)
             restore_from_export(store.import_extras(path), str(path), store.directory)
         except Exception as err:
-            QMessageBox.warning(self, "Import settings", str(err))
+            self.dialogs.warn(self, "Import settings", str(err))
             return
         self.set_config(config)
         self.statusBar().showMessage(

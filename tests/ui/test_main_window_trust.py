@@ -12,8 +12,8 @@ from pytestqt.qtbot import QtBot
 
 from segment_desktop.core.samples import get_sample
 from segment_desktop.core.template_tests import CaseStore, TestCase, cases_directory
+from segment_desktop.services import Services
 from segment_desktop.ui.main_window import MainWindow
-from segment_desktop.ui.services import Services
 from segment_desktop.ui.trigger_dialog import TriggerDialog
 from segment_desktop.ui.widgets.integrations import LIST_TASK
 from tests.ui import test_main_window as main_window_tests

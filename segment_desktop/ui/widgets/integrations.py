@@ -10,16 +10,16 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from segment_desktop.core.config import Config
-from segment_desktop.ui.services import Services
+from segment_desktop.services import Services
 from segment_desktop.ui.tasks import TaskRunner
 from segment_desktop.ui.widgets.busy import BusyBar
+from segment_desktop.ui.widgets.dialogs import Dialogs, QtDialogs
 from segment_desktop.ui.widgets.fields import MessageLabel, button_named
 from segment_desktop.ui.widgets.tables import ReadOnlyTable
 
@@ -59,9 +59,12 @@ class IntegrationsPanel(QWidget):
         tasks: TaskRunner,
         config: Callable[[], Config],
         parent: QWidget | None = None,
+        *,
+        dialogs: Dialogs | None = None,
     ) -> None:
         super().__init__(parent)
         self.services = services
+        self.dialogs: Dialogs = dialogs or QtDialogs()
         self.tasks = tasks
         self.config = config
         self.integrations: list[dict[str, Any]] = []
@@ -246,13 +249,13 @@ class IntegrationsPanel(QWidget):
         chosen = self.selected()
         if chosen is None:
             return
-        answer = QMessageBox.question(
+        if not self.dialogs.confirm(
             self,
-            "Delete integration",
+            "Delete integration?",
             f"Delete {chosen.get('name')} at Commerce? Its events will no longer reach "
             "Segment until you register again.",
-        )
-        if answer != QMessageBox.StandardButton.Yes:
+            "Delete",
+        ):
             return
         config = self.config()
         self._action(

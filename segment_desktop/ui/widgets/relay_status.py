@@ -6,7 +6,7 @@ import datetime as dt
 
 from PySide6.QtWidgets import QGroupBox, QLabel, QVBoxLayout, QWidget
 
-from segment_desktop.ui.services import RelayStatus
+from segment_desktop.services import RelayStatus
 from segment_desktop.ui.widgets.tables import ReadOnlyTable
 
 

@@ -39,7 +39,7 @@ def _call_row(call: dict[str, Any]) -> list[str]:
 
 
 class SandboxPanel(QGroupBox):
-    """A "Fire sample order" button (with the event to fire) and the calls Segment received.
+    """A "Fire sample …" button (with the event to fire) and the calls Segment received.
 
     Signals:
         fireRequested(str): the user asked to fire this Commerce event.
@@ -60,6 +60,7 @@ class SandboxPanel(QGroupBox):
         self.fire_button.clicked.connect(
             lambda: self.fireRequested.emit(self.event_choice.currentText())
         )
+        self.event_choice.currentTextChanged.connect(self._name_fire_button)
         row = QHBoxLayout()
         row.addWidget(label)
         row.addWidget(self.event_choice)
@@ -74,7 +75,13 @@ class SandboxPanel(QGroupBox):
         layout.addWidget(self.received_label)
         layout.addWidget(self.received)
 
+    def _name_fire_button(self, event: str) -> None:
+        what = "customer event" if event.startswith("customer.") else "order"
+        self.fire_button.setText(f"&Fire sample {what}")
+        button_named(self.fire_button)
+
     def show_calls(self, calls: list[dict[str, Any]]) -> None:
         newest_first = list(reversed(calls))
         self.received.set_rows([_call_row(c) for c in newest_first])
-        self.received_label.setText(f"What the sandbox Segment received ({len(calls)} calls):")
+        count = f"{len(calls)} call" + ("" if len(calls) == 1 else "s")
+        self.received_label.setText(f"What the sandbox Segment received ({count}):")
