@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from segment_desktop.core.config import Config
 from segment_desktop.core.events import BY_KEY
+from segment_desktop.core.template_tests import extras_for_export, restore_from_export
 from segment_desktop.services import Services
 from segment_desktop.ui.tasks import TaskRunner
 from segment_desktop.ui.widgets.dialogs import Dialogs, QtDialogs
@@ -120,6 +121,9 @@ class MainWindow(QMainWindow):
         self.refresh_action.setShortcut(QKeySequence.StandardKey.Refresh)
         self.refresh_action.triggered.connect(self.refresh)
         setup_menu.addActions([self.rerun_action, self.studio_action, self.refresh_action])
+        self.trigger_action = QAction("&Trigger a webhook…", self)
+        self.trigger_action.triggered.connect(self.open_trigger)
+        setup_menu.addAction(self.trigger_action)
         toolbar = self.addToolBar("Actions")
         toolbar.setObjectName("actions")
         toolbar.setMovable(False)
@@ -205,7 +209,8 @@ class MainWindow(QMainWindow):
 
     def export_to(self, path: Path) -> None:
         try:
-            self.services.config_store.export_to(path, self.config)
+            store = self.services.config_store
+            store.export_to(path, self.config, extras_for_export(store.directory))
         except Exception as err:
             self.dialogs.warn(self, "Export settings", str(err))
             return
@@ -218,8 +223,10 @@ class MainWindow(QMainWindow):
 
     def import_from(self, path: Path) -> None:
         try:
-            config = self.services.config_store.import_from(path)
+            store = self.services.config_store
+            config = store.import_from(path)
             self.services.save(config)
+            restore_from_export(store.import_extras(path), str(path), store.directory)
         except Exception as err:
             self.dialogs.warn(self, "Import settings", str(err))
             return
@@ -227,6 +234,21 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(
             "Settings imported. Use Re-register to apply them at Commerce.", 10000
         )
+
+    def open_trigger(self) -> None:
+        """Send a Commerce webhook to the relay on purpose (``segment-desktop trigger``)."""
+        from segment_desktop.core.secrets import WEBHOOK_SECRET
+        from segment_desktop.ui.trigger_dialog import TriggerDialog
+
+        commerce, _segment = self.services.studio_clients(self.config)
+        dialog = TriggerDialog(
+            self.tasks,
+            relay_url=self.config.relay_url,
+            secret=lambda: self.services.read_secret(WEBHOOK_SECRET),
+            commerce=commerce,
+            parent=self,
+        )
+        dialog.show()
 
     def open_studio(self) -> None:
         from segment_desktop.ui.studio import StudioDialog
