@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
@@ -124,6 +125,7 @@ def build_app(relay: Relay) -> ASGIApp:
             await _send_json(send, 503, {"error": message}, _RETRY_LATER)
             return
         relay.in_flight += 1  # only the event loop's thread changes it
+        started = time.perf_counter()
         try:
             answer = await _receive(scope, receive)
         except _Answer as early:
@@ -132,6 +134,7 @@ def build_app(relay: Relay) -> ASGIApp:
             await _send_json(send, 200, answer.as_dict())
         finally:
             relay.in_flight -= 1
+            relay.metrics.observe("webhook_ack", time.perf_counter() - started)
 
     async def _receive(scope: Scope, receive: Receive) -> Accepted:
         given = b""
@@ -159,6 +162,7 @@ def build_app(relay: Relay) -> ASGIApp:
             # Parsing and rendering are CPU work: in the relay's render processes (or, without
             # them, on its worker threads), never on the event loop.
             prepared: Accepted | Pending
+            rendering = time.perf_counter()
             if relay.pool is not None:
                 outcome = await asyncio.wrap_future(relay.pool.submit(body))
                 prepared = relay.intake.take(outcome)
@@ -166,9 +170,21 @@ def build_app(relay: Relay) -> ASGIApp:
                 prepared = await asyncio.get_running_loop().run_in_executor(
                     relay.executor, relay.intake.prepare, body
                 )
+            relay.metrics.observe("render", time.perf_counter() - rendering)
             if isinstance(prepared, Pending):  # wait for the durable commit, holding no thread
-                stored = await asyncio.wrap_future(prepared.future)
-                prepared = relay.intake.finish(prepared, stored)
+                pending = prepared
+                stored = await asyncio.wrap_future(pending.future)
+                prepared = relay.intake.finish(pending, stored)
+                if stored:
+                    record = pending.record
+                    relay.metrics.journal.webhook(
+                        record.event_id,
+                        record.triggered_by,
+                        body,
+                        prepared.status,
+                        record.calls,
+                        record.failures,
+                    )
         except EventError as err:
             relay.metrics.add("invalid")
             raise _Answer(400, str(err)) from None
@@ -203,12 +219,7 @@ def _status_app(relay: Relay) -> Starlette:
 
     async def metrics(request: Request) -> Response:
         stats = await run_in_threadpool(relay.outbox.stats)
-        text = relay.metrics.render(stats)
-        text += (
-            "# HELP segment_desktop_relay_in_flight Deliveries being handled now.\n"
-            "# TYPE segment_desktop_relay_in_flight gauge\n"
-            f"segment_desktop_relay_in_flight {relay.in_flight}\n"
-        )
+        text = relay.metrics.render(stats, relay.in_flight)
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
     return Starlette(
