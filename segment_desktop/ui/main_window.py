@@ -1,4 +1,5 @@
-"""The main window after setup: integrations and their deliveries, relay status, sandbox tools."""
+"""The main window after setup: a live dashboard of the pipeline (overview, deliveries), the
+integrations at Commerce, and in sandbox mode the tools to fire sample events."""
 
 from __future__ import annotations
 
@@ -6,43 +7,52 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
-    QSplitter,
+    QPushButton,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from segment_desktop.core.config import Config
 from segment_desktop.core.events import BY_KEY
+from segment_desktop.ui.dashboard.confirm import ask
+from segment_desktop.ui.dashboard.dashboard import Dashboard
+from segment_desktop.ui.dashboard.settings_diff import settings_diff
+from segment_desktop.ui.dashboard.snapshot import Snapshot
 from segment_desktop.ui.services import Services
 from segment_desktop.ui.tasks import TaskRunner
 from segment_desktop.ui.widgets.integrations import IntegrationsPanel
-from segment_desktop.ui.widgets.relay_status import RelayStatusPanel
-from segment_desktop.ui.widgets.sandbox_panel import SandboxPanel
+from segment_desktop.ui.widgets.sandbox_panel import FireReport, SandboxPanel, describe_fire
 from segment_desktop.ui.wizard.templates import make_studio, studio_available
 
 STATUS_TASK = "main.status"
 FIRE_TASK = "main.fire"
-POLL_MS = 1500
+IMPORT_TASK = "main.import"
+OPEN_TASK = "main.open-event"
 
 
 def describe(config: Config) -> str:
-    """One paragraph: where events come from, where they go, what is tracked."""
-    tracked = ", ".join(
+    """One line: where events come from and where they go (the pipeline's addresses)."""
+    mode = "Sandbox mode: everything runs on this computer. " if config.sandbox else ""
+    return (
+        f"{mode}Commerce store {config.commerce.base_url} → relay {config.relay_url} → "
+        f"Segment {config.segment.host}{config.segment.path}"
+    )
+
+
+def tracked(config: Config) -> str:
+    """What is tracked, for the header's tooltip."""
+    names = ", ".join(
         f"{BY_KEY[key].name} ({event})" for key, event in config.chosen_events().items()
     )
-    mode = "Sandbox mode: everything runs on this computer.\n" if config.sandbox else ""
-    return (
-        f"{mode}Commerce store {config.commerce.base_url} (client {config.commerce.client_id}) "
-        f"→ relay {config.relay_url} → Segment {config.segment.host}{config.segment.path}\n"
-        f"Tracking: {tracked or 'nothing'}"
-    )
+    return f"Commerce client {config.commerce.client_id}. Tracking: {names or 'nothing'}"
 
 
 class MainWindow(QMainWindow):
@@ -67,31 +77,48 @@ class MainWindow(QMainWindow):
         self.config = config
         self.tasks = tasks or TaskRunner(self)
         self.setWindowTitle("Segment Desktop")
-        self.resize(1000, 720)
-        self.setMinimumSize(720, 520)
+        self.resize(1100, 760)
+        self.setMinimumSize(760, 560)
+        self._fired: FireReport | None = None
+        self._last_webhook: float | None = None
 
         central = QWidget(self)
         layout = QVBoxLayout(central)
+        self.dashboard = Dashboard(services, self.tasks, lambda: self.config, central)
+        self.relay_panel = self.dashboard.relay_numbers
         self.header = QLabel(central)
         self.header.setWordWrap(True)
         self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.header.setEnabled(False)  # muted: the pipeline above says the same in colour
+        layout.addWidget(self.dashboard.pipeline)
         layout.addWidget(self.header)
-        splitter = QSplitter(Qt.Orientation.Vertical, central)
-        self.integrations = IntegrationsPanel(services, self.tasks, lambda: self.config, splitter)
+
+        self.tabs = QTabWidget(central)
+        self.tabs.setDocumentMode(True)
+        self.integrations = IntegrationsPanel(
+            services, self.tasks, lambda: self.config, self.tabs, self.dashboard.log.known_events
+        )
         self.integrations.configChanged.connect(self.set_config)
-        splitter.addWidget(self.integrations)
-        self.relay_panel = RelayStatusPanel(splitter)
-        splitter.addWidget(self.relay_panel)
-        self.sandbox_panel = SandboxPanel(splitter)
+        self.integrations.listed.connect(self.dashboard.commerce_listed)
+        self.integrations.listFailed.connect(self.dashboard.commerce_failed)
+        self.sandbox_panel = SandboxPanel(self.tabs)
         self.sandbox_panel.fireRequested.connect(self.fire_sample)
-        splitter.addWidget(self.sandbox_panel)
-        layout.addWidget(splitter, 1)
+        self.tabs.addTab(self.dashboard, "O&verview")
+        self.tabs.addTab(self.dashboard.log, "&Deliveries")
+        self.tabs.addTab(self.integrations, "&Integrations")
+        self.sandbox_tab = self.tabs.addTab(self.sandbox_panel, "Sand&box")
+        layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
         self._build_menus()
 
-        self.poll = QTimer(self)
-        self.poll.setInterval(POLL_MS)
-        self.poll.timeout.connect(self.refresh_status)
+        self.open_fired = QPushButton("Open in studio", self)
+        self.open_fired.setToolTip("Open the template that failed, with the fired event.")
+        self.open_fired.clicked.connect(self._open_fired)
+        self.open_fired.hide()
+        self.statusBar().addPermanentWidget(self.open_fired)
+        self.dashboard.openInStudio.connect(self.open_studio_on)
+        self.dashboard.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.dashboard.refreshed.connect(self._snapshot_shown)
         self.set_config(config)
 
     # -- menus -------------------------------------------------------------------------------
@@ -121,7 +148,7 @@ class MainWindow(QMainWindow):
         toolbar.setObjectName("actions")
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        toolbar.addActions([self.rerun_action, self.studio_action])
+        toolbar.addActions([self.rerun_action, self.studio_action, self.refresh_action])
         toolbar.addSeparator()
         toolbar.addActions([self.export_action, self.import_action])
 
@@ -131,55 +158,50 @@ class MainWindow(QMainWindow):
         """Show ``config`` (after setup ran again, an import, or an action)."""
         self.config = config
         self.header.setText(describe(config))
-        self.sandbox_panel.setVisible(self.services.sandbox is not None)
+        self.header.setToolTip(tracked(config))
+        self.tabs.setTabVisible(self.sandbox_tab, self.services.sandbox is not None)
         self.refresh()
 
     def refresh(self) -> None:
+        """Read the integrations (and the selected one's delivery log) and the relay again."""
         self.integrations.refresh()
-        self.refresh_status()
-        if not self.poll.isActive():
-            self.poll.start()
+        if not self.dashboard.timer.isActive():
+            self.dashboard.start()
+        else:
+            self.dashboard.refresh()
 
-    def refresh_status(self) -> None:
-        """Relay counts and, in sandbox mode, the calls Segment received (off the GUI thread)."""
-        if self.tasks.is_busy(STATUS_TASK):
+    def _snapshot_shown(self, snapshot: Snapshot) -> None:
+        self._follow_fired(snapshot)
+        if snapshot.last_webhook != self._last_webhook:
+            # A delivery arrived: Commerce has logged it, so its delivery log has news.
+            self._last_webhook = snapshot.last_webhook
+            if self.integrations.log_offset == 0:
+                self.integrations.load_logs(0)
+        sandbox = self.services.sandbox
+        if sandbox is None or self.tasks.is_busy(STATUS_TASK):
             return
         self.tasks.submit(
             STATUS_TASK,
-            lambda _t: (self.services.relay_status(), self._received_calls()),
-            on_result=self._show_status,
-            on_error=lambda err: self.relay_panel.summary.setText(f"Relay status: {err}"),
+            lambda _t: list(sandbox.segment.received_calls()),
+            on_result=self.sandbox_panel.show_calls,
         )
 
-    def _received_calls(self) -> list[dict[str, Any]]:
-        sandbox = self.services.sandbox
-        return list(sandbox.segment.received_calls()) if sandbox is not None else []
-
-    def _show_status(self, result: tuple[Any, list[dict[str, Any]]]) -> None:
-        status, calls = result
-        self.relay_panel.show_status(status)
-        if self.services.sandbox is not None:
-            self.sandbox_panel.show_calls(calls)
-
-    # -- actions -----------------------------------------------------------------------------
+    # -- firing a sample (sandbox mode) ------------------------------------------------------
 
     def fire_sample(self, event: str) -> None:
         sandbox = self.services.sandbox
         if sandbox is None:
             return
         self.sandbox_panel.fire_button.setEnabled(False)
+        self.open_fired.hide()
         self.statusBar().showMessage(f"Firing {event} in the sandbox store…")
 
         def fired(results: object) -> None:
             self.sandbox_panel.fire_button.setEnabled(True)
             handles = results if isinstance(results, list) else []
-            ok = sum(1 for r in handles if getattr(r, "succeeded", False))
-            self.statusBar().showMessage(
-                f"{event} sent to {len(handles)} integration(s); {ok} accepted it."
-                if handles
-                else f"No enabled integration observes {event}.",
-                8000,
-            )
+            self._fired = describe_fire(event, handles)
+            self.statusBar().showMessage(self._fired.text)
+            self.open_fired.setVisible(bool(self._fired.template_error))
             self.refresh()
 
         def failed(error: BaseException) -> None:
@@ -192,6 +214,30 @@ class MainWindow(QMainWindow):
             on_result=fired,
             on_error=failed,
         )
+
+    def _follow_fired(self, snapshot: Snapshot) -> None:
+        """Once Segment answered for the fired event's calls, say so (the end of the way)."""
+        fired = self._fired
+        if fired is None or not fired.queued:
+            return
+        entry = next((e for e in snapshot.deliveries if e.event_id == fired.event_id), None)
+        if entry is None or entry.result == "waiting":
+            return
+        if entry.result == "delivered":
+            n = len(entry.calls)
+            ending = f" Segment accepted {'the call' if n == 1 else f'all {n} calls'}."
+        else:
+            refused = next((c.answer for c in entry.calls if c.answer), "")
+            ending = f" Segment refused it: {refused} (see What needs me)."
+        self.statusBar().showMessage(fired.text + ending)
+        self._fired = None
+
+    def _open_fired(self) -> None:
+        fired = self._fired
+        if fired is not None and fired.template_error:
+            self.dashboard._open(fired.event_id, fired.template_error)
+
+    # -- settings ----------------------------------------------------------------------------
 
     def export_settings(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
@@ -214,23 +260,54 @@ class MainWindow(QMainWindow):
             self.import_from(Path(path))
 
     def import_from(self, path: Path) -> None:
+        """Read ``path`` off the GUI thread, then show what it changes and ask."""
+        store = self.services.config_store
+        self.statusBar().showMessage(f"Reading {path}…")
+        self.tasks.submit(
+            IMPORT_TASK,
+            lambda _t: store.import_from(path),
+            on_result=self._confirm_import,
+            on_error=lambda err: self.statusBar().showMessage(f"Import settings: {err}", 15000),
+        )
+
+    def _confirm_import(self, imported: Config) -> None:
+        changes = settings_diff(self.config, imported)
+        self.statusBar().clearMessage()
+        self.confirm = ask(
+            self,
+            "Import settings",
+            "Importing replaces your settings. These change:"
+            if changes
+            else "The file holds the settings you have now.",
+            "&Import",
+            lambda: self._apply_import(imported),
+            details="\n".join(changes),
+        )
+
+    def _apply_import(self, imported: Config) -> None:
         try:
-            config = self.services.config_store.import_from(path)
-            self.services.save(config)
+            self.services.save(imported)
         except Exception as err:
             QMessageBox.warning(self, "Import settings", str(err))
             return
-        self.set_config(config)
+        self.set_config(imported)
         self.statusBar().showMessage(
-            "Settings imported. Use Re-register to apply them at Commerce.", 10000
+            "Settings imported. Commerce still has the integrations as they were: "
+            "re-register to apply them there.",
+            15000,
         )
+        if self.services.relay is not None:
+            self.services.relay.update_templates(imported)
+        self.integrations.reregister_button.click()
 
-    def open_studio(self) -> None:
+    # -- the template studio -----------------------------------------------------------------
+
+    def open_studio(self) -> Any:
         if not studio_available():
             QMessageBox.information(
                 self, "Template studio", "The template studio is not available in this build."
             )
-            return
+            return None
         from segment_desktop.ui.studio import StudioDialog
 
         studio = make_studio(self.services, self.tasks, copy.deepcopy(self.config))
@@ -238,6 +315,16 @@ class MainWindow(QMainWindow):
         studio.saved.connect(lambda _key: self._studio_saved())
         self.studio_dialog = dialog
         dialog.show()
+        return studio
+
+    def open_studio_on(self, template_key: str, event: Any) -> None:
+        """The studio on ``template_key`` with ``event`` (a parked or logged one) as sample."""
+        studio = self.open_studio()
+        if studio is None:
+            return
+        if template_key:
+            studio.select_template(template_key)
+        studio.samples.use_event(event, f"{event.triggered_by} event {event.id} from the relay")
 
     def _studio_saved(self) -> None:
         """The studio saved an override to the settings file: keep our copy (and the local
@@ -252,5 +339,5 @@ class MainWindow(QMainWindow):
             self.services.relay.update_templates(self.config)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.poll.stop()
+        self.dashboard.stop()
         super().closeEvent(event)
