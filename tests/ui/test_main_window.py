@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractButton, QMessageBox, QWidget
+from PySide6.QtWidgets import QAbstractButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from segment_desktop.commerce import CommerceClient
@@ -24,12 +24,16 @@ from segment_desktop.core.secrets import (
     new_webhook_secret,
 )
 from segment_desktop.sandbox.runner import Sandbox
-from segment_desktop.ui.main_window import MainWindow
+from segment_desktop.ui.main_window import IMPORT_TASK, MainWindow
 from segment_desktop.ui.services import Services
 from segment_desktop.ui.widgets.integrations import ACTION_TASK, LIST_TASK, LOGS_TASK
 from tests.fixtures.secret_service import SecretService
 
-pytestmark = pytest.mark.gui
+pytestmark = [
+    pytest.mark.gui,
+    # Offscreen Qt says so whenever a window-modal dialog opens; nothing is wrong.
+    pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints\(\)"),
+]
 
 WAIT_MS = 10_000
 
@@ -116,7 +120,9 @@ def test_lists_only_our_integrations_with_their_state(window: MainWindow) -> Non
     assert table.cell_text(orders, 1) == "yes"
     assert table.cell_text(orders, 2) == "order.created, order.paid"
     assert "Sandbox mode" in window.header.text()
-    assert window.sandbox_panel.isVisible()
+    assert window.tabs.isTabVisible(window.sandbox_tab)
+    assert window.dashboard.pipeline.commerce.hop.state == "ok"
+    assert "2 integrations deliver events" in window.dashboard.pipeline.commerce.words.text()
 
 
 def test_disable_and_enable_change_commerce(
@@ -148,13 +154,15 @@ def test_delete_asks_then_deletes_and_forgets_the_id(
     panel.table.selectRow(0)
     chosen = panel.selected()
     assert chosen is not None
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
     click(qtbot, panel.delete_button)
-    assert not window.tasks.is_busy(ACTION_TASK)
+    dialog = panel.confirm
+    assert dialog.confirm_button.text() == "&Delete" and dialog.cancel_button.isDefault()
+    qtbot.keyClick(dialog, Qt.Key.Key_Return)  # Enter takes the safe button
+    assert not dialog.isVisible() and not window.tasks.is_busy(ACTION_TASK)
     assert any(i["id"] == chosen["id"] for i in sandbox.commerce.integrations)
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    click(qtbot, panel.delete_button)
     with qtbot.waitSignal(window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(LIST_TASK)):
-        click(qtbot, panel.delete_button)
+        click(qtbot, panel.confirm.confirm_button)
     assert all(i["id"] != chosen["id"] for i in sandbox.commerce.integrations)
     assert chosen["id"] not in services.load_config().integration_ids.values()
     assert panel.table.rowCount() == 1
@@ -196,7 +204,7 @@ def test_errors_are_readable_messages(
     assert "Traceback" not in text and "no-longer-valid" not in text
 
 
-def test_export_and_import_settings(
+def test_import_shows_what_changes_then_offers_to_reregister(
     qtbot: QtBot, window: MainWindow, services: Services, tmp_path: Path
 ) -> None:
     target = tmp_path / "export.json"
@@ -205,14 +213,52 @@ def test_export_and_import_settings(
     assert exported["commerce"]["client_id"] == window.config.commerce.client_id
     assert "secret" not in target.read_text().lower().replace("webhook_secret_fingerprint", "")
     exported["relay_url"] = "https://relay.example.com/webhooks/commerce"
+    exported["segment"]["host"] = "https://collector.example.net"
     target.write_text(json.dumps(exported))
-    with qtbot.waitSignal(window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(LIST_TASK)):
+    before = services.load_config()
+    with qtbot.waitSignal(
+        window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(IMPORT_TASK)
+    ):
         window.import_from(target)
-    assert services.load_config().relay_url == "https://relay.example.com/webhooks/commerce"
+    dialog = window.confirm
+    changes = dialog.details.toPlainText()
+    assert "Segment host: https://api.segment.io → https://collector.example.net" in changes, (
+        changes
+    )
+    assert "Relay URL:" in changes and "relay.example.com" in changes
+    assert dialog.confirm_button.text() == "&Import" and dialog.cancel_button.isDefault()
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    assert services.load_config() == before  # nothing applied without a yes
+    with qtbot.waitSignal(
+        window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(IMPORT_TASK)
+    ):
+        window.import_from(target)
+    with qtbot.waitSignal(
+        window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(ACTION_TASK)
+    ):  # applying offers Re-register at once, with its plan
+        click(qtbot, window.confirm.confirm_button)
+    saved = services.load_config()
+    assert saved.relay_url == "https://relay.example.com/webhooks/commerce"
+    assert saved.segment.host == "https://collector.example.net"
     assert "relay.example.com" in window.header.text()
+    plan = window.integrations.confirm
+    assert plan.isVisible() and plan.confirm_button.text() == "&Re-register"
+    assert "integration(s) at Commerce" in plan.details.toPlainText()
 
 
-def test_fire_sample_order_reaches_the_integration(
+def test_import_of_an_unreadable_file_says_why(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    target = tmp_path / "broken.json"
+    target.write_text("{not json")
+    with qtbot.waitSignal(
+        window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(IMPORT_TASK)
+    ):
+        window.import_from(target)
+    assert "broken.json" in window.statusBar().currentMessage()
+
+
+def test_fire_sample_says_commerce_could_not_deliver(
     qtbot: QtBot, window: MainWindow, sandbox: Sandbox
 ) -> None:
     with qtbot.waitSignal(
@@ -220,10 +266,40 @@ def test_fire_sample_order_reaches_the_integration(
     ):
         click(qtbot, window.sandbox_panel.fire_button)
     # ours and "Someone else's" observe order.paid; both point at a path that answers 404
-    assert (
-        window.statusBar().currentMessage() == "order.paid sent to 2 integration(s); 0 accepted it."
-    )
+    message = window.statusBar().currentMessage()
+    assert message.count("Commerce could not deliver order.paid to") == 2, message
+    assert "HTTP 404, 3 attempts" in message
+    assert "accepted it" not in message
     assert len(sandbox.commerce.jobs(window.config.integration_ids["Segment Desktop orders"])) == 1
+
+
+def test_fire_button_names_the_right_noun(qtbot: QtBot, window: MainWindow) -> None:
+    panel = window.sandbox_panel
+    assert panel.fire_button.text() == "&Fire sample order"
+    panel.event_choice.setFocus()
+    while panel.event_choice.currentText() != "customer.created":
+        qtbot.keyClick(panel.event_choice, Qt.Key.Key_Down)
+    assert panel.fire_button.text() == "&Fire sample customer event"
+    assert panel.fire_button.accessibleName() == "Fire sample customer event"
+
+
+def test_reregister_shows_the_plan_and_asks_first(
+    qtbot: QtBot, window: MainWindow, sandbox: Sandbox, services: Services
+) -> None:
+    services.secrets.set(SEGMENT_WRITE_KEY, sandbox.write_key)
+    before = [dict(i) for i in sandbox.commerce.integrations]
+    with qtbot.waitSignal(
+        window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(ACTION_TASK)
+    ):
+        click(qtbot, window.integrations.reregister_button)
+    dialog = window.integrations.confirm
+    plan = dialog.details.toPlainText()
+    assert "integration(s) at Commerce" in plan and "Segment Desktop" in plan, plan
+    assert dialog.confirm_button.text() == "&Re-register"
+    assert dialog.cancel_button.isDefault() and not dialog.confirm_button.isDefault()
+    qtbot.keyClick(dialog, Qt.Key.Key_Return)  # the safe default: nothing changes
+    assert not dialog.isVisible()
+    assert [dict(i) for i in sandbox.commerce.integrations] == before
 
 
 def test_local_relay_status_and_what_segment_received(
@@ -246,6 +322,7 @@ def test_local_relay_status_and_what_segment_received(
     try:
         qtbot.waitUntil(lambda: "running at" in window.relay_panel.summary.text(), timeout=WAIT_MS)
         assert "Events received: 0" in window.relay_panel.summary.text()
+        assert window.dashboard.pipeline.segment.hop.state == "unknown"
         sandbox.commerce.fire("order.paid", wait=True, timeout=10)
         qtbot.waitUntil(lambda: window.sandbox_panel.received.rowCount() > 0, timeout=WAIT_MS)
         events = [
@@ -256,6 +333,10 @@ def test_local_relay_status_and_what_segment_received(
         qtbot.waitUntil(
             lambda: "Events received: 1;" in window.relay_panel.summary.text(), timeout=WAIT_MS
         )
+        qtbot.waitUntil(
+            lambda: window.dashboard.pipeline.segment.hop.state == "ok", timeout=WAIT_MS
+        )
+        assert "Mean time: answer to Commerce" in window.relay_panel.summary.text()
     finally:
         window.tasks.shutdown()
 
@@ -277,9 +358,14 @@ def test_reregister_restores_what_was_deleted_in_commerce(
     try:
         assert window.integrations.table.rowCount() == 1
         with qtbot.waitSignal(
-            window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(LIST_TASK)
+            window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(ACTION_TASK)
         ):
             click(qtbot, window.integrations.reregister_button)
+        assert "Will create 1" in window.integrations.confirm.details.toPlainText()
+        with qtbot.waitSignal(
+            window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(LIST_TASK)
+        ):
+            click(qtbot, window.integrations.confirm.confirm_button)
         assert window.integrations.table.rowCount() == 2
         assert "registered as configured" in window.integrations.message.text()
         saved = services.load_config()
@@ -292,7 +378,6 @@ def test_reregister_restores_what_was_deleted_in_commerce(
         window.tasks.shutdown()
 
 
-@pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints\(\)")
 def test_template_studio_opens_from_the_menu(qtbot: QtBot, window: MainWindow) -> None:
     window.studio_action.trigger()
     dialog = window.studio_dialog

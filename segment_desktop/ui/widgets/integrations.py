@@ -11,13 +11,13 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from segment_desktop.core.config import Config
+from segment_desktop.ui.dashboard.confirm import ask
 from segment_desktop.ui.services import Services
 from segment_desktop.ui.tasks import TaskRunner
 from segment_desktop.ui.widgets.busy import BusyBar
@@ -296,15 +296,17 @@ class IntegrationsPanel(QWidget):
         chosen = self.selected()
         if chosen is None:
             return
-        answer = QMessageBox.question(
+        config = self.config()
+        self.confirm = ask(
             self,
             "Delete integration",
             f"Delete {chosen.get('name')} at Commerce? Its events will no longer reach "
             "Segment until you register again.",
+            "&Delete",
+            lambda: self._delete_now(config, chosen),
         )
-        if answer != QMessageBox.StandardButton.Yes:
-            return
-        config = self.config()
+
+    def _delete_now(self, config: Config, chosen: dict[str, Any]) -> None:
         self._action(
             f"Deleting {chosen.get('name')}…",
             lambda: self.services.delete_integration(config, str(chosen["id"])),
@@ -330,8 +332,6 @@ class IntegrationsPanel(QWidget):
         self.tasks.submit(ACTION_TASK, plan, on_result=self._confirm_plan, on_error=self._error)
 
     def _confirm_plan(self, lines: list[str]) -> None:
-        from segment_desktop.ui.dashboard.confirm import ask
-
         self.busy.stop()
         self._update_buttons()
         config = self.config()
