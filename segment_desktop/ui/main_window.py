@@ -7,8 +7,8 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
@@ -36,6 +36,8 @@ STATUS_TASK = "main.status"
 FIRE_TASK = "main.fire"
 IMPORT_TASK = "main.import"
 OPEN_TASK = "main.open-event"
+#: After the window is first shown, before the first reads start (a frame or so).
+FIRST_READ_DELAY_MS = 50
 
 
 def describe(config: Config) -> str:
@@ -119,7 +121,8 @@ class MainWindow(QMainWindow):
         self.dashboard.openInStudio.connect(self.open_studio_on)
         self.dashboard.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.dashboard.refreshed.connect(self._snapshot_shown)
-        self.set_config(config)
+        self._shown_once = False
+        self._show_config(config)
 
     # -- menus -------------------------------------------------------------------------------
 
@@ -156,11 +159,23 @@ class MainWindow(QMainWindow):
 
     def set_config(self, config: Config) -> None:
         """Show ``config`` (after setup ran again, an import, or an action)."""
+        self._show_config(config)
+        self.refresh()
+
+    def _show_config(self, config: Config) -> None:
         self.config = config
         self.header.setText(describe(config))
         self.header.setToolTip(tracked(config))
         self.tabs.setTabVisible(self.sandbox_tab, self.services.sandbox is not None)
-        self.refresh()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._shown_once:
+            # The first reads start once the window is drawn: their imports (the HTTP client,
+            # the relay's metrics) in a worker thread would otherwise compete with drawing it
+            # for the interpreter.
+            self._shown_once = True
+            QTimer.singleShot(FIRST_READ_DELAY_MS, self.refresh)
 
     def refresh(self) -> None:
         """Read the integrations (and the selected one's delivery log) and the relay again."""

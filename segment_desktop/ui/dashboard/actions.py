@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from segment_desktop.core.envelope import CommerceEvent, to_event
-from segment_desktop.core.errors import EventError
-from segment_desktop.relay.journal import JournalEntry
+if TYPE_CHECKING:  # imported when a button is pressed, not with the window
+    from segment_desktop.core.envelope import CommerceEvent
+    from segment_desktop.relay.journal import JournalEntry
 
 
 def _data_dir(services: Any) -> Path:
@@ -80,6 +80,9 @@ def event_for(
 
     The outbox keeps the webhook of a template error; the relay's journal has the recent ones.
     """
+    from segment_desktop.core.envelope import to_event
+    from segment_desktop.core.errors import EventError
+
     for entry in deliveries:
         if entry.event_id == event_id:
             return to_event(json.loads(entry.body))

@@ -11,13 +11,16 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from segment_desktop.relay.journal import JournalEntry
-from segment_desktop.relay.metrics import SERIES
+if TYPE_CHECKING:  # the relay's modules (prometheus-client) load with the first snapshot
+    from segment_desktop.relay.journal import JournalEntry
 
 #: Hop states, worst last. The words come with them so that colour is never the only cue.
 OK, DEGRADED, FAILING, UNKNOWN = "ok", "degraded", "failing", "unknown"
+
+#: The chart's series (the relay's metrics count them: ``relay.metrics.SERIES``).
+SERIES = ("received", "sent", "failed")
 
 #: A pending call older than this means Segment is not keeping up (or not answering).
 STALE_PENDING_SECONDS = 120.0
