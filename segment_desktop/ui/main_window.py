@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
@@ -22,15 +22,13 @@ from PySide6.QtWidgets import (
 
 from segment_desktop.core.config import Config
 from segment_desktop.core.events import BY_KEY
-from segment_desktop.ui.dashboard.confirm import ask
-from segment_desktop.ui.dashboard.dashboard import Dashboard
-from segment_desktop.ui.dashboard.settings_diff import settings_diff
-from segment_desktop.ui.dashboard.snapshot import Snapshot
+from segment_desktop.ui.dashboard.pipeline import PipelineHeader
 from segment_desktop.ui.services import Services
 from segment_desktop.ui.tasks import TaskRunner
-from segment_desktop.ui.widgets.integrations import IntegrationsPanel
-from segment_desktop.ui.widgets.sandbox_panel import FireReport, SandboxPanel, describe_fire
-from segment_desktop.ui.wizard.templates import make_studio, studio_available
+
+if TYPE_CHECKING:
+    from segment_desktop.ui.dashboard.snapshot import Snapshot
+    from segment_desktop.ui.widgets.sandbox_panel import FireReport
 
 STATUS_TASK = "main.status"
 FIRE_TASK = "main.fire"
@@ -83,22 +81,46 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(760, 560)
         self._fired: FireReport | None = None
         self._last_webhook: float | None = None
+        self._built = False
+        self._starting = False
 
+        # First the header, drawn at once; the tabs follow right after the first paint
+        # (:meth:`_build`), so the window is on screen before the charts and tables load.
         central = QWidget(self)
-        layout = QVBoxLayout(central)
-        self.dashboard = Dashboard(services, self.tasks, lambda: self.config, central)
-        self.relay_panel = self.dashboard.relay_numbers
+        self._layout = QVBoxLayout(central)
+        self.pipeline = PipelineHeader(central)
         self.header = QLabel(central)
         self.header.setWordWrap(True)
         self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.header.setEnabled(False)  # muted: the pipeline above says the same in colour
-        layout.addWidget(self.dashboard.pipeline)
-        layout.addWidget(self.header)
+        self._layout.addWidget(self.pipeline)
+        self._layout.addWidget(self.header)
+        self._layout.addStretch(1)
+        self.setCentralWidget(central)
+        self._build_menus()
+        self._show_config(config)
 
-        self.tabs = QTabWidget(central)
+    def _build(self) -> None:
+        """The tabs: overview, deliveries, integrations, sandbox."""
+        if self._built:
+            return
+        from segment_desktop.ui.dashboard.dashboard import Dashboard
+        from segment_desktop.ui.widgets.integrations import IntegrationsPanel
+        from segment_desktop.ui.widgets.sandbox_panel import SandboxPanel
+
+        self._built = True
+        self.tabs = QTabWidget(self)
         self.tabs.setDocumentMode(True)
+        self.dashboard = Dashboard(
+            self.services, self.tasks, lambda: self.config, self.pipeline, self.tabs
+        )
+        self.relay_panel = self.dashboard.relay_numbers
         self.integrations = IntegrationsPanel(
-            services, self.tasks, lambda: self.config, self.tabs, self.dashboard.log.known_events
+            self.services,
+            self.tasks,
+            lambda: self.config,
+            self.tabs,
+            self.dashboard.log.known_events,
         )
         self.integrations.configChanged.connect(self.set_config)
         self.integrations.listed.connect(self.dashboard.commerce_listed)
@@ -109,9 +131,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.dashboard.log, "&Deliveries")
         self.tabs.addTab(self.integrations, "&Integrations")
         self.sandbox_tab = self.tabs.addTab(self.sandbox_panel, "Sand&box")
-        layout.addWidget(self.tabs, 1)
-        self.setCentralWidget(central)
-        self._build_menus()
+        self._layout.takeAt(self._layout.count() - 1)  # the stretch held the tabs' place
+        self._layout.addWidget(self.tabs, 1)
 
         self.open_fired = QPushButton("Open in studio", self)
         self.open_fired.setToolTip("Open the template that failed, with the fired event.")
@@ -121,8 +142,7 @@ class MainWindow(QMainWindow):
         self.dashboard.openInStudio.connect(self.open_studio_on)
         self.dashboard.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.dashboard.refreshed.connect(self._snapshot_shown)
-        self._shown_once = False
-        self._show_config(config)
+        self._show_config(self.config)
 
     # -- menus -------------------------------------------------------------------------------
 
@@ -160,25 +180,37 @@ class MainWindow(QMainWindow):
     def set_config(self, config: Config) -> None:
         """Show ``config`` (after setup ran again, an import, or an action)."""
         self._show_config(config)
-        self.refresh()
+        if self._built:
+            self.refresh()
 
     def _show_config(self, config: Config) -> None:
         self.config = config
         self.header.setText(describe(config))
         self.header.setToolTip(tracked(config))
-        self.tabs.setTabVisible(self.sandbox_tab, self.services.sandbox is not None)
+        if self._built:
+            self.tabs.setTabVisible(self.sandbox_tab, self.services.sandbox is not None)
 
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        if not self._shown_once:
-            # The first reads start once the window is drawn: their imports (the HTTP client,
-            # the relay's metrics) in a worker thread would otherwise compete with drawing it
-            # for the interpreter.
-            self._shown_once = True
-            QTimer.singleShot(FIRST_READ_DELAY_MS, self.refresh)
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self._built and not self._starting:
+            self._starting = True
+            QTimer.singleShot(0, self._start)  # once this first paint is on screen
+
+    def _start(self) -> None:
+        if not self.isVisible():  # closed before its first paint (the app is quitting)
+            return
+        self._build()
+        # The first reads start a moment later: their imports (the HTTP client, the relay's
+        # metrics) in a worker thread would otherwise compete with drawing the tabs.
+        QTimer.singleShot(FIRST_READ_DELAY_MS, self._first_read)
+
+    def _first_read(self) -> None:
+        if self.isVisible():
+            self.refresh()
 
     def refresh(self) -> None:
         """Read the integrations (and the selected one's delivery log) and the relay again."""
+        self._build()
         self.integrations.refresh()
         if not self.dashboard.timer.isActive():
             self.dashboard.start()
@@ -212,6 +244,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Firing {event} in the sandbox store…")
 
         def fired(results: object) -> None:
+            from segment_desktop.ui.widgets.sandbox_panel import describe_fire
+
             self.sandbox_panel.fire_button.setEnabled(True)
             handles = results if isinstance(results, list) else []
             self._fired = describe_fire(event, handles)
@@ -286,6 +320,9 @@ class MainWindow(QMainWindow):
         )
 
     def _confirm_import(self, imported: Config) -> None:
+        from segment_desktop.ui.dashboard.confirm import ask
+        from segment_desktop.ui.dashboard.settings_diff import settings_diff
+
         changes = settings_diff(self.config, imported)
         self.statusBar().clearMessage()
         self.confirm = ask(
@@ -318,6 +355,8 @@ class MainWindow(QMainWindow):
     # -- the template studio -----------------------------------------------------------------
 
     def open_studio(self) -> Any:
+        from segment_desktop.ui.wizard.templates import make_studio, studio_available
+
         if not studio_available():
             QMessageBox.information(
                 self, "Template studio", "The template studio is not available in this build."
@@ -354,5 +393,6 @@ class MainWindow(QMainWindow):
             self.services.relay.update_templates(self.config)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.dashboard.stop()
+        if self._built:
+            self.dashboard.stop()
         super().closeEvent(event)
