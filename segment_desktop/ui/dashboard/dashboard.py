@@ -45,8 +45,10 @@ class Dashboard(QWidget):
         services: Any,
         tasks: TaskRunner,
         config: Callable[[], Config],
+        pipeline: PipelineHeader,
         parent: QWidget | None = None,
     ) -> None:
+        """``pipeline``: the header the window shows above its tabs (built before the rest)."""
         super().__init__(parent)
         self.services = services
         self.tasks = tasks
@@ -54,7 +56,7 @@ class Dashboard(QWidget):
         self.snapshot: Snapshot | None = None
         self._commerce = Hop("Commerce store", "unknown", "Reading the integrations…")
 
-        self.pipeline = PipelineHeader()
+        self.pipeline = pipeline
         self.chart = DeliveryChart(self)
         self.relay_numbers = RelayStatusPanel(self)
         self.needs_me = NeedsMePanel(self)
