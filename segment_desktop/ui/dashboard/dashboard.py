@@ -54,6 +54,7 @@ class Dashboard(QWidget):
         self.tasks = tasks
         self.config = config
         self.snapshot: Snapshot | None = None
+        self._subjects: dict[str, str] = {}  # filled by the snapshot task only
         self._commerce = Hop("Commerce store", "unknown", "Reading the integrations…")
 
         self.pipeline = pipeline
@@ -96,10 +97,10 @@ class Dashboard(QWidget):
         """Gather a snapshot off the GUI thread (skipped while one is being gathered)."""
         if self.tasks.is_busy(SNAPSHOT_TASK):
             return
-        services = self.services
+        services, subjects = self.services, self._subjects
         self.tasks.submit(
             SNAPSHOT_TASK,
-            lambda _t: collect(services),
+            lambda _t: collect(services, subjects=subjects),
             on_result=self._show,
             on_error=lambda err: self.relay_numbers.summary.setText(f"Relay status: {err}"),
         )
@@ -112,7 +113,7 @@ class Dashboard(QWidget):
         self.chart.show_series(snapshot.hour, snapshot.day)
         self.relay_numbers.show_text(snapshot.numbers)
         self.needs_me.show_items(snapshot.parked)
-        self.log.show_entries(snapshot.deliveries)
+        self.log.show_entries(snapshot.deliveries, snapshot.subjects)
         self.refreshed.emit(snapshot)
 
     def commerce_listed(self, integrations: list[dict[str, Any]]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -178,16 +178,22 @@ class DeliveryLog(QWidget):
 
     # -- data --------------------------------------------------------------------------------
 
-    def show_entries(self, entries: Sequence[JournalEntry]) -> None:
-        """The relay's latest deliveries (newest first); filters and selection are kept."""
+    def show_entries(
+        self, entries: Sequence[JournalEntry], subjects: Mapping[str, str] | None = None
+    ) -> None:
+        """The relay's latest deliveries (newest first) and, by event id, their order or
+        customer (worked out off the GUI thread; else here). Filters and selection are kept."""
         key = tuple((e.event_id, e.result, len(e.calls)) for e in entries)
         if key == self._shown_key:
             return
         self._shown_key = key
         self.all = list(entries)
-        for entry in self.all:
-            if entry.event_id not in self._subjects:
-                self._subjects[entry.event_id] = event_subject(entry.body)
+        self._subjects = {
+            e.event_id: subjects[e.event_id]
+            if subjects is not None and e.event_id in subjects
+            else self._subjects.get(e.event_id) or event_subject(e.body)
+            for e in self.all
+        }
         events = sorted({e.triggered_by for e in self.all})
         known = [self.event_filter.itemText(i) for i in range(1, self.event_filter.count())]
         for event in events:

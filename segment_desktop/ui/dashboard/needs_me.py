@@ -7,7 +7,15 @@ import datetime as dt
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from segment_desktop.ui.widgets.fields import MessageLabel, button_named
 from segment_desktop.ui.widgets.tables import ReadOnlyTable
@@ -37,6 +45,12 @@ class NeedsMePanel(QWidget):
             ["When", "What", "Event", "Template", "Reason"], "What needs me", self
         )
         self.table.itemSelectionChanged.connect(self._update_buttons)
+        # Sized once, not to the contents on every update: that would measure every cell.
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        char = self.fontMetrics().horizontalAdvance("0")
+        for column, width in enumerate((19, 16, 40, 16)):
+            self.table.setColumnWidth(column, char * width)
         self.replay_button = QPushButton("&Replay", self)
         self.replay_button.setToolTip(
             "Render template errors again with the saved templates and send refused calls "
@@ -65,9 +79,14 @@ class NeedsMePanel(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.message)
         self.busy = False
+        self._shown_key: list[tuple[str, str, str, str]] | None = None
         self.show_items([])
 
     def show_items(self, items: list[Any]) -> None:
+        key = [(i.kind, i.event_id, i.template_key, i.reason) for i in items]
+        if key == self._shown_key:
+            return  # unchanged: keep the rows (and the selection) as they are
+        self._shown_key = key
         chosen = set(self.event_ids())
         self.items = list(items)
         self.table.set_rows(

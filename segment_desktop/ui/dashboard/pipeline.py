@@ -80,6 +80,8 @@ class HopView(QFrame):
         self.show_hop(self.hop)
 
     def show_hop(self, hop: Hop) -> None:
+        if hop == self.hop and self.title.text():
+            return
         self.hop = hop
         self.light.set_state(hop.state)
         self.title.setText(f"<b>{hop.title}</b> — {STATE_WORDS[hop.state]}")

@@ -64,6 +64,8 @@ class Snapshot:
     """A relay runs in this process (sandbox mode or local testing)."""
     numbers: str = ""
     """The relay's counts and mean latencies in one paragraph (empty: no relay known here)."""
+    subjects: dict[str, str] = field(default_factory=dict)
+    """Event id → its order or customer (see :func:`event_subject`) for ``deliveries``."""
 
 
 def _empty_series(slots: int, width: float, now: float) -> Series:
@@ -90,8 +92,15 @@ def by_hour(minutes: list[float], counts: dict[str, list[int]]) -> Series:
     return Series(starts, 3600.0, summed)
 
 
-def collect(services: Any, now: float | None = None) -> Snapshot:
-    """Read this process's relay (if any) and its outbox. Blocking: call off the GUI thread."""
+def collect(
+    services: Any, now: float | None = None, subjects: dict[str, str] | None = None
+) -> Snapshot:
+    """Read this process's relay (if any) and its outbox. Blocking: call off the GUI thread.
+
+    ``subjects``: a cache of :func:`event_subject` by event id, kept by the caller between
+    snapshots so that each webhook body is parsed once (only one snapshot is gathered at a
+    time, so one thread at a time fills it).
+    """
     now = time.time() if now is None else now
     server = getattr(services, "relay", None)
     if server is None:
@@ -114,6 +123,13 @@ def collect(services: Any, now: float | None = None) -> Snapshot:
     day = metrics.timeline(24 * 60)
     hour = Series(day.minutes[-60:], 60.0, {k: v[-60:] for k, v in day.counts.items()})
     last_webhook = deliveries[0].received_at if deliveries else None
+    cache = subjects if subjects is not None else {}
+    for entry in deliveries:
+        if entry.event_id not in cache:
+            cache[entry.event_id] = event_subject(entry.body)
+    kept = {e.event_id for e in deliveries}
+    for gone in [k for k in cache if k not in kept]:
+        del cache[gone]
     return Snapshot(
         relay=_relay_hop(relay, stats, last_webhook, now),
         segment=_segment_hop(relay.sender, stats, now),
@@ -124,6 +140,7 @@ def collect(services: Any, now: float | None = None) -> Snapshot:
         last_webhook=last_webhook,
         local=True,
         numbers=relay_numbers(server, stats),
+        subjects={e.event_id: cache[e.event_id] for e in deliveries},
     )
 
 
