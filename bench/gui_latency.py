@@ -203,8 +203,15 @@ def run_engine(app: QApplication, engine: str, repeat: int) -> list[dict[str, ob
     return rows
 
 
-def run_dashboard(app: QApplication, rate: float, seconds: float) -> dict[str, object]:
-    """The main window on the sandbox and its relay, with ``rate`` events a second flowing."""
+def run_dashboard(
+    app: QApplication, rate: float, seconds: float, redraw: bool = True
+) -> dict[str, object]:
+    """The main window on the sandbox and its relay, with ``rate`` events a second flowing.
+
+    ``redraw=False`` is the reference: the same window and flow with the dashboard's refresh
+    stopped, so what the relay and the emulators in this process cost the GUI thread shows
+    apart from what the redraws cost.
+    """
     import threading
 
     from segment_desktop.core.config import CommerceSettings, Config, SegmentSettings
@@ -253,6 +260,10 @@ def run_dashboard(app: QApplication, rate: float, seconds: float) -> dict[str, o
 
     probe = Probe()
     spin_until(app, lambda: bool(redraws))
+    if not redraw:
+        dashboard.stop()
+        spin_until(app, lambda: not window.tasks.is_busy("dashboard.snapshot"))
+        redraws.clear()
     firing = threading.Thread(target=fire, name="bench-fire", daemon=True)
     probe.start()
     firing.start()
@@ -265,9 +276,10 @@ def run_dashboard(app: QApplication, rate: float, seconds: float) -> dict[str, o
     window.close()
     window.tasks.shutdown()
     services.close()
+    redraws = redraws or [0.0]
     return {
         "engine": str(getattr(services.renderer().engine, "name", services.renderer().engine)),
-        "case": f"dashboard, {rate:g} events/s for {seconds:g} s",
+        "case": f"dashboard{'' if redraw else ' paused'}, {rate:g} events/s for {seconds:g} s",
         "p50_ms": statistics.median(redraws),
         "p95_ms": percentile(redraws, 95),
         "max_ms": max(redraws),
@@ -300,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
         for engine in args.engine or available_engines():
             rows.extend(run_engine(app, engine, args.repeat))
     if "dashboard" in cases:
+        rows.append(run_dashboard(app, args.rate, args.seconds, redraw=False))  # reference
         rows.append(run_dashboard(app, args.rate, args.seconds))
     print(
         f"Keystroke → preview shown, minus the {PREVIEW_DEBOUNCE_MS} ms debounce; for the "

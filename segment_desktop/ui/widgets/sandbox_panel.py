@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPushButton,
     QVBoxLayout,
@@ -99,6 +100,10 @@ def describe_fire(event: str, results: Sequence[Any]) -> FireReport:
     return FireReport(" ".join(sentences), report.event_id, report.template_error, report.queued)
 
 
+#: Received calls listed (a long sandbox session receives thousands).
+SHOWN_CALLS = 100
+
+
 def _call_row(call: dict[str, Any]) -> list[str]:
     who = str(call.get("userId") or call.get("anonymousId") or "")
     name = str(call.get("event") or "")
@@ -139,6 +144,12 @@ class SandboxPanel(QGroupBox):
         self.received = ReadOnlyTable(
             ["Type", "Event", "User", "Properties"], "Received by Segment", self
         )
+        # Sized once: measuring every cell of a growing list each second would stall the GUI.
+        self.received.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        char = self.fontMetrics().horizontalAdvance("0")
+        for column, width in enumerate((10, 22, 40)):
+            self.received.setColumnWidth(column, char * width)
+        self._shown = -1
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addWidget(self.received_label)
@@ -150,6 +161,14 @@ class SandboxPanel(QGroupBox):
         button_named(self.fire_button)
 
     def show_calls(self, calls: list[dict[str, Any]]) -> None:
-        newest_first = list(reversed(calls))
+        """The newest :data:`SHOWN_CALLS` first (called every second: unchanged is skipped)."""
+        if len(calls) == self._shown and calls:
+            return
+        self._shown = len(calls)
+        newest_first = list(reversed(calls[-SHOWN_CALLS:]))
         self.received.set_rows([_call_row(c) for c in newest_first])
-        self.received_label.setText(f"What the sandbox Segment received ({len(calls)} calls):")
+        shown = "" if len(calls) <= SHOWN_CALLS else f", the newest {SHOWN_CALLS} shown"
+        self.received_label.setText(
+            f"What the sandbox Segment received ({len(calls)} call"
+            f"{'' if len(calls) == 1 else 's'}{shown}):"
+        )
