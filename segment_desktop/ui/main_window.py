@@ -267,6 +267,12 @@ class MainWindow(QMainWindow):
     def _follow_fired(self, snapshot: Snapshot) -> None:
         """Once Segment answered for the fired event's calls, say so (the end of the way)."""
         fired = self._fired
+        if fired is not None and fired.template_error and snapshot.local:
+            waiting = {item.event_id for item in snapshot.parked}
+            if fired.event_id not in waiting:  # replayed or discarded since
+                self.open_fired.hide()
+                self._fired = None
+                return
         if fired is None or not fired.queued:
             return
         entry = next((e for e in snapshot.deliveries if e.event_id == fired.event_id), None)

@@ -102,7 +102,7 @@ def test_events_flow_a_refused_call_is_parked_then_replayed_after_a_template_fix
         window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(ACTION_TASK)
     ):
         click(qtbot, needs.replay_button)
-    assert "1 template render now (1 call queued)" in needs.message.text()
+    assert "1 template renders now (1 call queued)" in needs.message.text()
     qtbot.waitUntil(lambda: needs.table.rowCount() == 0, timeout=WAIT_MS)
     qtbot.waitUntil(
         lambda: any(c.get("event") == "Order Completed" for c in sandbox.segment.received_calls()),
@@ -114,6 +114,7 @@ def test_events_flow_a_refused_call_is_parked_then_replayed_after_a_template_fix
         timeout=WAIT_MS,
     )
     assert window.dashboard.pipeline.relay.hop.state == "ok"
+    assert not window.open_fired.isVisible()  # nothing left to open
 
 
 def test_fired_template_error_opens_in_the_studio_with_that_event(
@@ -182,7 +183,9 @@ def test_delivery_log_filters_and_searches_by_order(qtbot: QtBot, live: MainWind
     )
     assert '"triggered_by": "order.created"' in log.webhook_view.toPlainText()
     assert "Checkout Started" in log.calls_view.toPlainText()
-    qtbot.waitUntil(lambda: "accepted (HTTP 200)" in log.answer_view.toPlainText(), timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: "Segment accepted it (HTTP 200)" in log.answer_view.toPlainText(), timeout=WAIT_MS
+    )
 
 
 def test_settings_diff_names_the_changed_destination_first() -> None:

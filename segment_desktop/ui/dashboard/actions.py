@@ -41,14 +41,16 @@ def replay(services: Any, config: Any, event_ids: Sequence[str] | None) -> str:
     if report.requeued_calls:
         parts.append(_count(report.requeued_calls, "refused call") + " queued again")
     if report.fixed_templates:
+        verb = "renders" if report.fixed_templates == 1 else "render"
         parts.append(
-            f"{_count(report.fixed_templates, 'template')} render now "
+            f"{_count(report.fixed_templates, 'template')} {verb} now "
             f"({_count(report.queued_calls, 'call')} queued)"
         )
     if report.still_failing:
         first = report.still_failing[0]
+        verb = "fails" if len(report.still_failing) == 1 else "fail"
         parts.append(
-            f"{_count(len(report.still_failing), 'template')} still fail "
+            f"{_count(len(report.still_failing), 'template')} still {verb} "
             f"({first.template_key}: {first.reason})"
         )
     return "; ".join(parts) + "." if parts else "Nothing was waiting for a replay."

@@ -51,7 +51,9 @@ class DeliveryChart(QWidget):
             line = QLineSeries()
             line.setName(label)
             pen = QPen(QColor(colour))
-            pen.setWidthF(2.0)
+            # Received is drawn first and wider: where every event was sent, the two lines
+            # coincide and received still shows as a border around sent.
+            pen.setWidthF(4.5 if name == "received" else 2.0)
             line.setPen(pen)
             self.chart.addSeries(line)
             self.lines[name] = line
@@ -67,7 +69,7 @@ class DeliveryChart(QWidget):
         self.view = QChartView(self.chart, self)
         self.view.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.view.setAccessibleName("Delivery chart")
-        self.view.setMinimumHeight(200)
+        self.view.setMinimumHeight(self.fontMetrics().height() * 14)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(choice)

@@ -79,6 +79,8 @@ class Dashboard(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(chart_box, 3)
         layout.addWidget(needs_box, 2)
+        # A few rows are enough to see what needs you; the chart takes the rest.
+        self.needs_me.table.setMaximumHeight(self.fontMetrics().height() * 12)
 
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)

@@ -144,6 +144,7 @@ class DeliveryLog(QWidget):
         self.webhook_view = self._text_view("Webhook")
         self.calls_view = self._text_view("Rendered calls")
         self.answer_view = self._text_view("Segment's answer")
+        self.answer_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.detail.addTab(self.webhook_view, "&Webhook")
         self.detail.addTab(self.calls_view, "Rendered &calls")
         self.detail.addTab(self.answer_view, "Segment's &answer")
@@ -279,17 +280,17 @@ def _calls_text(entry: JournalEntry) -> str:
 
 
 def _answers_text(entry: JournalEntry) -> str:
-    lines = [f"Commerce got: {entry.outcome}"]
+    lines = [f"The relay's answer to Commerce: {entry.outcome.replace('_', ' ')}."]
     for call in entry.calls:
         answer = call.answer
         said = (
-            "accepted (HTTP 200)"
+            "Segment accepted it (HTTP 200)."
             if answer == SENT
-            else "not sent yet"
+            else "Not sent yet."
             if answer is None
             else answer
         )
-        lines.append(f"{call.template_key} ({call.message_id}): {said}")
+        lines += ["", f"{call.template_key}: {said}", f"messageId {call.message_id}"]
     for key, error in entry.template_errors:
-        lines.append(f"{key}: not sent, the template failed: {error}")
+        lines += ["", f"{key}: not sent; the template failed: {error}"]
     return "\n".join(lines)
