@@ -200,3 +200,74 @@ def test_settings_diff_names_the_changed_destination_first() -> None:
     assert "Tracking of order_updated (enabled): on → off" in lines
     assert "Template order_paid: added" in lines
     assert settings_diff(old, Config.default()) == []
+
+
+def test_a_call_segment_refuses_is_parked_and_replayed_after_the_settings_are_fixed(
+    qtbot: QtBot, services: Services, sandbox: Sandbox
+) -> None:
+    config = start_relay(services, sandbox, {})
+    config.segment = SegmentSettings(host=sandbox.segment_url, path="/v1/nowhere")
+    services.save(config)
+    services.start_relay(config)  # Segment answers 404 at that path: it refuses every batch
+    window = open_window(qtbot, services, config)
+    try:
+        needs, segment = window.dashboard.needs_me, window.dashboard.pipeline.segment
+        fire(qtbot, window, "order.created")
+        qtbot.waitUntil(lambda: needs.table.rowCount() == 1, timeout=WAIT_MS)
+        assert needs.table.cell_text(0, 1) == "Refused by Segment"
+        assert "HTTP 404" in needs.table.cell_text(0, 4)
+        qtbot.waitUntil(lambda: segment.hop.state == "failing", timeout=WAIT_MS)
+        assert "Segment refused 1 call" in segment.words.text()
+        assert window.dashboard.chart.totals()["failed"] == 1
+
+        config.segment = SegmentSettings(host=sandbox.segment_url)  # the fix
+        services.save(config)
+        services.start_relay(config)
+        window.set_config(config)
+        window.tabs.setCurrentWidget(window.dashboard)
+        needs.table.selectRow(0)
+        with qtbot.waitSignal(
+            window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(ACTION_TASK)
+        ):
+            click(qtbot, needs.replay_button)
+        assert "1 refused call queued again" in needs.message.text()
+        qtbot.waitUntil(lambda: needs.table.rowCount() == 0, timeout=WAIT_MS)
+        qtbot.waitUntil(
+            lambda: any(
+                c.get("event") == "Checkout Started" for c in sandbox.segment.received_calls()
+            ),
+            timeout=WAIT_MS,
+        )
+        qtbot.waitUntil(lambda: segment.hop.state == "ok", timeout=WAIT_MS)
+    finally:
+        window.dashboard.stop()
+        window.tasks.shutdown()
+
+
+def test_chart_follows_a_dark_palette(qtbot: QtBot) -> None:
+    from PySide6.QtGui import QColor, QPalette
+
+    from segment_desktop.ui.dashboard.chart import DeliveryChart, is_dark
+
+    chart = DeliveryChart()
+    qtbot.addWidget(chart)
+    light_text = chart.x_axis.labelsColor()
+    dark = QPalette()
+    dark.setColor(QPalette.ColorRole.Window, QColor("#202124"))
+    dark.setColor(QPalette.ColorRole.WindowText, QColor("#e8eaed"))
+    dark.setColor(QPalette.ColorRole.Base, QColor("#17181a"))
+    chart.setPalette(dark)
+    assert is_dark(chart.palette())
+    assert chart.x_axis.labelsColor() == QColor("#e8eaed") != light_text
+    assert chart.view.backgroundBrush().color() == QColor("#17181a")
+
+
+def test_the_chart_series_are_the_relays() -> None:
+    from segment_desktop.relay.metrics import SERIES as RELAY_SERIES
+    from segment_desktop.ui.dashboard.snapshot import SERIES, by_hour
+
+    assert tuple(RELAY_SERIES) == SERIES
+    minutes = [3600.0 * 100 + 60 * m for m in range(120)]
+    day = by_hour(minutes, {name: [1] * 120 for name in SERIES})
+    assert len(day.starts) == 24 and day.counts["sent"][-2:] == [60, 60]
+    assert sum(day.counts["received"]) == 120
