@@ -275,11 +275,11 @@ def test_fire_sample_says_commerce_could_not_deliver(
 
 def test_fire_button_names_the_right_noun(qtbot: QtBot, window: MainWindow) -> None:
     panel = window.sandbox_panel
-    assert panel.fire_button.text() == "&Fire sample order"
+    assert panel.fire_button.text() == "Fi&re sample order"
     panel.event_choice.setFocus()
     while panel.event_choice.currentText() != "customer.created":
         qtbot.keyClick(panel.event_choice, Qt.Key.Key_Down)
-    assert panel.fire_button.text() == "&Fire sample customer event"
+    assert panel.fire_button.text() == "Fi&re sample customer event"
     assert panel.fire_button.accessibleName() == "Fire sample customer event"
 
 
@@ -386,3 +386,43 @@ def test_template_studio_opens_from_the_menu(qtbot: QtBot, window: MainWindow) -
     studio = dialog.findChild(QWidget, "templateStudio")
     assert studio is not None and studio.isVisible()
     dialog.close()
+
+
+def _mnemonic(text: str) -> str | None:
+    plain = text.replace("&&", "")
+    at = plain.find("&")
+    return plain[at + 1].lower() if 0 <= at < len(plain) - 1 else None
+
+
+def test_every_tab_has_unique_mnemonics_and_alt_keys_reach_them(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    from PySide6.QtWidgets import QLabel, QTabBar
+
+    window.activateWindow()
+    menus = [_mnemonic(a.text()) for a in window.menuBar().actions()]
+    tabs = window.tabs.tabBar()
+    tab_keys = [_mnemonic(tabs.tabText(i)) for i in range(tabs.count())]
+    for index in range(tabs.count()):
+        window.tabs.setCurrentIndex(index)
+        page = window.tabs.currentWidget()
+        keys = [
+            _mnemonic(w.text())
+            for w in page.findChildren(QAbstractButton) + page.findChildren(QLabel)
+            if w.isVisibleTo(window)
+            and (not isinstance(w, QLabel) or w.buddy() is not None)
+            and _mnemonic(w.text())
+        ]
+        keys += [
+            _mnemonic(bar.tabText(i))
+            for bar in page.findChildren(QTabBar)
+            for i in range(bar.count())
+        ]
+        seen = [k for k in menus + tab_keys + keys if k]
+        duplicates = {k for k in seen if seen.count(k) > 1}
+        assert not duplicates, f"{tabs.tabText(index)}: {sorted(duplicates)}"
+    # Alt+letter moves between the tabs from the keyboard.
+    qtbot.keyClick(window, Qt.Key.Key_I, Qt.KeyboardModifier.AltModifier)
+    assert window.tabs.currentWidget() is window.integrations
+    qtbot.keyClick(window, Qt.Key.Key_V, Qt.KeyboardModifier.AltModifier)
+    assert window.tabs.currentWidget() is window.dashboard

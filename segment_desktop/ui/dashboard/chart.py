@@ -31,7 +31,7 @@ class DeliveryChart(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.hour_button = QRadioButton("Last &hour (per minute)", self)
-        self.day_button = QRadioButton("Last &day (per hour)", self)
+        self.day_button = QRadioButton("Last da&y (per hour)", self)
         self.hour_button.setChecked(True)
         group = QButtonGroup(self)
         group.addButton(self.hour_button)

@@ -110,7 +110,7 @@ class DeliveryLog(QWidget):
         filters = QHBoxLayout()
         for text, widget in (
             ("Res&ult:", self.result_filter),
-            ("E&vent:", self.event_filter),
+            ("&Event:", self.event_filter),
             ("&When:", self.period_filter),
             ("Sea&rch:", self.search),
         ):
@@ -145,10 +145,10 @@ class DeliveryLog(QWidget):
         self.calls_view = self._text_view("Rendered calls")
         self.answer_view = self._text_view("Segment's answer")
         self.answer_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
-        self.detail.addTab(self.webhook_view, "&Webhook")
+        self.detail.addTab(self.webhook_view, "Web&hook")
         self.detail.addTab(self.calls_view, "Rendered &calls")
         self.detail.addTab(self.answer_view, "Segment's &answer")
-        self.open_button = QPushButton("Open in &studio", self)
+        self.open_button = QPushButton("Open in s&tudio", self)
         button_named(self.open_button)
         self.open_button.clicked.connect(self._open)
         side = QWidget(self)

@@ -60,7 +60,7 @@ class NeedsMePanel(QWidget):
         self.discard_button.setToolTip(
             "Delete the selected events' parked work (as `segment-desktop relay purge --id`)."
         )
-        self.open_button = QPushButton("Open in &studio", self)
+        self.open_button = QPushButton("Open in s&tudio", self)
         self.open_button.setToolTip("Edit the template with this event as the sample.")
         for button in (self.replay_button, self.discard_button, self.open_button):
             button_named(button)

@@ -114,7 +114,7 @@ class IntegrationsPanel(QWidget):
         buttons = QHBoxLayout()
         self.refresh_button = QPushButton("&Refresh", box)
         self.enable_button = QPushButton("&Enable", box)
-        self.disable_button = QPushButton("&Disable", box)
+        self.disable_button = QPushButton("Dis&able", box)
         self.delete_button = QPushButton("De&lete…", box)
         self.reregister_button = QPushButton("Re-re&gister", box)
         for button in (

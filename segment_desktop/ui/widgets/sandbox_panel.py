@@ -126,7 +126,7 @@ class SandboxPanel(QGroupBox):
         self.event_choice = QComboBox(self)
         self.event_choice.addItems(list(SAMPLE_EVENTS))
         self.event_choice.setCurrentText("order.paid")
-        label = QLabel("E&vent:", self)
+        label = QLabel("&Event:", self)
         label.setBuddy(self.event_choice)
         name_after_label(self.event_choice, "Event")
         self.fire_button = QPushButton(self)
@@ -157,7 +157,7 @@ class SandboxPanel(QGroupBox):
 
     def _name_button(self, event: str) -> None:
         noun = "customer event" if event.startswith("customer.") else "order"
-        self.fire_button.setText(f"&Fire sample {noun}")
+        self.fire_button.setText(f"Fi&re sample {noun}")
         button_named(self.fire_button)
 
     def show_calls(self, calls: list[dict[str, Any]]) -> None:
