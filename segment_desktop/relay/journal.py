@@ -3,8 +3,10 @@ Segment answered for each call.
 
 The outbox forgets a call once Segment has it and keeps a webhook's body only while a template
 error needs it, so what a delivery looked like end to end is known only while it happens. The
-desktop app's delivery log shows it from here. Only the last :data:`CAPACITY` deliveries are
-kept, and only in this process's memory: nothing of the customer data in them reaches a file.
+desktop app's delivery log shows it from here. It keeps nothing until someone asks it to
+(:meth:`Journal.keep`: the desktop app's dashboard does), so a relay on a server pays nothing
+for it; then only the last :data:`CAPACITY` deliveries, at most :data:`MAX_BYTES` of webhook
+bodies, and only in this process's memory: nothing of the customer data reaches a file.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-#: Deliveries kept (the oldest are forgotten first).
+#: Deliveries kept once asked to (the oldest are forgotten first).
 CAPACITY = 500
+#: Webhook bodies kept, in bytes, at most (large orders are megabytes each).
+MAX_BYTES = 32 * 1024 * 1024
 
 
 class _Call(Protocol):
@@ -108,13 +112,22 @@ def error_text(error: dict[str, Any]) -> str:
 class Journal:
     """Thread-safe, bounded record of recent deliveries. See the module docstring."""
 
-    def __init__(self, capacity: int = CAPACITY, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, capacity: int = 0, clock: Callable[[], float] = time.time, max_bytes: int = MAX_BYTES
+    ) -> None:
+        """``capacity`` 0: keep nothing until :meth:`keep` is called."""
         self.capacity = capacity
+        self.max_bytes = max_bytes
         self._clock = clock
         self._lock = threading.Lock()
         self._entries: OrderedDict[str, JournalEntry] = OrderedDict()
         self._answers: dict[str, str] = {}
         self._event_of: dict[str, str] = {}
+        self._bytes = 0
+
+    def keep(self, capacity: int = CAPACITY) -> None:
+        """Start keeping (or keep a different number of) deliveries."""
+        self.capacity = capacity
 
     def webhook(
         self,
@@ -126,6 +139,8 @@ class Journal:
         failures: Sequence[_Failure] = (),
     ) -> None:
         """Note an accepted webhook (called once its answer to Commerce is known)."""
+        if not self.capacity:
+            return
         entry = JournalEntry(
             event_id,
             triggered_by,
@@ -136,15 +151,24 @@ class Journal:
             tuple((f.template_key, error_text(f.error)) for f in failures),
         )
         with self._lock:
-            self._entries.pop(event_id, None)
+            self._forget(event_id)
             self._entries[event_id] = entry
+            self._bytes += len(entry.body)
             for call in entry.calls:
                 self._event_of[call.message_id] = event_id
-            while len(self._entries) > self.capacity:
-                _, old = self._entries.popitem(last=False)
-                for call in old.calls:
-                    self._event_of.pop(call.message_id, None)
-                    self._answers.pop(call.message_id, None)
+            while self._entries and (
+                len(self._entries) > self.capacity or self._bytes > self.max_bytes
+            ):
+                self._forget(next(iter(self._entries)))
+
+    def _forget(self, event_id: str) -> None:
+        old = self._entries.pop(event_id, None)
+        if old is None:
+            return
+        self._bytes -= len(old.body)
+        for call in old.calls:
+            self._event_of.pop(call.message_id, None)
+            self._answers.pop(call.message_id, None)
 
     def answered(self, calls: Sequence[_SentCall], answer: str) -> None:
         """Segment answered for these calls (:data:`SENT`, or why it refused or failed).
@@ -152,6 +176,8 @@ class Journal:
         A call the entry does not list yet (rendered by ``relay replay`` after a template fix)
         joins its event's entry, and that template's error leaves it.
         """
+        if not self.capacity:
+            return
         with self._lock:
             for call in calls:
                 entry = self._entries.get(call.event_id)

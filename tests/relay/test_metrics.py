@@ -56,10 +56,13 @@ def test_histograms_count_each_ack_render_and_send(relay: RelayServer) -> None:
 
 
 def test_journal_keeps_webhook_calls_and_segments_answer(relay: RelayServer) -> None:
+    journal = relay.relay.metrics.journal
+    post(relay.webhook_url, sample_body("order.paid", "evt-j0"))
+    assert journal.recent() == []  # keeps nothing until asked (a relay on a server)
+    journal.keep()
     body = sample_body("order.paid", "evt-j1")
     post(relay.webhook_url, body)
     post(relay.webhook_url, sample_body("order.cancelled", "evt-j2"))
-    journal = relay.relay.metrics.journal
 
     def delivered() -> bool:
         entries = {e.event_id: e for e in journal.recent()}
@@ -75,9 +78,9 @@ def test_journal_keeps_webhook_calls_and_segments_answer(relay: RelayServer) -> 
     assert cancelled.result == "failed" and cancelled.outcome == "template_error"
     assert cancelled.template_errors[0][0] == "order_cancelled"
     timeline = relay.relay.metrics.timeline(60)
-    assert sum(timeline.counts["received"]) == 2
+    assert sum(timeline.counts["received"]) == 3
     assert sum(timeline.counts["failed"]) == 1
-    assert sum(timeline.counts["sent"]) == len(paid.calls)
+    assert sum(timeline.counts["sent"]) == 2 * len(paid.calls)
 
 
 def test_timeline_is_per_minute_and_forgets_after_a_day() -> None:
@@ -100,7 +103,7 @@ def test_timeline_is_per_minute_and_forgets_after_a_day() -> None:
 
 
 def test_journal_is_bounded_and_a_replayed_call_joins_its_event() -> None:
-    journal = Journal(capacity=2)
+    journal = Journal(capacity=2, max_bytes=100)
     failure = TemplateFailure("order_completed", {"code": "T1006", "message": "boom", "line": 1})
     journal.webhook("e1", "order.paid", b"{}", "template_error", (), (failure,))
     assert journal.recent()[0].template_errors == (
@@ -114,3 +117,5 @@ def test_journal_is_bounded_and_a_replayed_call_joins_its_event() -> None:
     journal.webhook("e3", "order.paid", b"{}", "queued", [EncodedCall("k", "m3", "{}")])
     assert [e.event_id for e in journal.recent()] == ["e3", "e2"]
     assert journal.recent()[0].result == "waiting"
+    journal.webhook("e4", "order.paid", b"x" * 99, "queued")
+    assert [e.event_id for e in journal.recent()] == ["e4"]  # over 100 bytes: older ones go

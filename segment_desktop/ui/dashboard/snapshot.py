@@ -117,6 +117,7 @@ def collect(
         )
     relay = server.relay
     metrics = relay.metrics
+    metrics.journal.keep()  # the delivery log: from now on the relay keeps recent deliveries
     stats = relay.outbox.stats(now)
     parked = relay.outbox.parked()
     deliveries = metrics.journal.recent()
