@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from segment_desktop.core.config import Config
 from segment_desktop.core.events import BY_KEY
 from segment_desktop.ui.dashboard.pipeline import PipelineHeader
+from segment_desktop.ui.dashboard.snapshot import queue_url
 from segment_desktop.ui.services import Services
 from segment_desktop.ui.tasks import TaskRunner
 
@@ -41,8 +42,10 @@ FIRST_READ_DELAY_MS = 50
 def describe(config: Config) -> str:
     """One line: where events come from and where they go (the pipeline's addresses)."""
     mode = "Sandbox mode: everything runs on this computer. " if config.sandbox else ""
+    queue = queue_url(config)
+    middle = f"queue {queue}" if queue else f"relay {config.relay_url}"
     return (
-        f"{mode}Commerce store {config.commerce.base_url} → relay {config.relay_url} → "
+        f"{mode}Commerce store {config.commerce.base_url} → {middle} → "
         f"Segment {config.segment.host}{config.segment.path}"
     )
 

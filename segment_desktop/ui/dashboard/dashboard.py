@@ -99,10 +99,10 @@ class Dashboard(QWidget):
         """Gather a snapshot off the GUI thread (skipped while one is being gathered)."""
         if self.tasks.is_busy(SNAPSHOT_TASK):
             return
-        services, subjects = self.services, self._subjects
+        services, subjects, config = self.services, self._subjects, self.config()
         self.tasks.submit(
             SNAPSHOT_TASK,
-            lambda _t: collect(services, subjects=subjects),
+            lambda _t: collect(services, subjects=subjects, config=config),
             on_result=self._show,
             on_error=lambda err: self.relay_numbers.summary.setText(f"Relay status: {err}"),
         )

@@ -15,9 +15,19 @@ NAMES = {
     ("segment", "path"): "Segment path",
     ("relay_url",): "Relay URL",
     ("sandbox",): "Sandbox mode",
+    ("delivery", "kind"): "How Commerce delivers",
+    ("delivery", "sqs_queue_url"): "SQS queue URL",
+    ("delivery", "sqs_region"): "SQS region",
+    ("delivery", "sqs_access_key_id"): "SQS access key ID",
 }
 #: Settings that decide where customer data goes: flagged in the list.
-DESTINATIONS = {("segment", "host"), ("segment", "path"), ("relay_url",)}
+DESTINATIONS = {
+    ("segment", "host"),
+    ("segment", "path"),
+    ("relay_url",),
+    ("delivery", "kind"),
+    ("delivery", "sqs_queue_url"),
+}
 
 
 def _flatten(value: Any, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], Any]:

@@ -92,8 +92,19 @@ def by_hour(minutes: list[float], counts: dict[str, list[int]]) -> Series:
     return Series(starts, 3600.0, summed)
 
 
+def queue_url(config: Any) -> str:
+    """The SQS queue Commerce delivers to, or ``""`` when it delivers webhooks to the relay."""
+    delivery = getattr(config, "delivery", None)
+    if delivery is None or getattr(delivery, "kind", "webhook") != "aws_sqs":
+        return ""
+    return str(getattr(delivery, "sqs_queue_url", "") or "the queue")
+
+
 def collect(
-    services: Any, now: float | None = None, subjects: dict[str, str] | None = None
+    services: Any,
+    now: float | None = None,
+    subjects: dict[str, str] | None = None,
+    config: Any = None,
 ) -> Snapshot:
     """Read this process's relay (if any) and its outbox. Blocking: call off the GUI thread.
 
@@ -106,9 +117,18 @@ def collect(
     if server is None:
         status = services.relay_status()
         parked = list(status.parked) if status is not None else []
-        words = "The relay runs elsewhere; Commerce delivers to the relay URL you set up."
+        queue = queue_url(config)
+        middle = (
+            Hop("Queue", UNKNOWN, f"Commerce puts events on {queue}; relay workers send them.")
+            if queue
+            else Hop(
+                "Relay",
+                UNKNOWN,
+                "The relay runs elsewhere; Commerce delivers to the relay URL you set up.",
+            )
+        )
         return Snapshot(
-            relay=Hop("Relay", UNKNOWN, words),
+            relay=middle,
             segment=Hop("Segment source", UNKNOWN, "Sent by the relay, which runs elsewhere."),
             hour=_empty_series(60, 60.0, now),
             day=_empty_series(24, 3600.0, now),
