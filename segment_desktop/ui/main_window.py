@@ -293,7 +293,7 @@ class MainWindow(QMainWindow):
     def _open_fired(self) -> None:
         fired = self._fired
         if fired is not None and fired.template_error:
-            self.dashboard._open(fired.event_id, fired.template_error)
+            self.dashboard.open_event(fired.event_id, fired.template_error)
 
     # -- settings ----------------------------------------------------------------------------
 

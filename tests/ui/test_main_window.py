@@ -112,7 +112,7 @@ def window(qtbot: QtBot, services: Services, sandbox: Sandbox) -> Iterator[MainW
     made.tasks.shutdown()
 
 
-def test_lists_only_our_integrations_with_their_state(window: MainWindow) -> None:
+def test_lists_only_our_integrations_with_their_state(qtbot: QtBot, window: MainWindow) -> None:
     table = window.integrations.table
     names = sorted(table.cell_text(r, 0) for r in range(table.rowCount()))
     assert names == ["Segment Desktop customers", "Segment Desktop orders"]
@@ -123,6 +123,13 @@ def test_lists_only_our_integrations_with_their_state(window: MainWindow) -> Non
     assert window.tabs.isTabVisible(window.sandbox_tab)
     assert window.dashboard.pipeline.commerce.hop.state == "ok"
     assert "2 integrations deliver events" in window.dashboard.pipeline.commerce.words.text()
+    # No relay in this process: what the relay and Segment do is not seen from here.
+    pipeline = window.dashboard.pipeline
+    qtbot.waitUntil(lambda: window.dashboard.snapshot is not None)
+    assert pipeline.relay.hop.state == "unknown"
+    assert "runs elsewhere" in pipeline.relay.words.text()
+    assert pipeline.segment.since.text() == "last success: not seen from here"
+    assert pipeline.commerce.since.text() == "last success: not seen from here"
 
 
 def test_disable_and_enable_change_commerce(

@@ -65,7 +65,7 @@ class Dashboard(QWidget):
         self.needs_me.replayRequested.connect(self.replay)
         self.needs_me.discardRequested.connect(self.discard)
         self.needs_me.openRequested.connect(
-            lambda item: self._open(item.event_id, item.template_key)
+            lambda item: self.open_event(item.event_id, item.template_key)
         )
         self.log.openRequested.connect(self._open_delivery)
 
@@ -144,9 +144,11 @@ class Dashboard(QWidget):
         self._show_commerce()
 
     def _show_commerce(self) -> None:
-        last = self.snapshot.last_webhook if self.snapshot is not None else None
+        snapshot = self.snapshot
+        last = snapshot.last_webhook if snapshot is not None else None
+        local = snapshot is None or snapshot.local
         hop = self._commerce
-        self.pipeline.commerce.show_hop(Hop(hop.title, hop.state, hop.words, last))
+        self.pipeline.commerce.show_hop(Hop(hop.title, hop.state, hop.words, last, local))
 
     # -- actions -----------------------------------------------------------------------------
 
@@ -197,9 +199,10 @@ class Dashboard(QWidget):
             if entry.calls
             else ""
         )
-        self._open(entry.event_id, key)
+        self.open_event(entry.event_id, key)
 
-    def _open(self, event_id: str, template_key: str) -> None:
+    def open_event(self, event_id: str, template_key: str) -> None:
+        """Open ``template_key`` in the studio with this Commerce event as the sample."""
         services = self.services
         deliveries = list(self.snapshot.deliveries) if self.snapshot is not None else []
         self.tasks.submit(

@@ -86,9 +86,10 @@ class HopView(QFrame):
         self.light.set_state(hop.state)
         self.title.setText(f"<b>{hop.title}</b> — {STATE_WORDS[hop.state]}")
         self.words.setText(hop.words)
-        self.since.setText(when(hop.last_success))
+        since = when(hop.last_success) if hop.seen_here else "last success: not seen from here"
+        self.since.setText(since)
         self.setAccessibleName(f"{hop.title}: {STATE_WORDS[hop.state]}")
-        self.setAccessibleDescription(f"{hop.words} ({when(hop.last_success)})")
+        self.setAccessibleDescription(f"{hop.words} ({since})")
 
 
 class PipelineHeader(QWidget):

@@ -34,6 +34,8 @@ class Hop:
     state: str
     words: str
     last_success: float | None = None
+    seen_here: bool = True
+    """This computer sees the hop's successes (a relay in this process); else none is known."""
 
 
 @dataclass(frozen=True)
@@ -119,17 +121,28 @@ def collect(
         parked = list(status.parked) if status is not None else []
         queue = queue_url(config)
         middle = (
-            Hop("Queue", UNKNOWN, f"Commerce puts events on {queue}; relay workers send them.")
+            Hop(
+                "Queue",
+                UNKNOWN,
+                f"Commerce puts events on {queue}; relay workers send them.",
+                seen_here=False,
+            )
             if queue
             else Hop(
                 "Relay",
                 UNKNOWN,
                 "The relay runs elsewhere; Commerce delivers to the relay URL you set up.",
+                seen_here=False,
             )
         )
         return Snapshot(
             relay=middle,
-            segment=Hop("Segment source", UNKNOWN, "Sent by the relay, which runs elsewhere."),
+            segment=Hop(
+                "Segment source",
+                UNKNOWN,
+                "Sent by the relay, which runs elsewhere.",
+                seen_here=False,
+            ),
             hour=_empty_series(60, 60.0, now),
             day=_empty_series(24, 3600.0, now),
             parked=parked,
