@@ -9,10 +9,10 @@ first window of a new user) and with no D-Bus session (the keyring is never reac
 * ``app``  runs exactly what the ``segment-desktop`` gui-script runs, ``segment_desktop.cli.main``
   with no arguments; the only addition is an event filter on the QApplication, created first so
   the filter is in place (``ui.app.application()`` reuses it);
-* ``main`` the same for a user who finished setup: its settings file is written first, so the
-  first window is the main window with the live dashboard (its charts, pipeline header and
-  delivery log); Commerce's address is a closed local port, so reading the integrations fails
-  at once in the background, as it would offline;
+* ``main`` the same for a user who finished setup: its settings file is in place before the
+  child starts, so the first window is the main window with the live dashboard (its charts,
+  pipeline header and delivery log); Commerce's address is a closed local port, so reading
+  the integrations fails at once in the background, as it would offline;
 * ``bare`` a ``QApplication`` and a one-page ``QWizard`` with a label, shown the same way.
 
 "Shown" is the first ``Expose`` event of a top-level window plus one pass of the event loop (so
@@ -84,8 +84,6 @@ def _child(kind: str) -> int:
 
     watcher = FirstWindow()
     app.installEventFilter(watcher)
-    if kind == "main":
-        _write_configured_settings()
     if kind in ("app", "main"):
         from segment_desktop.cli import main
 
@@ -103,15 +101,16 @@ def _child(kind: str) -> int:
     return int(app.exec())
 
 
-def _write_configured_settings() -> None:
-    """Settings of a finished setup (written before the clock matters little: one small file)."""
+def _write_configured_settings(directory: Path) -> None:
+    """Settings of a finished setup, written before the child starts (a configured user has
+    them already; writing them in the child would time an fsync)."""
     from segment_desktop.core.config import CommerceSettings, Config, ConfigStore
 
     config = Config.default()
     config.commerce = CommerceSettings(client_id="bench-client", base_url="http://127.0.0.1:9")
     config.relay_url = "https://relay.example.com/webhooks/commerce"
     config.integration_ids = {"Segment Desktop — orders": "00000000-bench"}
-    ConfigStore().save(config)
+    ConfigStore(directory).save(config)
 
 
 # -- parent side ---------------------------------------------------------------------------------
@@ -193,6 +192,8 @@ def _measure(kind: str, platform: str, bus: str | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="startup-bench-") as folder:
         root = Path(folder)
         env = _child_env(root, platform, bus)
+        if kind == "main":
+            _write_configured_settings(root / "config")
         with (root / "out").open("w+") as out, (root / "err").open("w+") as err:
             started = time.monotonic()
             process = subprocess.Popen(

@@ -64,9 +64,15 @@ class HopView(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.light = StatusLight(self)
         self.title = QLabel(self)
+        self.title.setTextFormat(Qt.TextFormat.PlainText)  # no rich-text engine before 1st paint
+        bold = self.title.font()
+        bold.setBold(True)
+        self.title.setFont(bold)
         self.words = QLabel(self)
+        self.words.setTextFormat(Qt.TextFormat.PlainText)
         self.words.setWordWrap(True)
         self.since = QLabel(self)
+        self.since.setTextFormat(Qt.TextFormat.PlainText)
         self.since.setEnabled(False)  # the palette's muted text, in either theme
         top = QHBoxLayout()
         top.addWidget(self.light, 0, Qt.AlignmentFlag.AlignVCenter)
@@ -84,7 +90,7 @@ class HopView(QFrame):
             return
         self.hop = hop
         self.light.set_state(hop.state)
-        self.title.setText(f"<b>{hop.title}</b> — {STATE_WORDS[hop.state]}")
+        self.title.setText(f"{hop.title}: {STATE_WORDS[hop.state]}")
         self.words.setText(hop.words)
         since = when(hop.last_success) if hop.seen_here else "last success: not seen from here"
         self.since.setText(since)
