@@ -1,38 +1,41 @@
-"""Relay throughput and webhook ack latency, beside the bare renderer's rate, for every engine.
+"""Relay throughput and webhook ack latency, measured with wrk, beside two references.
 
-    python bench/relay_throughput.py [--events 600] [--concurrency 16] [--rounds 3]
+    python -m bench.relay_throughput [--seconds 6] [--connections 64] [--rounds 3]
                                      [--engine NAME ...] [--render-processes N]
 
-For each installed template engine (``available_engines()``) and for a 5-item and a 50-item order
-(the built-in samples ``order.paid`` and ``order.paid.50-items``; ``BENCH_CASE="50 items"`` runs
-one), ``--rounds`` times, alternately:
+The load comes from ``wrk`` (a C load generator, Debian package ``wrk``; ``scripts/bench``
+installs it), so that what is measured is the relay and not a Python sender competing with it
+for the same CPUs. A Lua script gives every request a fresh event id. For each installed
+template engine and for a 5-item and a 50-item order (``BENCH_CASE="50 items"`` runs one),
+``--rounds`` times, alternately:
 
-* bare renderer: ``Renderer(engine).render_event`` on one thread, events/s;
-* relay end to end: the relay as a subprocess (``segment-desktop relay`` with
-  ``SEGMENT_DESKTOP_ENGINE`` set), events POSTed concurrently over keep-alive connections (from
-  another process, as Commerce sends from other machines), until the Segment emulator has
-  every call; events/s, the ack latency (POST to 200) p50/p99 under that load, and the CPU time
-  per event of the relay's main process and of its render processes. ``--events`` is the least
-  number of events; a fast engine gets as many as the bare renderer does in 2 s, so that the
-  rate is the steady one rather than a short run's tail (its last batch on its way to Segment);
-* paced: then up to 1,000 new events at half that round's end-to-end rate, ack latency p50/p99
-  (what Commerce sees from a relay that is not saturated).
+* **bare renderer**: ``Renderer(engine).render_event`` on one thread, events/s (the ceiling a
+  relay rendering on one core could reach);
+* **bare ASGI app**: uvicorn + httptools answering 200 to the same POSTs without reading them
+  further, under the same wrk load (the ceiling of HTTP alone on this machine);
+* **relay**: ``segment-desktop relay`` as a subprocess, loaded by wrk for ``--seconds``: its
+  acknowledged rate (wrk), its end-to-end rate (until the Segment emulator has every call),
+  ack p50/p99 under that load and the CPU per event of its processes;
+* **paced**: then wrk again at half that end-to-end rate over 16 connections (each waits
+  between its requests), ack p50/p99: what Commerce sees from a relay that is not saturated.
 
-Alternating the two and taking medians keeps a noisy machine from favouring either side; the
-ratio is the ratio of the medians. Prints a table and writes
-``bench/results/relay_throughput-<time>.json``. Targets: end-to-end rate ≥ 75 % of the bare
-renderer's, paced ack p99 ≤ 50 ms.
+wrk keeps ``--connections`` requests in flight and sends the next as an answer comes back, so
+the loaded run needs enough of them to keep the relay busy while each waits for its group's
+commit (16 left the relay idle part of the time on two CPUs; 64 did not).
+
+Prints a table and writes ``bench/results/relay_throughput-<time>.json``. Targets (5-item
+orders, jlens): relay end to end ≥ 50 % of the bare renderer, paced ack p99 ≤ 50 ms.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import http.client
 import json
-import multiprocessing
 import os
 import platform
+import re
+import shutil
 import signal
 import socket
 import statistics
@@ -42,7 +45,6 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -58,27 +60,13 @@ from segment_desktop.sandbox.runner import Sandbox  # noqa: E402
 SECRET = "bench-webhook-secret-0123456789abcdef"
 WRITE_KEY = "bench-write-key-0123456789abcdef"
 CASES = {"5 items": "order.paid", "50 items": "order.paid.50-items"}
-WARM_EVENTS = 20
-#: The loaded run lasts at least this long at the bare renderer's rate, so that its rate is the
-#: steady one and not the tail (the last batch still on its way to Segment) over a short run.
-LOAD_SECONDS = 2.0
-#: Events of the paced run (ack latencies; more would only make it longer).
-PACED_EVENTS = 1000
+PACED_CONNECTIONS = 16
 
 
 def _body(sample: str) -> dict[str, Any]:
     (found,) = [s for s in list_samples("order.paid") if s.name == sample]
     body: dict[str, Any] = json.loads(found.text())
     return body
-
-
-def _bodies(sample: str, prefix: str, count: int) -> list[bytes]:
-    template = _body(sample)
-    out = []
-    for n in range(count):
-        template["id"] = f"{prefix}-{n:06d}"
-        out.append(json.dumps(template).encode())
-    return out
 
 
 def bare_rate(engine: str, sample: str, seconds: float = 3.0) -> float:
@@ -94,80 +82,90 @@ def bare_rate(engine: str, sample: str, seconds: float = 3.0) -> float:
     return count / (time.perf_counter() - started)
 
 
-def _percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+#: wrk's script: a fresh event id per request (``@@ID@@`` in the body), and with a delay
+#: argument a pause before each request of a connection (a paced load).
+WRK_SCRIPT = """
+local counter = 0
+local prefix, before, after, pause = "e", "", "", nil
+init = function(args)
+  prefix = args[1] .. "-"
+  local file = io.open(args[2], "rb"); local body = file:read("*a"); file:close()
+  local at = body:find("@@ID@@", 1, true)
+  before, after = body:sub(1, at - 1), body:sub(at + 6)
+  pause = tonumber(args[3])
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["X-MOLTIN-SECRET-KEY"] = args[4]
+end
+request = function()
+  counter = counter + 1
+  return wrk.format(nil, nil, nil, before .. prefix .. counter .. after)
+end
+"""
+#: Added for a paced run only: wrk asks for a delay before every request when it is defined.
+WRK_DELAY = """
+delay = function()
+  return pause
+end
+"""
+
+#: A bare ASGI app on uvicorn + httptools: reads the body, answers 200 (HTTP alone's ceiling).
+BARE_ASGI = """
+import sys, uvicorn
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    more = True
+    while more:
+        message = await receive()
+        more = message.get("more_body", False)
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"{}"})
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), http="httptools", log_level="warning",
+            access_log=False, lifespan="off")
+"""
 
 
-def _fire(
-    url: str, sample: str, prefix: str, count: int, concurrency: int, rate: float | None
-) -> tuple[float, float, list[float]]:
-    """POST ``count`` events (ids ``prefix-n``) over ``concurrency`` keep-alive connections.
-
-    Returns when the first request left and the last answer came (``time.monotonic()``, the
-    same clock in every process here) and the ack latencies in ms.
-
-    From a separate process, with asyncio and requests built in advance: Commerce sends from
-    other machines, so the sender should take as little as possible of this one's CPU and none
-    of the GIL of the process that runs the Segment emulator (``http.client`` on threads took
-    ~0.4 ms of CPU per request here, httpx several).
-    """
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(1) as pool:
-        job = (url, sample, prefix, count, concurrency, rate)
-        started, last_ack, latencies = pool.apply(_fire_here, job)
-    if len(latencies) != count:
-        raise RuntimeError("some events were not acknowledged")
-    return started, last_ack, latencies
+def wrk_path() -> str:
+    found = shutil.which("wrk")
+    if found is None:
+        raise SystemExit("wrk is not installed: run scripts/bench (it installs the Debian package)")
+    return found
 
 
-def _fire_here(
-    url: str, sample: str, prefix: str, count: int, concurrency: int, rate: float | None
-) -> tuple[float, float, list[float]]:
-    bodies = _bodies(sample, prefix, count)  # before the clock starts
-    return asyncio.run(_fire_async(url, bodies, concurrency, rate))
+def _body_file(sample: str, directory: Path) -> Path:
+    body = _body(sample)
+    body["id"] = "@@ID@@"
+    path = directory / f"{sample}.json"
+    path.write_text(json.dumps(body))
+    return path
 
 
-async def _fire_async(
-    url: str, bodies: list[bytes], concurrency: int, rate: float | None
-) -> tuple[float, float, list[float]]:
-    parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    head = (
-        f"POST {parts.path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-        f"X-MOLTIN-SECRET-KEY: {SECRET}\r\nContent-Type: application/json\r\n"
-    ).encode()
-    requests = [head + b"Content-Length: %d\r\n\r\n" % len(body) + body for body in bodies]
-    latencies: list[float] = []
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-
-    async def connection(index: int) -> None:
-        reader, writer = await asyncio.open_connection(host, port)
-        try:
-            for n in range(index, len(requests), concurrency):
-                if rate is not None:  # paced: event n leaves at n / rate
-                    delay = started + n / rate - loop.time()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
-                t0 = time.perf_counter()
-                writer.write(requests[n])
-                status_line, _, rest = (await reader.readuntil(b"\r\n\r\n")).partition(b"\r\n")
-                length = 0
-                for line in rest.split(b"\r\n"):
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                text = await reader.readexactly(length)
-                latencies.append((time.perf_counter() - t0) * 1000)
-                if status_line.split()[1] != b"200":
-                    raise RuntimeError(f"relay answered {status_line!r}: {text[:200]!r}")
-        finally:
-            writer.close()
-
-    first_sent = time.monotonic()
-    await asyncio.gather(*(connection(i) for i in range(concurrency)))
-    return first_sent, time.monotonic(), latencies
+def wrk(
+    url: str, body: Path, prefix: str, seconds: float, connections: int, pause_ms: float | None
+) -> dict[str, float]:
+    """One wrk run; requests done, their rate, latency percentiles, non-2xx answers."""
+    script = body.parent / "fresh_ids.lua"
+    script.write_text(WRK_SCRIPT + (WRK_DELAY if pause_ms is not None else ""))
+    args = [prefix, str(body), "" if pause_ms is None else f"{pause_ms:.3f}", SECRET]
+    if pause_ms is None:
+        args[2] = "0"
+    command = [
+        wrk_path(), "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s",
+        str(script), url, "--", *args,
+    ]  # fmt: skip
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    result = {"requests": requests, "acked_per_s": rate, "non_2xx": int(bad.group(1)) if bad else 0}
+    for label, key in (("50%", "ack_p50_ms"), ("99%", "ack_p99_ms")):
+        found = re.search(rf"\s{re.escape(label)}\s+([\d.]+)(us|ms|s)", out)
+        if found:
+            value, unit = float(found.group(1)), found.group(2)
+            result[key] = value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    return result
 
 
 def _free_port() -> int:
@@ -255,57 +253,78 @@ def _calls_at_segment(sandbox: Sandbox) -> int:
 def _measure(
     relay: RelayProcess,
     sandbox: Sandbox,
-    sample: str,
+    body: Path,
     prefix: str,
-    events: int,
-    concurrency: int,
-    rate: float | None,
+    seconds: float,
+    connections: int,
+    pause_ms: float | None,
 ) -> dict[str, float]:
-    target = _calls_at_segment(sandbox) + events  # one call per order.paid event
+    before = _calls_at_segment(sandbox)
     main_before, workers_before = relay.cpu()
-    started, last_ack, latencies = _fire(relay.url, sample, prefix, events, concurrency, rate)
-    acked = last_ack - started
+    started = time.monotonic()
+    result = wrk(relay.url, body, prefix, seconds, connections, pause_ms)
+    if result["non_2xx"]:
+        raise RuntimeError(f"the relay refused {result['non_2xx']} deliveries")
+    events = int(result["requests"])
     deadline = time.monotonic() + 120
-    while _calls_at_segment(sandbox) < target:
+    while _calls_at_segment(sandbox) < before + events:  # one call per order.paid event
         if time.monotonic() > deadline:
             raise RuntimeError("Segment did not receive every call")
         time.sleep(0.002)
     delivered = time.monotonic() - started
     main_after, workers_after = relay.cpu()
     return {
-        "events": events,
-        "acked_per_s": events / acked,
+        **result,
         "end_to_end_per_s": events / delivered,
-        "ack_p50_ms": statistics.median(latencies),
-        "ack_p99_ms": _percentile(latencies, 99),
-        "ack_max_ms": max(latencies),
         "main_cpu_ms_per_event": (main_after - main_before) / events * 1000,
         "render_cpu_ms_per_event": (workers_after - workers_before) / events * 1000,
     }
 
 
 def relay_round(
-    engine: str,
-    sample: str,
-    events: int,
-    concurrency: int,
-    render_processes: int | None,
+    engine: str, sample: str, seconds: float, connections: int, render_processes: int | None,
     tag: str,
-) -> dict[str, Any]:
+) -> dict[str, Any]:  # fmt: skip
     """One relay: warm up, a loaded run, then a paced run at half the loaded rate."""
     with Sandbox.start() as sandbox, tempfile.TemporaryDirectory() as tmp:
+        body = _body_file(sample, Path(tmp))
         relay = RelayProcess(sandbox, Path(tmp), engine, render_processes)
         try:
-            # warm up: render processes up, templates compiled, connections open
-            _measure(relay, sandbox, sample, f"warm-{tag}", WARM_EVENTS, 4, None)
-            loaded = _measure(relay, sandbox, sample, f"load-{tag}", events, concurrency, None)
+            _measure(relay, sandbox, body, f"warm-{tag}", 1, 4, None)
+            loaded = _measure(relay, sandbox, body, f"load-{tag}", seconds, connections, None)
             pace = loaded["end_to_end_per_s"] / 2
-            paced_events = min(events, PACED_EVENTS)
-            paced = _measure(relay, sandbox, sample, f"paced-{tag}", paced_events, 4, pace)
+            # Each connection waits so that together they send `pace` a second.
+            pause_ms = max(0.0, PACED_CONNECTIONS / pace * 1000)
+            paced = _measure(
+                relay, sandbox, body, f"paced-{tag}", seconds, PACED_CONNECTIONS, pause_ms
+            )
             paced["rate_per_s"] = pace
         finally:
             relay.stop()
     return {"render_processes": relay.render_processes, "loaded": loaded, "paced": paced}
+
+
+def bare_asgi_rate(sample: str, seconds: float, connections: int) -> dict[str, float]:
+    """wrk against a bare ASGI app (uvicorn + httptools) with the same bodies."""
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-c", BARE_ASGI, str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the bare ASGI app did not start") from None
+                time.sleep(0.05)
+        with tempfile.TemporaryDirectory() as tmp:
+            body = _body_file(sample, Path(tmp))
+            return wrk(f"http://127.0.0.1:{port}/", body, "bare", seconds, connections, None)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
 
 
 def _median(rounds: list[dict[str, Any]], *path: str) -> float:
@@ -320,8 +339,8 @@ def _median(rounds: list[dict[str, Any]], *path: str) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--events", type=int, default=600)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=6.0, help="each wrk run")
+    parser.add_argument("--connections", type=int, default=64, help="of the loaded run")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
         "--engine", action="append", dest="engines", metavar="NAME",
@@ -332,13 +351,15 @@ def main() -> int:
         help="passed to the relay (default: the relay's own default)",
     )  # fmt: skip
     args = parser.parse_args()
+    wrk_path()
     engines = args.engines or available_engines()
     only = os.environ.get("BENCH_CASE")
     results: dict[str, Any] = {
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
-        "events": args.events,
-        "concurrency": args.concurrency,
+        "load": "wrk -t1",
+        "seconds": args.seconds,
+        "connections": args.connections,
         "rounds": args.rounds,
         "engines": {},
     }
@@ -347,34 +368,40 @@ def main() -> int:
         for label, sample in CASES.items():
             if only and only != label:
                 continue
-            least = args.events if "50" not in label else max(100, args.events // 4)
             bare: list[float] = []
+            asgi: list[float] = []
             rounds: list[dict[str, Any]] = []
-            for n in range(args.rounds):  # alternate, so that noise hits both sides alike
+            for n in range(args.rounds):  # alternate, so that noise hits every side alike
                 bare.append(bare_rate(engine, sample))
-                events = max(least, round(bare[-1] * LOAD_SECONDS))
+                asgi.append(bare_asgi_rate(sample, args.seconds, args.connections)["acked_per_s"])
                 rounds.append(
-                    relay_round(
-                        engine, sample, events, args.concurrency, args.render_processes, f"r{n}"
-                    )
-                )
+                    relay_round(engine, sample, args.seconds, args.connections,
+                                args.render_processes, f"r{n}")
+                )  # fmt: skip
                 print(
-                    f"  {engine:<15}{label:<10}round {n + 1}: bare {bare[-1]:7.0f} ev/s, "
-                    f"relay {rounds[-1]['loaded']['end_to_end_per_s']:7.0f} ev/s",
+                    f"  {engine:<15}{label:<10}round {n + 1}: bare render {bare[-1]:7.0f} ev/s, "
+                    f"bare ASGI {asgi[-1]:7.0f} req/s, relay "
+                    f"{rounds[-1]['loaded']['end_to_end_per_s']:7.0f} ev/s end to end "
+                    f"({rounds[-1]['loaded']['acked_per_s']:.0f} acked/s)",
                     flush=True,
                 )
             bare_median = statistics.median(bare)
             relay_median = _median(rounds, "loaded", "end_to_end_per_s")
             cases[label] = {
                 "bare_render_per_s": bare,
+                "bare_asgi_per_s": asgi,
                 "rounds": rounds,
                 "render_processes": rounds[0]["render_processes"],
                 "median": {
                     "bare_render_per_s": bare_median,
+                    "bare_asgi_per_s": statistics.median(asgi),
+                    "relay_acked_per_s": _median(rounds, "loaded", "acked_per_s"),
                     "relay_end_to_end_per_s": relay_median,
                     "ratio": relay_median / bare_median,
                     "ack_p50_ms": _median(rounds, "loaded", "ack_p50_ms"),
                     "ack_p99_ms": _median(rounds, "loaded", "ack_p99_ms"),
+                    "paced_rate_per_s": _median(rounds, "paced", "rate_per_s"),
+                    "paced_acked_per_s": _median(rounds, "paced", "acked_per_s"),
                     "paced_p50_ms": _median(rounds, "paced", "ack_p50_ms"),
                     "paced_p99_ms": _median(rounds, "paced", "ack_p99_ms"),
                     "main_cpu_ms_per_event": _median(rounds, "loaded", "main_cpu_ms_per_event"),
@@ -393,13 +420,13 @@ def main() -> int:
 
 def _print(results: dict[str, Any]) -> None:
     print(
-        f"\n{results['cpus']} CPUs, concurrency {results['concurrency']}, "
-        f"medians of {results['rounds']} alternating rounds"
+        f"\n{results['cpus']} CPUs, wrk -t1 -c{results['connections']}, "
+        f"{results['seconds']:g} s runs, medians of {results['rounds']} alternating rounds"
     )
     header = (
-        f"{'engine':<15}{'order':<10}{'procs':>6}{'bare ev/s':>11}{'relay ev/s':>12}"
-        f"{'ratio':>7}{'ack p50':>9}{'ack p99':>9}{'paced p50':>11}{'paced p99':>11}"
-        f"{'render ms':>11}{'main CPU':>10}{'render CPU':>12}"
+        f"{'engine':<15}{'order':<10}{'procs':>6}{'render/s':>10}{'ASGI/s':>9}"
+        f"{'relay/s':>9}{'acked/s':>9}{'ratio':>7}{'ack p50':>9}{'ack p99':>9}"
+        f"{'paced/s':>9}{'paced p99':>11}{'main CPU':>10}{'render CPU':>12}"
     )
     print(header)
     for engine, cases in results["engines"].items():
@@ -407,16 +434,17 @@ def _print(results: dict[str, Any]) -> None:
             m = case["median"]
             print(
                 f"{engine:<15}{label:<10}{case['render_processes']:>6}"
-                f"{m['bare_render_per_s']:>11.0f}{m['relay_end_to_end_per_s']:>12.0f}"
+                f"{m['bare_render_per_s']:>10.0f}{m['bare_asgi_per_s']:>9.0f}"
+                f"{m['relay_end_to_end_per_s']:>9.0f}{m['relay_acked_per_s']:>9.0f}"
                 f"{m['ratio']:>7.0%}{m['ack_p50_ms']:>7.1f}ms{m['ack_p99_ms']:>7.1f}ms"
-                f"{m['paced_p50_ms']:>9.1f}ms{m['paced_p99_ms']:>9.1f}ms"
-                f"{1000 / m['bare_render_per_s']:>11.2f}{m['main_cpu_ms_per_event']:>10.2f}"
-                f"{m['render_cpu_ms_per_event']:>12.2f}"
+                f"{m['paced_acked_per_s']:>9.0f}{m['paced_p99_ms']:>9.1f}ms"
+                f"{m['main_cpu_ms_per_event']:>10.2f}{m['render_cpu_ms_per_event']:>12.2f}"
             )
     print(
-        "procs: render processes (0: threads in the relay). render ms: one bare render_event. "
-        "main CPU / render CPU: CPU ms per event of the relay's main process (HTTP, commits, "
-        "sending) and of its render processes (parsing, rendering), under load."
+        "render/s: one thread's bare render_event. ASGI/s: a bare uvicorn app under the same "
+        "load. relay/s: end to end (until Segment has every call); acked/s: wrk's rate. "
+        "ratio: relay/s over render/s. paced: at half relay/s. CPU: ms per event of the "
+        "relay's main process and of its render processes."
     )
 
 

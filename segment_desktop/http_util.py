@@ -1,4 +1,4 @@
-"""Helpers shared by the Commerce and Segment clients: URL rules, backoff, network errors.
+"""Helpers shared by the Commerce and Segment clients: URL rules, retries, network errors.
 
 Kept free of any one service's vocabulary: each client passes its ``service`` name ("Commerce",
 "Segment") so messages say who could not be reached.
@@ -7,16 +7,24 @@ Kept free of any one service's vocabulary: each client passes its ``service`` na
 from __future__ import annotations
 
 import ipaddress
+import logging
 import random
 import socket
 import ssl
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Generic, TypeVar
 
 import httpx
 
 from segment_desktop.core.errors import InvalidURLError, NetworkError
+
+log = logging.getLogger(__name__)
+
+F = TypeVar("F")
+R = TypeVar("R")
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
@@ -116,6 +124,61 @@ def backoff_delay(
     if retry_after is not None:
         delay = max(delay, min(retry_after, max(cap, 0.0)))
     return max(0.0, delay)
+
+
+@dataclass(frozen=True)
+class Retry(Generic[F]):
+    """One try's answer when the request may be tried again: why it failed, and for how long
+    the server asked us to wait. ``failure`` is what the caller reports when retries run out."""
+
+    failure: F
+    reason: str
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many tries, how long between them, and how much of a server's wait to accept.
+
+    ``max_retry_after`` is ``None`` to wait at most ``cap`` whatever the server asks; a number
+    to wait all the server asks up to that many seconds, and to stop retrying beyond it (the
+    caller then keeps the work for later instead of blocking).
+    """
+
+    max_attempts: int
+    base: float
+    cap: float
+    sleep: Callable[[float], None]
+    max_retry_after: float | None = None
+
+
+def with_retries(once: Callable[[int], R], policy: RetryPolicy, *, service: str) -> R:
+    """Call ``once(attempt)`` (1, 2, …) until it returns a result, or its last ``Retry``.
+
+    ``once`` decides what may be repeated (it returns a ``Retry``) and raises or returns
+    whatever may not; this loop owns only the counting, the waiting and the log line, so both
+    clients back off the same way.
+    """
+    attempt = 0
+    while True:
+        attempt += 1
+        outcome = once(attempt)
+        if not isinstance(outcome, Retry):
+            return outcome
+        wait = outcome.retry_after
+        too_long = (
+            policy.max_retry_after is not None
+            and wait is not None
+            and wait > policy.max_retry_after
+        )
+        if too_long or attempt >= policy.max_attempts:
+            return outcome
+        delay = backoff_delay(attempt, base=policy.base, cap=policy.cap, retry_after=wait)
+        if policy.max_retry_after is not None and wait is not None:
+            delay = max(delay, wait)
+        log.info("%s request failed (%s); retry %d in %.2f s", service, outcome.reason, attempt,
+                 delay)  # fmt: skip
+        policy.sleep(delay)
 
 
 def network_error(err: httpx.TransportError, *, service: str, host: str) -> NetworkError:

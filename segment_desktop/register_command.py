@@ -8,6 +8,7 @@ ends the command with its message on stderr and exit status 2, never a traceback
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 from pathlib import Path
 
@@ -26,6 +27,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="read (and update) the settings in DIR instead of the usual place",
     )
+    queue = parser.add_argument_group(
+        "delivery to an Amazon SQS queue",
+        "Commerce puts the events on the queue and relay workers take them off it. The "
+        "secret access key comes from AWS_SECRET_ACCESS_KEY or the keyring.",
+    )
+    queue.add_argument("--sqs-queue-url", metavar="URL", help="deliver to this queue from now on")
+    queue.add_argument("--sqs-region", metavar="REGION", default="", help="the queue's region")
+    queue.add_argument("--sqs-access-key-id", metavar="ID", default="",
+                       help="the access key id Commerce writes to the queue with")  # fmt: skip
+    queue.add_argument("--webhook", action="store_true",
+                       help="deliver as webhooks to the relay URL again")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,6 +61,7 @@ def _run(args: argparse.Namespace) -> int:
     from segment_desktop.core.config import Config, ConfigStore
     from segment_desktop.core.secrets import (
         COMMERCE_CLIENT_SECRET,
+        SQS_SECRET_ACCESS_KEY,
         WEBHOOK_SECRET,
         SecretStore,
         new_webhook_secret,
@@ -56,7 +69,14 @@ def _run(args: argparse.Namespace) -> int:
     from segment_desktop.registration import apply, plan
 
     store = ConfigStore(args.config_dir)
-    config = store.load()
+    config = saved = store.load()
+    if getattr(args, "sqs_queue_url", None):
+        from segment_desktop.delivery import with_queue
+
+        config = with_queue(config, args.sqs_queue_url, args.sqs_region, args.sqs_access_key_id)
+    elif getattr(args, "webhook", False):
+        config = copy.deepcopy(config)
+        config.delivery.kind = "webhook"
     if not config.commerce.base_url.strip() or not config.commerce.client_id.strip():
         raise ConfigError(
             f"Commerce is not set up yet: the settings in {store.path} have no API URL or "
@@ -79,7 +99,10 @@ def _run(args: argparse.Namespace) -> int:
     ) as client:
         if client.note:
             print(f"Note: {client.note}")
-        the_plan = plan(config, webhook_secret, client.list_integrations())
+        queue_key = secrets.get(SQS_SECRET_ACCESS_KEY) if config.delivery.kind == "aws_sqs" else ""
+        keys = {WEBHOOK_SECRET: webhook_secret, SQS_SECRET_ACCESS_KEY: queue_key or ""}
+        the_plan = plan(config, keys, client.list_integrations())
+        generated = generated and the_plan.delivery == "webhook"
         print(the_plan.summary())
         if generated and the_plan.desired:
             print("No webhook secret was stored: a new one is generated for these integrations.")
@@ -91,7 +114,7 @@ def _run(args: argparse.Namespace) -> int:
             secrets.set(WEBHOOK_SECRET, webhook_secret)
 
         def persist(updated: Config) -> None:
-            if updated != config:
+            if updated != saved:
                 store.save(updated)
 
         result = apply(the_plan, client, persist)

@@ -1,4 +1,4 @@
-"""Which Commerce integrations (webhooks) must exist for the chosen templates, and getting there.
+"""Which Commerce integrations must exist for the chosen templates, and getting there.
 
 :func:`plan` compares what the settings need with what the store has and lists the writes;
 :func:`apply` performs them. Planning is pure (no network), so the app can show the plan first.
@@ -9,7 +9,10 @@ The rules:
   mixed in one integration), at most 5 events per integration (Commerce's limit), in as few
   integrations as possible. Names are fixed and ours: ``Segment Desktop — orders``,
   ``Segment Desktop — orders (2)`` (only if ever needed), ``Segment Desktop — customers``.
-  Each is a ``webhook`` to the relay URL with the webhook secret, enabled, with a description.
+  Each is enabled, with a description, and delivers as the settings choose
+  (``Config.delivery``): a ``webhook`` to the relay URL with the webhook secret, or
+  ``aws_sqs`` to a queue (its URL, region, access key id and secret access key), which relay
+  workers consume. Switching between the two updates the same integrations.
 * **What is ours.** An integration whose id the settings remember (``integration_ids``) or
   whose name starts with ``Segment Desktop — ``. Anything else is foreign and never touched.
 * **Idempotent.** An integration that already matches is left alone, and an update sends only
@@ -23,7 +26,8 @@ The rules:
   it does, we compare it. When it does not, we compare the fingerprint of the secret last
   registered (``Config.webhook_secret_fingerprint``) with the current one: equal means nothing
   to send; different, or unknown (no fingerprint yet), sends the configuration once, after
-  which the fingerprint is recorded and later runs are quiet.
+  which the fingerprint is recorded and later runs are quiet. The same holds for a queue's
+  secret access key (``DeliverySettings.sqs_secret_fingerprint``).
 """
 
 from __future__ import annotations
@@ -36,9 +40,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from segment_desktop.core.config import Config
-from segment_desktop.core.errors import ConfigError, SegmentDesktopError
+from segment_desktop.core.errors import SegmentDesktopError
 from segment_desktop.core.events import ALL_EVENTS, TEMPLATES, Group, TemplateSpec
-from segment_desktop.core.secrets import WEBHOOK_SECRET, secret_fingerprint
+from segment_desktop.core.secrets import secret_fingerprint
+from segment_desktop.delivery import Target, delivery_target
 from segment_desktop.http_util import is_loopback, parse_http_url
 
 log = logging.getLogger(__name__)
@@ -83,14 +88,14 @@ class Desired:
     group: Group
     observes: tuple[str, ...]
 
-    def attributes(self, relay_url: str, secret: str) -> dict[str, Any]:
+    def attributes(self, target: Target) -> dict[str, Any]:
         return {
             "name": self.name,
             "description": DESCRIPTIONS[self.group],
-            "integration_type": "webhook",
+            "integration_type": target.integration_type,
             "enabled": True,
             "observes": list(self.observes),
-            "configuration": {"url": relay_url, "secret_key": secret},
+            "configuration": target.configuration(),
         }
 
 
@@ -169,6 +174,8 @@ class Plan:
     """Remembered names whose integration no longer exists in the store."""
     secret_fingerprint: str
     warnings: list[str] = field(default_factory=list)
+    delivery: str = ""
+    """``webhook`` or ``aws_sqs`` (empty when nothing is tracked)."""
 
     @property
     def changes_nothing(self) -> bool:
@@ -208,14 +215,6 @@ def _integrations(n: int) -> str:
     return f"{n} integration" + ("" if n == 1 else "s")
 
 
-def _secret_from(secrets: str | Mapping[str, str] | None) -> str:
-    if isinstance(secrets, str):
-        return secrets
-    if secrets is None:
-        return ""
-    return secrets.get(WEBHOOK_SECRET) or ""
-
-
 def plan(
     config: Config,
     webhook_secret: str | Mapping[str, str] | None,
@@ -223,28 +222,20 @@ def plan(
 ) -> Plan:
     """The writes that make the store's integrations match ``config``.
 
-    ``webhook_secret`` is the secret itself or a mapping holding it under ``WEBHOOK_SECRET``;
-    ``existing`` is ``CommerceClient.list_integrations()``. Raises ``ConfigError`` when events
-    are tracked but the relay URL or the webhook secret is missing, and ``InvalidURLError`` for
-    a relay URL Commerce must not use.
+    ``webhook_secret`` is the webhook secret itself, or a mapping of secret names
+    (``WEBHOOK_SECRET``, and ``SQS_SECRET_ACCESS_KEY`` for a queue delivery); ``existing`` is
+    ``CommerceClient.list_integrations()``. Raises ``ConfigError`` when events are tracked but
+    the delivery lacks a setting or a secret (see :func:`delivery_target`), and
+    ``InvalidURLError`` for a relay URL Commerce must not use.
     """
     desired = desired_integrations(config.chosen_events())
-    secret = _secret_from(webhook_secret)
-    relay_url = config.relay_url.strip()
     warnings: list[str] = []
+    target: Target | None = None
     if desired:
-        if not relay_url:
-            raise ConfigError(
-                "No relay URL is set, so Commerce would not know where to send events. Enter "
-                "the public https:// address of your relay, then register again."
-            )
-        if not secret:
-            raise ConfigError(
-                "No webhook secret is available. Run the setup again (it creates one) or set "
-                "COMMERCE_WEBHOOK_SECRET, then register again."
-            )
-        warnings += _relay_warnings(relay_url, config.commerce.base_url)
-    fingerprint = secret_fingerprint(secret) if secret else ""
+        target = delivery_target(config, webhook_secret)
+        if target.integration_type == "webhook":
+            warnings += _relay_warnings(target.url, config.commerce.base_url)
+    fingerprint = secret_fingerprint(target.secret) if target is not None else ""
 
     remembered = dict(config.integration_ids)
     by_id = {str(i.get("id")): i for i in existing if i.get("id")}
@@ -255,8 +246,9 @@ def plan(
     ids: dict[str, str] = {}
 
     for want in desired:
+        assert target is not None  # there is something to deliver
         match = _find(want.name, remembered, by_id, ours, claimed)
-        attributes = want.attributes(relay_url, secret)
+        attributes = want.attributes(target)
         if match is None:
             actions.append(Action("create", want.name, None, attributes, (), want.observes))
             continue
@@ -264,7 +256,7 @@ def plan(
         claimed.add(match_id)
         ids[want.name] = match_id
         update, changes = _difference(
-            match, attributes, secret, fingerprint, config.webhook_secret_fingerprint
+            match, attributes, target, fingerprint, target.registered_fingerprint(config)
         )
         if update:
             actions.append(Action("update", want.name, match_id, update, changes, want.observes))
@@ -295,6 +287,7 @@ def plan(
         forgotten=forgotten,
         secret_fingerprint=fingerprint,
         warnings=warnings,
+        delivery=target.integration_type if target is not None else "",
     )
 
 
@@ -322,7 +315,7 @@ def _remembered_name(integration_id: str, remembered: Mapping[str, str]) -> str 
 def _difference(
     have: Mapping[str, Any],
     want: Mapping[str, Any],
-    secret: str,
+    target: Target,
     fingerprint: str,
     registered_fingerprint: str,
 ) -> tuple[dict[str, Any], tuple[str, ...]]:
@@ -343,19 +336,36 @@ def _difference(
         words.append("events")
     configuration = have.get("configuration")
     configuration = configuration if isinstance(configuration, dict) else {}
-    url_differs = configuration.get("url") != want["configuration"]["url"]
-    if "secret_key" in configuration:
-        secret_differs = configuration.get("secret_key") != secret
+    wanted = want["configuration"]
+    differs = [
+        label
+        for key, label in _SETTINGS[target.integration_type]
+        if configuration.get(key) != wanted[key]
+    ]
+    if target.secret_field in configuration:
+        secret_differs = configuration.get(target.secret_field) != target.secret
     else:  # not echoed: trust the fingerprint of what we registered last, if we know it
         secret_differs = registered_fingerprint != fingerprint
-    if url_differs or secret_differs:
-        # the configuration object is replaced as a whole: always send both keys
-        update["configuration"] = dict(want["configuration"])
-        if url_differs:
-            words.append("relay URL")
-        if secret_differs:
-            words.append("webhook secret")
+    if "integration_type" in update:  # another delivery: its configuration is all new
+        secret_differs = True
+    if secret_differs:
+        differs.append(target.secret_label)
+    if differs:
+        # the configuration object is replaced as a whole: always send every key
+        update["configuration"] = dict(wanted)
+        words += differs
     return update, tuple(words)
+
+
+#: The configuration keys compared (besides the secret), with their names in a plan.
+_SETTINGS: dict[str, tuple[tuple[str, str], ...]] = {
+    "webhook": (("url", "relay URL"),),
+    "aws_sqs": (
+        ("url", "queue URL"),
+        ("region", "region"),
+        ("aws_access_key_id", "access key id"),
+    ),
+}
 
 
 def _relay_warnings(relay_url: str, commerce_url: str) -> list[str]:
@@ -431,7 +441,10 @@ def apply(plan: Plan, client: IntegrationWriter, persist: Persist = None) -> App
     config = copy.deepcopy(plan.config)
     config.integration_ids = ids
     if failure is None and plan.desired:
-        config.webhook_secret_fingerprint = plan.secret_fingerprint
+        if plan.delivery == "aws_sqs":
+            config.delivery.sqs_secret_fingerprint = plan.secret_fingerprint
+        else:
+            config.webhook_secret_fingerprint = plan.secret_fingerprint
     result = ApplyResult(applied=applied, integration_ids=ids, config=config)
     if persist is not None:
         if callable(persist):

@@ -15,7 +15,12 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-pytest_plugins = ["tests.fixtures.secret_service", "tests.fixtures.sandbox"]
+pytest_plugins = [
+    "tests.fixtures.secret_service",
+    "tests.fixtures.sandbox",
+    "tests.fixtures.contracts",
+    "tests.fixtures.moto_sqs",
+]
 
 
 @pytest.fixture(autouse=True)

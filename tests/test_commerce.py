@@ -243,6 +243,7 @@ def test_unknown_integration_is_not_found(client: CommerceClient) -> None:
     assert "No integration with id" in caught.value.detail
 
 
+@pytest.mark.invalid_requests
 def test_validation_error_carries_the_servers_title_and_detail(
     sandbox: Sandbox, client: CommerceClient
 ) -> None:
@@ -254,6 +255,7 @@ def test_validation_error_carries_the_servers_title_and_detail(
     assert err.field == "data.configuration.url"
 
 
+@pytest.mark.invalid_requests
 def test_more_than_five_events_is_the_event_limit_error(client: CommerceClient) -> None:
     six = ["order.created", "order.paid", "order.updated", "order.refunded", "order.cancelled"]
     with pytest.raises(EventLimitError, match="at most 5 events") as caught:
@@ -659,3 +661,64 @@ def test_missing_credentials_are_refused_before_any_request() -> None:
     with pytest.raises(AuthenticationError) as caught:
         CommerceClient("https://x.example", "id", "")
     assert caught.value.field == "client_secret"
+
+
+# -- answers in the documented shapes, and servers that page badly ---------------------------
+
+
+def _token_or(answer: Any) -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/access_token":
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        return answer(request)
+
+    return httpx.MockTransport(handler)
+
+
+def test_a_log_lists_record_count_is_read_from_results_total_not_meta_total() -> None:
+    """Documented: ``meta.total`` counts pages, ``results.total`` (beside ``meta``) records."""
+
+    def logs(request: httpx.Request) -> httpx.Response:
+        body = {
+            "data": [{"id": "log-1", "type": "integration"}],
+            "meta": {"limit": 1, "offset": 0, "current": 1, "total": 3},
+            "results": {"total": 3},
+        }
+        return httpx.Response(200, json=body)
+
+    with CommerceClient("https://x.example", "id", "sec", transport=_token_or(logs)) as c:
+        page = c.all_logs(limit=1)
+    assert page.total == 3 and page.next_offset == 1
+
+
+def test_a_paged_read_ends_when_the_server_ignores_the_offset_and_gives_no_total() -> None:
+    asked: list[str] = []
+
+    def same_page(request: httpx.Request) -> httpx.Response:
+        asked.append(str(request.url.params.get("page[offset]")))
+        data = [{"id": f"log-{n}"} for n in range(3)]
+        return httpx.Response(200, json={"data": data})
+
+    with CommerceClient("https://x.example", "id", "sec", transport=_token_or(same_page)) as c:
+        logs = list(c.iter_logs(page_size=3))
+        integrations = c.list_integrations()
+    assert [log["id"] for log in logs] == ["log-0", "log-1", "log-2"]
+    assert [i["id"] for i in integrations] == ["log-0", "log-1", "log-2"]
+    assert asked == ["0", "3", "0"]  # logs: one repeated page, then stop; integrations: one page
+
+
+def test_the_token_request_carries_the_clients_user_agent() -> None:
+    agents: dict[str, str] = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        agents[request.url.path] = request.headers.get("user-agent", "")
+        if request.url.path == "/oauth/access_token":
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        return httpx.Response(200, json={"data": []})
+
+    with CommerceClient(
+        "https://x.example", "id", "sec", transport=httpx.MockTransport(handler)
+    ) as c:
+        c.list_integrations()
+    assert agents["/oauth/access_token"].startswith("segment-desktop/")
+    assert agents["/oauth/access_token"] == agents["/v2/integrations"]

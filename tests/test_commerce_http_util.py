@@ -11,7 +11,14 @@ import pytest
 
 from segment_desktop.commerce import CommerceClient
 from segment_desktop.core.errors import AuthenticationError, RateLimitedError
-from segment_desktop.http_util import backoff_delay, is_loopback, parse_retry_after
+from segment_desktop.http_util import (
+    Retry,
+    RetryPolicy,
+    backoff_delay,
+    is_loopback,
+    parse_retry_after,
+    with_retries,
+)
 from segment_desktop.sandbox.runner import Sandbox
 from segment_desktop.segment import SegmentClient
 
@@ -34,6 +41,36 @@ NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 )
 def test_retry_after_in_seconds_or_as_a_date(header: str | None, seconds: float | None) -> None:
     assert parse_retry_after(header, now=NOW) == seconds
+
+
+def test_with_retries_tries_until_a_result_or_the_last_attempt() -> None:
+    sleeps: list[float] = []
+    answers: list[str | Retry[str]] = [Retry("busy", "503"), Retry("busy", "503"), "done"]
+    policy = RetryPolicy(max_attempts=3, base=0.1, cap=1.0, sleep=sleeps.append)
+    assert with_retries(lambda attempt: answers[attempt - 1], policy, service="Test") == "done"
+    assert len(sleeps) == 2 and all(0.05 <= s <= 1.0 for s in sleeps)
+
+    failing = RetryPolicy(max_attempts=2, base=0.1, cap=1.0, sleep=sleeps.append)
+    last = with_retries(lambda attempt: Retry(f"failure {attempt}", "500"), failing, service="T")
+    assert isinstance(last, Retry) and last.failure == "failure 2"
+
+
+def test_with_retries_waits_all_a_server_asks_up_to_a_bound_then_gives_up() -> None:
+    sleeps: list[float] = []
+    bounded = RetryPolicy(3, 0.1, 1.0, sleeps.append, max_retry_after=60.0)
+    answers: list[str | Retry[str]] = [Retry("slow down", "429", retry_after=5.0), "done"]
+    assert with_retries(lambda n: answers[n - 1], bounded, service="Segment") == "done"
+    assert sleeps == [5.0]  # beyond the backoff cap: the server's wait wins
+    too_long = with_retries(
+        lambda n: Retry("later", "429", retry_after=600.0), bounded, service="S"
+    )
+    assert isinstance(too_long, Retry) and sleeps == [5.0]  # no wait: given back at once
+
+    capped: list[float] = []
+    unbounded = RetryPolicy(2, 0.1, 1.0, capped.append)
+    answers = [Retry("slow down", "429", retry_after=5.0), "done"]
+    assert with_retries(lambda n: answers[n - 1], unbounded, service="Commerce") == "done"
+    assert capped == [1.0]  # without a bound the wait is capped
 
 
 def test_backoff_grows_is_jittered_and_capped() -> None:

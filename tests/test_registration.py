@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from segment_desktop.commerce import CommerceClient
-from segment_desktop.core.config import Config, ConfigStore, TrackingChoice
+from segment_desktop.core.config import Config, ConfigStore, DeliverySettings, TrackingChoice
 from segment_desktop.core.errors import ConfigError, InvalidURLError, ServerError
 from segment_desktop.core.events import TEMPLATES, Group, TemplateSpec
-from segment_desktop.core.secrets import WEBHOOK_SECRET, secret_fingerprint
+from segment_desktop.core.secrets import SQS_SECRET_ACCESS_KEY, WEBHOOK_SECRET, secret_fingerprint
+from segment_desktop.delivery import Target
 from segment_desktop.registration import (
     PREFIX,
     Plan,
@@ -255,7 +257,7 @@ def test_a_duplicate_of_ours_is_disabled_not_doubled(
     the_plan, saved = register(client, config)  # found again by name: nothing created
     assert the_plan.changes_nothing and len(sandbox.commerce.integrations) == 2
     stray = client.create_integration(
-        {**the_plan.desired[0].attributes(RELAY, SECRET), "name": ORDERS}
+        {**the_plan.desired[0].attributes(Target("webhook", RELAY, SECRET)), "name": ORDERS}
     )
     the_plan, _ = register(client, saved)
     assert [(a.kind, a.integration_id) for a in the_plan.actions] == [("disable", stray["id"])]
@@ -313,7 +315,7 @@ def test_progress_is_remembered_when_a_write_fails(
 
 def existing_orders(**configuration: str) -> list[dict[str, Any]]:
     desired = desired_integrations({t: e for t, e in Config.default().chosen_events().items()})
-    attributes = desired[0].attributes(RELAY, SECRET)
+    attributes = desired[0].attributes(Target("webhook", RELAY, SECRET))
     attributes["configuration"] = {"url": RELAY, **configuration}
     return [{"id": "i-1", "type": "integration", **attributes}]
 
@@ -437,3 +439,120 @@ def test_commerce_delivers_exactly_the_registered_events_with_the_secret(
     for event in ("order.paid", "order.refunded", "customer.created"):
         sandbox.commerce.fire(event, wait=True)
     assert sorted(receiver.received) == [("customer.created", SECRET), ("order.paid", SECRET)]
+
+
+# -- delivery to an Amazon SQS queue --------------------------------------------------------------
+
+QUEUE = "https://sqs.eu-west-1.amazonaws.com/123456789012/commerce-events"
+ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+SQS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+SECRETS = {WEBHOOK_SECRET: SECRET, SQS_SECRET_ACCESS_KEY: SQS_SECRET}
+
+
+def queue_config(sandbox: Sandbox) -> Config:
+    config = make_config(sandbox)
+    config.delivery = DeliverySettings("aws_sqs", QUEUE, "", ACCESS_KEY_ID)
+    return config
+
+
+def test_a_queue_delivery_registers_aws_sqs_integrations_once(
+    sandbox: Sandbox, client: CommerceClient
+) -> None:
+    the_plan = plan(queue_config(sandbox), SECRETS, client.list_integrations())
+    saved = apply(the_plan, client).config
+    integrations = by_name(sandbox)
+    assert set(integrations) == {ORDERS, CUSTOMERS}
+    for integration in integrations.values():
+        assert integration["integration_type"] == "aws_sqs"
+        assert integration["configuration"] == {
+            "url": QUEUE,
+            "aws_access_key_id": ACCESS_KEY_ID,
+            "aws_secret_access_key": SQS_SECRET,
+            "region": "eu-west-1",  # read from the queue URL
+        }
+    assert integrations[ORDERS]["observes"] == DEFAULT_ORDER_EVENTS
+    assert saved.delivery.sqs_secret_fingerprint == secret_fingerprint(SQS_SECRET)
+    before = writes(sandbox)
+    again = plan(saved, SECRETS, client.list_integrations())
+    assert again.changes_nothing, again.summary()
+    assert writes(sandbox) == before
+
+
+def test_switching_from_webhooks_to_a_queue_updates_the_same_integrations(
+    sandbox: Sandbox, client: CommerceClient
+) -> None:
+    _, saved = register(client, make_config(sandbox))
+    ids = dict(saved.integration_ids)
+    saved.delivery = DeliverySettings("aws_sqs", QUEUE, "eu-west-1", ACCESS_KEY_ID)
+    the_plan = plan(saved, SECRETS, client.list_integrations())
+    assert [a.kind for a in the_plan.actions] == ["update", "update"]
+    assert "type" in the_plan.actions[0].changes
+    assert "secret access key" in the_plan.actions[0].changes
+    result = apply(the_plan, client)
+    assert result.integration_ids == ids
+    assert {i["integration_type"] for i in by_name(sandbox).values()} == {"aws_sqs"}
+    assert plan(result.config, SECRETS, client.list_integrations()).changes_nothing
+
+
+def test_a_changed_secret_access_key_is_sent_with_the_whole_configuration() -> None:
+    config = only_orders()
+    config.delivery = DeliverySettings("aws_sqs", QUEUE, "eu-west-1", ACCESS_KEY_ID)
+    config.delivery.sqs_secret_fingerprint = secret_fingerprint("an older secret key")
+    existing = existing_orders()
+    existing[0]["integration_type"] = "aws_sqs"
+    existing[0]["configuration"] = {
+        "url": QUEUE, "aws_access_key_id": ACCESS_KEY_ID, "region": "eu-west-1",
+    }  # fmt: skip
+    (action,) = plan(config, SECRETS, existing).actions
+    assert action.changes == ("secret access key",)
+    assert action.attributes["configuration"]["aws_secret_access_key"] == SQS_SECRET
+    assert set(action.attributes["configuration"]) == {
+        "url", "aws_access_key_id", "aws_secret_access_key", "region",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("delivery", "secrets", "named"),
+    [
+        (DeliverySettings("aws_sqs", QUEUE, "", ACCESS_KEY_ID), {}, "the secret access key"),
+        (DeliverySettings("aws_sqs", "", "", ACCESS_KEY_ID), SECRETS, "the queue URL"),
+        (DeliverySettings("aws_sqs", QUEUE, "", ""), SECRETS, "the access key id"),
+        (
+            DeliverySettings("aws_sqs", "https://queue.example.com/q", "", ACCESS_KEY_ID),
+            SECRETS,
+            "the queue's region",
+        ),
+    ],
+)
+def test_a_queue_delivery_missing_a_setting_names_it(
+    delivery: DeliverySettings, secrets: dict[str, str], named: str
+) -> None:
+    config = only_orders()
+    config.delivery = delivery
+    with pytest.raises(ConfigError, match=named):
+        plan(config, secrets, [])
+
+
+def test_register_on_the_command_line_switches_to_a_queue_and_back(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    from segment_desktop.cli import main
+
+    directory = tmp_path / "settings"
+    ConfigStore(directory).save(make_config(sandbox))
+    monkeypatch.setenv("COMMERCE_CLIENT_SECRET", sandbox.client_secret)
+    monkeypatch.setenv("COMMERCE_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SQS_SECRET)
+    args = ["register", "--config-dir", str(directory)]
+    assert main([*args, "--sqs-queue-url", QUEUE, "--sqs-access-key-id", ACCESS_KEY_ID]) == 0
+    saved = ConfigStore(directory).load()
+    assert (saved.delivery.kind, saved.delivery.sqs_queue_url) == ("aws_sqs", QUEUE)
+    assert {i["integration_type"] for i in by_name(sandbox).values()} == {"aws_sqs"}
+    out = capsys.readouterr().out
+    assert SQS_SECRET not in out and SQS_SECRET not in (directory / "config.json").read_text()
+    assert main(args) == 0
+    assert "Nothing to change" in capsys.readouterr().out
+    assert main([*args, "--webhook"]) == 0
+    assert ConfigStore(directory).load().delivery.kind == "webhook"
+    assert {i["integration_type"] for i in by_name(sandbox).values()} == {"webhook"}

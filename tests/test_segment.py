@@ -13,13 +13,12 @@ import httpx
 import pytest
 
 from segment_desktop.core.errors import CallRejectedError, InvalidURLError, ServiceError
+from segment_desktop.core.spec import MAX_BATCH_BYTES, MAX_CALL_BYTES, call_size
 from segment_desktop.sandbox.runner import Sandbox
 from segment_desktop.segment import (
     ENVELOPE_RESERVE,
-    MAX_BATCH_BYTES,
     TEST_EVENT_NAME,
     SegmentClient,
-    call_size,
     plan_batches,
 )
 
@@ -90,32 +89,35 @@ def test_at_most_2500_calls_per_batch_in_order() -> None:
 
 def test_batches_fill_up_to_exactly_the_byte_budget() -> None:
     budget = MAX_BATCH_BYTES - ENVELOPE_RESERVE
-    calls = [sized(i, 31_700) for i in range(14)]
-    last = budget - 14 * 31_700 - 14  # the 14 commas
+    calls = [sized(i, 31_700) for i in range(16)]
+    last = budget - 16 * 31_700 - 16  # the 16 commas
     exactly = [*calls, sized(99, last)]
     assert len(plan_batches(exactly)) == 1
     one_byte_more = [*calls, sized(99, last + 1)]
-    assert [len(b) for b in plan_batches(one_byte_more)] == [14, 1]
+    assert [len(b) for b in plan_batches(one_byte_more)] == [16, 1]
 
 
-def test_a_full_batch_on_the_wire_stays_under_475000_bytes() -> None:
+def test_segment_limits_are_counted_in_kib_as_its_libraries_count_them() -> None:
+    assert (MAX_CALL_BYTES, MAX_BATCH_BYTES) == (32 * 1024, 500 * 1024)
+
+
+def test_a_full_batch_on_the_wire_stays_within_500_kib() -> None:
     budget = MAX_BATCH_BYTES - ENVELOPE_RESERVE
-    calls = [*(sized(i, 31_700) for i in range(14)), sized(99, budget - 14 * 31_700 - 14)]
+    calls = [*(sized(i, 31_700) for i in range(16)), sized(99, budget - 16 * 31_700 - 16)]
     transport, seen = recording(200, {"success": True})
     with SegmentClient(write_key="k" * 32, transport=transport) as client:
         assert client.send(calls).all_sent
-    assert len(seen) == 1 and 474_000 < len(seen[0]) <= MAX_BATCH_BYTES
+    assert len(seen) == 1 and 500_000 < len(seen[0]) <= MAX_BATCH_BYTES
 
 
 def test_an_oversize_call_is_refused_before_sending(
     sandbox: Sandbox, segment: SegmentClient
 ) -> None:
-    big = sized(7, 32_001)
+    big = sized(7, MAX_CALL_BYTES + 1)
+    assert plan_batches([track(1), big, track(2)]) == [[track(1)], [big], [track(2)]]
     with pytest.raises(CallRejectedError) as caught:
-        plan_batches([track(1), big])
-    assert "msg-7" in str(caught.value) and "32,001 bytes" in str(caught.value)
-    with pytest.raises(CallRejectedError):
         segment.send_batch([big])
+    assert "msg-7" in str(caught.value) and f"{MAX_CALL_BYTES + 1:,} bytes" in str(caught.value)
     assert sandbox.segment.received_batches == []
 
     report = segment.send([track(1), big, track(2)])
@@ -336,7 +338,7 @@ def test_calls_sent_pre_encoded_arrive_as_they_were(
 def test_a_pre_encoded_call_over_the_limit_is_refused_before_sending(
     sandbox: Sandbox, segment: SegmentClient
 ) -> None:
-    big = sized(7, 32_001)
-    with pytest.raises(CallRejectedError, match="32,001 bytes"):
+    big = sized(7, MAX_CALL_BYTES + 1)
+    with pytest.raises(CallRejectedError, match=f"{MAX_CALL_BYTES + 1:,} bytes"):
         segment.send_encoded_batch([json.dumps(big, separators=(",", ":"))])
     assert sandbox.segment.received_batches == []

@@ -38,7 +38,7 @@ APP_NAME = "segment-desktop"
 CONFIG_DIR_ENV = "SEGMENT_DESKTOP_CONFIG_DIR"
 CONFIG_FILE_NAME = "config.json"
 #: The settings format this version writes. Bump it and add a ``MIGRATIONS`` entry together.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: Marks an export file, so that importing some other JSON file gives a clear error.
 EXPORT_KIND = "segment-desktop-settings"
 
@@ -48,6 +48,18 @@ DEFAULT_SEGMENT_PATH = "/v1/batch"
 #: ``MIGRATIONS[n]`` turns a settings dict of schema version ``n`` into version ``n + 1``.
 #: Each receives and returns the plain JSON dict (with ``schema_version`` already ``n``).
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+#: How Commerce may deliver events: webhooks to the relay URL, or messages on an SQS queue.
+DELIVERY_KINDS = ("webhook", "aws_sqs")
+
+
+def _add_delivery(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 → 2: the delivery choice; every version-1 setup used webhooks."""
+    data.setdefault("delivery", {"kind": "webhook"})
+    return data
+
+
+MIGRATIONS[1] = _add_delivery
 
 _STALE_TEMP_SECONDS = 600
 
@@ -71,6 +83,22 @@ class SegmentSettings:
 
     host: str = DEFAULT_SEGMENT_HOST
     path: str = DEFAULT_SEGMENT_PATH
+
+
+@dataclass
+class DeliverySettings:
+    """Where Commerce delivers events: ``webhook`` (to ``Config.relay_url``) or ``aws_sqs``.
+
+    For a queue: its URL, region and the access key id Commerce writes with (its secret access
+    key is in the keyring, like every secret); relay workers read the same queue.
+    """
+
+    kind: str = "webhook"
+    sqs_queue_url: str = ""
+    sqs_region: str = ""
+    sqs_access_key_id: str = ""
+    #: ``secrets.secret_fingerprint`` of the secret access key last registered with Commerce.
+    sqs_secret_fingerprint: str = ""
 
 
 @dataclass
@@ -103,6 +131,7 @@ class Config:
     sandbox: bool = False
     #: ``secrets.secret_fingerprint`` of the webhook secret last registered with Commerce.
     webhook_secret_fingerprint: str = ""
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
 
     @classmethod
     def default(cls) -> Config:
@@ -142,6 +171,13 @@ class Config:
             "relay_url": self.relay_url,
             "sandbox": self.sandbox,
             "webhook_secret_fingerprint": self.webhook_secret_fingerprint,
+            "delivery": {
+                "kind": self.delivery.kind,
+                "sqs_queue_url": self.delivery.sqs_queue_url,
+                "sqs_region": self.delivery.sqs_region,
+                "sqs_access_key_id": self.delivery.sqs_access_key_id,
+                "sqs_secret_fingerprint": self.delivery.sqs_secret_fingerprint,
+            },
         }
 
     @classmethod
@@ -181,9 +217,16 @@ def _problems(config: Config) -> list[str]:
             )
     if config.segment.path and not config.segment.path.startswith("/"):
         problems.append(f"segment.path must start with '/', got {config.segment.path!r}")
-    fingerprint = config.webhook_secret_fingerprint
-    if fingerprint and not all(c in "0123456789abcdef" for c in fingerprint):
-        problems.append("webhook_secret_fingerprint must be lowercase hexadecimal")
+    if config.delivery.kind not in DELIVERY_KINDS:
+        problems.append(
+            f"delivery.kind is {config.delivery.kind!r}; choose one of {', '.join(DELIVERY_KINDS)}"
+        )
+    for name, fingerprint in (
+        ("webhook_secret_fingerprint", config.webhook_secret_fingerprint),
+        ("delivery.sqs_secret_fingerprint", config.delivery.sqs_secret_fingerprint),
+    ):
+        if fingerprint and not all(c in "0123456789abcdef" for c in fingerprint):
+            problems.append(f"{name} must be lowercase hexadecimal")
     return problems
 
 
@@ -260,6 +303,9 @@ class _Reader:
             version = SCHEMA_VERSION
         commerce = self._object(top.get("commerce", {}), "commerce", {"client_id", "base_url"})
         segment = self._object(top.get("segment", {}), "segment", {"host", "path"})
+        delivery = self._object(
+            top.get("delivery", {}), "delivery", {f.name for f in fields(DeliverySettings)}
+        )
         return Config(
             schema_version=version,
             commerce=CommerceSettings(
@@ -276,6 +322,13 @@ class _Reader:
             relay_url=self._str(top, "relay_url", "", ""),
             sandbox=self._bool(top, "sandbox", "", False),
             webhook_secret_fingerprint=self._str(top, "webhook_secret_fingerprint", "", ""),
+            delivery=DeliverySettings(
+                **{
+                    f.name: self._str(delivery, f.name, "delivery.", f.default)
+                    for f in fields(DeliverySettings)
+                    if isinstance(f.default, str)
+                }
+            ),
         )
 
     def _tracking(self, value: object) -> dict[str, TrackingChoice]:

@@ -61,6 +61,7 @@ SECRET_ENVIRONMENT_VARIABLES: tuple[str, ...] = (
     "COMMERCE_CLIENT_SECRET",
     "SEGMENT_WRITE_KEY",
     "COMMERCE_WEBHOOK_SECRET",
+    "AWS_SECRET_ACCESS_KEY",
 )
 
 # Attributes every LogRecord has (plus the ones the stdlib formatters add). Anything beyond

@@ -1,4 +1,4 @@
-"""The three secrets, kept in the OS keyring: the only module that imports ``keyring``.
+"""Our secrets, kept in the OS keyring: the only module that imports ``keyring``.
 
 There is deliberately no file fallback. When no usable keyring exists (no Secret Service, a
 locked collection, a broken D-Bus session, or keyring configured with its "fail" backend or a
@@ -34,15 +34,23 @@ from segment_desktop.core.logs import redact_text, register_secret
 COMMERCE_CLIENT_SECRET = "commerce_client_secret"
 SEGMENT_WRITE_KEY = "segment_write_key"
 WEBHOOK_SECRET = "webhook_secret"
+#: The secret half of the AWS access key Commerce (and the relay workers) use for an SQS queue.
+SQS_SECRET_ACCESS_KEY = "sqs_secret_access_key"
 
 #: Every name the store accepts, in the order a user meets them.
-SECRET_NAMES: tuple[str, ...] = (COMMERCE_CLIENT_SECRET, SEGMENT_WRITE_KEY, WEBHOOK_SECRET)
+SECRET_NAMES: tuple[str, ...] = (
+    COMMERCE_CLIENT_SECRET,
+    SEGMENT_WRITE_KEY,
+    WEBHOOK_SECRET,
+    SQS_SECRET_ACCESS_KEY,
+)
 
 #: Human names, for messages.
 LABELS: dict[str, str] = {
     COMMERCE_CLIENT_SECRET: "Commerce client secret",
     SEGMENT_WRITE_KEY: "Segment write key",
     WEBHOOK_SECRET: "webhook secret",
+    SQS_SECRET_ACCESS_KEY: "AWS secret access key",
 }
 
 #: Environment variables that supply a secret on a machine without a keyring (they win over it).
@@ -50,6 +58,7 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     COMMERCE_CLIENT_SECRET: "COMMERCE_CLIENT_SECRET",
     SEGMENT_WRITE_KEY: "SEGMENT_WRITE_KEY",
     WEBHOOK_SECRET: "COMMERCE_WEBHOOK_SECRET",
+    SQS_SECRET_ACCESS_KEY: "AWS_SECRET_ACCESS_KEY",
 }
 
 DEFAULT_SERVICE = "segment-desktop"
@@ -148,7 +157,7 @@ def _check_name(name: str) -> None:
 
 
 class SecretStore:
-    """Reads and writes our three secrets in the OS keyring under ``service``.
+    """Reads and writes our secrets in the OS keyring under ``service``.
 
     With ``use_environment`` (the default) :meth:`get` returns a secret's environment variable
     when it is set and non-empty, without touching the keyring; :meth:`set` and :meth:`delete`

@@ -1,9 +1,9 @@
 """Checks a finished call the way Segment will, before anything is sent.
 
-Errors are what Segment would refuse or silently discard (no ``userId``/``anonymousId``, a ``track``
-without ``event``, a call over 32 KB …). Warnings are what Segment accepts but downstream tools
-misread: e-commerce v2 properties of the wrong type, amounts given as strings, unknown properties
-on the five order events.
+Errors are what Segment would refuse or silently discard (no ``userId``/``anonymousId``, a
+``track`` without ``event``, a call over ``MAX_CALL_BYTES`` …). Warnings are what Segment accepts
+but downstream tools misread: e-commerce v2 properties of the wrong type, amounts given as
+strings, unknown properties on the five order events.
 """
 
 from __future__ import annotations
@@ -16,7 +16,12 @@ from typing import Any, Literal
 from segment_desktop.core.jsontext import compact_json
 from segment_desktop.core.jsontypes import json_type_name
 
-MAX_CALL_BYTES = 32_000
+#: Segment's limits: 32 KB a call, 500 KB and 2,500 calls a batch request (Segment's "HTTP API
+#: Source" page), the KB counted as 1,024 bytes as Segment's analytics-python counts them
+#: (``MAX_MSG_SIZE = 32 << 10``); see docs/API_FACTS.md. Every size or count check uses these.
+MAX_CALL_BYTES = 32 * 1024
+MAX_BATCH_BYTES = 500 * 1024
+MAX_BATCH_CALLS = 2_500
 MAX_MESSAGE_ID = 100
 CALL_TYPES = ("identify", "track", "page", "screen", "group", "alias")
 _OBJECT_FIELDS = ("properties", "traits", "context", "integrations")
@@ -264,6 +269,16 @@ def _check_ecommerce(event: Any, properties: dict[str, Any]) -> list[Issue]:
                 if expected is None or type(value) in _PRODUCT_FAST_OK[name]:
                     continue
                 issues.extend(_check_type(f"{path}.{name}", value, expected))
+            price = product.get("price")
+            if isinstance(price, int | float) and not isinstance(price, bool) and price < 0:
+                issues.append(
+                    Issue(
+                        "warning",
+                        f"{path}.price",
+                        f"A product priced {price:g} is most likely a discount or promotion line; "
+                        'leave it out of "products" and count it in "discount" instead.',
+                    )
+                )
     return issues
 
 

@@ -11,4 +11,6 @@ No Qt anywhere in here. Pieces, each in its own module:
 ``runtime``    the above wired together; ``server`` runs it in a thread or the foreground
 ``status``     read-only views for the GUI; ``replay`` re-renders and re-queues parked work
 ``command``    ``segment-desktop relay [serve|status|parked|replay]``
+``sqs``        a worker on an Amazon SQS queue (receive, render, send, delete);
+               ``sqs_queue`` the queue through boto3, ``sqs_command`` ``relay --sqs-queue-url``
 """

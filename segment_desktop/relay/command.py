@@ -72,6 +72,9 @@ def _add_common(parser: argparse.ArgumentParser, *, sub: bool) -> None:
 
 
 def _add_serve(parser: argparse.ArgumentParser, *, sub: bool) -> None:
+    from segment_desktop.relay.sqs_command import add_arguments
+
+    add_arguments(parser, argparse.SUPPRESS if sub else None)
     parser.add_argument(
         "--render-processes", type=int, default=argparse.SUPPRESS if sub else None, metavar="N",
         help="processes that parse and render webhooks (default: "
@@ -105,6 +108,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     _add_serve(serve, sub=True)
     for command in (status, parked, replay):
         command.add_argument("--json", action="store_true", help="print JSON")
+    from segment_desktop.relay.sqs_command import add_arguments
+
+    add_arguments(status, argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -200,6 +206,11 @@ def _serve(args: argparse.Namespace) -> int:
         engine = engine_name()
     except ValueError as err:  # an unknown or missing engine in $SEGMENT_DESKTOP_ENGINE
         raise ConfigError(str(err)) from None
+    from segment_desktop.relay import sqs_command
+
+    queue = sqs_command.queue_settings(args, config)
+    if queue is not None:  # a worker on an SQS queue, not a webhook receiver
+        return sqs_command.serve(args, config, queue)
     settings = _settings(args, config, engine)
 
     write_key = _secret(SEGMENT_WRITE_KEY)
@@ -312,13 +323,21 @@ def _data_dir(args: argparse.Namespace) -> Path:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from segment_desktop.relay.sqs_command import print_queue_status, queue_status
     from segment_desktop.relay.status import outbox_path, outbox_stats
 
-    data_dir = _data_dir(args)
+    config = _store(args).load()
+    data_dir = _settings(args, config).data_dir
     stats = outbox_stats(data_dir)
+    queue = queue_status(args, config, data_dir)
     if args.json:
-        print(json.dumps({"outbox": str(outbox_path(data_dir)), **asdict(stats)}, indent=2))
+        extra = {"queue": queue} if queue is not None else {}
+        print(
+            json.dumps({"outbox": str(outbox_path(data_dir)), **asdict(stats), **extra}, indent=2)
+        )
         return EXIT_OK
+    if queue is not None:
+        print_queue_status(queue)
     print(f"Outbox:            {outbox_path(data_dir)}")
     print(f"Events seen:       {stats.events}")
     print(f"Calls waiting:     {stats.pending} ({stats.due} due now)")

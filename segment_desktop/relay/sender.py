@@ -22,20 +22,14 @@ import random
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from segment_desktop.relay.journal import RETRYING, SENT
 from segment_desktop.relay.metrics import Metrics
 from segment_desktop.relay.outbox import Outbox, OutboxCall
+from segment_desktop.segment.batches import SEGMENT_LIMITS, BatchLimits, batch_ranges
 
 log = logging.getLogger(__name__)
-
-#: Segment's limits (32 KB a call, 500 KB and 2,500 calls a batch); libraries keep a margin.
-MAX_BATCH_CALLS = 2_500
-MAX_BATCH_BYTES = 475_000
-#: The batch envelope (``{"batch":[…],"sentAt":…,"writeKey":…,"context":…}``) and commas.
-ENVELOPE_BYTES = 2_000
 
 BACKOFF_FIRST = 1.0
 BACKOFF_CAP = 300.0
@@ -85,26 +79,11 @@ class BatchSender(Protocol):
     def send_encoded_batch(self, calls_json: list[str]) -> Any: ...
 
 
-@dataclass(frozen=True)
-class Limits:
-    calls: int = MAX_BATCH_CALLS
-    bytes: int = MAX_BATCH_BYTES
-
-
-def split_batches(calls: Sequence[OutboxCall], limits: Limits = Limits()) -> list[list[OutboxCall]]:
-    """Consecutive groups within Segment's per-batch call count and byte size."""
-    batches: list[list[OutboxCall]] = []
-    current: list[OutboxCall] = []
-    size = ENVELOPE_BYTES
-    for call in calls:
-        if current and (len(current) >= limits.calls or size + call.size + 1 > limits.bytes):
-            batches.append(current)
-            current, size = [], ENVELOPE_BYTES
-        current.append(call)
-        size += call.size + 1
-    if current:
-        batches.append(current)
-    return batches
+def split_batches(
+    calls: Sequence[OutboxCall], limits: BatchLimits = SEGMENT_LIMITS
+) -> list[list[OutboxCall]]:
+    """Consecutive groups of stored calls that each make one Segment batch."""
+    return [list(calls[r.start : r.stop]) for r in batch_ranges([c.size for c in calls], limits)]
 
 
 class Sender:
@@ -116,7 +95,7 @@ class Sender:
         client: BatchSender | None,
         metrics: Metrics,
         *,
-        limits: Limits = Limits(),
+        limits: BatchLimits = SEGMENT_LIMITS,
         claim_size: int = 1_000,
         backoff_first: float = BACKOFF_FIRST,
         backoff_cap: float = BACKOFF_CAP,

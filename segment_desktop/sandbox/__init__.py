@@ -22,6 +22,14 @@ Commerce
 Segment
     ``GET /sandbox/received``, ``POST /sandbox/reset``, ``/sandbox/faults`` as above
 
+Modules: ``runner`` (``Sandbox``: both emulators started together), ``commerce_emulator`` (the
+store's state and rules) with ``commerce_app`` (its HTTP face), ``integrations`` (what an
+integration must hold), ``paging``, ``problems`` (Commerce's error bodies), ``webhooks`` and
+``sqs_delivery`` (what a delivery looks like), ``delivery`` (sending and retrying), ``store``
+(the seeded demo data), ``segment_emulator``, ``faults``, ``server`` (a uvicorn thread), ``demo``
+(credentials), ``command`` (``segment-desktop sandbox``). The shapes they answer are those of
+docs/API_FACTS.md.
+
 Importing this package is cheap: Starlette and uvicorn load only when ``Sandbox`` is first used,
 so ``segment-desktop --help`` and the command modules stay fast.
 """
@@ -38,11 +46,11 @@ from segment_desktop.sandbox.demo import (
 )
 
 if TYPE_CHECKING:
-    from segment_desktop.sandbox.commerce import CommerceEmulator
+    from segment_desktop.sandbox.commerce_emulator import CommerceEmulator
     from segment_desktop.sandbox.delivery import Attempt, DeliveryResult
     from segment_desktop.sandbox.faults import Fault, FaultKind, Faults
     from segment_desktop.sandbox.runner import Sandbox
-    from segment_desktop.sandbox.segment import ReceivedBatch, SegmentEmulator
+    from segment_desktop.sandbox.segment_emulator import ReceivedBatch, SegmentEmulator
 
 __all__ = [
     "DEMO_CLIENT_ID",
@@ -62,9 +70,9 @@ __all__ = [
 
 _LAZY = {
     "Sandbox": "segment_desktop.sandbox.runner",
-    "CommerceEmulator": "segment_desktop.sandbox.commerce",
-    "SegmentEmulator": "segment_desktop.sandbox.segment",
-    "ReceivedBatch": "segment_desktop.sandbox.segment",
+    "CommerceEmulator": "segment_desktop.sandbox.commerce_emulator",
+    "SegmentEmulator": "segment_desktop.sandbox.segment_emulator",
+    "ReceivedBatch": "segment_desktop.sandbox.segment_emulator",
     "Attempt": "segment_desktop.sandbox.delivery",
     "DeliveryResult": "segment_desktop.sandbox.delivery",
     "Fault": "segment_desktop.sandbox.faults",

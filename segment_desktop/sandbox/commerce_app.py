@@ -17,9 +17,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 
-from segment_desktop.sandbox.commerce import CommerceEmulator
+from segment_desktop.sandbox.commerce_emulator import CommerceEmulator
 from segment_desktop.sandbox.faults import (
     CONTROL_PREFIX,
     ASGIApp,
@@ -29,7 +29,7 @@ from segment_desktop.sandbox.faults import (
     Send,
     add_from_json,
 )
-from segment_desktop.sandbox.paging import page_params, paged
+from segment_desktop.sandbox.paging import page_params, paged, paged_logs
 from segment_desktop.sandbox.problems import ApiProblem
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -104,6 +104,10 @@ def build_commerce_app(emulator: CommerceEmulator) -> ASGIApp:
             items, limit=limit, offset=offset, url=list_url(request), extra_query=extra_query
         )
 
+    def log_page_of(request: Request, items: list[Any]) -> dict[str, Any]:
+        limit, offset = page_params(request.query_params)
+        return paged_logs(items, limit=limit, offset=offset)
+
     async def token(request: Request) -> Response:
         # Parsed by hand: Starlette's form parser needs python-multipart, which we do not ship.
         raw = (await request.body()).decode("utf-8", errors="replace")
@@ -112,12 +116,12 @@ def build_commerce_app(emulator: CommerceEmulator) -> ASGIApp:
 
     @api
     async def list_integrations(request: Request) -> Response:
-        return JSONResponse({"data": e.integrations})
+        return JSONResponse(page_of(request, e.integrations))
 
     @api
     async def create_integration(request: Request) -> Response:
         created = e.create_integration(await json_body(request))
-        return JSONResponse({"data": created}, status_code=201)
+        return JSONResponse({"data": created})  # 200, as documented (not 201)
 
     @api
     async def get_integration(request: Request) -> Response:
@@ -131,24 +135,24 @@ def build_commerce_app(emulator: CommerceEmulator) -> ASGIApp:
     @api
     async def delete_integration(request: Request) -> Response:
         e.delete_integration(request.path_params["id"])
-        return Response(status_code=204)
+        return Response(status_code=200)  # documented: 200 with no body (not 204)
 
     @api
     async def all_logs(request: Request) -> Response:
-        return JSONResponse(page_of(request, e.logs()))
+        return JSONResponse(log_page_of(request, e.logs()))
 
     @api
     async def integration_logs(request: Request) -> Response:
-        return JSONResponse(page_of(request, e.logs(request.path_params["id"])))
+        return JSONResponse(log_page_of(request, e.logs(request.path_params["id"])))
 
     @api
     async def integration_jobs(request: Request) -> Response:
-        return JSONResponse(page_of(request, e.jobs(request.path_params["id"])))
+        return JSONResponse(log_page_of(request, e.jobs(request.path_params["id"])))
 
     @api
     async def job_logs(request: Request) -> Response:
         logs = e.logs(request.path_params["id"], request.path_params["job"])
-        return JSONResponse(page_of(request, logs))
+        return JSONResponse(log_page_of(request, logs))
 
     def wants_items(request: Request) -> bool:
         return "items" in request.query_params.get("include", "").split(",")
@@ -278,11 +282,23 @@ def build_commerce_app(emulator: CommerceEmulator) -> ASGIApp:
         assert isinstance(exc, HTTPException)
         titles = {404: "Not Found", 405: "Method Not Allowed"}
         title = titles.get(exc.status_code, str(exc.detail))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # every method of the path, not only the first route's
+            headers["Allow"] = ", ".join(allowed_methods(request.scope))
         return JSONResponse(
             {"errors": [{"status": exc.status_code, "title": title}]},
             status_code=exc.status_code,
-            headers=exc.headers,
+            headers=headers,
         )
+
+    def allowed_methods(scope: Scope) -> list[str]:
+        methods = {
+            method
+            for route in routes
+            if route.matches(scope)[0] != Match.NONE
+            for method in route.methods or ()
+        }
+        return sorted(methods)
 
     app = Starlette(
         routes=routes,

@@ -1,4 +1,5 @@
-"""Webhook delivery as Commerce does it: POST, 10 s limit, retries with ``attempt`` + 1.
+"""Event delivery as Commerce does it: webhook POSTs (10 s limit) or queue puts, retried with
+``attempt`` + 1.
 
 A ``DeliveryWorker`` owns a scheduler thread and a small pool of sender threads, so ``fire``
 returns at once, a slow receiver does not hold up the others, and a failed attempt is retried
@@ -101,13 +102,18 @@ class DeliveryResult:
 
 #: Builds (body, headers) for attempt number n.
 RequestFactory = Callable[[int], tuple[bytes, dict[str, str]]]
+#: Makes attempt number n some other way (a queue put): (status or None, answer, error or "").
+Sender = Callable[[int], tuple[int | None, str, str]]
 AttemptCallback = Callable[[DeliveryResult, Attempt], None]
 
 
 @dataclass
 class Delivery:
+    """One event for one integration: a webhook (``build``) or a message to a queue (``send``)."""
+
     result: DeliveryResult
-    build: RequestFactory
+    build: RequestFactory | None = None
+    send: Sender | None = None
 
 
 class DeliveryWorker:
@@ -202,31 +208,18 @@ class DeliveryWorker:
         if self._closed:
             self._finish(delivery)
             return
-        try:
-            body, headers = delivery.build(number)
-        except Exception:  # a resource that cannot be serialised: give up on this delivery
-            logger.exception("Cannot build webhook body for %s", result.event_name)
-            self._finish(delivery)
-            return
         at = datetime.now(UTC)
         started = time.monotonic()
-        status: int | None = None
-        answer = ""
         try:
-            response = self._client.post(result.url, content=body, headers=headers)
-            status = response.status_code
-            answer = response.text[:MAX_LOGGED_BODY]
-            elapsed = time.monotonic() - started
-            if elapsed > self.timeout:
-                error = f"No answer within {self.timeout:g} seconds."
-            elif 200 <= status < 300:
-                error = ""
-            else:
-                error = f"The receiver answered HTTP {status}."
-        except httpx.TimeoutException:
+            status, answer, error = (
+                delivery.send(number) if delivery.send is not None else self._post(delivery, number)
+            )
+        except Exception:  # a resource that cannot be serialised: give up on this delivery
+            logger.exception("Cannot deliver %s", result.event_name)
+            self._finish(delivery)
+            return
+        if not error and time.monotonic() - started > self.timeout:
             error = f"No answer within {self.timeout:g} seconds."
-        except httpx.HTTPError as err:
-            error = f"Could not reach {result.url}: {type(err).__name__}."
         attempt = Attempt(
             number=number,
             succeeded=not error,
@@ -241,6 +234,21 @@ class DeliveryWorker:
             self._on_attempt(result, attempt)
         finally:
             self._next(delivery, attempt)
+
+    def _post(self, delivery: Delivery, number: int) -> tuple[int | None, str, str]:
+        """One webhook POST: (status or ``None``, the receiver's answer, the error or "")."""
+        assert delivery.build is not None, "a delivery needs build or send"
+        url = delivery.result.url
+        body, headers = delivery.build(number)
+        try:
+            response = self._client.post(url, content=body, headers=headers)
+        except httpx.TimeoutException:
+            return None, "", f"No answer within {self.timeout:g} seconds."
+        except httpx.HTTPError as err:
+            return None, "", f"Could not reach {url}: {type(err).__name__}."
+        status = response.status_code
+        error = "" if 200 <= status < 300 else f"The receiver answered HTTP {status}."
+        return status, response.text[:MAX_LOGGED_BODY], error
 
     def _next(self, delivery: Delivery, attempt: Attempt) -> None:
         """Schedule the retry, or finish the delivery when it succeeded or ran out."""

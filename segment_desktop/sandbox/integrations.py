@@ -1,6 +1,9 @@
-"""The Integrations API's rules: required attributes, types, the 5-event limit, URLs.
+"""The Integrations API's rules: required attributes, types, the 5-event limit, configurations.
 
-Shared by create (every required attribute) and partial update (only what was sent).
+Shared by create (every required attribute) and partial update (only what was sent; ``data.type``
+is required on both). A configuration is checked against the integration's type: the one sent, or
+on an update that sends only ``configuration``, the one the integration has. What each type needs
+is listed in docs/API_FACTS.md.
 """
 
 from __future__ import annotations
@@ -12,11 +15,24 @@ from typing import Any
 
 from segment_desktop.sandbox.problems import ApiProblem, invalid
 
+#: Commerce's limits per integration and per store (docs/API_FACTS.md, "Integrations").
 EVENT_LIMIT = 5
 INTEGRATION_LIMIT = 100
 INTEGRATION_TYPES = ("webhook", "aws_sqs", "stomp")
 EVENT_NAME = re.compile(r"^[a-z][a-z_-]*\.[a-z][a-z_-]*$")
 REQUIRED = ("type", "name", "integration_type", "observes", "configuration")
+#: The string settings each delivery type requires in ``configuration``.
+CONFIGURATION_REQUIRED: dict[str, tuple[str, ...]] = {
+    "webhook": ("url",),
+    "aws_sqs": ("url", "aws_access_key_id", "aws_secret_access_key", "region"),
+    "stomp": ("url",),
+}
+#: Optional settings that must be strings when present.
+CONFIGURATION_STRINGS: dict[str, tuple[str, ...]] = {
+    "webhook": ("secret_key",),
+    "aws_sqs": (),
+    "stomp": ("username", "password", "destination"),
+}
 EVENT_LIMIT_DETAIL = f"You have reached the integration event limit of {EVENT_LIMIT}"
 
 
@@ -41,14 +57,21 @@ def for_create(data: dict[str, Any]) -> dict[str, Any]:
         if name not in data:
             raise invalid(f"data.{name}", f"The data.{name} field is required.")
     attributes = validated(data)
+    check_configuration(attributes["integration_type"], attributes["configuration"])
     attributes.setdefault("description", "")
     attributes.setdefault("enabled", False)
     return attributes
 
 
 def validated(data: dict[str, Any]) -> dict[str, Any]:
-    """The writable attributes present in ``data``, checked; raises ``ApiProblem`` (422)."""
-    if "type" in data and data["type"] != "integration":
+    """The writable attributes present in ``data``, checked; raises ``ApiProblem`` (422).
+
+    The configuration is only checked to be an object here: what it must hold depends on the
+    integration's type, which an update may leave out (see :func:`check_configuration`).
+    """
+    if "type" not in data:
+        raise invalid("data.type", 'The data.type field is required: "integration".')
+    if data["type"] != "integration":
         raise invalid("data.type", 'The data.type field must be "integration".')
     out: dict[str, Any] = {}
     if "name" in data:
@@ -84,16 +107,31 @@ def validated(data: dict[str, Any]) -> dict[str, Any]:
         configuration = data["configuration"]
         if not isinstance(configuration, dict):
             raise invalid("data.configuration", "The data.configuration field must be an object.")
-        if out.get("integration_type", "webhook") == "webhook":
-            check_url(configuration)
         out["configuration"] = copy.deepcopy(configuration)
     return out
 
 
-def check_url(configuration: dict[str, Any]) -> None:
-    url = configuration.get("url")
-    if not isinstance(url, str) or not re.match(r"^https?://[^\s/]+", url):
+def check_configuration(integration_type: str, configuration: dict[str, Any]) -> None:
+    """Raise the 422 Commerce answers when ``configuration`` does not fit ``integration_type``."""
+    for name in CONFIGURATION_REQUIRED[integration_type]:
+        value = configuration.get(name)
+        if not isinstance(value, str) or not value.strip():
+            raise invalid(
+                f"data.configuration.{name}",
+                f"The data.configuration.{name} field is required when integration_type is "
+                f"{integration_type}.",
+            )
+    for name in CONFIGURATION_STRINGS[integration_type]:
+        if name in configuration and not isinstance(configuration[name], str):
+            raise invalid(
+                f"data.configuration.{name}",
+                f"The data.configuration.{name} field must be a string.",
+            )
+    url = configuration["url"]
+    schemes = {"webhook": r"https?", "aws_sqs": r"https?", "stomp": r"stomp(\+ssl)?|ssl|tcp"}
+    if not re.match(rf"^({schemes[integration_type]})://[^\s/]+", url):
         raise invalid(
             "data.configuration.url",
-            "The data.configuration.url field is required: the http(s) URL to deliver to.",
+            f"The data.configuration.url {url!r} is not an address to deliver to when "
+            f"integration_type is {integration_type}.",
         )

@@ -1,4 +1,10 @@
-"""Commerce-style paging: ``page[limit]`` (at most 100) and ``page[offset]``."""
+"""Commerce-style paging: ``page[limit]`` (at most 100) and ``page[offset]``.
+
+Two answer shapes (docs/API_FACTS.md, "Paging"): most lists (orders, customers, integrations)
+carry ``links`` and ``meta.page`` + ``meta.results.total``; the integration log and job lists carry
+``meta {limit, offset, current, total}`` (``total`` counts pages) and ``results.total`` (records)
+beside ``meta``.
+"""
 
 from __future__ import annotations
 
@@ -68,4 +74,19 @@ def paged(
             "page": {"limit": limit, "offset": offset, "current": current, "total": pages},
             "results": {"total": total},
         },
+    }
+
+
+def paged_logs(items: Sequence[Any], *, limit: int, offset: int) -> dict[str, Any]:
+    """The page of ``items`` as the log and job lists answer: ``{"data", "meta", "results"}``."""
+    total = len(items)
+    return {
+        "data": list(items[offset : offset + limit]),
+        "meta": {
+            "limit": limit,
+            "offset": offset,
+            "current": offset // limit + 1,
+            "total": max(1, math.ceil(total / limit)),
+        },
+        "results": {"total": total},
     }

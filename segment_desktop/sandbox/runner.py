@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from types import TracebackType
 
-from segment_desktop.sandbox.commerce import CommerceEmulator
 from segment_desktop.sandbox.commerce_app import build_commerce_app
+from segment_desktop.sandbox.commerce_emulator import CommerceEmulator
 from segment_desktop.sandbox.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_WRITE_KEY
-from segment_desktop.sandbox.segment import SegmentEmulator, build_segment_app
+from segment_desktop.sandbox.segment_emulator import SegmentEmulator, build_segment_app
 from segment_desktop.sandbox.server import ServerThread
 
 #: Between webhook attempts in the app's sandbox mode; tests pass small ones.

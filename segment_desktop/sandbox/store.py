@@ -291,14 +291,20 @@ def _make_order(
             rng,
             name=promo_name,
             sku=code,
-            product_id=promotion_ids[promo_index],
+            product_id="",
             unit=discount,
             quantity=1,
             tax_rate=tax_rate,  # the discount lowers the tax too
             currency=currency,
             created=created,
         )
+        # a promotion line is typed promotion_item and names its promotion (docs/API_FACTS.md)
+        promo["type"] = "promotion_item"
+        promo["promotion_id"] = promotion_ids[promo_index]
         promo["promotion_source"] = "rule-promotion"
+        promo["relationships"]["promotions"] = {
+            "data": [{"type": "promotion", "id": promotion_ids[promo_index]}]
+        }
         items.append(promo)
     shipping_amount = 0
     if index % 6 != 5:
@@ -315,6 +321,7 @@ def _make_order(
             currency=currency,
             created=created,
         )
+        ship["type"] = "custom_item"  # not a product: the templates count it as shipping
         ship["custom_inputs"] = {"kind": "shipping"}
         items.append(ship)
 

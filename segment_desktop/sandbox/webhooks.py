@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from segment_desktop.sandbox.demo import DEMO_STORE_ID
+from segment_desktop.sandbox.demo import DEMO_ORG_ID, DEMO_STORE_ID
 from segment_desktop.sandbox.store import Store
 
 #: Which seeded order best fits an order event when no resource is given.
@@ -99,7 +99,8 @@ def request_factory(
             "payload": payload,
             "resources": resources,
             "configuration": configuration,
-            "store_id": DEMO_STORE_ID,
+            "store_id": DEMO_STORE_ID,  # store-level: both ids (docs/API_FACTS.md)
+            "org_id": DEMO_ORG_ID,
         }
         return json.dumps(body, ensure_ascii=False).encode(), headers
 

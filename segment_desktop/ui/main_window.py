@@ -364,14 +364,8 @@ class MainWindow(QMainWindow):
     # -- the template studio -----------------------------------------------------------------
 
     def open_studio(self) -> Any:
-        from segment_desktop.ui.wizard.templates import make_studio, studio_available
-
-        if not studio_available():
-            QMessageBox.information(
-                self, "Template studio", "The template studio is not available in this build."
-            )
-            return None
         from segment_desktop.ui.studio import StudioDialog
+        from segment_desktop.ui.wizard.templates import make_studio
 
         studio = make_studio(self.services, self.tasks, copy.deepcopy(self.config))
         dialog = StudioDialog(studio, self)

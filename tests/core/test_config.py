@@ -269,26 +269,27 @@ def test_a_folder_in_place_of_the_file_is_reported() -> None:
 def test_migration_hook_upgrades_an_older_file(monkeypatch: pytest.MonkeyPatch) -> None:
     store = ConfigStore()
     old = Config.default().to_dict()
-    old["relay_host"] = "relay.example.com"  # a version-1 field that version 2 renamed
+    old["relay_host"] = "relay.example.com"  # a field of this version that the next renames
     write(store.path, old)
+    later = SCHEMA_VERSION + 1
 
     def one_to_two(data: dict[str, Any]) -> dict[str, Any]:
         data["relay_url"] = f"https://{data.pop('relay_host')}/webhook"
         return data
 
-    monkeypatch.setattr(config_module, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(config_module.MIGRATIONS, 1, one_to_two)
+    monkeypatch.setattr(config_module, "SCHEMA_VERSION", later)
+    monkeypatch.setitem(config_module.MIGRATIONS, SCHEMA_VERSION, one_to_two)
     loaded = store.load()
-    assert loaded.schema_version == 2
+    assert loaded.schema_version == later
     assert loaded.relay_url == "https://relay.example.com/webhook"
     store.save(loaded)
-    assert json.loads(store.path.read_text())["schema_version"] == 2
+    assert json.loads(store.path.read_text())["schema_version"] == later
 
 
 def test_older_file_without_a_migration_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     store = ConfigStore()
     write(store.path, Config.default().to_dict())
-    monkeypatch.setattr(config_module, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(config_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     with pytest.raises(ConfigError, match="cannot upgrade"):
         store.load()
 
@@ -445,3 +446,32 @@ def test_export_refuses_invalid_settings(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"Checkout Started cannot track 'order\.paid'"):
         ConfigStore().export_to(tmp_path / "x.json", config)
     assert not (tmp_path / "x.json").exists()
+
+
+def test_a_version_1_file_gains_the_webhook_delivery() -> None:
+    store = ConfigStore()
+    old = Config.default().to_dict()
+    old["schema_version"] = 1
+    del old["delivery"]
+    old["relay_url"] = "https://relay.example.com/webhooks/commerce"
+    write(store.path, old)
+    loaded = store.load()
+    assert loaded.schema_version == SCHEMA_VERSION
+    assert loaded.delivery == config_module.DeliverySettings(kind="webhook")
+    assert loaded.relay_url == "https://relay.example.com/webhooks/commerce"
+
+
+def test_the_queue_delivery_round_trips_and_a_bad_kind_is_named() -> None:
+    store = ConfigStore()
+    config = Config.default()
+    config.delivery = config_module.DeliverySettings(
+        "aws_sqs", "https://sqs.eu-west-1.amazonaws.com/123456789012/commerce", "eu-west-1",
+        "AKIAEXAMPLE",
+    )  # fmt: skip
+    store.save(config)
+    assert store.load().delivery == config.delivery
+    data = config.to_dict()
+    data["delivery"]["kind"] = "carrier_pigeon"
+    write(store.path, data)
+    with pytest.raises(ConfigError, match=r"delivery\.kind"):
+        store.load()

@@ -287,7 +287,7 @@ def test_order_without_included_items_falls_back_to_order_totals(renderer: Rende
     body = body_of("order.paid")
     del body["payload"]["included"]
     props = single(render_body(renderer, "order_completed", body))["properties"]
-    assert props["products"] == []
+    assert "products" not in props  # lines unknown (as from an SQS queue): none are claimed
     assert props["total"] == 130.94
     assert props["shipping"] == 3.95
     assert props["discount"] == 10

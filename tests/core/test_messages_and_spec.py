@@ -115,6 +115,18 @@ def test_warnings_for_mistyped_or_unknown_ecommerce_properties() -> None:
     assert "number" in by_path["properties.products[0].price"]
 
 
+def test_a_product_with_a_negative_price_is_a_warning() -> None:
+    products = [
+        {"product_id": "p", "price": 20, "quantity": 1},
+        {"product_id": "AUTUMN15", "name": "Autumn sale 15% off", "price": -7.61, "quantity": 1},
+    ]
+    issues = check_call(_track(properties={"order_id": "o", "products": products}))
+    assert not has_errors(issues)
+    (issue,) = [i for i in issues if i.path.startswith("properties.products")]
+    assert issue.level == "warning" and issue.path == "properties.products[1].price"
+    assert "-7.61" in issue.message and "discount" in issue.message
+
+
 def test_size_limit() -> None:
     call = _track(properties={"blob": "x" * MAX_CALL_BYTES})
     assert call_size(call) > MAX_CALL_BYTES

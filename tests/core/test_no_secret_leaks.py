@@ -20,6 +20,7 @@ from segment_desktop.core.secrets import (
     COMMERCE_CLIENT_SECRET,
     SECRET_NAMES,
     SEGMENT_WRITE_KEY,
+    SQS_SECRET_ACCESS_KEY,
     WEBHOOK_SECRET,
     SecretStore,
     new_webhook_secret,
@@ -62,6 +63,7 @@ def test_full_cycle_leaves_no_secret_anywhere(
         COMMERCE_CLIENT_SECRET: "cs_e3b0c44298fc1c149afbf4c8996fb924",
         SEGMENT_WRITE_KEY: "wk_27ae41e4649b934ca495991b7852b855",
         WEBHOOK_SECRET: new_webhook_secret(),
+        SQS_SECRET_ACCESS_KEY: "aws_9f8e7d6c5b4a39281706f5e4d3c2b1a0",
     }
     store = SecretStore()
     for name, value in values.items():

@@ -21,6 +21,7 @@ from segment_desktop.core.secrets import (
     COMMERCE_CLIENT_SECRET,
     SECRET_NAMES,
     SEGMENT_WRITE_KEY,
+    SQS_SECRET_ACCESS_KEY,
     WEBHOOK_SECRET,
     SecretStore,
     new_webhook_secret,
@@ -36,6 +37,7 @@ VALUES = {
     COMMERCE_CLIENT_SECRET: "cs_4f1c9a77e0b24d8e9b6a",
     SEGMENT_WRITE_KEY: "wk_Zr8qK2mN5pL0xYt7",
     WEBHOOK_SECRET: "whs_✓_unicode_ok_3b9d",
+    SQS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
 }
 
 

@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 
 from segment_desktop.core.config import Config
+from segment_desktop.core.spec import MAX_CALL_BYTES
 from segment_desktop.relay.metrics import Metrics
 from segment_desktop.relay.outbox import EventRecord, NewCall, Outbox, OutboxCall
-from segment_desktop.relay.sender import ENVELOPE_BYTES, Limits, Sender, split_batches
+from segment_desktop.relay.sender import Sender, split_batches
 from segment_desktop.relay.server import RelayServer
 from segment_desktop.sandbox.runner import Sandbox
+from segment_desktop.segment.batches import ENVELOPE_RESERVE, BatchLimits
 from tests.relay.helpers import WEBHOOK_SECRET, WRITE_KEY, post, sample_body, wait_for
 
 
@@ -108,13 +110,18 @@ def _call(n: int, size: int) -> OutboxCall:
 
 def test_split_batches_respects_count_and_bytes() -> None:
     calls = [_call(n, 30_000) for n in range(40)]
-    batches = split_batches(calls, Limits(calls=2_500, bytes=475_000))
+    batches = split_batches(calls, BatchLimits(calls=2_500, bytes=475_000))
     assert [c.id for b in batches for c in b] == list(range(40))
     for batch in batches:
-        assert ENVELOPE_BYTES + sum(c.size + 1 for c in batch) <= 475_000
+        assert ENVELOPE_RESERVE + sum(c.size + 1 for c in batch) <= 475_000
     assert len(batches) == 3
     small = split_batches([_call(n, 10) for n in range(6_000)])
     assert [len(b) for b in small] == [2_500, 2_500, 1_000]
+
+
+def test_a_call_over_segments_limit_makes_a_batch_of_its_own() -> None:
+    calls = [_call(0, 10), _call(1, MAX_CALL_BYTES + 1), _call(2, 10), _call(3, 10)]
+    assert [[c.id for c in b] for b in split_batches(calls)] == [[0], [1], [2, 3]]
 
 
 def test_a_refused_call_is_parked_alone(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -142,7 +149,7 @@ def test_a_refused_call_is_parked_alone(sandbox: Sandbox, tmp_path: Path) -> Non
         sender.stop(1.0)
         client.close()
     (parked,) = outbox.parked()
-    assert parked.kind == "rejected" and "32,000 bytes" in parked.reason
+    assert parked.kind == "rejected" and f"{MAX_CALL_BYTES:,} bytes" in parked.reason
     assert sorted(c["messageId"] for c in sandbox.segment.received_calls()) == sorted(
         f"g{n}" for n in range(9)
     )

@@ -13,11 +13,11 @@ HOOK = "http://127.0.0.1:9/hooks"
 ORDER_EVENTS = ["order.created", "order.paid", "order.updated", "order.refunded", "order.cancelled"]
 
 
-def test_create_returns_201_with_defaults_links_and_timestamps(
+def test_create_returns_200_with_defaults_links_and_timestamps(
     sandbox: Sandbox, commerce: httpx.Client
 ) -> None:
     response = commerce.post("/v2/integrations", json=webhook(HOOK, ["order.paid"]))
-    assert response.status_code == 201
+    assert response.status_code == 200  # documented: 200, not 201
     data = response.json()["data"]
     assert data["type"] == "integration"
     assert data["enabled"] is False  # not sent: Commerce defaults to disabled
@@ -101,7 +101,7 @@ def test_more_than_five_events_is_refused_with_the_documented_body(
             }
         ]
     }
-    assert commerce.post("/v2/integrations", json=webhook(HOOK, ORDER_EVENTS)).status_code == 201
+    assert commerce.post("/v2/integrations", json=webhook(HOOK, ORDER_EVENTS)).status_code == 200
 
 
 def test_put_is_a_partial_update(commerce: httpx.Client) -> None:
@@ -159,10 +159,10 @@ def test_unknown_ids_are_404(commerce: httpx.Client) -> None:
         assert response.json()["errors"][0]["title"] == "Not Found"
 
 
-def test_delete_answers_204_and_removes(commerce: httpx.Client) -> None:
+def test_delete_answers_200_and_removes(commerce: httpx.Client) -> None:
     created = commerce.post("/v2/integrations", json=webhook(HOOK, ["order.paid"])).json()["data"]
     response = commerce.delete(f"/v2/integrations/{created['id']}")
-    assert response.status_code == 204
+    assert response.status_code == 200  # documented: 200, not 204
     assert response.content == b""
     assert commerce.get(f"/v2/integrations/{created['id']}").status_code == 404
     assert commerce.get("/v2/integrations").json()["data"] == []
@@ -174,7 +174,8 @@ def test_a_store_holds_at_most_100_integrations(sandbox: Sandbox, commerce: http
     response = commerce.post("/v2/integrations", json=webhook(HOOK, ["order.paid"]))
     assert response.status_code == 422
     assert "integration limit of 100" in response.json()["errors"][0]["detail"]
-    assert len(commerce.get("/v2/integrations").json()["data"]) == 100
+    listed = commerce.get("/v2/integrations", params={"page[limit]": 100}).json()
+    assert len(listed["data"]) == 100 and listed["meta"]["results"]["total"] == 100
 
 
 def test_request_log_counts_writes_by_method_and_path(
@@ -182,12 +183,14 @@ def test_request_log_counts_writes_by_method_and_path(
 ) -> None:
     created = commerce.post("/v2/integrations", json=webhook(HOOK, ["order.paid"])).json()["data"]
     commerce.get("/v2/integrations")
-    commerce.put(f"/v2/integrations/{created['id']}", json={"data": {"enabled": True}})
+    commerce.put(
+        f"/v2/integrations/{created['id']}", json={"data": {"type": "integration", "enabled": True}}
+    )
     commerce.post("/v2/integrations", json=webhook(HOOK, []))  # refused, still a write attempt
     log = sandbox.commerce.request_log
     assert (log[0].method, log[0].path, log[0].status) == ("POST", "/oauth/access_token", 200)
     assert [(r.method, r.status) for r in log[1:]] == [
-        ("POST", 201),
+        ("POST", 200),
         ("GET", 200),
         ("PUT", 200),
         ("POST", 422),
@@ -234,3 +237,90 @@ def test_non_ascii_credentials_are_refused_not_crashed(
         data={"grant_type": "client_credentials", "client_id": "clïent", "client_secret": "sécret"},
     )
     assert response.status_code == 401
+
+
+def test_the_list_is_paged_with_links_and_meta(commerce: httpx.Client) -> None:
+    for index in range(3):
+        commerce.post("/v2/integrations", json=webhook(f"{HOOK}/{index}", ["order.paid"]))
+    first = commerce.get("/v2/integrations", params={"page[limit]": 1}).json()
+    assert len(first["data"]) == 1
+    assert first["meta"]["results"]["total"] == 3
+    assert first["meta"]["page"] == {"limit": 1, "offset": 0, "current": 1, "total": 3}
+    assert first["links"]["next"] is not None and first["links"]["prev"] is None
+    last = commerce.get("/v2/integrations", params={"page[limit]": 1, "page[offset]": 2}).json()
+    assert len(last["data"]) == 1 and last["links"]["next"] is None
+    assert last["data"][0]["id"] != first["data"][0]["id"]
+
+
+def test_405_names_every_method_of_the_path(commerce: httpx.Client) -> None:
+    created = commerce.post("/v2/integrations", json=webhook(HOOK, ["order.paid"])).json()["data"]
+    listing = commerce.patch("/v2/integrations", json={})
+    assert listing.status_code == 405
+    assert set(listing.headers["allow"].split(", ")) >= {"GET", "POST"}
+    one = commerce.post(f"/v2/integrations/{created['id']}", json={})
+    assert one.status_code == 405
+    assert set(one.headers["allow"].split(", ")) >= {"GET", "PUT", "DELETE"}
+
+
+def test_put_without_data_type_is_422(commerce: httpx.Client) -> None:
+    created = commerce.post("/v2/integrations", json=webhook(HOOK, ["order.paid"])).json()["data"]
+    response = commerce.put(f"/v2/integrations/{created['id']}", json={"data": {"enabled": True}})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["source"] == "data.type"
+    assert commerce.get(f"/v2/integrations/{created['id']}").json()["data"]["enabled"] is False
+
+
+QUEUE = "https://sqs.eu-west-1.amazonaws.com/123456789012/commerce-events"
+SQS_CONFIGURATION = {
+    "url": QUEUE,
+    "aws_access_key_id": "AKIAEXAMPLE",
+    "aws_secret_access_key": "example-secret",
+    "region": "eu-west-1",
+}
+
+
+def sqs(configuration: dict[str, object]) -> dict[str, object]:
+    body = webhook(QUEUE, ["order.paid"])
+    body["data"].update(integration_type="aws_sqs", configuration=configuration)
+    return body
+
+
+def test_an_aws_sqs_integration_needs_its_four_settings(commerce: httpx.Client) -> None:
+    for missing in SQS_CONFIGURATION:
+        configuration = {k: v for k, v in SQS_CONFIGURATION.items() if k != missing}
+        response = commerce.post("/v2/integrations", json=sqs(configuration))
+        assert response.status_code == 422, missing
+        assert response.json()["errors"][0]["source"] == f"data.configuration.{missing}"
+    assert commerce.post("/v2/integrations", json=sqs({})).status_code == 422
+    created = commerce.post("/v2/integrations", json=sqs(SQS_CONFIGURATION))
+    assert created.status_code == 200
+    assert created.json()["data"]["configuration"] == SQS_CONFIGURATION
+
+
+def test_a_stomp_integration_needs_a_url(commerce: httpx.Client) -> None:
+    body = webhook(HOOK, ["order.paid"])
+    body["data"].update(integration_type="stomp", configuration={"username": "u"})
+    response = commerce.post("/v2/integrations", json=body)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["source"] == "data.configuration.url"
+    body["data"]["configuration"] = {"url": "stomp+ssl://mq.example:61614", "username": "u"}
+    assert commerce.post("/v2/integrations", json=body).status_code == 200
+
+
+def test_a_configuration_update_is_checked_against_the_integrations_own_type(
+    commerce: httpx.Client,
+) -> None:
+    created = commerce.post("/v2/integrations", json=sqs(SQS_CONFIGURATION)).json()["data"]
+    # a webhook's configuration is not enough for a queue
+    response = commerce.put(
+        f"/v2/integrations/{created['id']}",
+        json={"data": {"type": "integration", "configuration": {"url": QUEUE}}},
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["source"] == "data.configuration.aws_access_key_id"
+    changed = {**SQS_CONFIGURATION, "region": "us-east-1"}
+    response = commerce.put(
+        f"/v2/integrations/{created['id']}",
+        json={"data": {"type": "integration", "configuration": changed}},
+    )
+    assert response.status_code == 200 and response.json()["data"]["configuration"] == changed

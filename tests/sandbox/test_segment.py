@@ -9,8 +9,9 @@ from typing import Any
 
 import httpx
 
+from segment_desktop.core.spec import MAX_CALL_BYTES
+from segment_desktop.core.spec import call_size as call_bytes
 from segment_desktop.sandbox.runner import Sandbox
-from segment_desktop.sandbox.segment import MAX_CALL_BYTES, call_bytes
 
 
 def _track(n: int = 0, **extra: Any) -> dict[str, Any]:
@@ -101,13 +102,26 @@ def test_a_batch_over_500_kb_is_400(sandbox: Sandbox, http: httpx.Client) -> Non
     assert _send(http, sandbox, {"batch": calls[:23]}).status_code == 200
 
 
-def test_more_than_2500_calls_is_400(sandbox: Sandbox, http: httpx.Client) -> None:
-    small = {"type": "track", "event": "e", "userId": "u"}
-    assert _send(http, sandbox, {"batch": [small] * 2500}).status_code == 200
-    response = _send(http, sandbox, {"batch": [small] * 2501})
-    assert response.status_code == 400
-    assert "2,500" in response.json()["message"]
-    assert len(sandbox.segment.received_calls()) == 2500
+def test_more_than_2500_calls_is_200_and_the_rest_is_dropped(
+    sandbox: Sandbox, http: httpx.Client
+) -> None:
+    """Segment documents 2,500 calls a batch, answers 200 to more and drops what is past it."""
+    calls = [
+        {"type": "track", "event": "e", "userId": "u", "messageId": f"m{n}"} for n in range(2501)
+    ]
+    response = _send(http, sandbox, {"batch": calls})
+    assert response.status_code == 200 and response.json() == {"success": True}
+    assert sandbox.segment.received_calls() == calls[:2500]
+    assert sandbox.segment.discarded_calls() == calls[2500:]
+    assert sandbox.segment.rejected == []
+
+
+def test_a_call_of_32_kib_is_accepted(sandbox: Sandbox, http: httpx.Client) -> None:
+    """Segment's libraries send calls up to 32 × 1024 bytes: 32,638 bytes is within that."""
+    call = _track(properties={"f": ""})
+    call["properties"]["f"] = "x" * (32_638 - call_bytes(call))
+    assert call_bytes(call) == 32_638
+    assert _send(http, sandbox, {"batch": [call]}).status_code == 200
 
 
 def test_single_call_endpoints_record_a_batch_of_one(sandbox: Sandbox, http: httpx.Client) -> None:

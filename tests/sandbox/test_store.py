@@ -161,3 +161,38 @@ def test_money_is_formatted_in_each_currencys_own_unit() -> None:
     for order in jpy:
         price = order["meta"]["display_price"]["with_tax"]
         assert price["formatted"] == f"¥{price['amount']:,}"
+
+
+def test_promotion_lines_are_promotion_items_and_no_template_makes_them_products() -> None:
+    """Elastic Path documents promotion lines of an order as ``promotion_item`` (negative
+    amounts); the default templates count them as the discount, never as products."""
+    from segment_desktop.core.envelope import to_event
+    from segment_desktop.core.render import Renderer
+    from segment_desktop.core.spec import check_call
+    from segment_desktop.core.templates import default_template
+    from segment_desktop.sandbox.webhooks import event_payload
+
+    store = build_store()
+    promoted = [
+        o for o in store.orders if any(i["type"] == "promotion_item" for i in store.items[o["id"]])
+    ]
+    assert len(promoted) >= 5
+    for order in store.orders:
+        for item in store.items[order["id"]]:
+            negative = item["value"]["amount"] < 0
+            assert negative == (item["type"] == "promotion_item"), item["name"]
+            if negative:
+                assert item["promotion_id"] and not item["product_id"]
+            if item["sku"].startswith("shipping-"):
+                assert item["type"] == "custom_item"
+    renderer = Renderer()
+    template = default_template("order_completed")
+    for order in promoted:
+        payload, resources = event_payload(store, "order.paid", None, order["id"])
+        body = {"id": "e1", "triggered_by": "order.paid", "attempt": 1, "payload": payload,
+                "resources": resources}  # fmt: skip
+        (call,) = renderer.render(template, to_event(body), template_key="order_completed").calls
+        properties = call["properties"]
+        assert all(p["price"] >= 0 for p in properties["products"])
+        assert properties["discount"] > 0 and properties["coupon"]
+        assert not [i for i in check_call(call) if i.path.startswith("properties.products")]

@@ -20,6 +20,7 @@ from segment_desktop.core.envelope import to_event
 from segment_desktop.core.errors import TemplateError, TemplateTimeout
 from segment_desktop.core.render import Renderer
 from segment_desktop.core.samples import list_samples
+from segment_desktop.core.spec import MAX_CALL_BYTES
 from segment_desktop.core.templates import default_template
 from segment_desktop.sandbox.runner import Sandbox
 from segment_desktop.segment import SegmentClient, SendReport
@@ -50,6 +51,7 @@ class AnsweringDialogs:
         self.unsaved = UnsavedChoice.CANCEL
         self.send_ok = True
         self.reset_ok = True
+        self.save_failing_ok = False
         self.file: Path | None = None
         self.asked: list[str] = []
         self.diffs: list[tuple[str, str]] = []
@@ -65,6 +67,10 @@ class AnsweringDialogs:
     def confirm_reset(self, parent: QWidget, template_name: str) -> bool:
         self.asked.append(f"reset:{template_name}")
         return self.reset_ok
+
+    def confirm_save_failing(self, parent: QWidget, template_name: str, problem: str) -> bool:
+        self.asked.append(f"failing:{template_name}:{problem}")
+        return self.save_failing_ok
 
     def show_diff(self, parent: QWidget, title: str, diff: str) -> None:
         self.diffs.append((title, diff))
@@ -140,7 +146,7 @@ def test_opens_first_enabled_template_with_a_checked_preview(studio: TemplateStu
     assert json.loads(studio.preview.json_view.toPlainText())["event"] == "Checkout Started"
     assert "passes Segment's checks" in studio.preview.summary.text()
     assert "ms by" in studio.preview.timing.text()
-    assert 0 < studio.preview.size_meter.value() < 32_000
+    assert 0 < studio.preview.size_meter.value() < MAX_CALL_BYTES
     assert "KB of 32.0 KB" in studio.preview.size_meter.format()
     assert studio.template_list.count() == 7
     assert not studio.is_dirty
@@ -463,8 +469,8 @@ def test_large_output_is_shown_plain_and_over_the_limit(qtbot: QtBot) -> None:
     panel.show_preview(big)
     assert panel.highlighter.document() is None  # no GUI-thread colouring of 45 KB
     assert panel.json_view.toPlainText() == big.formatted
-    assert panel.size_meter.value() == 32_000
-    assert panel.size_meter.format() == "45.1 KB of 32.0 KB"
+    assert panel.size_meter.value() == MAX_CALL_BYTES
+    assert panel.size_meter.format() == "44.0 KB of 32.0 KB"
     assert panel.size_meter.toolTip() == "Segment refuses calls over 32 KB."
     small = Preview("t", [{"type": "track"}], '{"type": "track"}', [CallCheck(0, "track", 16, [])])
     panel.show_preview(small)

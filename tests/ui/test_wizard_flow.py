@@ -236,7 +236,7 @@ def test_failed_finish_leaves_previous_state_intact(
 
     wizard = open_wizard(qtbot, services)
     finish = walk_to_finish(qtbot, wizard, sandbox)
-    after_templates = services.config_store.path.read_bytes()  # the studio saved an override
+    assert services.config_store.path.read_bytes() == before  # the edit is in the draft only
     sandbox.commerce.faults.add("malformed", prefix="/v2/integrations", method="POST", count=20)
     with task_done(qtbot, wizard, "wizard.apply"):
         click(qtbot, button(wizard, QWizard.WizardButton.FinishButton))
@@ -244,10 +244,9 @@ def test_failed_finish_leaves_previous_state_intact(
     assert "Setup was not finished" in finish.page_error.text()
     assert "previous settings are unchanged" in finish.page_error.text()
     assert "Traceback" not in finish.page_error.text()
-    assert services.config_store.path.read_bytes() == after_templates
+    assert services.config_store.path.read_bytes() == before
     assert services.load_config().relay_url == previous.relay_url
     assert services.load_config().commerce.client_id == "old-client"
-    assert before != after_templates
     assert keyring_clean.lookup(SEGMENT_WRITE_KEY) is None
     assert keyring_clean.lookup(WEBHOOK_SECRET) is None
     assert button(wizard, QWizard.WizardButton.FinishButton).isEnabled(), "the user may retry"
@@ -256,6 +255,7 @@ def test_failed_finish_leaves_previous_state_intact(
     with qtbot.waitSignal(wizard.configured, timeout=WAIT_MS):
         click(qtbot, button(wizard, QWizard.WizardButton.FinishButton))
     assert services.load_config().relay_url != previous.relay_url
+    assert services.load_config().template_overrides, "Finish saves the template edit"
     wizard.tasks.shutdown()
 
 

@@ -12,6 +12,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Protocol
 
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -21,8 +22,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from segment_desktop.ui.studio.editor import CodeEditor
 
 __all__ = ["DiffDialog", "QtDialogs", "StudioDialogs", "UnsavedChoice"]
 
@@ -43,6 +42,9 @@ class StudioDialogs(Protocol):
     def confirm_reset(self, parent: QWidget, template_name: str) -> bool:
         """Replace the editor's text with the default template?"""
 
+    def confirm_save_failing(self, parent: QWidget, template_name: str, problem: str) -> bool:
+        """Save a template that fails on the selected event anyway?"""
+
     def show_diff(self, parent: QWidget, title: str, diff: str) -> None:
         """Show a unified diff (non-blocking is fine)."""
 
@@ -59,7 +61,9 @@ class DiffDialog(QDialog):
         self.resize(760, 520)
         self.view = QPlainTextEdit(self)
         self.view.setReadOnly(True)
-        self.view.setFont(CodeEditor().font())
+        # Not a throw-away CodeEditor's font: its gutter makes a reference cycle, and a widget
+        # destroyed by the cycle collector at a random moment can crash Qt.
+        self.view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.view.appendHtml(_diff_html(diff))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
@@ -131,6 +135,18 @@ class QtDialogs:
             QMessageBox.StandardButton.Cancel,
         )
         return answer == QMessageBox.StandardButton.Yes
+
+    def confirm_save_failing(self, parent: QWidget, template_name: str, problem: str) -> bool:
+        box = QMessageBox(parent)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Save a failing template?")
+        box.setText(f"The {template_name} template fails on the selected event.")
+        box.setInformativeText(f"{problem} Events like it would not reach Segment. Save it anyway?")
+        save = box.addButton("Save anyway", QMessageBox.ButtonRole.AcceptRole)
+        keep = box.addButton("Keep editing", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.exec()
+        return box.clickedButton() is save
 
     def show_diff(self, parent: QWidget, title: str, diff: str) -> None:
         dialog = DiffDialog(title, diff, parent)

@@ -16,73 +16,18 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QWidget
 
+from segment_desktop.core.jsonata_scan import CLOSE, OPEN, bracket_partner, code_mask
+
 __all__ = ["LARGE_TEXT", "CodeEditor", "bracket_partner", "code_mask"]
 
 #: Above this many characters the editor stops colouring and bracket matching: both run in
 #: Python on the GUI thread over the whole text (a pasted 500-item order is ~2.5 MB of JSON).
 LARGE_TEXT = 200_000
 
-_OPEN = "([{"
-_CLOSE = ")]}"
 ERROR_COLOR = QColor("#d32f2f")
 ERROR_LINE_COLOR = QColor(211, 47, 47, 28)
 MATCH_COLOR = QColor("#c8e6c9")
 UNMATCHED_COLOR = QColor("#ffcdd2")
-
-
-def code_mask(text: str) -> list[bool]:
-    """For each character, ``True`` when it is code (not inside a string or a comment)."""
-    mask = [True] * len(text)
-    i = 0
-    n = len(text)
-    while i < n:
-        c = text[i]
-        if c in "\"'`":
-            end = i + 1
-            while end < n and text[end] != c and (c == "`" or text[end] != "\n"):
-                end += 2 if text[end] == "\\" and c != "`" else 1
-            end = min(end + 1, n)
-            for j in range(i, end):
-                mask[j] = False
-            i = end
-        elif text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            end = n if end < 0 else end + 2
-            for j in range(i, end):
-                mask[j] = False
-            i = end
-        else:
-            i += 1
-    return mask
-
-
-def bracket_partner(text: str, position: int, mask: list[bool] | None = None) -> int | None:
-    """The offset of the bracket matching the one at ``position``, or ``None``.
-
-    Brackets inside strings and comments are ignored, and so is the bracket at ``position``
-    when it is itself inside one.
-    """
-    if not 0 <= position < len(text):
-        return None
-    mask = mask if mask is not None else code_mask(text)
-    char = text[position]
-    if not mask[position] or (char not in _OPEN and char not in _CLOSE):
-        return None
-    if char in _OPEN:
-        partner, step, stop = _CLOSE[_OPEN.index(char)], 1, len(text)
-    else:
-        partner, step, stop = _OPEN[_CLOSE.index(char)], -1, -1
-    depth = 0
-    for i in range(position, stop, step):
-        if not mask[i]:
-            continue
-        if text[i] == char:
-            depth += 1
-        elif text[i] == partner:
-            depth -= 1
-            if depth == 0:
-                return i
-    return None
 
 
 class _Gutter(QWidget):
@@ -221,7 +166,7 @@ class CodeEditor(QPlainTextEdit):
         pos = self.textCursor().position()
         mask: list[bool] | None = None
         for candidate in (pos, pos - 1):
-            if 0 <= candidate < len(text) and text[candidate] in _OPEN + _CLOSE:
+            if 0 <= candidate < len(text) and text[candidate] in OPEN + CLOSE:
                 mask = mask or code_mask(text)
                 if mask[candidate]:
                     return candidate, bracket_partner(text, candidate, mask)

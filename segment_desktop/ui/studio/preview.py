@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QFontDatabase
+from PySide6.QtGui import QBrush, QColor, QFont, QFontDatabase, QPalette
 from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
@@ -138,7 +138,8 @@ def build_preview(
 
 
 def _kb(size: int) -> str:
-    return f"{size / 1000:.1f} KB"
+    """Kilobytes as Segment counts them (1 KB = 1,024 bytes), so the limit reads 32.0 KB."""
+    return f"{size / 1024:.1f} KB"
 
 
 class PreviewPanel(QWidget):
@@ -174,6 +175,9 @@ class PreviewPanel(QWidget):
         self.issues.setWordWrap(True)
         self.issues.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.issues.hide()
+        self.stale_note = QLabel("Last good preview, before the error:", self)
+        self.stale_note.setObjectName("staleNote")
+        self.stale_note.hide()
         self.send_button = QPushButton("Send to Segment…", self)
         self.send_button.setObjectName("sendButton")
         self.send_button.setEnabled(False)
@@ -186,14 +190,35 @@ class PreviewPanel(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.timing)
         layout.addWidget(self.size_meter)
+        layout.addWidget(self.stale_note)
         layout.addWidget(self.json_view, 1)
         layout.addWidget(self.issues)
         layout.addWidget(self.send_button)
         layout.addWidget(self.send_status)
         self.preview: Preview | None = None
 
+    @property
+    def is_stale(self) -> bool:
+        """The text shown is the last good preview, kept (dimmed) under an error."""
+        return not self.stale_note.isHidden()
+
+    def _set_stale(self, stale: bool) -> None:
+        self.stale_note.setVisible(stale)
+        palette = self.palette()
+        if stale:
+            palette.setColor(
+                QPalette.ColorRole.Text, palette.color(QPalette.ColorRole.PlaceholderText)
+            )
+        self.json_view.setPalette(palette)
+        if self.highlighter.document() is not None:
+            self.highlighter.setDocument(None if stale else self.json_view.document())
+        self.json_view.setAccessibleDescription(
+            "The last good preview, before the current error." if stale else ""
+        )
+
     def show_preview(self, preview: Preview) -> None:
         self.preview = preview
+        self._set_stale(False)
         calls = len(preview.calls)
         errors = preview.error_count
         warnings = len(preview.issues) - errors
@@ -234,15 +259,23 @@ class PreviewPanel(QWidget):
         self.issues.setVisible(self.issues.count() > 0)
         self.send_button.setEnabled(preview.sendable)
 
-    def show_problem(self, message: str) -> None:
-        """No preview: the template or the event is broken; say why (also beside the editor)."""
+    def show_problem(self, message: str, *, keep_last: bool = False) -> None:
+        """No preview: the template or the event is broken; say why (also beside the editor).
+
+        With ``keep_last`` the last good preview stays on screen, dimmed, under the message:
+        while a template is being typed it is broken most of the time, and an emptied pane
+        would flicker and hide what it made a moment ago.
+        """
         self.preview = None
         self.summary.setText(message)
         self.timing.setText("")
         self.size_meter.setValue(0)
         self.size_meter.setFormat("")
         self.size_meter.hide()
-        self.json_view.show_text("")
+        keep = keep_last and bool(self.json_view.text)
+        self._set_stale(keep)
+        if not keep:
+            self.json_view.show_text("")
         self.issues.clear()
         self.issues.hide()
         self.send_button.setEnabled(False)

@@ -1,74 +1,61 @@
-"""The template studio: edit a template, preview it live on a chosen event, save or send it."""
+"""The template studio: edit a template, preview it live on a chosen event, save or send it.
+
+This module composes the pieces and keeps the edit's state (which template, saved or not);
+each piece lives in a module of its own: the list (:mod:`.template_list`), the editor
+(:mod:`.editor`), the event chooser (:mod:`.sample_chooser`), the preview (:mod:`.preview`),
+where saves go (:mod:`.storage`), sending (:mod:`.sending`) and the questions to the user
+(:mod:`.dialogs`). Panels beside the preview are added with :meth:`TemplateStudio.add_panel`.
+"""
 
 from __future__ import annotations
 
 import difflib
 import html
-from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut, QTextCursor
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QListWidget,
     QListWidgetItem,
     QPushButton,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from segment_desktop.commerce import CommerceClient
 from segment_desktop.core.config import Config, ConfigStore
-from segment_desktop.core.errors import SegmentDesktopError, TemplateError, TemplateTimeout
-from segment_desktop.core.events import TEMPLATES, TemplateSpec
+from segment_desktop.core.errors import SegmentDesktopError
+from segment_desktop.core.events import BY_KEY, TEMPLATES, TemplateSpec
 from segment_desktop.core.render import Renderer
 from segment_desktop.core.samples import Sample, list_samples
 from segment_desktop.core.templates import TemplateSet, default_template
-from segment_desktop.segment import SendReport
+from segment_desktop.ui.studio.assist import EditorAssist
 from segment_desktop.ui.studio.dialogs import QtDialogs, StudioDialogs, UnsavedChoice
 from segment_desktop.ui.studio.editor import CodeEditor
 from segment_desktop.ui.studio.highlighter import JsonataHighlighter
-from segment_desktop.ui.studio.preview import (
-    PreparedEventCache,
-    Preview,
-    PreviewPanel,
-    build_preview,
-)
+from segment_desktop.ui.studio.live_preview import PREVIEW_DEBOUNCE_MS, LivePreview, failure_of
+from segment_desktop.ui.studio.preview import Preview, PreviewPanel
 from segment_desktop.ui.studio.sample_chooser import SampleChooser
-from segment_desktop.ui.tasks import CancelToken, Debouncer, TaskRunner
+from segment_desktop.ui.studio.sending import SegmentSender, SendAction, describe_send_report
+from segment_desktop.ui.studio.storage import SettingsStorage, TemplateStorage, override_for
+from segment_desktop.ui.studio.template_list import TemplateList
+from segment_desktop.ui.tasks import TaskRunner
 
 __all__ = ["PREVIEW_DEBOUNCE_MS", "SegmentSender", "TemplateStudio", "describe_send_report"]
 
-#: Pause after the last keystroke before the preview re-renders (render time comes on top).
-PREVIEW_DEBOUNCE_MS = 120
-
-
-class SegmentSender(Protocol):
-    """What the studio needs of :class:`~segment_desktop.segment.SegmentClient`."""
-
-    def send(self, calls: Iterable[dict[str, Any]]) -> SendReport: ...
-
-
-def describe_send_report(report: SendReport) -> str:
-    """One line for the user: what was sent, and what a 200 from Segment does not prove."""
-    text = report.summary()
-    if report.all_sent and report.sent_calls:
-        text += (
-            " Look for the calls in your Segment source's debugger: Segment answers 200 even "
-            "for an unknown write key."
-        )
-    return text
-
 
 class TemplateStudio(QWidget):
-    """Template list, editor, event chooser and live preview, with save, reset, diff and send.
+    """Template list, editor, event chooser and live preview, with save, revert, reset, diff
+    and send.
 
-    Services come in through the constructor: the renderer, the settings store (for saving
-    overrides), the samples, and optional Commerce and Segment clients (settable later). With
-    no ``config`` the settings are loaded from ``store`` (which raises ``ConfigError`` when the
+    Services come in through the constructor: the renderer, the settings store, the samples,
+    and optional Commerce and Segment clients (settable later). Saves go to ``storage``: by
+    default the settings file behind ``store``; the setup wizard hands in its draft. With no
+    ``config`` the settings are loaded from ``store`` (which raises ``ConfigError`` when the
     file is damaged). ``runner`` may be shared with other views; the studio's work runs under
     keys of its own.
 
@@ -91,6 +78,7 @@ class TemplateStudio(QWidget):
         store: ConfigStore,
         config: Config | None = None,
         *,
+        storage: TemplateStorage | None = None,
         samples: Callable[[str | None], list[Sample]] = list_samples,
         commerce: CommerceClient | None = None,
         segment: SegmentSender | None = None,
@@ -101,9 +89,8 @@ class TemplateStudio(QWidget):
         super().__init__(parent)
         self.setObjectName("templateStudio")
         self._renderer = renderer
-        self._store = store
         self._config = config if config is not None else store.load()
-        self._segment = segment
+        self._storage: TemplateStorage = storage or SettingsStorage(store)
         self._dialogs: StudioDialogs = dialogs or QtDialogs()
         self._owns_runner = runner is None
         self._runner = runner or TaskRunner(self)
@@ -112,12 +99,9 @@ class TemplateStudio(QWidget):
         self._key: str | None = None
         self._saved_text = ""
         self._dirty = False
-        self._last_preview: Preview | None = None
-        self._prepared_event = PreparedEventCache()
+        self._save_when_previewed = False
 
-        self.template_list = QListWidget(self)
-        self.template_list.setObjectName("templateList")
-        self.template_list.setAccessibleName("Templates")
+        self.template_list = TemplateList(self)
         self.title = QLabel("", self)
         self.title.setObjectName("templateTitle")
         self.title.setTextFormat(Qt.TextFormat.RichText)
@@ -131,6 +115,10 @@ class TemplateStudio(QWidget):
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         self.reset_button = QPushButton("Reset to default…", self)
         self.diff_button = QPushButton("Compare with default", self)
+        self.revert_button = QPushButton("&Revert", self)
+        self.revert_button.setObjectName("revertButton")
+        self.revert_button.setToolTip("Go back to the saved version of this template.")
+        self.revert_button.setEnabled(False)
         self.save_button = QPushButton("Save", self)
         self.save_button.setObjectName("saveButton")
         self.save_button.setEnabled(False)
@@ -143,7 +131,26 @@ class TemplateStudio(QWidget):
             parent=self,
         )
         self.preview = PreviewPanel(self)
-        self._debounce = Debouncer(PREVIEW_DEBOUNCE_MS, self)
+        self.side_tabs = QTabWidget(self)
+        self.side_tabs.setObjectName("studioPanels")
+        self.side_tabs.setAccessibleName("Studio panels")
+        self.side_tabs.hide()  # shown once a panel is added
+        runner, prefix = self._runner, self._task_prefix
+        self.live = LivePreview(
+            renderer, runner, prefix + "preview", self.editor, self.status, self.preview, self
+        )
+        self._sender = SendAction(
+            self.preview,
+            self._runner,
+            self._dialogs,
+            lambda: self.live.last_preview,
+            self._task_prefix + "send",
+            self,
+        )
+        self._sender.client = segment
+        self.assist = EditorAssist(
+            self.editor, self.live, renderer, runner, prefix, samples, self.side_tabs, self
+        )
         self._build_layout()
 
         self.template_list.currentItemChanged.connect(self._list_selection_changed)
@@ -151,53 +158,74 @@ class TemplateStudio(QWidget):
         self.status.linkActivated.connect(lambda _link: self.editor.go_to_error())
         self.reset_button.clicked.connect(self.reset_to_default)
         self.diff_button.clicked.connect(self.show_diff)
-        self.save_button.clicked.connect(self.save)
-        self.preview.send_button.clicked.connect(self.send_to_segment)
+        self.revert_button.clicked.connect(self.revert)
+        self.save_button.clicked.connect(self.request_save)
+        self._sender.finished.connect(self.sendFinished)
         self.samples.eventChanged.connect(lambda _event: self.request_preview())
-        self._debounce.triggered.connect(self.request_preview)
+        self.samples.eventChanged.connect(self.assist.set_event)
+        self.assist.set_event(self.samples.current_event)
+        self.add_panel(self.assist.selection, "Selection value")
+        self.add_panel(self.assist.reference, "Functions")
+        self.live.debounce.triggered.connect(self.request_preview)
+        self.live.updated.connect(self._previewed)
         save_shortcut = QShortcut(QKeySequence.StandardKey.Save, self)
         save_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        save_shortcut.activated.connect(self.save)
+        save_shortcut.activated.connect(self.request_save)
         self._fill_list()
 
     def _build_layout(self) -> None:
-        middle = QWidget(self)
         buttons = QHBoxLayout()
         buttons.addWidget(self.reset_button)
         buttons.addWidget(self.diff_button)
         buttons.addStretch(1)
+        buttons.addWidget(self.revert_button)
         buttons.addWidget(self.save_button)
-        mid = QVBoxLayout(middle)
+        self.middle = QWidget(self)
+        mid = QVBoxLayout(self.middle)
         mid.setContentsMargins(0, 0, 0, 0)
         mid.addWidget(self.title)
         mid.addWidget(self.editor, 1)
         mid.addWidget(self.status)
         mid.addLayout(buttons)
+        self.left = QSplitter(Qt.Orientation.Vertical, self)
+        self.left.addWidget(self.template_list)
+        self.left.addWidget(self.assist.tree)
+        self.left.setStretchFactor(1, 1)
+        self.left.setSizes([140, 560])
+        self.left.setMinimumWidth(220)
+        self.right_split = QSplitter(Qt.Orientation.Vertical, self)
+        self.right_split.addWidget(self.preview)
+        self.right_split.addWidget(self.side_tabs)
+        self.right_split.setSizes([480, 220])
         right = QWidget(self)
         side = QVBoxLayout(right)
         side.setContentsMargins(0, 0, 0, 0)
         side.addWidget(self.samples)
-        side.addWidget(self.preview, 1)
+        side.addWidget(self.right_split, 1)
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        splitter.addWidget(self.template_list)
-        splitter.addWidget(middle)
+        splitter.addWidget(self.left)
+        splitter.addWidget(self.middle)
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 3)
         splitter.setStretchFactor(2, 2)
-        splitter.setSizes([180, 560, 420])
-        self.template_list.setMinimumWidth(150)
+        splitter.setSizes([260, 470, 420])
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
+
+    def add_panel(self, panel: QWidget, title: str) -> int:
+        """Add a tab under the preview (its accessible name should say what it shows)."""
+        self.side_tabs.show()
+        return self.side_tabs.addTab(panel, title)
 
     # -- the services, settable after construction --------------------------------------------
     def set_commerce_client(self, client: CommerceClient | None) -> None:
         self.samples.set_commerce_client(client)
 
     def set_segment_client(self, client: SegmentSender | None) -> None:
-        self._segment = client
-        if self._last_preview is not None:
-            self.preview.send_button.setEnabled(self._can_send())
+        self._sender.client = client
+        if self.live.last_preview is not None:
+            self._sender.refresh()
 
     def set_config(self, config: Config) -> None:
         """New settings (e.g. templates turned on or off): refresh the list, keep the edit."""
@@ -209,8 +237,7 @@ class TemplateStudio(QWidget):
         if not self._dirty and self._template_set().text(key) != self._saved_text:
             self._open(key)  # saved elsewhere meanwhile: show that version
             return
-        spec = next(t for t in TEMPLATES if t.key == key)
-        self.samples.set_target(self._event_for(spec), spec.group)  # its event may have changed
+        self.samples.set_target(self._event_for(BY_KEY[key]), BY_KEY[key].group)
 
     # -- state --------------------------------------------------------------------------------
     @property
@@ -223,7 +250,7 @@ class TemplateStudio(QWidget):
 
     @property
     def last_preview(self) -> Preview | None:
-        return self._last_preview
+        return self.live.last_preview
 
     def visible_templates(self) -> list[TemplateSpec]:
         """The enabled templates, or all of them when none is enabled yet. The template being
@@ -241,51 +268,29 @@ class TemplateStudio(QWidget):
         return TemplateSet(self._config.template_overrides)
 
     # -- template list ------------------------------------------------------------------------
+    def _item_text(self, spec: TemplateSpec) -> str:
+        mark = "● " if self._dirty and spec.key == self._key else ""
+        suffix = "  (customised)" if self._template_set().is_overridden(spec.key) else ""
+        return f"{mark}{spec.name}{suffix}"
+
     def _fill_list(self) -> None:
-        self.template_list.blockSignals(True)
-        self.template_list.clear()
-        templates = self._template_set()
-        for spec in self.visible_templates():
-            item = QListWidgetItem(self._item_text(spec, templates))
-            item.setData(Qt.ItemDataRole.UserRole, spec.key)
-            item.setToolTip(f"Tracks {self._event_for(spec)}")
-            self.template_list.addItem(item)
-        self.template_list.blockSignals(False)
-        keys = [t.key for t in self.visible_templates()]
-        if self._key in keys:
-            self._select_row(keys.index(self._key))
+        self.template_list.show_templates(
+            self.visible_templates(), self._event_for, self._item_text
+        )
+        keys = self.template_list.keys()
+        if self.template_list.select_key(self._key):
             self._refresh_title()
         elif keys:
             self._key = None
-            self._select_row(0)
+            self.template_list.select_key(keys[0])
             self._open(keys[0])
-
-    def _item_text(self, spec: TemplateSpec, templates: TemplateSet) -> str:
-        mark = "● " if self._dirty and spec.key == self._key else ""
-        suffix = "  (customised)" if templates.is_overridden(spec.key) else ""
-        return f"{mark}{spec.name}{suffix}"
-
-    def _refresh_items(self) -> None:
-        templates = self._template_set()
-        specs = {t.key: t for t in TEMPLATES}
-        for row in range(self.template_list.count()):
-            item = self.template_list.item(row)
-            key = item.data(Qt.ItemDataRole.UserRole)
-            item.setText(self._item_text(specs[key], templates))
-
-    def _select_row(self, row: int) -> None:
-        self.template_list.blockSignals(True)
-        self.template_list.setCurrentRow(row)
-        self.template_list.blockSignals(False)
 
     def _list_selection_changed(self, current: QListWidgetItem | None, _prev: object) -> None:
         if current is None:
             return
         key = current.data(Qt.ItemDataRole.UserRole)
         if key != self._key and not self.select_template(key):
-            keys = [t.key for t in self.visible_templates()]
-            if self._key in keys:
-                self._select_row(keys.index(self._key))
+            self.template_list.select_key(self._key)
 
     def select_template(self, key: str) -> bool:
         """Open another template, asking first when the current one has unsaved changes.
@@ -296,17 +301,16 @@ class TemplateStudio(QWidget):
             return True
         if not self.confirm_leave():
             return False
-        keys = [t.key for t in self.visible_templates()]
-        if key in keys:
-            self._select_row(keys.index(key))
+        self.template_list.select_key(key)
         self._open(key)
         return True
 
     def _open(self, key: str) -> None:
-        spec = next(t for t in TEMPLATES if t.key == key)
+        spec = BY_KEY[key]
         self._key = key
         self._saved_text = self._template_set().text(key)
-        self._debounce.cancel()
+        self.live.debounce.cancel()
+        self._save_when_previewed = False
         self.editor.blockSignals(True)
         self.editor.setPlainText(self._saved_text)
         self.editor.blockSignals(False)
@@ -323,7 +327,7 @@ class TemplateStudio(QWidget):
         if self._key is None:
             self.title.setText("")
             return
-        spec = next(t for t in TEMPLATES if t.key == self._key)
+        spec = BY_KEY[self._key]
         customised = self._template_set().is_overridden(spec.key)
         origin = "your version" if customised else "the built-in default"
         self.title.setText(
@@ -333,13 +337,14 @@ class TemplateStudio(QWidget):
     # -- editing ------------------------------------------------------------------------------
     def _text_changed(self) -> None:
         self._set_dirty(self.editor.toPlainText() != self._saved_text)
-        self._debounce.poke()
+        self.live.debounce.poke()
 
     def _set_dirty(self, dirty: bool) -> None:
         self.save_button.setEnabled(dirty)
+        self.revert_button.setEnabled(dirty)
         if dirty != self._dirty:
             self._dirty = dirty
-            self._refresh_items()
+            self.template_list.mark(self._item_text)
             self.dirtyChanged.emit(dirty)
 
     def confirm_leave(self) -> bool:
@@ -349,47 +354,65 @@ class TemplateStudio(QWidget):
         """
         if not self._dirty or self._key is None:
             return True
-        spec = next(t for t in TEMPLATES if t.key == self._key)
-        choice = self._dialogs.ask_unsaved(self, spec.name)
+        choice = self._dialogs.ask_unsaved(self, BY_KEY[self._key].name)
         if choice is UnsavedChoice.SAVE:
             return self.save()
         if choice is UnsavedChoice.DISCARD:
-            self._discard()
+            self.revert()
             return True
         return False
 
-    def _discard(self) -> None:
-        self.editor.blockSignals(True)
-        self.editor.setPlainText(self._saved_text)
-        self.editor.blockSignals(False)
-        self._set_dirty(False)
+    def revert(self) -> None:
+        """Put the saved version back in the editor (undoable) and preview it."""
+        if not self._dirty:
+            return
+        cursor = self.editor.textCursor()
+        cursor.beginEditBlock()
+        cursor.select(QTextCursor.SelectionType.Document)
+        cursor.insertText(self._saved_text)
+        cursor.endEditBlock()
+        self.request_preview()
+
+    def request_save(self) -> None:
+        """Save (the Save button and Ctrl+S), warning first when the template fails on the
+        selected sample. A preview still to come for this text is waited for."""
+        if self._key is None or not self._dirty:
+            return
+        if self.samples.current_event is None:
+            self.save()  # no event to check it on
+            return
+        text = self.editor.toPlainText()
+        outcome = self.live.outcome_for(text)
+        if outcome is None:
+            self._save_when_previewed = True
+            self.request_preview()
+            return
+        problem = failure_of(outcome)
+        if problem and not self._dialogs.confirm_save_failing(
+            self, BY_KEY[self._key].name, f"On the selected event {problem}."
+        ):
+            self.status.setText("Not saved: the template fails on the selected event.")
+            return
+        self.save()
 
     def save(self) -> bool:
-        """Store the editor's text as this template's override (or drop the override when it
-        equals the default). Other settings are re-read first so nothing else is overwritten.
-        """
+        """Keep the editor's text as this template's override (or drop the override when it
+        equals the default), in :attr:`storage <TemplateStorage>`."""
         if self._key is None:
             return False
         text = self.editor.toPlainText()
         try:
-            fresh = self._store.load()
-            overrides = dict(fresh.template_overrides)
-            if text.strip() == default_template(self._key).strip():
-                overrides.pop(self._key, None)
-            else:
-                overrides[self._key] = text
-            fresh.template_overrides = overrides
-            self._store.save(fresh)
+            overrides = self._storage.save_override(self._key, override_for(self._key, text))
         except SegmentDesktopError as err:
-            self.status.setText(f"Not saved: {err}")
+            self.status.setText(f"Not saved: {html.escape(str(err))}")
             return False
-        self._config.template_overrides = dict(overrides)
+        self._config.template_overrides = overrides
         self._saved_text = text
         self._set_dirty(False)
-        self._refresh_items()
+        self.template_list.mark(self._item_text)
         self._refresh_title()
         if self.editor.error is None:
-            self.status.setText("Saved.")
+            self.status.setText(self._storage.saved_message)
         self.saved.emit(self._key)
         return True
 
@@ -397,8 +420,7 @@ class TemplateStudio(QWidget):
         """Put the default text in the editor (undoable; saved only on Save)."""
         if self._key is None:
             return
-        spec = next(t for t in TEMPLATES if t.key == self._key)
-        if not self._dialogs.confirm_reset(self, spec.name):
+        if not self._dialogs.confirm_reset(self, BY_KEY[self._key].name):
             return
         cursor = self.editor.textCursor()
         cursor.beginEditBlock()
@@ -418,115 +440,32 @@ class TemplateStudio(QWidget):
     def show_diff(self) -> None:
         if self._key is None:
             return
-        spec = next(t for t in TEMPLATES if t.key == self._key)
-        self._dialogs.show_diff(self, f"{spec.name}: your template against the default",
-                                self.diff_against_default())  # fmt: skip
+        title = f"{BY_KEY[self._key].name}: your template against the default"
+        self._dialogs.show_diff(self, title, self.diff_against_default())
 
     # -- preview ------------------------------------------------------------------------------
     def request_preview(self) -> None:
         """Render the editor's current text on the chosen event, in the background."""
-        self._debounce.cancel()
-        key = self._key
+        if self._key is None:
+            self.live.debounce.cancel()
+            return
         event = self.samples.current_event
-        if key is None:
-            return
         if event is None:
-            self._runner.cancel(self._task_prefix + "preview")
-            self._last_preview = None
-            self.editor.clear_error()  # it belonged to an earlier render
-            self.status.setText("")
-            self.preview.show_problem("Choose an event to preview the template on.")
-            return
-        text = self.editor.toPlainText()
-        renderer = self._renderer
+            self._save_when_previewed = False
+        self.live.request(self.editor.toPlainText(), self._key, event)
 
-        cache = self._prepared_event
-
-        def work(token: CancelToken) -> Preview:
-            return build_preview(renderer, text, event, key, token, cache)
-
-        self._runner.submit(
-            self._task_prefix + "preview",
-            work,
-            on_result=self._show_preview,
-            on_error=self._show_error,
-        )
-
-    def _show_preview(self, preview: Preview) -> None:
-        self._last_preview = preview
-        self.editor.clear_error()
-        self.status.setText("")
-        self.preview.show_preview(preview)
-        self.preview.send_button.setEnabled(self._can_send())
-        self.previewUpdated.emit(preview)
-
-    def _show_error(self, err: BaseException) -> None:
-        self._last_preview = None
-        if isinstance(err, TemplateError):
-            where = ""
-            if err.line is not None:
-                self.editor.set_error(err.line, err.column, err.message)
-                where = f'<a href="#error">Line {err.line}, column {err.column}</a>: '
-            else:
-                self.editor.clear_error()
-            hint = (
-                " The template ran too long or too deep; look for a loop that never ends."
-                if isinstance(err, TemplateTimeout)
-                else ""
-            )
-            self.status.setText(f"⚠ {where}{html.escape(err.message)} ({err.code}){hint}")
-            self.preview.show_problem(f"No preview: {err.message}")
-        else:
-            self.editor.clear_error()
-            text = (
-                str(err) if isinstance(err, SegmentDesktopError) else f"{type(err).__name__}: {err}"
-            )
-            self.status.setText(f"⚠ {html.escape(text)}")
-            self.preview.show_problem(f"No preview: {text}")
-        self.previewUpdated.emit(err)
+    def _previewed(self, outcome: object) -> None:
+        if isinstance(outcome, Preview):
+            self._sender.refresh()
+        self.previewUpdated.emit(outcome)
+        if self._save_when_previewed:
+            self._save_when_previewed = False
+            self.request_save()
 
     # -- sending ------------------------------------------------------------------------------
-    def _can_send(self) -> bool:
-        return (
-            self._segment is not None
-            and self._last_preview is not None
-            and self._last_preview.sendable
-        )
-
     def send_to_segment(self) -> None:
         """Send the previewed calls for real, after the user confirms."""
-        preview = self._last_preview
-        client = self._segment
-        if client is None:
-            self.preview.send_status.setText("Connect Segment (a write key) to send test calls.")
-            return
-        if preview is None or not preview.sendable:
-            self.preview.send_status.setText("Nothing to send: the preview has errors.")
-            return
-        calls = [dict(call) for call in preview.calls]
-        labels = ", ".join(c.label for c in preview.checks)
-        if not self._dialogs.confirm_send(self, f"Send {len(calls)} call(s) to Segment: {labels}."):
-            return
-        self.preview.send_button.setEnabled(False)
-        self.preview.send_status.setText("Sending…")
-
-        def done(report: SendReport) -> None:
-            self.preview.send_status.setText(describe_send_report(report))
-            self.preview.send_button.setEnabled(self._can_send())
-            self.sendFinished.emit(report)
-
-        def failed(err: BaseException) -> None:
-            message = str(err) if isinstance(err, SegmentDesktopError) else repr(err)
-            self.preview.send_status.setText(f"Not sent: {message}")
-            self.preview.send_button.setEnabled(self._can_send())
-            self.sendFinished.emit(err)
-
-        self._runner.submit(
-            self._task_prefix + "send",
-            lambda token: client.send(calls),
-            on_result=done,
-            on_error=failed,
-        )
+        self._sender.send()
 
     # -- closing ------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -539,8 +478,9 @@ class TemplateStudio(QWidget):
 
     def cancel_work(self) -> None:
         """Drop the studio's pending work (previews, fetches, sends); nothing more is shown."""
-        self._debounce.cancel()
-        for key in ("preview", "send", *SampleChooser.TASKS):
+        self.live.cancel()
+        self.assist.cancel()
+        for key in ("send", *SampleChooser.TASKS):
             self._runner.cancel(self._task_prefix + key)
 
     def shutdown(self, wait_ms: int = 2000) -> None:

@@ -20,7 +20,8 @@ class StudioDialog(QDialog):
     def __init__(self, studio: TemplateStudio, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("studioDialog")
-        self.setWindowTitle("Segment Desktop — Template studio")
+        # Qt appends the application's display name ("Template studio — Segment Desktop").
+        self.setWindowTitle("Template studio")
         self.resize(1180, 760)
         self.studio = studio
         layout = QVBoxLayout(self)

@@ -1,17 +1,17 @@
-"""Page 5: the template studio for the enabled templates."""
+"""Page 5: the template studio for the enabled templates, editing the setup's draft."""
 
 from __future__ import annotations
 
 import copy
-import importlib
-import importlib.util
-from typing import Any
 
 from PySide6.QtWidgets import QLabel, QVBoxLayout
 
+from segment_desktop.core.config import Config
 from segment_desktop.core.events import BY_KEY
 from segment_desktop.core.flow import Page
 from segment_desktop.ui.services import Services
+from segment_desktop.ui.studio import TemplateStudio
+from segment_desktop.ui.studio.storage import DraftStorage, TemplateStorage
 from segment_desktop.ui.tasks import TaskRunner
 from segment_desktop.ui.wizard.base import FlowPage
 
@@ -19,22 +19,19 @@ from segment_desktop.ui.wizard.base import FlowPage
 STUDIO_SIZE = (1180, 760)
 
 
-def studio_available() -> bool:
-    """Whether the template studio is installed (it is developed separately).
-
-    Only looks for the module: importing it (~110 ms) waits until the Templates page opens.
-    """
-    return importlib.util.find_spec("segment_desktop.ui.studio") is not None
-
-
-def make_studio(services: Services, tasks: TaskRunner, config: Any) -> Any:
-    """A ``TemplateStudio`` wired to our services (the studio saves overrides itself)."""
-    studio_class: Any = importlib.import_module("segment_desktop.ui.studio").TemplateStudio
+def make_studio(
+    services: Services,
+    tasks: TaskRunner,
+    config: Config,
+    storage: TemplateStorage | None = None,
+) -> TemplateStudio:
+    """A studio wired to our services; it saves to ``storage`` (default: the settings file)."""
     commerce, segment = services.studio_clients(config)
-    return studio_class(
+    return TemplateStudio(
         services.renderer(),
         services.config_store,
         config,
+        storage=storage,
         runner=tasks,
         commerce=commerce,
         segment=segment,
@@ -42,11 +39,11 @@ def make_studio(services: Services, tasks: TaskRunner, config: Any) -> Any:
 
 
 class TemplatesPage(FlowPage):
-    """Embeds ``TemplateStudio`` for the templates enabled on the previous page.
+    """Embeds a :class:`TemplateStudio` for the templates enabled on the previous page.
 
-    Unsaved edits keep Next disabled (the flow's ``templates_dirty``). The studio saves an
-    override straight to the settings file; the flow copies it into its draft so that Finish
-    saves it again rather than overwriting it with the old text.
+    The studio saves into the flow's draft, never to the settings file: Finish saves the
+    draft, and Cancel leaves the file as it was. Unsaved edits keep Next disabled (the flow's
+    ``templates_dirty``); the studio's Revert button is the way back.
     """
 
     page_id = Page.TEMPLATES
@@ -58,7 +55,7 @@ class TemplatesPage(FlowPage):
             "Segment's e-commerce spec; change them only if you need to."
         )
         self._layout = layout
-        self.studio: Any = None
+        self.studio: TemplateStudio | None = None
         self.summary = QLabel(self)
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
@@ -71,9 +68,8 @@ class TemplatesPage(FlowPage):
         config = copy.deepcopy(self.flow.config)
         self._make_room()
         if self.studio is None:
-            self.studio = make_studio(self.services, self.tasks, config)
+            self.studio = make_studio(self.services, self.tasks, config, DraftStorage(self.flow))
             self.studio.dirtyChanged.connect(self.flow.templates_dirty)
-            self.studio.saved.connect(self._saved)
             self._layout.insertWidget(1, self.studio, 1)
             self._layout.setStretch(self._layout.count() - 2, 0)  # the studio takes the room
         else:
@@ -89,14 +85,6 @@ class TemplatesPage(FlowPage):
         width = min(max(wizard.width(), STUDIO_SIZE[0]), screen.width())
         height = min(max(wizard.height(), STUDIO_SIZE[1]), screen.height())
         wizard.resize(width, height)
-
-    def _saved(self, key: str) -> None:
-        try:
-            text = self.services.load_config().template_overrides.get(key)
-        except Exception as err:
-            self.flow.set_error(self.page_id, f"Could not read the saved template: {err}")
-            return
-        self.flow.set_template_override(key, text)
 
     def validatePage(self) -> bool:
         return self.studio is None or not self.studio.is_dirty

@@ -24,7 +24,6 @@ from segment_desktop.core.secrets import COMMERCE_CLIENT_SECRET, SEGMENT_WRITE_K
 from segment_desktop.ui.services import Services
 from segment_desktop.ui.tasks import TaskRunner
 from segment_desktop.ui.wizard.base import FlowPage
-from segment_desktop.ui.wizard.templates import studio_available
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +76,7 @@ class SetupWizard(QWizard):
         self.services = services
         self.tasks = tasks or TaskRunner(self)
         saved = config if config is not None else services.load_config()
-        self.flow = SetupFlow(saved, with_templates=studio_available())
+        self.flow = SetupFlow(saved)
         #: The saved secrets have not been read yet (see :meth:`load_saved_secrets`).
         self.secrets_pending = True
         self._painted = False

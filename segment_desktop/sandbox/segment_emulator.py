@@ -2,9 +2,10 @@
 
 Like the real edge it answers 200 ``{"success": true}`` to almost anything, including an unknown
 write key (it records which key was used, from Basic auth and from ``writeKey`` in the body), and
-400 for invalid JSON, a call over 32 KB, a batch over 500 KB or over 2,500 calls. A call with no
-``userId``/``anonymousId`` is accepted too; ``discarded_calls()`` lists what Segment would
-silently drop later.
+400 only for invalid JSON and oversized payloads (a call or a body over the limits of
+``core/spec.py``). A batch of more calls than Segment takes is answered 200 too, and the calls
+past the limit are dropped, as Segment documents. A call with no ``userId``/``anonymousId`` is
+accepted; ``discarded_calls()`` lists what Segment would silently drop.
 """
 
 from __future__ import annotations
@@ -27,12 +28,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from segment_desktop.core.jsontext import loads
-from segment_desktop.core.spec import call_size as call_bytes  # what the 32 KB limit measures
+from segment_desktop.core.spec import MAX_BATCH_BYTES, MAX_BATCH_CALLS, MAX_CALL_BYTES
+from segment_desktop.core.spec import call_size as call_bytes  # what the call limit measures
 from segment_desktop.sandbox.faults import ASGIApp, FaultMiddleware, Faults, add_from_json
 
-MAX_CALL_BYTES = 32_000
-MAX_BATCH_BYTES = 500_000
-MAX_BATCH_CALLS = 2_500
 CALL_TYPES = ("track", "identify", "page", "screen", "group", "alias")
 
 
@@ -54,6 +53,8 @@ class ReceivedBatch:
     received_at: str
     context: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    dropped: list[dict[str, Any]] = field(default_factory=list)
+    """Calls past Segment's per-batch count: answered 200, never kept."""
 
     @property
     def key(self) -> str | None:
@@ -95,8 +96,11 @@ class SegmentEmulator:
             return [copy.deepcopy(c) for b in self._batches for c in b.calls]
 
     def discarded_calls(self) -> list[dict[str, Any]]:
-        """Accepted calls that real Segment would drop later (no userId/anonymousId, bad type)."""
-        return [c for c in self.received_calls() if _would_discard(c)]
+        """Calls answered 200 that real Segment drops: past a batch's call limit, or with no
+        userId/anonymousId or a bad type."""
+        with self._lock:
+            dropped = [copy.deepcopy(c) for b in self._batches for c in b.dropped]
+        return dropped + [c for c in self.received_calls() if _would_discard(c)]
 
     @property
     def rejected(self) -> list[tuple[str, str]]:
@@ -137,8 +141,6 @@ class SegmentEmulator:
             calls = body.get("batch")
             if not isinstance(calls, list):
                 raise Rejected('A batch body needs a "batch" array.')
-            if len(calls) > MAX_BATCH_CALLS:
-                raise Rejected(f"{len(calls):,} calls in one batch; the limit is 2,500.")
         else:
             calls = [{**body, "type": body.get("type", kind)}]
         for index, call in enumerate(calls):
@@ -148,6 +150,7 @@ class SegmentEmulator:
             if size > MAX_CALL_BYTES:
                 raise Rejected(f"Call {index} is {size:,} bytes; the limit is 32 KB.")
         body_key = body.get("writeKey")
+        calls, dropped = calls[:MAX_BATCH_CALLS], calls[MAX_BATCH_CALLS:]
         return ReceivedBatch(
             path=path,
             write_key=_basic_user(authorization),
@@ -156,6 +159,7 @@ class SegmentEmulator:
             calls=calls,
             received_at=datetime.now(UTC).isoformat(),
             context=body.get("context") if isinstance(body.get("context"), dict) else None,
+            dropped=dropped,
         )
 
 

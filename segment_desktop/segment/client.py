@@ -1,9 +1,10 @@
 """Client for Segment's tracking API: batches within the limits, retries, a connection check.
 
-Nothing is dropped silently. :meth:`SegmentClient.send` answers with a :class:`SendReport`
-that accounts for every call given: sent, rejected by Segment (a 4xx other than 408/429: never
-retried, the reason kept), failed after retries (408, 429, 5xx, network: the caller keeps these
-and tries later), or refused before sending (a call over 32 KB).
+Nothing is dropped silently. :meth:`SegmentClient.send` answers with a
+:class:`~segment_desktop.segment.reports.SendReport` that accounts for every call given: sent,
+rejected by Segment (a 4xx other than 408/429: never retried, the reason kept), failed after
+retries (408, 429, 5xx, network: the caller keeps these and tries later), or refused before
+sending (a call over Segment's per-call limit).
 
 Segment answers 200 to almost anything, including an unknown write key, so
 :meth:`SegmentClient.check_connection` proves only what can be proved (the host answers, the path
@@ -18,10 +19,9 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 
@@ -31,12 +31,24 @@ from segment_desktop.core.jsontext import compact_json
 from segment_desktop.core.spec import MAX_CALL_BYTES, call_size
 from segment_desktop.http_util import (
     DEFAULT_TIMEOUT,
-    backoff_delay,
+    Retry,
+    RetryPolicy,
     host_label,
     network_error,
     parse_http_url,
     parse_retry_after,
     short_body,
+    with_retries,
+)
+from segment_desktop.segment.batches import BatchLimits, batch_ranges, oversize_reason, plan_batches
+from segment_desktop.segment.reports import (
+    NOT_PROOF,
+    TEST_EVENT_NAME,
+    BatchOutcome,
+    Check,
+    ConnectionReport,
+    RefusedCall,
+    SendReport,
 )
 
 log = logging.getLogger(__name__)
@@ -44,193 +56,15 @@ log = logging.getLogger(__name__)
 SERVICE = "Segment"
 DEFAULT_HOST = "https://api.segment.io"
 DEFAULT_PATH = "/v1/batch"
-#: Segment's documented limits; libraries keep batches under 475,000 of the 500 KB allowed
-#: (the 32 KB a call, ``MAX_CALL_BYTES``, is the spec's).
-MAX_BATCH_BYTES = 475_000
-MAX_BATCH_CALLS = 2_500
-#: Room kept in each batch for ``{"batch":[…],"sentAt":"…","writeKey":"…"}`` around the calls.
-ENVELOPE_RESERVE = 512
 RETRYABLE_STATUSES = frozenset({408, 429})
-TEST_EVENT_NAME = "Segment Desktop Connection Test"
 LIBRARY = {"name": "segment-desktop", "version": __version__}
 WRITE_KEY_SHAPE = re.compile(r"[A-Za-z0-9]{32}")
-NOT_PROOF = (
-    "Segment does not validate write keys: a 200 answer does not prove the key is right. "
-    f'Send a test event and look for "{TEST_EVENT_NAME}" in your source\'s Debugger.'
-)
 
-Status = Literal["sent", "rejected", "failed"]
+__all__ = ["NOT_PROOF", "TEST_EVENT_NAME", "SegmentClient", "connection_test_call", "iso_now"]
 
 
 def _compact(value: object) -> bytes:
     return compact_json(value).encode("utf-8")
-
-
-def _describe_call(call: dict[str, Any]) -> str:
-    message_id = call.get("messageId")
-    return f"messageId {message_id!r}" if message_id else "a call without messageId"
-
-
-def oversize_reason(call: dict[str, Any], size: int | None = None) -> str:
-    size = call_size(call) if size is None else size
-    return (
-        f"The Segment call with {_describe_call(call)} is {size:,} bytes; Segment accepts at "
-        f"most {MAX_CALL_BYTES:,} bytes per call. Shorten it (fewer properties or products) in "
-        "its template."
-    )
-
-
-def plan_batches(
-    calls: Sequence[dict[str, Any]],
-    *,
-    max_calls: int = MAX_BATCH_CALLS,
-    max_bytes: int = MAX_BATCH_BYTES,
-) -> list[list[dict[str, Any]]]:
-    """Split ``calls``, in order, into as few batches as fit Segment's limits.
-
-    Each batch has at most ``max_calls`` calls and serialises (with its envelope) to at most
-    ``max_bytes`` bytes. Raises ``CallRejectedError`` naming the first call over 32 KB, before
-    anything is sent.
-    """
-    budget = max_bytes - ENVELOPE_RESERVE
-    batches: list[list[dict[str, Any]]] = []
-    current: list[dict[str, Any]] = []
-    used = 0
-    for call in calls:
-        size = call_size(call)
-        if size > MAX_CALL_BYTES:
-            raise CallRejectedError(oversize_reason(call, size))
-        cost = size + (1 if current else 0)  # the comma between calls
-        if current and (len(current) >= max_calls or used + cost > budget):
-            batches.append(current)
-            current, used, cost = [], 0, size
-        current.append(call)
-        used += cost
-    if current:
-        batches.append(current)
-    return batches
-
-
-# --------------------------------------------------------------------------------------------
-# Results
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BatchOutcome:
-    """What became of one batch."""
-
-    status: Status
-    calls: list[dict[str, Any]] = field(repr=False)
-    status_code: int | None
-    """The last HTTP status, ``None`` when nothing usable came back."""
-    reason: str
-    """Empty when sent; otherwise what went wrong, in words (status and Segment's answer)."""
-    attempts: int
-    retry_after: float | None = None
-    """Seconds Segment asked us to wait, when it did and we stopped retrying."""
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "sent"
-
-
-@dataclass(frozen=True)
-class RefusedCall:
-    """A call we did not send because Segment would refuse it (too large)."""
-
-    call: dict[str, Any] = field(repr=False)
-    reason: str
-
-
-@dataclass
-class SendReport:
-    """Every call given to :meth:`SegmentClient.send`, accounted for."""
-
-    outcomes: list[BatchOutcome] = field(default_factory=list)
-    refused: list[RefusedCall] = field(default_factory=list)
-
-    def _calls(self, status: Status) -> list[dict[str, Any]]:
-        return [c for o in self.outcomes if o.status == status for c in o.calls]
-
-    @property
-    def sent_calls(self) -> list[dict[str, Any]]:
-        return self._calls("sent")
-
-    @property
-    def rejected_calls(self) -> list[dict[str, Any]]:
-        """Calls Segment refused (4xx): retrying would not help; show the reason to the user."""
-        return self._calls("rejected")
-
-    @property
-    def failed_calls(self) -> list[dict[str, Any]]:
-        """Calls not delivered for now (Segment busy or unreachable): keep them and retry."""
-        return self._calls("failed")
-
-    @property
-    def all_sent(self) -> bool:
-        return not self.refused and all(o.ok for o in self.outcomes)
-
-    def summary(self) -> str:
-        parts = [f"{len(self.sent_calls)} sent"]
-        if self.failed_calls:
-            reason = next(o.reason for o in self.outcomes if o.status == "failed")
-            parts.append(f"{len(self.failed_calls)} not sent yet ({reason})")
-        if self.rejected_calls:
-            reason = next(o.reason for o in self.outcomes if o.status == "rejected")
-            parts.append(f"{len(self.rejected_calls)} rejected by Segment ({reason})")
-        if self.refused:
-            parts.append(f"{len(self.refused)} refused before sending ({self.refused[0].reason})")
-        return "Segment: " + "; ".join(parts) + "."
-
-
-@dataclass(frozen=True)
-class Check:
-    """One thing the connection check looked at."""
-
-    name: str
-    level: Literal["ok", "warning", "error"]
-    message: str
-
-
-@dataclass(frozen=True)
-class ConnectionReport:
-    """What the connection check could prove, and what it cannot."""
-
-    url: str
-    reachable: bool
-    """DNS, TLS and any proxy worked: something at the host answered."""
-    answers_like_segment: bool
-    """The path answered an empty batch with 200 and ``{"success": true}``."""
-    status_code: int | None
-    checks: list[Check]
-
-    @property
-    def ok(self) -> bool:
-        return self.reachable and self.answers_like_segment
-
-    @property
-    def warnings(self) -> list[str]:
-        return [c.message for c in self.checks if c.level == "warning"]
-
-    @property
-    def summary(self) -> str:
-        """Plain words for the user, always ending with what a 200 does not prove."""
-        if not self.reachable:
-            first = next(c.message for c in self.checks if c.level == "error")
-            return f"Could not reach Segment. {first}"
-        if not self.answers_like_segment:
-            first = next(c.message for c in self.checks if c.level == "error")
-            return f"Something answered at {self.url}, but not like Segment. {first}"
-        text = f"Segment's API at {self.url} answers."
-        if self.warnings:
-            text += " " + " ".join(self.warnings)
-        return f"{text} {NOT_PROOF}"
-
-
-# --------------------------------------------------------------------------------------------
-# Client
-# --------------------------------------------------------------------------------------------
 
 
 def segment_endpoint(host: str, path: str = DEFAULT_PATH) -> httpx.URL:
@@ -328,30 +162,17 @@ class SegmentClient:
         """Send one batch (it must fit the limits: see :func:`plan_batches`), retrying 408,
         429 (after ``Retry-After``), 5xx and network errors with capped, jittered backoff."""
         calls = list(calls)
-        if len(plan_batches(calls)) > 1:
-            raise CallRejectedError(
-                f"{len(calls):,} calls do not fit one Segment batch (at most "
-                f"{MAX_BATCH_CALLS:,} calls and {MAX_BATCH_BYTES:,} bytes); use send()."
-            )
+        self._check_fits([call_size(call) for call in calls], lambda i: calls[i])
         return self._send(lambda: self._body(calls), calls, len(calls))
 
     def send_encoded_batch(self, calls_json: Sequence[str]) -> BatchOutcome:
         """:meth:`send_batch` for calls already encoded as compact JSON objects.
 
         The relay's outbox keeps calls encoded: they go out as they are, not decoded and
-        encoded again (that was a fifth of the relay's main-process time). The outcome's
-        ``calls`` is empty; the caller knows which calls it sent.
+        encoded again. The outcome's ``calls`` is empty; the caller knows which calls it sent.
         """
         encoded = [text.encode("utf-8") for text in calls_json]
-        for data in encoded:
-            if len(data) > MAX_CALL_BYTES:
-                raise CallRejectedError(oversize_reason(json.loads(data), len(data)))
-        budget = MAX_BATCH_BYTES - ENVELOPE_RESERVE
-        if len(encoded) > MAX_BATCH_CALLS or sum(map(len, encoded)) + len(encoded) > budget:
-            raise CallRejectedError(
-                f"{len(encoded):,} calls do not fit one Segment batch (at most "
-                f"{MAX_BATCH_CALLS:,} calls and {MAX_BATCH_BYTES:,} bytes)."
-            )
+        self._check_fits([len(data) for data in encoded], lambda i: json.loads(encoded[i]))
         joined = b'{"batch":[' + b",".join(encoded) + b"],"
 
         def body() -> bytes:  # sentAt is the time of each attempt
@@ -359,50 +180,67 @@ class SegmentClient:
 
         return self._send(body, [], len(encoded))
 
+    @staticmethod
+    def _check_fits(sizes: list[int], call: Callable[[int], dict[str, Any]]) -> None:
+        """Raise ``CallRejectedError`` unless the calls of these sizes make one sendable batch."""
+        for index, size in enumerate(sizes):
+            if size > MAX_CALL_BYTES:
+                raise CallRejectedError(oversize_reason(call(index), size))
+        if len(batch_ranges(sizes)) > 1:
+            limits = BatchLimits()
+            raise CallRejectedError(
+                f"{len(sizes):,} calls do not fit one Segment batch (at most "
+                f"{limits.calls:,} calls and {limits.bytes:,} bytes); use send()."
+            )
+
     def _send(
         self, body: Callable[[], bytes], calls: list[dict[str, Any]], count: int
     ) -> BatchOutcome:
-        attempt = 0
-        while True:
-            attempt += 1
-            retry_after: float | None = None
-            status_code: int | None = None
+        def once(attempt: int) -> BatchOutcome | Retry[BatchOutcome]:
             try:
                 response = self._post(body())
             except httpx.TransportError as err:
                 reason = str(network_error(err, service=SERVICE, host=host_label(self.url)))
-            else:
-                status_code = response.status_code
-                if 200 <= status_code < 300:
-                    return BatchOutcome("sent", calls, status_code, "", attempt)
-                answer = short_body(response)
-                reason = self._redact(f"{status_code} {answer}".strip())
-                if not (status_code in RETRYABLE_STATUSES or status_code >= 500):
-                    log.warning("Segment rejected a batch of %d calls: %s", count, reason)
-                    return BatchOutcome("rejected", calls, status_code, reason, attempt)
-                retry_after = parse_retry_after(response.headers.get("retry-after"))
-            if retry_after is not None and retry_after > self.max_retry_after:
-                reason += f" (Segment asked to wait {retry_after:g} s)"
-                return BatchOutcome("failed", calls, status_code, reason, attempt, retry_after)
-            if attempt >= self.max_attempts:
-                log.warning("Segment batch not delivered after %d attempts: %s", attempt, reason)
-                return BatchOutcome("failed", calls, status_code, reason, attempt, retry_after)
-            delay = backoff_delay(
-                attempt, base=self.backoff_base, cap=self.backoff_cap, retry_after=retry_after
+                return Retry(BatchOutcome("failed", calls, None, reason, attempt), reason)
+            status_code = response.status_code
+            if 200 <= status_code < 300:
+                return BatchOutcome("sent", calls, status_code, "", attempt)
+            reason = self._redact(f"{status_code} {short_body(response)}".strip())
+            if not (status_code in RETRYABLE_STATUSES or status_code >= 500):
+                log.warning("Segment rejected a batch of %d calls: %s", count, reason)
+                return BatchOutcome("rejected", calls, status_code, reason, attempt)
+            wait = parse_retry_after(response.headers.get("retry-after"))
+            failed = BatchOutcome("failed", calls, status_code, reason, attempt, wait)
+            return Retry(failed, reason, wait)
+
+        policy = RetryPolicy(
+            self.max_attempts,
+            self.backoff_base,
+            self.backoff_cap,
+            self._sleep,
+            max_retry_after=self.max_retry_after,
+        )
+        outcome = with_retries(once, policy, service=SERVICE)
+        if not isinstance(outcome, Retry):
+            return outcome
+        failed = outcome.failure
+        wait = failed.retry_after
+        if wait is not None and wait > self.max_retry_after:
+            reason = f"{failed.reason} (Segment asked to wait {wait:g} s)"
+            failed = BatchOutcome(
+                "failed", calls, failed.status_code, reason, failed.attempts, wait
             )
-            if retry_after is not None:
-                delay = max(delay, retry_after)
-            log.info("Segment batch attempt %d failed (%s); retrying in %.2f s", attempt,
-                     reason, delay)  # fmt: skip
-            self._sleep(delay)
+        log.warning("Segment batch not delivered after %d attempts: %s", failed.attempts,
+                    failed.reason)  # fmt: skip
+        return failed
 
     def send(self, calls: Iterable[dict[str, Any]]) -> SendReport:
         """Send any number of calls in as few batches as the limits allow.
 
-        Calls over 32 KB are refused up front (listed in ``refused``) and the rest still go.
-        When a batch cannot be delivered for now (retries exhausted), the batches after it are
-        not tried (Segment is down or unreachable: they would fail the same way) and are
-        reported as failed too, so the caller keeps every one of them.
+        Calls over Segment's per-call limit are refused up front (listed in ``refused``) and the
+        rest still go. When a batch cannot be delivered for now (retries exhausted), the batches
+        after it are not tried (Segment is down or unreachable: they would fail the same way)
+        and are reported as failed too, so the caller keeps every one of them.
         """
         report = SendReport()
         sendable: list[dict[str, Any]] = []

@@ -19,20 +19,29 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from segment_desktop.sandbox.delivery import Attempt, Delivery, DeliveryResult, DeliveryWorker
-from segment_desktop.sandbox.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from segment_desktop.sandbox.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_STORE_ID
 from segment_desktop.sandbox.faults import Faults
 from segment_desktop.sandbox.integrations import (
     EVENT_NAME,
     INTEGRATION_LIMIT,
-    check_url,
+    check_configuration,
     data_of,
     for_create,
     now_iso,
     validated,
 )
 from segment_desktop.sandbox.problems import ApiProblem
+from segment_desktop.sandbox.sqs_delivery import SqsSender, cloud_event, event_data
 from segment_desktop.sandbox.store import Store, build_store
 from segment_desktop.sandbox.webhooks import event_payload, request_factory
+
+#: Resource types of logs and jobs, as the Integrations API documents them (docs/API_FACTS.md).
+LOG_TYPE = "integration"
+JOB_TYPE = "integration-job"
+#: The integration types the emulator delivers (STOMP integrations are kept, never delivered).
+DELIVERED_TYPES = ("webhook", "aws_sqs")
+#: A CloudEvent's ``source`` before the sandbox knows its own address.
+SOURCE_FALLBACK = "http://127.0.0.1"
 
 
 class RequestRecord(NamedTuple):
@@ -89,6 +98,7 @@ class CommerceEmulator:
         self._jobs: dict[str, dict[str, Any]] = {}
         self._logs: list[dict[str, Any]] = []
         self._requests: deque[RequestRecord] = deque(maxlen=self.MAX_REQUEST_LOG)
+        self._sqs = SqsSender(timeout=webhook_timeout)
         self._worker = DeliveryWorker(
             timeout=webhook_timeout, retry_delays=retry_delays, on_attempt=self._record_attempt
         )
@@ -241,8 +251,7 @@ class CommerceEmulator:
                     404, "Not Found", f"No integration with id {integration_id!r} exists"
                 )
             merged = {**stored, **attributes}
-            if merged["integration_type"] == "webhook":
-                check_url(merged["configuration"])
+            check_configuration(merged["integration_type"], merged["configuration"])
             stored.update(attributes)
             stored["meta"]["timestamps"]["updated_at"] = now_iso()
             return self._render(stored)
@@ -296,14 +305,13 @@ class CommerceEmulator:
         created = attempt.at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         relationships = {
             "integration": {"data": {"type": "integration", "id": result.integration_id}},
-            "job": {"data": {"type": "job", "id": result.job_id}},
+            "job": {"data": {"type": JOB_TYPE, "id": result.job_id}},
         }
-        log = {
+        log: dict[str, Any] = {
             "id": str(uuid.uuid4()),
-            "type": "log",
+            "type": LOG_TYPE,
             "succeeded": attempt.succeeded,
             "attempt": attempt.number,
-            "status_code": attempt.status_code,
             "body": attempt.body,
             "error_detail": attempt.error_detail,
             "processing_time": attempt.processing_time,
@@ -312,6 +320,8 @@ class CommerceEmulator:
             "_integration": result.integration_id,
             "_job": result.job_id,
         }
+        if attempt.status_code is not None:  # an integer when present; no answer, no key
+            log["status_code"] = attempt.status_code
         with self._lock:
             job = self._jobs.get(result.job_id)
             if job is None:  # the store was reset while this delivery was under way
@@ -337,7 +347,8 @@ class CommerceEmulator:
         wait: bool = False,
         timeout: float | None = 30.0,
     ) -> list[DeliveryResult]:
-        """Deliver ``event_name`` to every enabled webhook integration observing it.
+        """Deliver ``event_name`` to every enabled integration observing it: a webhook POST, or
+        a CloudEvent put on the queue of an ``aws_sqs`` integration.
 
         ``resource`` is the order or customer (or a whole ``{"data", "included"}`` payload);
         without it a seeded one is used (``resource_id`` picks it). Returns one handle per
@@ -352,7 +363,7 @@ class CommerceEmulator:
                 copy.deepcopy(i)
                 for i in self._integrations.values()
                 if i["enabled"]
-                and i["integration_type"] == "webhook"
+                and i["integration_type"] in DELIVERED_TYPES
                 and event_name in i["observes"]
             ]
             results = []
@@ -361,7 +372,7 @@ class CommerceEmulator:
                 moment = now_iso()
                 self._jobs[job_id] = {
                     "id": job_id,
-                    "type": "job",
+                    "type": JOB_TYPE,
                     "triggered_by": event_name,
                     "event_id": event_id,
                     "status": "pending",
@@ -383,14 +394,37 @@ class CommerceEmulator:
                     )
                 )
         for result, integration in zip(results, targets, strict=True):
-            build = request_factory(event_id, event_name, integration, payload, resources)
-            self._worker.submit(Delivery(result=result, build=build))
+            self._worker.submit(
+                self._delivery(result, event_id, event_name, integration, payload, resources)
+            )
         if wait:
             deadline = None if timeout is None else time.monotonic() + timeout
             for result in results:
                 left = None if deadline is None else max(0.0, deadline - time.monotonic())
                 result.wait(left)
         return results
+
+    def _delivery(
+        self,
+        result: DeliveryResult,
+        event_id: str,
+        event_name: str,
+        integration: dict[str, Any],
+        payload: dict[str, Any],
+        resources: Any,
+    ) -> Delivery:
+        if integration["integration_type"] == "aws_sqs":
+            message = cloud_event(
+                event_id,
+                event_name,
+                integration["id"],
+                event_data(payload),
+                store_id=DEMO_STORE_ID,
+                source=self.base_url or SOURCE_FALLBACK,
+            )
+            return Delivery(result, send=self._sqs.sender(integration["configuration"], message))
+        build = request_factory(event_id, event_name, integration, payload, resources)
+        return Delivery(result, build=build)
 
     def wait_idle(self, timeout: float | None = 30.0) -> bool:
         """Wait until no delivery is pending (retries included); ``False`` on timeout."""
