@@ -436,3 +436,14 @@ def test_every_tab_has_unique_mnemonics_and_alt_keys_reach_them(
     assert window.tabs.currentWidget() is window.integrations
     qtbot.keyClick(window, Qt.Key.Key_V, Qt.KeyboardModifier.AltModifier)
     assert window.tabs.currentWidget() is window.dashboard
+
+
+def test_a_queue_setup_shows_the_queue_as_the_middle_hop(qtbot: QtBot, window: MainWindow) -> None:
+    config = window.config
+    config.delivery.kind = "aws_sqs"
+    config.delivery.sqs_queue_url = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders"
+    window.set_config(config)
+    relay = window.dashboard.pipeline.relay
+    qtbot.waitUntil(lambda: relay.hop.title == "Queue", timeout=WAIT_MS)
+    assert "Commerce puts events on https://sqs.eu-west-1" in relay.words.text()
+    assert "→ queue https://sqs.eu-west-1" in window.header.text()
