@@ -97,11 +97,16 @@ def test_events_flow_a_refused_call_is_parked_then_replayed_after_a_template_fix
     services.save(config)
     window._studio_saved()
     window.tabs.setCurrentWidget(window.dashboard)
-    needs.table.selectRow(0)
+    # By keyboard alone: into the list, onto the row, Alt+R for Replay.
+    window.activateWindow()
+    needs.table.setFocus()
+    qtbot.keyClick(needs.table, Qt.Key.Key_Home)
+    qtbot.keyClick(needs.table, Qt.Key.Key_Space)
+    assert needs.event_ids() and needs.replay_button.isEnabled()
     with qtbot.waitSignal(
         window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(ACTION_TASK)
     ):
-        click(qtbot, needs.replay_button)
+        qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.AltModifier)
     assert "1 template renders now (1 call queued)" in needs.message.text()
     qtbot.waitUntil(lambda: needs.table.rowCount() == 0, timeout=WAIT_MS)
     qtbot.waitUntil(
