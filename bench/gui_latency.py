@@ -218,8 +218,8 @@ def run_dashboard(
     from segment_desktop.core.flow import Draft
     from segment_desktop.core.secrets import COMMERCE_CLIENT_SECRET, SEGMENT_WRITE_KEY
     from segment_desktop.sandbox.runner import Sandbox
+    from segment_desktop.services import MemorySecrets, Services
     from segment_desktop.ui.main_window import MainWindow
-    from segment_desktop.ui.services import MemorySecrets, Services
 
     os.environ.setdefault("SEGMENT_DESKTOP_DATA_DIR", tempfile.mkdtemp(prefix="gui-bench-data-"))
     sandbox = Sandbox.start()

@@ -293,8 +293,12 @@ def relay_round(
             _measure(relay, sandbox, body, f"warm-{tag}", 1, 4, None)
             loaded = _measure(relay, sandbox, body, f"load-{tag}", seconds, connections, None)
             pace = loaded["end_to_end_per_s"] / 2
-            # Each connection waits so that together they send `pace` a second.
-            pause_ms = max(0.0, PACED_CONNECTIONS / pace * 1000)
+            # Each connection waits between an answer and its next request, so that together
+            # they send `pace` a second: a short run measures the answer time to subtract.
+            cycle_ms = PACED_CONNECTIONS / pace * 1000
+            trial = wrk(relay.url, body, f"trial-{tag}", 1, PACED_CONNECTIONS, cycle_ms)
+            answer_ms = max(0.0, PACED_CONNECTIONS / trial["acked_per_s"] * 1000 - cycle_ms)
+            pause_ms = max(0.0, cycle_ms - answer_ms)
             paced = _measure(
                 relay, sandbox, body, f"paced-{tag}", seconds, PACED_CONNECTIONS, pause_ms
             )

@@ -78,8 +78,8 @@ def main() -> int:
     from segment_desktop.core.flow import Draft
     from segment_desktop.core.secrets import COMMERCE_CLIENT_SECRET, SEGMENT_WRITE_KEY
     from segment_desktop.sandbox.runner import Sandbox
+    from segment_desktop.services import MemorySecrets, Services
     from segment_desktop.ui.main_window import MainWindow
-    from segment_desktop.ui.services import MemorySecrets, Services
 
     def pump(seconds: float) -> None:
         end = time.monotonic() + seconds

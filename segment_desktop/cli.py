@@ -22,7 +22,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "register": ("segment_desktop.register_command", "register the integrations with Commerce"),
     "relay": ("segment_desktop.relay.command", "receive Commerce webhooks and deliver to Segment"),
 }
-GUI_MODULE = "segment_desktop.ui.app"
 HELP_FLAGS = frozenset({"-h", "--help"})
 
 
@@ -31,7 +30,7 @@ def commands_needed(argv: Sequence[str]) -> set[str] | None:
 
     A command named anywhere in ``argv`` is loaded (an option value that happens to equal a
     command name only costs an import); ``--help`` without a command lists every command, so
-    it loads them all (a module not built yet is left out of the list).
+    it loads them all.
     """
     named = {arg for arg in argv if arg in COMMANDS}
     if not named and HELP_FLAGS.intersection(argv):
@@ -58,12 +57,7 @@ def build_parser(only: Collection[str] | None = None) -> argparse.ArgumentParser
         if only is not None and name not in only:
             sub.add_parser(name, help=help_text, description=help_text)
             continue
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as err:
-            if err.name != module_name:
-                raise
-            continue  # not built yet
+        module = importlib.import_module(module_name)
         command = sub.add_parser(name, help=help_text, description=help_text)
         module.configure(command)
         command.set_defaults(run=module.run)
@@ -76,9 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "run", None) is not None:
         code: int = args.run(args)
         return code
-    gui = importlib.import_module(GUI_MODULE)
-    code = gui.run(args)
-    return code
+    from segment_desktop.ui.app import run
+
+    return run(sandbox=args.sandbox)
 
 
 if __name__ == "__main__":

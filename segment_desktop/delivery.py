@@ -142,3 +142,14 @@ def with_queue(config: Config, url: str, region: str = "", access_key_id: str = 
     delivery.sqs_region = region.strip() or delivery.sqs_region
     delivery.sqs_access_key_id = access_key_id.strip() or delivery.sqs_access_key_id
     return changed
+
+
+def may_be(echoed: object, value: str) -> bool:
+    """Whether a setting Commerce answered with can be ``value``: equal, or masked as
+    Commerce masks an ``aws_sqs`` integration's keys (asterisks, then the last characters,
+    ``"****************JIMB"``: see docs/API_FACTS.md) with the same ending."""
+    if echoed == value:
+        return True
+    if isinstance(echoed, str) and echoed.startswith("*"):
+        return value.endswith(echoed.lstrip("*"))
+    return False

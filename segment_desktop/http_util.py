@@ -11,8 +11,9 @@ import logging
 import random
 import socket
 import ssl
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Generic, TypeVar
@@ -30,6 +31,32 @@ LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
 #: ``httpx.Timeout`` the clients use unless told otherwise: fail fast on connect, allow slow reads.
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+
+
+#: Told before each retry: the number of the try about to start (2 for the first retry) and
+#: the seconds waited since the first one started, so a person waiting can see progress.
+AttemptListener = Callable[[int, float], None]
+
+
+@dataclass(frozen=True)
+class Patience:
+    """How long a person watching a connection test is kept waiting: a few tries with short
+    timeouts, no retry that would start after ``deadline`` seconds (so, with ``timeout``, the
+    test gives up within about 20 seconds), and none for a host that does not resolve or
+    refuses the connection (no retry changes that soon, and it is likely a typo)."""
+
+    max_attempts: int = 3
+    deadline: float = 12.0
+    retry_unreachable: bool = False
+    timeout: httpx.Timeout = field(default_factory=lambda: httpx.Timeout(8.0, connect=5.0))
+
+
+INTERACTIVE = Patience()
+
+
+def is_unreachable(error: BaseException) -> bool:
+    """A host name that does not resolve, or a connection refused (an httpx error)."""
+    return any(isinstance(e, socket.gaierror | ConnectionRefusedError) for e in _root_causes(error))
 
 
 def is_loopback(host: str) -> bool:
@@ -134,6 +161,8 @@ class Retry(Generic[F]):
     failure: F
     reason: str
     retry_after: float | None = None
+    #: The host does not resolve or refused the connection (see :func:`is_unreachable`).
+    unreachable: bool = False
 
 
 @dataclass(frozen=True)
@@ -150,6 +179,11 @@ class RetryPolicy:
     cap: float
     sleep: Callable[[float], None]
     max_retry_after: float | None = None
+    #: No retry starts later than this many seconds after the first try (``None``: no limit).
+    deadline: float | None = None
+    retry_unreachable: bool = True
+    on_retry: AttemptListener | None = None
+    clock: Callable[[], float] = time.monotonic
 
 
 def with_retries(once: Callable[[int], R], policy: RetryPolicy, *, service: str) -> R:
@@ -160,6 +194,7 @@ def with_retries(once: Callable[[int], R], policy: RetryPolicy, *, service: str)
     clients back off the same way.
     """
     attempt = 0
+    started = policy.clock()
     while True:
         attempt += 1
         outcome = once(attempt)
@@ -171,11 +206,17 @@ def with_retries(once: Callable[[int], R], policy: RetryPolicy, *, service: str)
             and wait is not None
             and wait > policy.max_retry_after
         )
-        if too_long or attempt >= policy.max_attempts:
+        hopeless = outcome.unreachable and not policy.retry_unreachable
+        if too_long or hopeless or attempt >= policy.max_attempts:
             return outcome
         delay = backoff_delay(attempt, base=policy.base, cap=policy.cap, retry_after=wait)
         if policy.max_retry_after is not None and wait is not None:
             delay = max(delay, wait)
+        waited = policy.clock() - started
+        if policy.deadline is not None and waited + delay > policy.deadline:
+            return outcome
+        if policy.on_retry is not None:
+            policy.on_retry(attempt + 1, waited + delay)
         log.info("%s request failed (%s); retry %d in %.2f s", service, outcome.reason, attempt,
                  delay)  # fmt: skip
         policy.sleep(delay)

@@ -66,7 +66,7 @@ def _run(args: argparse.Namespace) -> int:
         SecretStore,
         new_webhook_secret,
     )
-    from segment_desktop.registration import apply, plan
+    from segment_desktop.registration import plan, register
 
     store = ConfigStore(args.config_dir)
     config = saved = store.load()
@@ -89,9 +89,11 @@ def _run(args: argparse.Namespace) -> int:
             "No Commerce client secret is stored. Run the setup in the app, or set the "
             "COMMERCE_CLIENT_SECRET environment variable."
         )
-    webhook_secret = secrets.get(WEBHOOK_SECRET)
-    generated = not webhook_secret
-    if not webhook_secret:
+    # A queue delivery needs its secret access key, not the webhook secret (nor a keyring).
+    queued = config.delivery.kind == "aws_sqs"
+    webhook_secret = "" if queued else secrets.get(WEBHOOK_SECRET) or ""
+    generated = not queued and not webhook_secret
+    if generated:
         webhook_secret = new_webhook_secret()
 
     with CommerceClient(
@@ -99,25 +101,21 @@ def _run(args: argparse.Namespace) -> int:
     ) as client:
         if client.note:
             print(f"Note: {client.note}")
-        queue_key = secrets.get(SQS_SECRET_ACCESS_KEY) if config.delivery.kind == "aws_sqs" else ""
+        queue_key = secrets.get(SQS_SECRET_ACCESS_KEY) if queued else ""
         keys = {WEBHOOK_SECRET: webhook_secret, SQS_SECRET_ACCESS_KEY: queue_key or ""}
         the_plan = plan(config, keys, client.list_integrations())
-        generated = generated and the_plan.delivery == "webhook"
         print(the_plan.summary())
         if generated and the_plan.desired:
             print("No webhook secret was stored: a new one is generated for these integrations.")
         if args.dry_run:
             print("Dry run: nothing was changed.")
             return 0
-        if generated and the_plan.desired:
-            # stored first, so the relay and Commerce agree even if a write below fails
-            secrets.set(WEBHOOK_SECRET, webhook_secret)
 
         def persist(updated: Config) -> None:
             if updated != saved:
                 store.save(updated)
 
-        result = apply(the_plan, client, persist)
+        result = register(the_plan, client, secrets, webhook_secret, persist)
     if result.applied:
         print(result.summary())
     return 0

@@ -42,8 +42,8 @@ from typing import Any, Literal, Protocol
 from segment_desktop.core.config import Config
 from segment_desktop.core.errors import SegmentDesktopError
 from segment_desktop.core.events import ALL_EVENTS, TEMPLATES, Group, TemplateSpec
-from segment_desktop.core.secrets import secret_fingerprint
-from segment_desktop.delivery import Target, delivery_target
+from segment_desktop.core.secrets import WEBHOOK_SECRET, secret_fingerprint
+from segment_desktop.delivery import Target, delivery_target, may_be
 from segment_desktop.http_util import is_loopback, parse_http_url
 
 log = logging.getLogger(__name__)
@@ -199,7 +199,8 @@ class Plan:
         else:
             kinds: tuple[Kind, ...] = ("create", "update", "disable")
             counts = [f"{kind} {self.count(kind)}" for kind in kinds if self.count(kind)]
-            lines.append("Will " + ", ".join(counts) + " integration(s) at Commerce:")
+            noun = "integration" if len(self.actions) == 1 else "integrations"
+            lines.append("Will " + ", ".join(counts) + f" {noun} at Commerce:")
             lines += ["  " + action.describe() for action in self.actions]
             if self.unchanged:
                 lines.append(f"Already up to date: {', '.join(f'“{n}”' for n in self.unchanged)}.")
@@ -340,11 +341,14 @@ def _difference(
     differs = [
         label
         for key, label in _SETTINGS[target.integration_type]
-        if configuration.get(key) != wanted[key]
+        if not may_be(configuration.get(key), wanted[key])
     ]
-    if target.secret_field in configuration:
-        secret_differs = configuration.get(target.secret_field) != target.secret
-    else:  # not echoed: trust the fingerprint of what we registered last, if we know it
+    echoed = configuration.get(target.secret_field)
+    if echoed is not None and not may_be(echoed, target.secret):
+        secret_differs = True
+    elif echoed == target.secret:
+        secret_differs = False
+    else:  # not echoed, or masked: trust the fingerprint of what we registered last, if known
         secret_differs = registered_fingerprint != fingerprint
     if "integration_type" in update:  # another delivery: its configuration is all new
         secret_differs = True
@@ -410,18 +414,32 @@ class ApplyResult:
 Persist = ConfigSaver | Callable[[Config], None] | None
 
 
-def apply(plan: Plan, client: IntegrationWriter, persist: Persist = None) -> ApplyResult:
+class RegistrationStopped(SegmentDesktopError):
+    """The user stopped registering between two writes (the ones done are remembered)."""
+
+
+def apply(
+    plan: Plan,
+    client: IntegrationWriter,
+    persist: Persist = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> ApplyResult:
     """Perform ``plan``'s writes in order and remember the ids.
 
     ``persist`` (a ``ConfigStore`` or a callable taking the updated ``Config``) is called once
     at the end, also when a write failed, so an integration created before the failure is
     remembered. The failure is then raised (one of our errors, from the client); the fingerprint
-    of the webhook secret is recorded only when every write succeeded.
+    of the secret is recorded only when every write succeeded. ``should_stop`` is asked before
+    each write (never during one): a stop raises ``RegistrationStopped``.
     """
     ids = dict(plan.ids)
     applied: list[tuple[Action, str]] = []
     failure: SegmentDesktopError | None = None
     for action in plan.actions:
+        if should_stop is not None and should_stop():
+            done = f"after {len(applied)} of {len(plan.actions)}" if applied else "before any"
+            failure = RegistrationStopped(f"Stopped as you asked, {done} changes at Commerce.")
+            break
         try:
             if action.kind == "create":
                 created = client.create_integration(action.attributes)
@@ -454,3 +472,30 @@ def apply(plan: Plan, client: IntegrationWriter, persist: Persist = None) -> App
     if failure is not None:
         raise failure
     return result
+
+
+class SecretKeeper(Protocol):
+    """What :func:`register` needs of a secret store (``SecretStore`` or an in-memory one)."""
+
+    def get(self, name: str) -> str | None: ...
+    def set(self, name: str, value: str) -> None: ...
+
+
+def register(
+    plan: Plan,
+    client: IntegrationWriter,
+    secrets: SecretKeeper,
+    webhook_secret: str,
+    persist: Persist = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> ApplyResult:
+    """The one registration sequence, for the app's Finish and ``segment-desktop register``.
+
+    ``webhook_secret`` (what ``plan`` was made with) is stored before the first write: Commerce
+    may accept some writes and refuse a later one, and an integration that carries the secret
+    must find a relay that knows it. One the store already returns is not written again.
+    """
+    webhook = plan.desired and plan.delivery == "webhook" and webhook_secret
+    if webhook and secrets.get(WEBHOOK_SECRET) != webhook_secret:
+        secrets.set(WEBHOOK_SECRET, webhook_secret)
+    return apply(plan, client, persist, should_stop)

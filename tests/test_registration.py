@@ -126,7 +126,7 @@ def test_a_fresh_store_gets_its_integrations_created(
 ) -> None:
     the_plan, saved = register(client, make_config(sandbox))
     assert [a.kind for a in the_plan.actions] == ["create", "create"]
-    assert "Will create 2 integration(s)" in the_plan.summary()
+    assert "Will create 2 integrations" in the_plan.summary()
     assert f"observing {', '.join(DEFAULT_ORDER_EVENTS)}." in the_plan.summary()
 
     hooks = by_name(sandbox)
@@ -556,3 +556,35 @@ def test_register_on_the_command_line_switches_to_a_queue_and_back(
     assert main([*args, "--webhook"]) == 0
     assert ConfigStore(directory).load().delivery.kind == "webhook"
     assert {i["integration_type"] for i in by_name(sandbox).values()} == {"webhook"}
+
+
+def masked(value: str) -> str:
+    """As Commerce shows an aws_sqs integration's keys: asterisks, then the last four."""
+    return "*" * (len(value) - 4) + value[-4:]
+
+
+def queue_integration(configuration: dict[str, str]) -> list[dict[str, Any]]:
+    existing = existing_orders()
+    existing[0]["integration_type"] = "aws_sqs"
+    existing[0]["configuration"] = configuration
+    return existing
+
+
+def test_keys_commerce_answers_masked_are_not_taken_for_changes() -> None:
+    config = only_orders()
+    config.delivery = DeliverySettings("aws_sqs", QUEUE, "eu-west-1", ACCESS_KEY_ID)
+    config.delivery.sqs_secret_fingerprint = secret_fingerprint(SQS_SECRET)
+    shown = {"url": QUEUE, "region": "eu-west-1", "aws_access_key_id": masked(ACCESS_KEY_ID),
+             "aws_secret_access_key": masked(SQS_SECRET)}  # fmt: skip
+    assert plan(config, SECRETS, queue_integration(shown)).changes_nothing
+
+
+def test_a_masked_key_with_another_ending_is_a_change() -> None:
+    config = only_orders()
+    config.delivery = DeliverySettings("aws_sqs", QUEUE, "eu-west-1", ACCESS_KEY_ID)
+    config.delivery.sqs_secret_fingerprint = secret_fingerprint(SQS_SECRET)
+    shown = {"url": QUEUE, "region": "eu-west-1",
+             "aws_access_key_id": masked("AKIAOTHERKEY00000XYZW"),
+             "aws_secret_access_key": masked("another secret access key ending QQQQ")}  # fmt: skip
+    (action,) = plan(config, SECRETS, queue_integration(shown)).actions
+    assert action.changes == ("access key id", "secret access key")

@@ -41,7 +41,7 @@ def test_dry_run_prints_the_plan_and_writes_nothing(
 ) -> None:
     assert main(["register", "--dry-run", "--config-dir", str(settings)]) == 0
     out = capsys.readouterr().out
-    assert "Will create 2 integration(s)" in out and "Dry run: nothing was changed." in out
+    assert "Will create 2 integrations" in out and "Dry run: nothing was changed." in out
     assert writes(sandbox) == 0 and sandbox.commerce.integrations == []
     assert ConfigStore(settings).load().integration_ids == {}
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from types import TracebackType
 from typing import Any, Literal
 
@@ -39,9 +40,12 @@ from segment_desktop.core.errors import (
 )
 from segment_desktop.http_util import (
     DEFAULT_TIMEOUT,
+    AttemptListener,
+    Patience,
     Retry,
     RetryPolicy,
     host_label,
+    is_unreachable,
     network_error,
     with_retries,
 )
@@ -68,7 +72,13 @@ class CommerceClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
+        patience: Patience | None = None,
+        on_retry: AttemptListener | None = None,
     ) -> None:
+        if patience is not None:  # a person is watching (a connection test)
+            timeout, max_retries = patience.timeout, patience.max_attempts - 1
+        self._patience = patience
+        self._on_retry = on_retry
         if not client_id.strip():
             raise AuthenticationError(
                 "No Commerce client ID is set. Copy it from Commerce Manager (System › "
@@ -132,6 +142,13 @@ class CommerceClient:
     def _send(self, build: Callable[[], httpx.Request], *, auth: bool = True) -> httpx.Response:
         """Send with retries; returns a 2xx response or raises our error."""
         policy = RetryPolicy(self.max_retries + 1, self.backoff_base, self.backoff_cap, self._sleep)
+        if self._patience is not None:
+            policy = replace(
+                policy,
+                deadline=self._patience.deadline,
+                retry_unreachable=self._patience.retry_unreachable,
+                on_retry=self._on_retry,
+            )
 
         def once(_attempt: int) -> httpx.Response | Retry[ServiceError]:
             return self._try(build(), auth)
@@ -153,7 +170,7 @@ class CommerceClient:
             error: ServiceError = network_error(err, service=SERVICE, host=host_label(self._url))
             if not safe:
                 raise error from None
-            return Retry(error, type(error).__name__)
+            return Retry(error, type(error).__name__, unreachable=is_unreachable(err))
         except (RateLimitedError, ServerError) as err:  # from the token request
             return Retry(err, type(err).__name__, _retry_after(err))
         if response.status_code < 300:

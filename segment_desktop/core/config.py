@@ -18,23 +18,27 @@ Safety rules:
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import tempfile
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
+from segment_desktop import APP_NAME
+from segment_desktop.core.config_file import (
+    atomic_write,
+    decode_settings,
+    encode_settings,
+    read_settings_bytes,
+    remove_stale_temp_files,
+    rename_durably,
+)
 from segment_desktop.core.errors import ConfigError
-from segment_desktop.core.events import BY_KEY, TEMPLATES
+from segment_desktop.core.events import TEMPLATES
 
-APP_NAME = "segment-desktop"
 CONFIG_DIR_ENV = "SEGMENT_DESKTOP_CONFIG_DIR"
 CONFIG_FILE_NAME = "config.json"
 #: The settings format this version writes. Bump it and add a ``MIGRATIONS`` entry together.
@@ -49,6 +53,12 @@ DEFAULT_SEGMENT_PATH = "/v1/batch"
 #: Each receives and returns the plain JSON dict (with ``schema_version`` already ``n``).
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
+#: Longest template text a setting may hold (a real one is a few KB).
+MAX_TEMPLATE_CHARS = 256 * 1024
+#: Longest value of any other text setting (URLs, ids, paths).
+MAX_TEXT_CHARS = 2048
+#: Most integration ids remembered (Commerce allows 100 integrations per store).
+MAX_INTEGRATIONS = 100
 #: How Commerce may deliver events: webhooks to the relay URL, or messages on an SQS queue.
 DELIVERY_KINDS = ("webhook", "aws_sqs")
 
@@ -60,8 +70,6 @@ def _add_delivery(data: dict[str, Any]) -> dict[str, Any]:
 
 
 MIGRATIONS[1] = _add_delivery
-
-_STALE_TEMP_SECONDS = 600
 
 
 # --------------------------------------------------------------------------------------------
@@ -149,7 +157,9 @@ class Config:
     def validate(self) -> None:
         """Raise :class:`ConfigError` when a value is impossible (e.g. an event a template
         cannot track). Types are checked when the settings are read from a file."""
-        problems = _problems(self)
+        from segment_desktop.core.config_reader import problems_of
+
+        problems = problems_of(self)
         if problems:
             raise ConfigError("Invalid settings: " + "; ".join(problems) + ".")
 
@@ -188,163 +198,14 @@ class Config:
         file (``tracking.order_completed.event``). Templates missing from ``tracking`` get their
         defaults, so a file written before a template existed still loads.
         """
-        reader = _Reader()
+        from segment_desktop.core.config_reader import SettingsReader, problems_of
+
+        reader = SettingsReader()
         config = reader.config(data)
-        problems = reader.problems + (_problems(config) if not reader.problems else [])
+        problems = reader.problems + (problems_of(config) if not reader.problems else [])
         if problems:
             raise ConfigError("; ".join(problems))
         return config
-
-
-def _problems(config: Config) -> list[str]:
-    """Semantic problems: unknown templates, events a template cannot track, bad values."""
-    problems: list[str] = []
-    if config.schema_version != SCHEMA_VERSION:
-        problems.append(f"schema_version is {config.schema_version}, expected {SCHEMA_VERSION}")
-    for key, choice in config.tracking.items():
-        spec = BY_KEY.get(key)
-        if spec is None:
-            problems.append(f"tracking.{key}: unknown template (known: {_template_keys()})")
-        elif choice.event not in spec.choices:
-            problems.append(
-                f"tracking.{key}.event: {spec.name} cannot track {choice.event!r}; "
-                f"choose one of {', '.join(spec.choices)}"
-            )
-    for key in config.template_overrides:
-        if key not in BY_KEY:
-            problems.append(
-                f"template_overrides.{key}: unknown template (known: {_template_keys()})"
-            )
-    if config.segment.path and not config.segment.path.startswith("/"):
-        problems.append(f"segment.path must start with '/', got {config.segment.path!r}")
-    if config.delivery.kind not in DELIVERY_KINDS:
-        problems.append(
-            f"delivery.kind is {config.delivery.kind!r}; choose one of {', '.join(DELIVERY_KINDS)}"
-        )
-    for name, fingerprint in (
-        ("webhook_secret_fingerprint", config.webhook_secret_fingerprint),
-        ("delivery.sqs_secret_fingerprint", config.delivery.sqs_secret_fingerprint),
-    ):
-        if fingerprint and not all(c in "0123456789abcdef" for c in fingerprint):
-            problems.append(f"{name} must be lowercase hexadecimal")
-    return problems
-
-
-def _template_keys() -> str:
-    return ", ".join(t.key for t in TEMPLATES)
-
-
-_JSON_TYPE_NAMES = {
-    bool: "true/false",
-    int: "a whole number",
-    str: "a string",
-    dict: "an object",
-    list: "a list",
-    float: "a number",
-    type(None): "null",
-}
-
-
-def _json_type(value: object) -> str:
-    return _JSON_TYPE_NAMES.get(type(value), type(value).__name__)
-
-
-class _Reader:
-    """Builds a Config from untrusted JSON, collecting every problem with its path."""
-
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-
-    def _object(self, value: object, path: str, allowed: set[str]) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            self.problems.append(f"{path} must be an object, not {_json_type(value)}")
-            return {}
-        for key in value:
-            if key not in allowed:
-                self.problems.append(
-                    f"{path}.{key}: unknown setting" if path else f"{key}: unknown setting"
-                )
-        return value
-
-    def _str(self, obj: Mapping[str, Any], key: str, path: str, default: str) -> str:
-        value = obj.get(key, default)
-        if not isinstance(value, str):
-            self.problems.append(f"{path}{key} must be a string, not {_json_type(value)}")
-            return default
-        return value
-
-    def _bool(self, obj: Mapping[str, Any], key: str, path: str, default: bool) -> bool:
-        value = obj.get(key, default)
-        if not isinstance(value, bool):
-            self.problems.append(f"{path}{key} must be true or false, not {_json_type(value)}")
-            return default
-        return value
-
-    def _str_map(self, obj: Mapping[str, Any], key: str) -> dict[str, str]:
-        value = obj.get(key, {})
-        if not isinstance(value, dict):
-            self.problems.append(f"{key} must be an object, not {_json_type(value)}")
-            return {}
-        result: dict[str, str] = {}
-        for name, item in value.items():
-            if isinstance(item, str):
-                result[name] = item
-            else:
-                self.problems.append(f"{key}.{name} must be a string, not {_json_type(item)}")
-        return result
-
-    def config(self, data: Mapping[str, Any]) -> Config:
-        top = self._object(data, "", {f.name for f in fields(Config)} | {"kind"})
-        version = top.get("schema_version", SCHEMA_VERSION)
-        if not isinstance(version, int) or isinstance(version, bool):
-            self.problems.append(
-                f"schema_version must be a whole number, not {_json_type(version)}"
-            )
-            version = SCHEMA_VERSION
-        commerce = self._object(top.get("commerce", {}), "commerce", {"client_id", "base_url"})
-        segment = self._object(top.get("segment", {}), "segment", {"host", "path"})
-        delivery = self._object(
-            top.get("delivery", {}), "delivery", {f.name for f in fields(DeliverySettings)}
-        )
-        return Config(
-            schema_version=version,
-            commerce=CommerceSettings(
-                client_id=self._str(commerce, "client_id", "commerce.", ""),
-                base_url=self._str(commerce, "base_url", "commerce.", ""),
-            ),
-            segment=SegmentSettings(
-                host=self._str(segment, "host", "segment.", DEFAULT_SEGMENT_HOST),
-                path=self._str(segment, "path", "segment.", DEFAULT_SEGMENT_PATH),
-            ),
-            tracking=self._tracking(top.get("tracking", {})),
-            template_overrides=self._str_map(top, "template_overrides"),
-            integration_ids=self._str_map(top, "integration_ids"),
-            relay_url=self._str(top, "relay_url", "", ""),
-            sandbox=self._bool(top, "sandbox", "", False),
-            webhook_secret_fingerprint=self._str(top, "webhook_secret_fingerprint", "", ""),
-            delivery=DeliverySettings(
-                **{
-                    f.name: self._str(delivery, f.name, "delivery.", f.default)
-                    for f in fields(DeliverySettings)
-                    if isinstance(f.default, str)
-                }
-            ),
-        )
-
-    def _tracking(self, value: object) -> dict[str, TrackingChoice]:
-        tracking = default_tracking()
-        raw = self._object(value, "tracking", set(BY_KEY))
-        for key, item in raw.items():
-            path = f"tracking.{key}"
-            choice = self._object(item, path, {"enabled", "event"})
-            if key not in tracking or not choice:
-                continue
-            default = tracking[key]
-            tracking[key] = TrackingChoice(
-                enabled=self._bool(choice, "enabled", f"{path}.", default.enabled),
-                event=self._str(choice, "event", f"{path}.", default.event),
-            )
-        return tracking
 
 
 # --------------------------------------------------------------------------------------------
@@ -400,27 +261,7 @@ def config_directory(directory: Path | None = None) -> Path:
 
 def _parse(raw: bytes, source: str) -> Config:
     """Settings from a file's bytes, or a ConfigError naming ``source`` and the problem."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"The settings file {source} is damaged: it is not UTF-8 text (byte {exc.start}). "
-            "Fix it, import settings from an export, or reset the settings."
-        ) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"The settings file {source} is damaged: it is not valid JSON ({exc.msg} at line "
-            f"{exc.lineno}, column {exc.colno}). Fix it, import settings from an export, or "
-            "reset the settings."
-        ) from None
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"The settings file {source} is damaged: it holds {_json_type(data)} instead of an "
-            "object. Fix it, import settings from an export, or reset the settings."
-        )
-    data = migrate(data, source=source)
+    data = migrate(decode_settings(raw, source), source=source)
     try:
         return Config.from_dict(data)
     except ConfigError as exc:
@@ -428,43 +269,6 @@ def _parse(raw: bytes, source: str) -> Config:
             f"The settings file {source} has invalid settings: {exc}. Fix it, import settings "
             "from an export, or reset the settings."
         ) from None
-
-
-def _dump(data: Mapping[str, Any]) -> bytes:
-    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make a rename in ``directory`` durable (not possible, nor needed, on Windows)."""
-    if os.name == "nt":  # pragma: no cover
-        return
-    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that a crash leaves the old or the new file, never a mix.
-
-    Temporary file in the same folder (same filesystem, so the rename is atomic) → fsync →
-    ``os.replace`` → fsync of the folder. On failure the temporary file is removed and the
-    original is untouched. Raises ``OSError``.
-    """
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    _fsync_directory(path.parent)
 
 
 class ConfigStore:
@@ -484,7 +288,7 @@ class ConfigStore:
         Raises :class:`ConfigError` when the file cannot be read, is damaged, or comes from a
         newer version; the file is left as it is.
         """
-        raw = self._read(self.path, "settings file")
+        raw = read_settings_bytes(self.path, "settings file")
         if raw is None:
             return Config.default()
         return _parse(raw, str(self.path))
@@ -497,7 +301,7 @@ class ConfigStore:
         """
         config.validate()
         self._refuse_if_unloadable()
-        data = _dump(config.to_dict())
+        data = encode_settings(config.to_dict())
         try:
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             atomic_write(self.path, data)
@@ -507,7 +311,7 @@ class ConfigStore:
                 "the folder is writable and the disk is not full; the previous settings are "
                 "unchanged."
             ) from None
-        self._remove_stale_temp_files()
+        remove_stale_temp_files(self.directory, CONFIG_FILE_NAME)
 
     def reset(self) -> Path | None:
         """Start again from the defaults: move the current file aside, keeping it.
@@ -530,8 +334,7 @@ class ConfigStore:
             target = self.path.with_name(f"{CONFIG_FILE_NAME}.{tag}-{stamp}-{counter}")
             counter += 1
         try:
-            os.replace(self.path, target)
-            _fsync_directory(self.directory)
+            rename_durably(self.path, target)
         except OSError as exc:
             raise ConfigError(
                 f"Could not move the settings file {self.path} aside to {target.name}: "
@@ -546,7 +349,7 @@ class ConfigStore:
         """
         config.validate()
         path = Path(path)
-        data = _dump({"kind": EXPORT_KIND, **config.to_dict()})
+        data = encode_settings({"kind": EXPORT_KIND, **config.to_dict()})
         try:
             atomic_write(path, data)
         except OSError as exc:
@@ -562,14 +365,11 @@ class ConfigStore:
         ``config = store.import_from(p); store.reset(); store.save(config)``.
         """
         path = Path(path)
-        raw = self._read(path, "file to import")
+        raw = read_settings_bytes(path, "file to import")
         if raw is None:
             raise ConfigError(f"The file to import, {path}, does not exist.")
-        try:
-            data = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            data = None  # _parse below reports the exact problem
-        if isinstance(data, dict) and data.get("kind", EXPORT_KIND) != EXPORT_KIND:
+        data = decode_settings(raw, str(path))
+        if data.get("kind", EXPORT_KIND) != EXPORT_KIND:
             raise ConfigError(
                 f"{path} is not a Segment Desktop settings export (its kind is "
                 f"{str(data.get('kind'))[:60]!r}). Choose a file made by Export settings."
@@ -577,19 +377,6 @@ class ConfigStore:
         return _parse(raw, str(path))
 
     # -- internals ---------------------------------------------------------------------------
-
-    @staticmethod
-    def _read(path: Path, what: str) -> bytes | None:
-        try:
-            return path.read_bytes()
-        except FileNotFoundError:
-            return None
-        except IsADirectoryError:
-            raise ConfigError(f"The {what} {path} is a folder, not a file.") from None
-        except OSError as exc:
-            raise ConfigError(
-                f"Could not read the {what} {path}: {exc.strerror or exc}. Check its permissions."
-            ) from None
 
     def _refuse_if_unloadable(self) -> None:
         try:
@@ -599,12 +386,3 @@ class ConfigStore:
                 f"Not saving, so as not to overwrite a settings file that does not load: {exc} "
                 "Resetting moves the old file aside (nothing is deleted)."
             ) from None
-
-    def _remove_stale_temp_files(self) -> None:
-        """Remove temp files left by a crashed save (only old ones: another process may be
-        saving right now)."""
-        cutoff = time.time() - _STALE_TEMP_SECONDS
-        for tmp in self.directory.glob(f".{CONFIG_FILE_NAME}.*.tmp"):
-            with contextlib.suppress(OSError):
-                if tmp.stat().st_mtime < cutoff:
-                    tmp.unlink()

@@ -12,12 +12,16 @@ jsonata-python 0.7.1
     per-evaluation frame, so limits hold on the 1,000th render of a cached template and between
     threads.
   * Building a range (``[1..10000000]``) is a loop the timebox never sees: ranges are capped at
-    ``Limits.max_array_length`` items, as jlens caps arrays.
+    ``Limits.max_array_length`` items, as jlens caps arrays. Strings built by ``&``, ``$pad``
+    and ``$join``, and arrays by ``$append``, are capped the same way (``max_string_length``,
+    ``max_array_length``): one step of a doubling loop can take more memory than the machine
+    has long before the timebox looks again.
   * Dozens of failures arrive as bare ``ValueError``/``IndexError``/``RecursionError``…: all become
     :class:`EngineError` with a code.
 jlens 0.25
   * Only ``evaluate_json`` releases the GIL and tells ``null`` from undefined: we always use it.
-  * Its timeout is in seconds; it cannot be cancelled from outside, so every call carries bounds.
+  * Its timeout is in seconds; it cannot be cancelled from outside, so every call carries bounds,
+    a cap on string and result sizes included (its own default lets a string reach 256 MB).
   * Exceptions raised in our bound functions come out raw; a lone surrogate raises
     ``UnicodeEncodeError``: everything is caught and mapped.
 """
@@ -75,6 +79,14 @@ class Limits:
     timeout_s: float = 0.5
     max_depth: int = 400
     max_array_length: int = 1_000_000
+    max_string_length: int = 4 * 1024 * 1024
+    """Characters (jsonata-python) or UTF-8 bytes (jlens) of any one string."""
+    max_result_size: int = 16 * 1024 * 1024
+    """Bytes of the result as JSON (jlens; jsonata-python's results are bounded by the above)."""
+    max_text_built: int = 32 * 1024 * 1024
+    """Characters of all the strings one evaluation builds with ``&``, ``$pad`` and ``$join``
+    (jsonata-python, where a loop of large strings would otherwise fill memory between two
+    looks at the clock)."""
 
 
 class Program(Protocol):
@@ -163,6 +175,8 @@ def _error_from_exception(err: BaseException) -> EngineError:
         cause = err.__cause__ or err.__context__
         if isinstance(cause, HelperError):
             return EngineError("SD101", str(cause))
+        if code in _EVAL_CODES and cause is not None:
+            return _eval_error(code, message, _error_from_exception(cause))
         return EngineError(
             code,
             message,
@@ -181,6 +195,21 @@ def _error_from_exception(err: BaseException) -> EngineError:
     return EngineError("SD100", f"The template engine failed ({kind}): {detail}")
 
 
+#: jsonata-python's errors for ``$eval``, raised without what went wrong inside.
+_EVAL_CODES = {"D3120", "D3121"}
+#: A loop or runaway inside ``$eval`` is a timeout like any other (as jlens reports it).
+_RUNAWAY_CODES = {"D1011", "D1012", "U1001"}
+
+
+def _eval_error(code: str, message: str, inner: EngineError) -> EngineError:
+    """An error inside ``$eval`` with its cause: the cause itself for a runaway, else the
+    outer message (naming the function as jlens does) followed by the inner one."""
+    if inner.code in _RUNAWAY_CODES:
+        return EngineError(inner.code, inner.message)
+    outer = message.replace("Object eval: None", "function eval").rstrip(": ")
+    return EngineError(code, f"{outer}: {inner.message}")
+
+
 def _token_start(position: object, token: object) -> int | None:
     """Both engines report the offset just *past* the offending token; we point at its start."""
     if not isinstance(position, int) or isinstance(position, bool) or position <= 0:
@@ -188,29 +217,6 @@ def _token_start(position: object, token: object) -> int | None:
     if isinstance(token, str) and token != "(end)" and 0 < len(token) <= position:
         return position - len(token)
     return position if isinstance(token, str) else position - 1
-
-
-_RANGE_LIMIT = threading.local()
-
-
-def _install_range_limit() -> None:
-    """Cap jsonata-python's range operator at the evaluating thread's array limit."""
-    from jsonata import jsonata as jsonata_module
-
-    cls = jsonata_module.Jsonata
-    original = cls.evaluate_range_expression
-    if getattr(original, "_segment_desktop", False):
-        return
-
-    def bounded(self: Any, lhs: Any, rhs: Any) -> Any:
-        limit = getattr(_RANGE_LIMIT, "value", None)
-        numbers = all(isinstance(v, int) and not isinstance(v, bool) for v in (lhs, rhs))
-        if limit is not None and numbers and rhs - lhs + 1 > limit:
-            raise EngineError("U1001", f"An array would exceed the size limit of {limit:,} items.")
-        return original(self, lhs, rhs)
-
-    bounded._segment_desktop = True  # type: ignore[attr-defined]
-    cls.evaluate_range_expression = bounded
 
 
 class _JsonataPythonProgram:
@@ -221,12 +227,15 @@ class _JsonataPythonProgram:
         from jsonata import jsonata as jsonata_module
         from jsonata import timebox, utils
 
+        from segment_desktop.core.jsonata_limits import LIMITS
+
         expr = self._expr
         frame = expr.create_frame(expr.environment)
         # Its depth counter creeps by one per function call (about one per order line), so a depth
         # budget would refuse large orders; endless recursion ends in RecursionError instead.
         timebox.Timebox(frame, int(limits.timeout_s * 1000), None)
-        _RANGE_LIMIT.value = limits.max_array_length
+        LIMITS.value = limits
+        LIMITS.built = 0
         try:
             jsonata_module.Jsonata.CURRENT.jsonata = expr
             result = expr.evaluate(data, frame)
@@ -267,7 +276,9 @@ class JsonataPythonEngine:
     def __init__(self) -> None:
         # Importing jsonata raises the interpreter's recursion limit (to 10,000); do it up front
         # rather than in the middle of some later evaluation.
-        _install_range_limit()
+        from segment_desktop.core.jsonata_limits import install_size_limits
+
+        install_size_limits()
 
     def compile(self, text: str, helpers: dict[str, Helper]) -> Program:
         from jsonata import jsonata as jsonata_module
@@ -325,6 +336,8 @@ class _JlensProgram:
                 timeout=limits.timeout_s,
                 max_depth=limits.max_depth,
                 max_array_length=limits.max_array_length,
+                max_string_length=limits.max_string_length,
+                max_result_size=limits.max_result_size,
             )
         except Exception as err:
             raise _shifted(_error_from_exception(err), self._offset, self._length) from None
@@ -354,7 +367,7 @@ class JlensEngine:
     Input is parsed once into a ``jlens.Document`` (:meth:`prepare`) and evaluated with
     ``evaluate_document``, which releases the GIL like ``evaluate_json``. Parsing for the
     programs at hand skips the fields they never read: ``evaluate_json`` parses the whole input
-    as soon as a Python function is registered (~8 ms for a 500-line order).
+    as soon as a Python function is registered, which is costly for a large order.
     """
 
     name = JLENS
@@ -363,7 +376,7 @@ class JlensEngine:
     def __init__(self) -> None:
         self._failure_logged = False
         self._probes: dict[str, Any] = {}
-        # union_reads costs ~0.1 ms, as much as parsing a small order: once per set of programs.
+        # union_reads costs as much as parsing a small order: once per set of programs.
         self._reads: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._reads_lock = threading.Lock()
 
@@ -417,7 +430,7 @@ class JlensEngine:
         """Parses ``text`` in Rust, skipping what neither the programs nor the probe read.
 
         For a webhook body this replaces parsing it into Python, cutting it to the programs'
-        reads and converting that (a 50-line order: ~1.7 ms → ~0.6 ms, most of it GIL-free).
+        reads and converting that: less work, and most of it without the GIL.
         """
         import jlens
 
@@ -449,7 +462,7 @@ class JlensEngine:
                 return jlens.Document(data)
             read = self._union_read([p.expr for p in programs if isinstance(p, _JlensProgram)])
             # Cutting the parsed event down in Python, then converting only that, costs a
-            # fraction of serialising it for Document.from_json (1.2 vs 4 ms for 50 lines).
+            # fraction of serialising it for Document.from_json.
             return jlens.Document(_only_read(data, read))
         except Exception as err:
             raise EngineError("SD104", f"The event cannot be read by jlens: {err}") from None

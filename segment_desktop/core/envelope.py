@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from segment_desktop.core.errors import EventError
-from segment_desktop.core.jsontext import NOT_PARSED, fast_parse
+from segment_desktop.core.jsontext import NOT_PARSED, fast_parse, standard_loads
 from segment_desktop.core.jsontypes import json_type_name
 
 #: Bodies larger than this are refused before parsing (Commerce's own are a few hundred KB).
@@ -80,14 +80,12 @@ def parse_event_text(text: str | bytes) -> CommerceEvent:
                     f"The event is not UTF-8 text ({err.reason} at byte {err.start})."
                 ) from None
         try:
-            body = json.loads(text)
+            body = standard_loads(text)
         except json.JSONDecodeError as err:
             raise EventError(
                 f"The event is not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}."
             ) from None
-        except RecursionError:
-            raise EventError("The event nests objects or arrays too deeply to be read.") from None
-        except ValueError as err:  # an integer of thousands of digits
+        except ValueError as err:  # nested too deeply, an integer of thousands of digits
             raise EventError(f"The event cannot be read: {err}.") from None
         if _ESCAPED_SURROGATE.search(text):
             body = _without_lone_surrogates(body)

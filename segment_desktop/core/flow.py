@@ -27,8 +27,8 @@ from segment_desktop.core.events import BY_KEY, TEMPLATES
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
-class Page(IntEnum):
-    """The wizard's pages, in order. The values are the Qt page ids."""
+class Step(IntEnum):
+    """The wizard's steps (one page each), in order. The values are the Qt page ids."""
 
     WELCOME = 0
     COMMERCE = 1
@@ -39,7 +39,7 @@ class Page(IntEnum):
 
 
 @dataclass(frozen=True)
-class PageStatus:
+class StepStatus:
     """What a page publishes: ``valid`` (its values are usable), ``busy`` (a request is in
     flight) and ``error`` (a message for the user, empty when none)."""
 
@@ -61,7 +61,7 @@ class Draft:
     write_key: str
 
 
-Listener = Callable[[Page], None]
+Listener = Callable[[Step], None]
 
 
 def check_web_url(url: str, what: str) -> str:
@@ -104,10 +104,14 @@ class SetupFlow:
         self.write_key = write_key or ""
         self.with_templates = with_templates
         self._listeners: list[Listener] = []
-        self._status: dict[Page, PageStatus] = {page: PageStatus() for page in Page}
-        self._status[Page.WELCOME] = PageStatus(valid=True)
-        self._status[Page.TEMPLATES] = PageStatus(valid=True)
+        self._status: dict[Step, StepStatus] = {page: StepStatus() for page in Step}
+        self._status[Step.WELCOME] = StepStatus(valid=True)
+        self._status[Step.TEMPLATES] = StepStatus(valid=True)
         self._connected: tuple[str, str, str] | None = None
+        #: What the user started from: a change from it (or a connection made in this
+        #: session) is work that quitting would lose.
+        self._baseline = copy.deepcopy(saved)
+        self._connected_here = False
         self._segment_failed: tuple[str, str, str] | None = None
         commerce = saved.commerce
         if commerce.base_url and commerce.client_id and self.client_secret:
@@ -123,7 +127,7 @@ class SetupFlow:
         """Call ``listener(page)`` whenever that page's status changes."""
         self._listeners.append(listener)
 
-    def _set(self, page: Page, status: PageStatus) -> None:
+    def _set(self, page: Step, status: StepStatus) -> None:
         if self._status[page] == status:
             return
         self._status[page] = status
@@ -132,7 +136,7 @@ class SetupFlow:
 
     def _update(
         self,
-        page: Page,
+        page: Step,
         *,
         valid: bool | None = None,
         busy: bool | None = None,
@@ -141,7 +145,7 @@ class SetupFlow:
         old = self._status[page]
         self._set(
             page,
-            PageStatus(
+            StepStatus(
                 valid=old.valid if valid is None else valid,
                 busy=old.busy if busy is None else busy,
                 error=old.error if error is None else error,
@@ -151,36 +155,50 @@ class SetupFlow:
     # -- navigation --------------------------------------------------------------------------
 
     @property
-    def pages(self) -> tuple[Page, ...]:
+    def pages(self) -> tuple[Step, ...]:
         """The pages shown, in order (Templates only when a template studio is available)."""
-        return tuple(p for p in Page if p != Page.TEMPLATES or self.with_templates)
+        return tuple(p for p in Step if p != Step.TEMPLATES or self.with_templates)
 
-    def first_page(self) -> Page:
+    def first_page(self) -> Step:
         return self.pages[0]
 
-    def next_page(self, page: Page) -> Page | None:
+    def next_page(self, page: Step) -> Step | None:
         """The page after ``page``, or ``None`` on the last one."""
         order = self.pages
         index = order.index(page)
         return order[index + 1] if index + 1 < len(order) else None
 
-    def is_final(self, page: Page) -> bool:
+    def is_final(self, page: Step) -> bool:
         return self.next_page(page) is None
 
-    def status(self, page: Page) -> PageStatus:
+    def status(self, page: Step) -> StepStatus:
         return self._status[page]
 
-    def is_complete(self, page: Page) -> bool:
+    def is_complete(self, page: Step) -> bool:
         """Next (or Finish) may be pressed: the page is valid, nothing is in flight, and for
         Finish every earlier page is complete too."""
-        if page == Page.FINISH:
+        if page == Step.FINISH:
             return all(self._status[p].complete for p in self.pages)
         return self._status[page].complete
 
-    def set_busy(self, page: Page, busy: bool) -> None:
+    def mark_untouched(self) -> None:
+        """The values as they are now are the starting point, not the user's work (what
+        the pages fill in when they are built: defaults, saved values)."""
+        self._baseline = copy.deepcopy(self.config)
+
+    def has_progress(self) -> bool:
+        """Whether quitting now loses something the user did: a changed value, a connection
+        made in this session, or a template edit not saved yet."""
+        return (
+            self.config != self._baseline
+            or self._connected_here
+            or not self._status[Step.TEMPLATES].valid
+        )
+
+    def set_busy(self, page: Step, busy: bool) -> None:
         self._update(page, busy=busy)
 
-    def set_error(self, page: Page, message: str) -> None:
+    def set_error(self, page: Step, message: str) -> None:
         """Show ``message`` on ``page`` without changing whether it is valid (e.g. Finish could
         not preview its plan: pressing Finish will try for real and report)."""
         self._update(page, error=message)
@@ -200,12 +218,17 @@ class SetupFlow:
         self.client_secret = client_secret
         self._revalidate_commerce(error="")
 
-    def commerce_connected(self, base_url: str, client_id: str, client_secret: str) -> None:
-        """A token was obtained with these values (``base_url`` as normalised by the client)."""
+    def commerce_connected(
+        self, base_url: str, client_id: str, client_secret: str, *, restored: bool = False
+    ) -> None:
+        """A token was obtained with these values (``base_url`` as normalised by the client);
+        ``restored``: they are the saved ones, with the saved secret (no work of this session).
+        """
         self.config.commerce.base_url = base_url
         self.config.commerce.client_id = client_id
         self.client_secret = client_secret
         self._connected = (base_url, client_id, client_secret)
+        self._connected_here = self._connected_here or not restored
         self._revalidate_commerce(error="")
 
     def commerce_failed(self, message: str) -> None:
@@ -215,7 +238,7 @@ class SetupFlow:
     def _revalidate_commerce(self, error: str | None = None) -> None:
         c = self.config.commerce
         valid = self._connected == (c.base_url, c.client_id, self.client_secret)
-        self._update(Page.COMMERCE, valid=valid, error=error)
+        self._update(Step.COMMERCE, valid=valid, error=error)
 
     def use_sandbox(
         self,
@@ -230,27 +253,38 @@ class SetupFlow:
         """Fill every field with the in-process emulators' addresses and demo credentials.
 
         Commerce still has to be connected (the Connect button proves the emulator answers).
+        Values filled in here are not the user's work: quitting right after loses nothing.
         """
         self.config.sandbox = True
         self.edit_commerce(commerce_url, client_id, client_secret)
         self.edit_segment(segment_url, DEFAULT_SEGMENT_PATH, write_key)
         self.set_relay_url(relay_url)
+        self._baseline = copy.deepcopy(self.config)
 
     # -- Segment -----------------------------------------------------------------------------
 
-    def segment_problem(self) -> str:
-        """What is wrong with the Segment fields, or ``""``."""
+    def segment_problems(self) -> dict[str, str]:
+        """What is wrong with each Segment field (``host``, ``path``, ``write_key``), so the
+        page can say it under the field it concerns; empty when all are usable."""
         s = self.config.segment
-        problem = check_web_url(s.host, "Segment host")
-        if problem:
-            return problem
-        if urlsplit(s.host.strip()).path.strip("/"):
-            return "Enter only the Segment host here (no path); the path has its own field."
+        problems: dict[str, str] = {}
+        host_problem = check_web_url(s.host, "Segment host")
+        if not host_problem and urlsplit(s.host.strip()).path.strip("/"):
+            host_problem = "Enter only the Segment host here (no path); the path has its own field."
+        if host_problem:
+            problems["host"] = host_problem
         if not s.path.startswith("/"):
-            return "The Segment path must start with / (usually /v1/batch)."
+            problems["path"] = "The Segment path must start with / (usually /v1/batch)."
         if not self.write_key.strip():
-            return "Enter the Segment write key (Segment: Connections → your source → Settings)."
-        return ""
+            problems["write_key"] = (
+                "The write key is empty. Copy it from Segment: Connections › Sources › your "
+                "source › Settings › API Keys."
+            )
+        return problems
+
+    def segment_problem(self) -> str:
+        """The first thing wrong with the Segment fields, or ``""``."""
+        return next(iter(self.segment_problems().values()), "")
 
     def edit_segment(self, host: str, path: str, write_key: str) -> None:
         self.config.segment.host = host.strip().rstrip("/")
@@ -270,7 +304,7 @@ class SetupFlow:
         problem = self.segment_problem()
         failed = self._segment_failed == (s.host, s.path, self.write_key)
         self._update(
-            Page.SEGMENT,
+            Step.SEGMENT,
             valid=not problem and not failed,
             error=error if error is not None else (None if failed else ""),
         )
@@ -298,7 +332,7 @@ class SetupFlow:
 
     def _revalidate_configurations(self) -> None:
         problem = self.configurations_problem()
-        self._update(Page.CONFIGURATIONS, valid=not problem, error=problem)
+        self._update(Step.CONFIGURATIONS, valid=not problem, error=problem)
 
     def enabled_templates(self) -> list[str]:
         """Keys of the enabled templates, in the table's order (for the Templates page)."""
@@ -318,7 +352,7 @@ class SetupFlow:
     def templates_dirty(self, dirty: bool) -> None:
         """The studio has unsaved edits: Next waits until they are saved or reverted."""
         self._update(
-            Page.TEMPLATES,
+            Step.TEMPLATES,
             valid=not dirty,
             error="Save or revert your template changes first." if dirty else "",
         )
@@ -326,7 +360,7 @@ class SetupFlow:
     # -- Finish ------------------------------------------------------------------------------
 
     def _revalidate_finish(self) -> None:
-        self._update(Page.FINISH, valid=True)
+        self._update(Step.FINISH, valid=True)
 
     def draft(self) -> Draft:
         """A copy of what Finish would register and save."""
@@ -341,10 +375,11 @@ class SetupFlow:
         settings to keep, e.g. with integration ids), then ``save``. Safe to run off the GUI
         thread (it touches no listener). When anything raises, ``saved`` is unchanged.
         """
-        incomplete = [p for p in self.pages if p != Page.FINISH and not self._status[p].complete]
+        incomplete = [p for p in self.pages if p != Step.FINISH and not self._status[p].complete]
         if incomplete:
             names = ", ".join(p.name.title() for p in incomplete)
-            raise ConfigError(f"Setup is not complete yet: check the page(s) {names}.")
+            noun = "step" if len(incomplete) == 1 else "steps"
+            raise ConfigError(f"Setup is not complete yet: check the {noun} {names}.")
         draft = self.draft()
         draft.config.validate()
         result = register(draft)

@@ -60,7 +60,7 @@ def relative_path(parts: tuple[str | int, ...], context: tuple[str, ...]) -> str
         if isinstance(part, str):
             seen += 1
             if seen == len(context):
-                rest = [p for p in parts[i + 1 :]]
+                rest = list(parts[i + 1 :])
                 while rest and isinstance(rest[0], int):
                     rest.pop(0)  # every item of the context is iterated anyway
                 return format_path(rest)

@@ -1,16 +1,17 @@
 """JSON text, fast when it can be: indented for people, compact for the wire and the outbox.
 
-The standard library indents in pure Python (~7 ms for a 500-product call, on the preview's
-critical path); orjson (installed with the ``fast`` extra) does the same in well under 1 ms, and
-encodes compactly several times faster too. Both write valid JSON with the same layout; they may
-spell a small float differently (``1e-05`` / ``0.00001``). Whatever orjson refuses (an integer
-beyond 64 bits, a lone surrogate, a non-string key) goes the standard way. One process uses one
-of them for everything, so a size measured with :func:`compact_json` is the size sent.
+The standard library indents in pure Python, on the preview's critical path; orjson (installed
+with the ``fast`` extra) does the same, and encodes compactly, many times faster. Both write
+valid JSON with the same layout; they may spell a small float differently (``1e-05`` /
+``0.00001``). Whatever orjson refuses (an integer beyond 64 bits, a lone surrogate, a non-string
+key) goes the standard way. One process uses one of them for everything, so a size measured
+with :func:`compact_json` is the size sent.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -68,8 +69,8 @@ NOT_PARSED: Any = object()
 
 
 def fast_parse(text: str | bytes) -> Any:
-    """``text`` parsed by orjson (the `fast` extra, 2-3x the standard library on a large
-    order), or :data:`NOT_PARSED` without it or for what it refuses (a byte-order mark, NaN, a
+    """``text`` parsed by orjson (the `fast` extra, faster than the standard library on a
+    large order), or :data:`NOT_PARSED` without it or for what it refuses (a byte-order mark, NaN, a
     lone surrogate, bad JSON): the caller then parses the standard way, which also words the
     errors. orjson reads an integer beyond 64 bits as a float, which is what JSONata (and
     JavaScript) make of it anyway."""
@@ -81,8 +82,30 @@ def fast_parse(text: str | bytes) -> Any:
         return NOT_PARSED
 
 
+def standard_loads(text: str | bytes) -> Any:
+    """The standard library's parser, held to JSON itself: ``NaN``, ``Infinity`` and
+    ``-Infinity`` (which it accepts, and which no JSON encoder downstream can write) raise
+    ``json.JSONDecodeError`` as bad JSON does; nesting too deep for the parser, or an integer
+    of thousands of digits, raise ``ValueError`` with a message for people."""
+    source = text.decode("utf-8-sig") if isinstance(text, bytes) else text
+
+    def refuse(name: str) -> Any:
+        position = max(0, source.find(name))
+        raise json.JSONDecodeError(f"{name} is not a JSON number", source, position)
+
+    try:
+        return json.loads(source, parse_constant=refuse)
+    except RecursionError:
+        raise ValueError("it nests objects or arrays too deeply to be read") from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # the interpreter's cap on converting digits to an integer
+        raise ValueError(
+            f"it holds a number of more than {sys.get_int_max_str_digits():,} digits"
+        ) from None
+
+
 def loads(text: str | bytes) -> Any:
-    """Parse JSON: :func:`fast_parse`, else the standard library. Raises
-    ``json.JSONDecodeError``."""
+    """Parse JSON: :func:`fast_parse`, else :func:`standard_loads` (which it raises from)."""
     value = fast_parse(text)
-    return json.loads(text) if value is NOT_PARSED else value
+    return standard_loads(text) if value is NOT_PARSED else value

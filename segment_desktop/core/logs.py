@@ -29,7 +29,8 @@ from typing import TextIO
 
 import platformdirs
 
-APP_NAME = "segment-desktop"
+from segment_desktop import APP_NAME
+
 LOG_FILE_NAME = "segment-desktop.log"
 LOG_DIR_ENV = "SEGMENT_DESKTOP_LOG_DIR"
 MAX_BYTES = 1_000_000
@@ -80,12 +81,6 @@ def register_secret(value: str | None) -> None:
     if value:
         with _secrets_lock:
             _secrets.add(value)
-
-
-def forget_secrets() -> None:
-    """Drop every registered secret (for tests; a running app keeps them until it exits)."""
-    with _secrets_lock:
-        _secrets.clear()
 
 
 def redact_text(text: str) -> str:

@@ -3,11 +3,15 @@
 ``POST /webhooks/commerce``
     401 for a missing or wrong ``X-MOLTIN-SECRET-KEY`` (compared in constant time, before the
     body is read), 413 for a body over the limit (counted while streaming: Content-Length is
-    not trusted), 400 with the reason for anything that is not a Commerce event, 503 when the
-    outbox cannot be written, ``max_in_flight`` deliveries are already being handled or a render
-    process stopped while rendering it (Commerce retries), otherwise 200 once the event is on
-    disk.
+    not trusted), 408 when the body does not arrive within Commerce's own 10 s, 400 with the
+    reason for anything that is not a Commerce event, 503 with ``Retry-After`` when the
+    outbox cannot be written, too many deliveries are being handled or a render process
+    stopped while rendering it (Commerce retries), otherwise 200 once the event is on disk.
     Nothing is stored for any non-200 answer.
+
+The app knows the relay only through :class:`RelayService`; the runtime knows nothing of ASGI.
+Deliveries still sending their body and deliveries being rendered and stored are counted
+apart, so that slow senders cannot take the places of deliveries that arrived whole.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ import hmac
 import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -25,23 +30,66 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from segment_desktop.core.envelope import MAX_BODY_BYTES
 from segment_desktop.core.errors import EventError
 from segment_desktop.core.jsontext import compact_json
-from segment_desktop.relay.intake import Accepted, OutboxUnavailable, Pending, RenderUnavailable
-
-if TYPE_CHECKING:
-    from segment_desktop.relay.runtime import Relay
+from segment_desktop.relay.health import Health
+from segment_desktop.relay.intake import Accepted, OutboxUnavailable, RenderUnavailable
+from segment_desktop.relay.metrics import Metrics
+from segment_desktop.relay.records import OutboxStats
+from segment_desktop.relay.refusals import SUMMARY_SECONDS, RefusalLog
 
 log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/webhooks/commerce"
 SECRET_HEADER = b"x-moltin-secret-key"
+#: Commerce gives up on a delivery after 10 s; a body still arriving then is not Commerce's.
+BODY_SECONDS = 10.0
+#: Deliveries rendered and stored at once; more are answered 503 (Commerce retries them).
+MAX_IN_FLIGHT = 256
+#: Deliveries receiving their body at once (each holds at most ``max_body_bytes``).
+MAX_RECEIVING = 1024
+#: A request's line and headers: a Commerce delivery's are well under a kilobyte.
+MAX_HEAD_BYTES = 64 * 1024
+HEAD_SECONDS = 10.0
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_RETRY_LATER = ((b"retry-after", b"5"),)
+
+
+class RelayService(Protocol):
+    """What the webhook app needs of a relay (:class:`segment_desktop.relay.runtime.Relay`)."""
+
+    metrics: Metrics
+
+    async def accept(self, body: bytes) -> Accepted:
+        """Parse, render and store a verified body; raises ``EventError`` (400),
+        ``OutboxUnavailable`` or ``RenderUnavailable`` (503)."""
+        ...
+
+    def health(self) -> Health: ...
+
+    def outbox_stats(self) -> OutboxStats: ...
+
+
+@dataclass(frozen=True)
+class WebhookLimits:
+    """Bounds on what one delivery, and all of them together, may take."""
+
+    max_body_bytes: int = MAX_BODY_BYTES
+    body_seconds: float = BODY_SECONDS
+    max_in_flight: int = MAX_IN_FLIGHT
+    max_receiving: int = MAX_RECEIVING
+    max_head_bytes: int = MAX_HEAD_BYTES
+    """Request line and headers (the HTTP server's limit: :mod:`.http_guard`)."""
+    head_seconds: float = HEAD_SECONDS
+    refusal_log_seconds: float = SUMMARY_SECONDS
+    """Refusals are logged as one line per this many seconds (:mod:`.refusals`)."""
 
 
 class _Answer(Exception):
@@ -56,7 +104,18 @@ class _Answer(Exception):
         self.headers = headers
 
 
-_RETRY_LATER = ((b"retry-after", b"5"),)
+_WRONG_SECRET = (
+    "Missing or wrong X-MOLTIN-SECRET-KEY. The integration's secret_key in Commerce "
+    "must be the relay's webhook secret: run `segment-desktop register` again."
+)
+_BUSY = "The relay is busy; deliver this event again shortly."
+#: Refusals are logged counted by these (a message may differ with every request).
+_KINDS = {
+    400: "400, not a Commerce event",
+    401: "401, missing or wrong X-MOLTIN-SECRET-KEY",
+    408: "408, body not received in time",
+    413: "413, body too large",
+}
 
 
 async def _send_json(
@@ -100,126 +159,113 @@ async def _read_capped(scope: Scope, receive: Receive, cap: int) -> bytes | None
             return b"".join(chunks)
 
 
-def build_app(relay: Relay) -> ASGIApp:
-    """The ASGI application for a started :class:`Relay`.
+class WebhookApp:
+    """The ASGI application of a relay.
 
     The webhook route is plain ASGI: it is the one hot path (Starlette's request and response
     objects and middleware cost more per delivery than a small order takes to render with
     jlens); ``/healthz``, ``/metrics`` and every other request go to Starlette.
     """
-    secret = relay.webhook_secret.encode("utf-8")
-    others = _status_app(relay)
 
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+    def __init__(
+        self, relay: RelayService, webhook_secret: str, limits: WebhookLimits | None = None
+    ) -> None:
+        if not webhook_secret:
+            raise ValueError("The relay needs a non-empty webhook secret.")
+        self.relay = relay
+        self.limits = limits or WebhookLimits()
+        self.in_flight = 0
+        """Deliveries being rendered and stored now (only the event loop's thread changes it)."""
+        self.receiving = 0
+        """Deliveries whose body is still arriving."""
+        self._secret = webhook_secret.encode("utf-8")
+        self._refusals = RefusalLog(log, self.limits.refusal_log_seconds)
+        self._others = _status_app(self)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == WEBHOOK_PATH and scope["method"] == "POST":
-            await receive_webhook(scope, receive, send)
+            started = time.perf_counter()
+            try:
+                answer = await self._receive(scope, receive)
+            except _Answer as early:
+                await _send_json(send, early.status, early.body, early.headers)
+            else:
+                await _send_json(send, 200, answer.as_dict())
+            self.relay.metrics.observe("webhook_ack", time.perf_counter() - started)
         else:
-            await others(scope, receive, send)
+            await self._others(scope, receive, send)
 
-    async def receive_webhook(scope: Scope, receive: Receive, send: Send) -> None:
-        if relay.in_flight >= relay.max_in_flight:
-            # Overloaded: a quick 503 makes Commerce retry later, where a slow answer would
-            # pass its 10 s limit anyway, and bodies waiting here would only pile up in memory.
-            relay.metrics.add("overloaded")
-            message = "The relay is busy; deliver this event again shortly."
-            await _send_json(send, 503, {"error": message}, _RETRY_LATER)
-            return
-        relay.in_flight += 1  # only the event loop's thread changes it
-        started = time.perf_counter()
-        try:
-            answer = await _receive(scope, receive)
-        except _Answer as early:
-            await _send_json(send, early.status, early.body, early.headers)
-        else:
-            await _send_json(send, 200, answer.as_dict())
-        finally:
-            relay.in_flight -= 1
-            relay.metrics.observe("webhook_ack", time.perf_counter() - started)
+    def _refuse(self, counter: str | None, status: int, message: str, headers: Any = ()) -> _Answer:
+        if counter is not None:
+            self.relay.metrics.add(counter)
+        if status < 500:
+            self._refusals.refused(_KINDS.get(status, str(status)), message)
+        return _Answer(status, message, headers)
 
-    async def _receive(scope: Scope, receive: Receive) -> Accepted:
+    async def _receive(self, scope: Scope, receive: Receive) -> Accepted:
         given = b""
         for name, value in scope["headers"]:
             if name == SECRET_HEADER:
                 given = value
                 break
-        if not hmac.compare_digest(given, secret):
-            relay.metrics.add("unauthorized")
-            log.warning("Refused a webhook with a missing or wrong X-MOLTIN-SECRET-KEY")
-            raise _Answer(
-                401,
-                "Missing or wrong X-MOLTIN-SECRET-KEY. The integration's secret_key in Commerce "
-                "must be the relay's webhook secret: run `segment-desktop register` again.",
-            )
-        body = await _read_capped(scope, receive, relay.max_body_bytes)
-        if body is None:
-            relay.metrics.add("invalid")
-            raise _Answer(
-                413,
-                f"The body is larger than {relay.max_body_bytes:,} bytes; "
-                "a Commerce event is never this large.",
-            )
+        if not hmac.compare_digest(given, self._secret):
+            raise self._refuse("unauthorized", 401, _WRONG_SECRET)
+        if self.receiving >= self.limits.max_receiving:
+            raise self._refuse("overloaded", 503, _BUSY, _RETRY_LATER)
+        self.receiving += 1
         try:
-            # Parsing and rendering are CPU work: in the relay's render processes (or, without
-            # them, on its worker threads), never on the event loop.
-            prepared: Accepted | Pending
-            rendering = time.perf_counter()
-            if relay.pool is not None:
-                outcome = await asyncio.wrap_future(relay.pool.submit(body))
-                prepared = relay.intake.take(outcome)
-            else:
-                prepared = await asyncio.get_running_loop().run_in_executor(
-                    relay.executor, relay.intake.prepare, body
-                )
-            relay.metrics.observe("render", time.perf_counter() - rendering)
-            if isinstance(prepared, Pending):  # wait for the durable commit, holding no thread
-                pending = prepared
-                stored = await asyncio.wrap_future(pending.future)
-                prepared = relay.intake.finish(pending, stored)
-                if stored:
-                    record = pending.record
-                    relay.metrics.journal.webhook(
-                        record.event_id,
-                        record.triggered_by,
-                        body,
-                        prepared.status,
-                        record.calls,
-                        record.failures,
-                    )
+            body = await self._read_body(scope, receive)
+        finally:
+            self.receiving -= 1
+        if self.in_flight >= self.limits.max_in_flight:
+            # A quick 503 makes Commerce retry later, where a slow answer would pass its 10 s
+            # limit anyway, and bodies waiting here would only pile up in memory.
+            raise self._refuse("overloaded", 503, _BUSY, _RETRY_LATER)
+        self.in_flight += 1
+        try:
+            return await self.relay.accept(body)
         except EventError as err:
-            relay.metrics.add("invalid")
-            raise _Answer(400, str(err)) from None
+            raise self._refuse("invalid", 400, str(err)) from None
         except OutboxUnavailable as err:
-            raise _Answer(503, str(err)) from None
+            raise self._refuse(None, 503, str(err), _RETRY_LATER) from None
         except RenderUnavailable as err:
-            relay.metrics.add("render_unavailable")
-            raise _Answer(503, str(err), _RETRY_LATER) from None
-        return prepared
+            raise self._refuse("render_unavailable", 503, str(err), _RETRY_LATER) from None
+        finally:
+            self.in_flight -= 1
 
-    return app
+    async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
+        cap = self.limits.max_body_bytes
+        try:
+            async with asyncio.timeout(self.limits.body_seconds):
+                body = await _read_capped(scope, receive, cap)
+        except TimeoutError:
+            raise self._refuse(
+                "invalid",
+                408,
+                f"The body did not arrive within {self.limits.body_seconds:g} s.",
+            ) from None
+        if body is None:
+            raise self._refuse(
+                "invalid", 413, f"The body is larger than {cap:,} bytes; a Commerce event is "
+                "never this large."
+            )  # fmt: skip
+        return body
 
 
-def _status_app(relay: Relay) -> Starlette:
+def _status_app(webhooks: WebhookApp) -> Starlette:
     """``/healthz``, ``/metrics``; 404 and 405 for the rest (a GET of the webhook path)."""
+    relay = webhooks.relay
 
     async def refuse(request: Request) -> Response:
         raise AssertionError("POSTs to the webhook path never reach Starlette")
 
     async def healthz(request: Request) -> Response:
-        sending, rendering = relay.sender_alive(), relay.render_healthy()
-        healthy = sending and rendering
-        status = "ok" if healthy else "sender stopped" if not sending else "render processes down"
-        return JSONResponse(
-            {
-                "status": status,
-                "engine": relay.engine,
-                "render_processes": relay.render_processes,
-            },
-            status_code=200 if healthy else 503,
-        )
+        health = relay.health()
+        return JSONResponse(health.as_dict(), status_code=200 if health.healthy else 503)
 
     async def metrics(request: Request) -> Response:
-        stats = await run_in_threadpool(relay.outbox.stats)
-        text = relay.metrics.render(stats, relay.in_flight)
+        stats = await run_in_threadpool(relay.outbox_stats)
+        text = relay.metrics.render(stats, webhooks.in_flight + webhooks.receiving)
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
     return Starlette(

@@ -1,6 +1,7 @@
 """``segment-desktop relay``: receive Commerce webhooks and deliver them to Segment, headless.
 
-Subcommands: ``serve`` (the default), ``status``, ``parked``, ``replay [--id EVENT_ID …]``.
+Subcommands: ``serve`` (the default), ``status``, ``parked``, ``replay [--id EVENT_ID …]``,
+``purge [--older-than DAYS] [--id EVENT_ID …]``.
 
 Settings come from the saved configuration; each can be overridden by an environment variable
 (see :data:`segment_desktop.relay.settings.ENVIRONMENT`) and then by a flag. Secrets come from
@@ -20,6 +21,10 @@ runs in parallel with HTTP, commits and sending; 0 renders on threads with eithe
 workers exit with the relay, however it ends. Under systemd, ``KillMode=mixed`` lets the
 relay stop them itself after the deliveries in flight.
 
+Calls Segment refused and template errors hold customer data: they are deleted after
+``--retention-days`` (``SEGMENT_DESKTOP_RELAY_RETENTION_DAYS``, 30 by default), and ``purge``
+deletes them at once (see :mod:`segment_desktop.relay.retention`).
+
 Exit codes: 0 done, 2 a problem the user must fix (settings, secrets, address in use), 1 an
 unexpected failure. Only light modules are imported here at import time.
 """
@@ -30,7 +35,6 @@ import argparse
 import json
 import logging
 import sys
-import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -38,13 +42,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from segment_desktop.core.config import Config, ConfigStore
-    from segment_desktop.relay.runtime import Relay
     from segment_desktop.relay.settings import RelaySettings
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USER_ERROR = 2
-CONFIG_POLL_SECONDS = 2.0
 
 log = logging.getLogger("segment_desktop.relay")
 
@@ -76,6 +78,11 @@ def _add_serve(parser: argparse.ArgumentParser, *, sub: bool) -> None:
 
     add_arguments(parser, argparse.SUPPRESS if sub else None)
     parser.add_argument(
+        "--retention-days", type=float, default=argparse.SUPPRESS if sub else None, metavar="DAYS",
+        help="delete calls Segment refused and template errors (they hold customer data) after "
+        "DAYS days (default: $SEGMENT_DESKTOP_RELAY_RETENTION_DAYS or 30)",
+    )  # fmt: skip
+    parser.add_argument(
         "--render-processes", type=int, default=argparse.SUPPRESS if sub else None, metavar="N",
         help="processes that parse and render webhooks (default: "
         "$SEGMENT_DESKTOP_RELAY_RENDER_PROCESSES, else 0 with jlens and one per CPU, at most "
@@ -99,14 +106,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
     replay = sub.add_parser(
         "replay", help="render template errors again and re-queue refused calls"
     )
-    replay.add_argument(
-        "--id", dest="event_ids", action="append", metavar="EVENT_ID",
-        help="only this Commerce event (repeat for several; default: everything parked)",
+    purge = sub.add_parser(
+        "purge", help="delete refused calls and template errors (and the event bodies kept "
+        "for them) now"
     )  # fmt: skip
-    for command in (serve, status, parked, replay):
+    purge.add_argument(
+        "--older-than", type=float, default=0.0, metavar="DAYS",
+        help="only what was stored more than DAYS days ago (default: everything parked)",
+    )  # fmt: skip
+    for command in (replay, purge):
+        command.add_argument(
+            "--id", dest="event_ids", action="append", metavar="EVENT_ID",
+            help="only this Commerce event (repeat for several; default: everything parked)",
+        )  # fmt: skip
+    for command in (serve, status, parked, replay, purge):
         _add_common(command, sub=True)
     _add_serve(serve, sub=True)
-    for command in (status, parked, replay):
+    for command in (status, parked, replay, purge):
         command.add_argument("--json", action="store_true", help="print JSON")
     from segment_desktop.relay.sqs_command import add_arguments
 
@@ -124,6 +140,8 @@ def run(args: argparse.Namespace) -> int:
             return _status(args)
         if command == "parked":
             return _parked(args)
+        if command == "purge":
+            return _purge(args)
         return _replay(args)
     except SegmentDesktopError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -152,6 +170,7 @@ def _settings(args: argparse.Namespace, config: Config, engine: str = "") -> Rel
         data_dir=getattr(args, "data_dir", None),
         segment_host=getattr(args, "segment_host", None),
         render_processes=getattr(args, "render_processes", None),
+        retention_days=getattr(args, "retention_days", None),
         engine=engine,
     )
 
@@ -217,8 +236,9 @@ def _serve(args: argparse.Namespace) -> int:
     webhook_secret = _secret(WEBHOOK_SECRET)
     _forget_secret_variables()  # read once; render processes started from now on never see them
 
-    from segment_desktop.relay.app import WEBHOOK_PATH
+    from segment_desktop.relay.app import WEBHOOK_PATH, WebhookApp, WebhookLimits
     from segment_desktop.relay.rendering import TemplateConfig
+    from segment_desktop.relay.retention import DAY, Retention
     from segment_desktop.relay.runtime import Relay, SegmentTarget
     from segment_desktop.relay.server import bind, url_of, uvicorn_server
     from segment_desktop.segment import segment_endpoint
@@ -232,16 +252,21 @@ def _serve(args: argparse.Namespace) -> int:
         templates=templates,
         segment=SegmentTarget(settings.segment_host, settings.segment_path, write_key),
         data_dir=settings.data_dir,
-        webhook_secret=webhook_secret,
-        max_body_bytes=settings.max_body_bytes,
         render_processes=settings.render_processes,
+        retention=Retention(parked_seconds=settings.retention_days * DAY),
     )
-    server = uvicorn_server(relay.app)
+    app = WebhookApp(relay, webhook_secret, WebhookLimits(max_body_bytes=settings.max_body_bytes))
+    server = uvicorn_server(app)
     # From here a SIGINT / SIGTERM means "stop gracefully", whenever it comes: before uvicorn
     # runs it stops it at once; while uvicorn runs, uvicorn handles it and re-raises it on its
     # way out, which lands here too instead of killing the process before the flush below.
     previous = _absorb_signals(server)
-    watcher = _ConfigWatcher(store, relay)
+    from segment_desktop.relay.watcher import SettingsWatcher
+
+    def apply(saved: Config) -> None:
+        relay.renderer.update(TemplateConfig.from_config(saved))
+
+    watcher = SettingsWatcher(store, apply, relay.reports)
     try:
         relay.start(freeze_heap=True)
         watcher.start()
@@ -273,46 +298,6 @@ def _restore_signals(previous: dict[int, Any]) -> None:
 
     for sig, handler in previous.items():
         signal.signal(sig, handler)
-
-
-class _ConfigWatcher:
-    """Picks up template and tracking changes saved by the app, without a restart."""
-
-    def __init__(self, store: ConfigStore, relay: Relay) -> None:
-        self._store = store
-        self._relay = relay
-        self._stop = threading.Event()
-        self._mtime = self._stamp()
-        self._thread = threading.Thread(target=self._run, name="relay-config", daemon=True)
-
-    def _stamp(self) -> float | None:
-        try:
-            return self._store.path.stat().st_mtime
-        except OSError:
-            return None
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        from segment_desktop.core.errors import ConfigError
-        from segment_desktop.relay.rendering import TemplateConfig
-
-        while not self._stop.wait(CONFIG_POLL_SECONDS):
-            stamp = self._stamp()
-            if stamp == self._mtime:
-                continue
-            self._mtime = stamp
-            try:
-                config = self._store.load()
-            except ConfigError as err:
-                log.warning("Kept the previous templates: %s", err)
-                continue
-            self._relay.renderer.update(TemplateConfig.from_config(config))
-            log.info("Settings changed: templates and tracked events reloaded")
 
 
 # -- status, parked, replay -------------------------------------------------------------------
@@ -387,6 +372,33 @@ def _replay(args: argparse.Namespace) -> int:
         for item in report.still_failing:
             print(f"Still failing: {item.event_id} {item.template_key}: {item.reason}")
     return EXIT_USER_ERROR if report.still_failing else EXIT_OK
+
+
+def _purge(args: argparse.Namespace) -> int:
+    import math
+
+    from segment_desktop.core.errors import ConfigError
+    from segment_desktop.relay.outbox import Outbox
+    from segment_desktop.relay.parked import purge
+    from segment_desktop.relay.retention import DAY
+
+    if not math.isfinite(args.older_than) or args.older_than < 0:
+        raise ConfigError(f"--older-than must be a number of days, not {args.older_than:g}.")
+    data_dir = _data_dir(args)
+    outbox = Outbox.in_dir(data_dir)
+    try:
+        purged = purge(outbox, older_than_seconds=args.older_than * DAY, event_ids=args.event_ids)
+        outbox.truncate_wal()
+    finally:
+        outbox.close()
+    if args.json:
+        print(json.dumps(asdict(purged), indent=2))
+    else:
+        print(
+            f"Deleted {purged.refused_calls} refused call(s) and "
+            f"{purged.template_errors} template error(s)."
+        )
+    return EXIT_OK
 
 
 def _duration(seconds: float) -> str:

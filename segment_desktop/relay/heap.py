@@ -2,15 +2,12 @@
 
 A full (generation 2) collection walks every object the process holds, and whatever thread
 triggers it, the GIL is held until it ends. After start-up a relay holds tens of thousands of
-objects that live as long as it does (modules, compiled templates, the template engine): in a
-render process rendering 50-line orders with jsonata-python, a full pass took up to 40 ms, about
-once in a hundred renders, which made it the 99th percentile of the webhook's answer.
+objects that live as long as it does (modules, compiled templates, the template engine), so
+the occasional full pass is long enough to set the webhook's slowest answers.
 ``gc.freeze()`` moves what exists at that moment into a permanent generation that collections
-skip: the longest full pass fell to about 10 ms, the worst of 300 renders from ~75 ms to ~48 ms,
-and the relay's paced ack p99 on those orders by ~5 ms (bench/relay_throughput.py, three
-alternating rounds each way). Cycles made later are still collected as before; what start-up
-made and later drops is still freed by reference counting, only a cycle among frozen objects
-would stay (a compiled template replaced by an update forms none: checked with jsonata-python).
+skip (figures in bench/README.md). Cycles made later are still collected as before; what
+start-up made and later drops is still freed by reference counting, only a cycle among frozen
+objects would stay (a compiled template replaced by an update forms none).
 """
 
 from __future__ import annotations

@@ -20,8 +20,10 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 
 from segment_desktop.core.errors import EventError, SegmentDesktopError
+from segment_desktop.relay.health import OUTBOX, HealthReports
 from segment_desktop.relay.metrics import Metrics
-from segment_desktop.relay.outbox import EventRecord, Outbox
+from segment_desktop.relay.outbox import Outbox
+from segment_desktop.relay.records import EventRecord
 from segment_desktop.relay.rendering import (
     EventRenderer,
     Ignored,
@@ -73,9 +75,15 @@ class Pending:
 class GroupCommitter:
     """One thread that writes queued records to the outbox in groups."""
 
-    def __init__(self, outbox: Outbox, on_commit: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        on_commit: Callable[[], None] | None = None,
+        reports: HealthReports | None = None,
+    ) -> None:
         self._outbox = outbox
         self._on_commit = on_commit
+        self._reports = reports or HealthReports()
         self._queue: queue.SimpleQueue[tuple[EventRecord, Future[bool]] | None] = (
             queue.SimpleQueue()
         )
@@ -121,14 +129,17 @@ class GroupCommitter:
             stored = self._outbox.record([record for record, _ in group])
         except Exception as exc:
             log.exception("Could not write %d event(s) to the relay outbox", len(group))
+            reason = f"{type(exc).__name__}: {exc}"
+            self._reports.report(OUTBOX, f"the outbox could not be written ({reason})")
             error = OutboxUnavailable(
-                f"The relay could not write to its outbox ({type(exc).__name__}: {exc}). "
+                f"The relay could not write to its outbox ({reason}). "
                 "Check that the data directory is writable and the disk is not full; "
                 "Commerce will deliver the event again."
             )
             for _, future in group:
                 future.set_exception(error)
             return
+        self._reports.clear(OUTBOX)
         for (_, future), ok in zip(group, stored, strict=True):
             future.set_result(ok)
         if self._on_commit is not None and any(stored):
@@ -144,11 +155,12 @@ class Intake:
         renderer: EventRenderer,
         metrics: Metrics,
         on_commit: Callable[[], None] | None = None,
+        reports: HealthReports | None = None,
     ) -> None:
         self.outbox = outbox
         self.renderer = renderer
         self.metrics = metrics
-        self._committer = GroupCommitter(outbox, on_commit)
+        self._committer = GroupCommitter(outbox, on_commit, reports)
 
     def close(self) -> None:
         self._committer.close()

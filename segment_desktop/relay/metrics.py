@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from segment_desktop.relay.journal import Journal
-from segment_desktop.relay.outbox import OutboxStats
+from segment_desktop.relay.records import OutboxStats
 
 PREFIX = "segment_desktop_relay_"
 

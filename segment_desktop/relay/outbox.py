@@ -29,6 +29,12 @@ earlier WAL frames durable, so ordering is preserved.
 Senders lease the calls they are sending (``lease_owner``, ``lease_until``) so that several
 relays sharing one outbox do not send the same call twice at once, and a relay killed while
 sending leaves calls that the next one takes over.
+
+The file holds customer data (names, addresses in order bodies): its folder is private to the
+user (0700) and the file, with its ``-wal`` and ``-shm``, readable by the user only (0600).
+Deleted rows are overwritten (``secure_delete``), and the WAL, which keeps copies of
+acknowledged calls until a checkpoint, is truncated by :meth:`Outbox.truncate_wal`.
+Parked work is read and changed by :mod:`segment_desktop.relay.parked`.
 """
 
 from __future__ import annotations
@@ -41,12 +47,12 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from segment_desktop.core.jsontext import compact_json
+from segment_desktop.relay.datadir import outbox_unusable, secure_dir, secure_files
+from segment_desktop.relay.records import EventRecord, OutboxCall, OutboxStats, StoredCall
 
 OUTBOX_FILENAME = "relay-outbox.sqlite3"
 SCHEMA_VERSION = 1
@@ -85,6 +91,9 @@ CREATE TABLE IF NOT EXISTS template_errors (
 """
 
 
+_SYNCHRONOUS = {"FULL": "PRAGMA synchronous=FULL", "NORMAL": "PRAGMA synchronous=NORMAL"}
+_SET_VERSION = f"PRAGMA user_version={SCHEMA_VERSION}"
+
 #: Between two tries for the write lock while another process holds it (another relay sharing
 #: the outbox, ``relay replay``), and how long to try before giving up ("database is locked").
 LOCK_POLL_SECONDS = 0.0005
@@ -103,10 +112,9 @@ def _write_lock(path: Path) -> threading.Lock:
     """The one lock every writing connection of this process to ``path`` takes.
 
     SQLite lets one connection write at a time; the others wait in its busy handler, which
-    sleeps 1, 2, 5, 10, … 100 ms between tries. A relay writes through two connections (the
-    intake's, the sender's), so under load the intake's commit often found the sender's
-    transaction under way (held ~1 ms) and slept: p99 19 ms, at most 23 ms, the sender's up to
-    83 ms. Queued on one lock of our own, the next writer starts as soon as the last one is done.
+    sleeps 1, 2, 5, 10, … 100 ms between tries, far longer than a transaction here holds the
+    lock. A relay writes through two connections (the intake's, the sender's); queued on one
+    lock of our own, the next writer starts as soon as the last one is done.
     """
     key = os.path.realpath(path)
     with _write_locks_guard:
@@ -131,123 +139,6 @@ def default_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-@dataclass(frozen=True)
-class NewCall:
-    """A finished call to store for an event."""
-
-    template_key: str
-    call: dict[str, Any]
-    text: str = ""
-    """The call as compact JSON, when the renderer encoded it already."""
-
-    @property
-    def message_id(self) -> str:
-        return str(self.call.get("messageId", ""))
-
-    def encoded(self) -> str:
-        """The call as stored (compact JSON)."""
-        return self.text or compact_json(self.call)
-
-
-@dataclass(frozen=True)
-class EncodedCall:
-    """A finished call already in its stored form: a render process encodes what it rendered,
-    so the relay's main process neither decodes nor re-encodes it."""
-
-    template_key: str
-    message_id: str
-    text: str
-    """The call as compact JSON (what :meth:`NewCall.encoded` gives)."""
-
-    @classmethod
-    def of(cls, call: NewCall) -> EncodedCall:
-        return cls(call.template_key, call.message_id, call.encoded())
-
-    def encoded(self) -> str:
-        return self.text
-
-
-#: A call to store, decoded or already encoded.
-StoredCall = NewCall | EncodedCall
-
-
-@dataclass(frozen=True)
-class TemplateFailure:
-    """A template that failed for an event; ``error`` is shown by ``relay parked``."""
-
-    template_key: str
-    error: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class EventRecord:
-    """What the outbox keeps of one accepted event, calls and failures included."""
-
-    event_id: str
-    triggered_by: str
-    body: dict[str, Any]
-    """The template input; stored only with ``failures`` (for replay), else unused."""
-    calls: Sequence[StoredCall] = ()
-    failures: Sequence[TemplateFailure] = ()
-
-
-@dataclass(frozen=True)
-class OutboxCall:
-    """A stored call, as the sender sees it."""
-
-    id: int
-    event_id: str
-    template_key: str
-    message_id: str
-    call_json: str
-    """The call as stored: compact JSON, sent as it is."""
-    size: int
-    attempts: int
-    created_at: float
-
-    @cached_property
-    def call(self) -> dict[str, Any]:
-        call: dict[str, Any] = json.loads(self.call_json)
-        return call
-
-
-@dataclass(frozen=True)
-class OutboxStats:
-    """Counts over the outbox, for ``relay status``, ``/metrics`` and the GUI."""
-
-    events: int
-    pending: int
-    due: int
-    parked: int
-    template_errors: int
-    oldest_pending_age: float
-    """Seconds since the oldest pending call was stored; 0 when none is pending."""
-
-
-@dataclass(frozen=True)
-class ParkedItem:
-    """Something that will not be sent without the user: a refused call or a template error."""
-
-    kind: str
-    """``"rejected"`` (Segment refused the call) or ``"template_error"``."""
-    event_id: str
-    triggered_by: str
-    template_key: str
-    reason: str
-    at: float
-    call_id: int | None = None
-
-
-@dataclass(frozen=True)
-class PendingTemplateError:
-    """An event with failed templates, ready to be rendered again."""
-
-    event_id: str
-    triggered_by: str
-    body: dict[str, Any]
-    template_keys: tuple[str, ...]
-
-
 class Outbox:
     """Thread-safe access to the outbox file; one connection guarded by a lock.
 
@@ -268,6 +159,18 @@ class Outbox:
         synchronous: str = "FULL",
         checkpoint: bool = True,
     ) -> None:
+        """Open (and create, unless ``read_only``) the outbox at ``path``.
+
+        Raises ``ConfigError`` naming the folder when it cannot be created or written.
+        """
+        try:
+            self._open(path, owner, read_only, synchronous, checkpoint)
+        except (sqlite3.Error, OSError) as err:
+            raise outbox_unusable(path, err) from None
+
+    def _open(
+        self, path: Path, owner: str | None, read_only: bool, synchronous: str, checkpoint: bool
+    ) -> None:
         self.path = path
         self.owner = owner or default_owner()
         self._db_lock = threading.Lock()
@@ -284,16 +187,18 @@ class Outbox:
             self._reader = self._db
             self._read_lock = self._db_lock
         else:
-            if synchronous not in ("FULL", "NORMAL"):
+            if synchronous not in _SYNCHRONOUS:
                 raise ValueError("synchronous is FULL or NORMAL")
-            path.parent.mkdir(parents=True, exist_ok=True)
+            secure_dir(path.parent)
+            secure_files(path)  # SQLite gives -wal and -shm the main file's permissions
             self._db = sqlite3.connect(
                 str(path), check_same_thread=False, timeout=10, isolation_level=None
             )
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(f"PRAGMA synchronous={synchronous}")
+            self._db.execute(_SYNCHRONOUS[synchronous])
+            self._db.execute("PRAGMA secure_delete=ON")
             self._db.execute("PRAGMA wal_autocheckpoint=0")  # see checkpoint_if_due
-            with self._write() as db:
+            with self.writing() as db:
                 version = db.execute("PRAGMA user_version").fetchone()[0]
                 if version > SCHEMA_VERSION:
                     from segment_desktop.core.errors import ConfigError
@@ -305,7 +210,7 @@ class Outbox:
                     )
                 for statement in filter(str.strip, _SCHEMA.split(";")):
                     db.execute(statement)  # not executescript: it would commit midway
-                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                db.execute(_SET_VERSION)
             # Reads (the de-duplication check, counts) on their own connection: in WAL mode
             # they never wait for a writer's fsync.
             self._reader = sqlite3.connect(
@@ -344,11 +249,25 @@ class Outbox:
             self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         return True
 
+    def truncate_wal(self) -> bool:
+        """Copy the whole WAL into the database and empty it, so that no copy of a deleted
+        (sent, purged) row stays in it. False when a reader or writer kept it from finishing
+        (the next call tries again)."""
+        with self._db_lock:
+            busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        return not busy
+
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def writing(self) -> Iterator[sqlite3.Connection]:
         """A write transaction on this connection, in turn with this process's other writers."""
         with self._db_lock, self._lock, self._transaction() as db:
             yield db
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """The reading connection (in WAL mode it never waits for a writer's fsync)."""
+        with self._read_lock:
+            yield self._reader
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -376,13 +295,6 @@ class Outbox:
 
     # -- intake -------------------------------------------------------------------------------
 
-    def seen(self, event_id: str) -> bool:
-        """Whether the event was already accepted. (The relay does not ask before rendering:
-        :meth:`record` finds duplicates in the same transaction that stores the rest.)"""
-        with self._read_lock:
-            row = self._reader.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,))
-            return row.fetchone() is not None
-
     def record(self, records: Sequence[EventRecord], now: float | None = None) -> list[bool]:
         """Store events with their calls and failures in ONE transaction.
 
@@ -393,7 +305,7 @@ class Outbox:
         stored: list[bool] = []
         # A few statements per group rather than per event: each one releases and takes back
         # the GIL, which costs more than the statement when render threads are busy.
-        with self._write() as db:
+        with self.writing() as db:
             known = _known_events(db, [rec.event_id for rec in records])
             events: list[tuple[str, str, float, str | None]] = []
             calls: list[tuple[str, str, str, str, int, float, float]] = []
@@ -406,7 +318,7 @@ class Outbox:
                 stored.append(True)
                 keep_body = compact_json(rec.body) if rec.failures else None
                 events.append((rec.event_id, rec.triggered_by, now, keep_body))
-                calls.extend(_call_rows(rec.event_id, rec.calls, now))
+                calls.extend(call_rows(rec.event_id, rec.calls, now))
                 failures.extend(
                     (rec.event_id, f.template_key, compact_json(f.error), now) for f in rec.failures
                 )
@@ -415,7 +327,7 @@ class Outbox:
                 "VALUES (?, ?, ?, ?)",
                 events,
             )
-            db.executemany(_INSERT_CALLS, calls)
+            db.executemany(INSERT_CALLS, calls)
             if failures:
                 db.executemany(
                     "INSERT OR REPLACE INTO template_errors (event_id, template_key, error, at) "
@@ -432,11 +344,11 @@ class Outbox:
         """Lease up to ``limit`` due calls for this owner, those due longest first.
 
         In the order of the ``calls_due`` index, so that SQLite reads ``limit`` rows rather than
-        sorting every due call first (``ORDER BY id`` did: 25 ms per claim, holding the write
-        lock, with 50,000 calls queued after a Segment outage).
+        sorting every due call first while it holds the write lock (a queue grows to tens of
+        thousands of calls during a Segment outage).
         """
         now = time.time() if now is None else now
-        with self._write() as db:
+        with self.writing() as db:
             rows = db.execute(_CLAIM, (now, now, limit)).fetchall()
             db.executemany(
                 "UPDATE calls SET lease_owner = ?, lease_until = ? WHERE id = ?",
@@ -446,12 +358,12 @@ class Outbox:
 
     def acknowledge(self, ids: Sequence[int]) -> None:
         """Segment accepted these calls: forget them."""
-        with self._write() as db:
+        with self.writing() as db:
             db.executemany("DELETE FROM calls WHERE id = ?", [(i,) for i in ids])
 
     def park(self, ids: Sequence[int], reason: str) -> None:
         """Segment refused these calls for good: keep them, with the reason, for the user."""
-        with self._write() as db:
+        with self.writing() as db:
             db.executemany(
                 "UPDATE calls SET state = 'parked', reason = ?, attempts = attempts + 1, "
                 "lease_owner = NULL, lease_until = NULL WHERE id = ?",
@@ -460,7 +372,7 @@ class Outbox:
 
     def retry_later(self, ids: Sequence[int], at: float, reason: str) -> None:
         """Sending failed for now: try again at ``at``."""
-        with self._write() as db:
+        with self.writing() as db:
             db.executemany(
                 "UPDATE calls SET attempts = attempts + 1, next_attempt_at = ?, reason = ?, "
                 "lease_owner = NULL, lease_until = NULL WHERE id = ?",
@@ -469,7 +381,7 @@ class Outbox:
 
     def release(self, ids: Sequence[int]) -> None:
         """Give leased calls back untouched (shutting down before sending them)."""
-        with self._write() as db:
+        with self.writing() as db:
             db.executemany(
                 "UPDATE calls SET lease_owner = NULL, lease_until = NULL WHERE id = ?",
                 [(i,) for i in ids],
@@ -478,7 +390,7 @@ class Outbox:
     def release_dead_leases(self) -> int:
         """Free leases held by processes of this host that no longer run (killed relays)."""
         host = socket.gethostname()
-        with self._write() as db:
+        with self.writing() as db:
             owners = [
                 r[0]
                 for r in db.execute(
@@ -497,19 +409,18 @@ class Outbox:
 
     def next_due_at(self) -> float | None:
         """When the earliest pending call becomes due (None when nothing is pending)."""
-        with self._read_lock:
-            row = self._reader.execute(
+        with self.reading() as db:
+            row = db.execute(
                 "SELECT MIN(MAX(next_attempt_at, COALESCE(lease_until, 0))) FROM calls "
                 "WHERE state = 'pending'"
             ).fetchone()
         return None if row[0] is None else float(row[0])
 
-    # -- status, parked, replay ---------------------------------------------------------------
+    # -- status -------------------------------------------------------------------------------
 
     def stats(self, now: float | None = None) -> OutboxStats:
         now = time.time() if now is None else now
-        with self._read_lock:
-            db = self._reader
+        with self.reading() as db:
             events = db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
             pending, due, oldest = db.execute(
                 "SELECT COUNT(*), COALESCE(SUM(next_attempt_at <= ?), 0), MIN(created_at) "
@@ -521,87 +432,6 @@ class Outbox:
         age = max(0.0, now - oldest) if oldest is not None else 0.0
         return OutboxStats(events, pending, due, parked, errors, age)
 
-    def parked(self, event_ids: Sequence[str] | None = None) -> list[ParkedItem]:
-        """Refused calls and template errors, oldest first."""
-        where, params = _event_filter(event_ids)
-        with self._read_lock:
-            refused = self._reader.execute(
-                "SELECT c.id, c.event_id, e.triggered_by, c.template_key, c.reason, c.created_at "
-                "FROM calls c JOIN events e USING (event_id) "
-                f"WHERE c.state = 'parked' {where.replace('event_id', 'c.event_id')}",
-                params,
-            ).fetchall()
-            failed = self._reader.execute(
-                "SELECT t.event_id, e.triggered_by, t.template_key, t.error, t.at "
-                "FROM template_errors t JOIN events e USING (event_id) "
-                f"WHERE 1 {where.replace('event_id', 't.event_id')}",
-                params,
-            ).fetchall()
-        items = [
-            ParkedItem("rejected", r[1], r[2], r[3], r[4] or "", r[5], call_id=r[0])
-            for r in refused
-        ]
-        for event_id, trigger, key, error, at in failed:
-            items.append(
-                ParkedItem("template_error", event_id, trigger, key, _error_text(error), at)
-            )
-        items.sort(key=lambda i: (i.at, i.event_id, i.template_key))
-        return items
-
-    def requeue_parked(self, event_ids: Sequence[str] | None = None) -> int:
-        """Put refused calls back in the queue, due now. Returns how many."""
-        where, params = _event_filter(event_ids)
-        with self._write() as db:
-            cur = db.execute(
-                "UPDATE calls SET state = 'pending', next_attempt_at = ?, attempts = 0 "
-                f"WHERE state = 'parked' {where}",
-                (time.time(), *params),
-            )
-            return cur.rowcount
-
-    def pending_template_errors(
-        self, event_ids: Sequence[str] | None = None
-    ) -> list[PendingTemplateError]:
-        where, params = _event_filter(event_ids)
-        with self._read_lock:
-            rows = self._reader.execute(
-                "SELECT e.event_id, e.triggered_by, e.body, group_concat(t.template_key, ' ') "
-                "FROM events e JOIN template_errors t USING (event_id) "
-                f"WHERE 1 {where.replace('event_id', 'e.event_id')} "
-                "GROUP BY e.event_id ORDER BY e.received_at",
-                params,
-            ).fetchall()
-        return [
-            PendingTemplateError(r[0], r[1], json.loads(r[2] or "{}"), tuple(r[3].split()))
-            for r in rows
-        ]
-
-    def resolve_template_errors(
-        self,
-        event_id: str,
-        calls: Sequence[StoredCall],
-        failures: Sequence[TemplateFailure],
-        resolved_keys: Sequence[str],
-    ) -> None:
-        """After re-rendering: queue the new calls and replace the errors, in one transaction."""
-        now = time.time()
-        with self._write() as db:
-            db.executemany(
-                "DELETE FROM template_errors WHERE event_id = ? AND template_key = ?",
-                [(event_id, k) for k in resolved_keys],
-            )
-            db.executemany(_INSERT_CALLS, _call_rows(event_id, calls, now))
-            db.executemany(
-                "INSERT OR REPLACE INTO template_errors (event_id, template_key, error, at) "
-                "VALUES (?, ?, ?, ?)",
-                [(event_id, f.template_key, compact_json(f.error), now) for f in failures],
-            )
-            left = db.execute(
-                "SELECT COUNT(*) FROM template_errors WHERE event_id = ?", (event_id,)
-            ).fetchone()[0]
-            if not left:
-                db.execute("UPDATE events SET body = NULL WHERE event_id = ?", (event_id,))
-
     def prune(self, older_than_seconds: float, now: float | None = None) -> int:
         """Forget de-duplication records older than the window, once nothing refers to them.
 
@@ -609,7 +439,7 @@ class Outbox:
         and keeps the file small.
         """
         cutoff = (time.time() if now is None else now) - older_than_seconds
-        with self._write() as db:
+        with self.writing() as db:
             cur = db.execute(
                 "DELETE FROM events WHERE received_at < ? "
                 "AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.event_id = events.event_id) "
@@ -620,25 +450,22 @@ class Outbox:
             return cur.rowcount
 
 
-_INSERT_CALLS = (
+INSERT_CALLS = (
     "INSERT INTO calls (event_id, template_key, message_id, call, size, next_attempt_at, "
     "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 
 
 def _known_events(db: sqlite3.Connection, event_ids: Sequence[str]) -> set[str]:
-    """Which of ``event_ids`` the outbox has already (in chunks: SQLite caps parameters)."""
-    known: set[str] = set()
-    unique = list(dict.fromkeys(event_ids))
-    for start in range(0, len(unique), 500):
-        chunk = unique[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        rows = db.execute(f"SELECT event_id FROM events WHERE event_id IN ({marks})", chunk)
-        known.update(row[0] for row in rows)
-    return known
+    """Which of ``event_ids`` the outbox has already (the ids travel as one JSON parameter)."""
+    rows = db.execute(
+        "SELECT event_id FROM events WHERE event_id IN (SELECT value FROM json_each(?))",
+        (json.dumps(list(event_ids)),),
+    )
+    return {row[0] for row in rows}
 
 
-def _call_rows(
+def call_rows(
     event_id: str, calls: Iterable[StoredCall], now: float
 ) -> list[tuple[str, str, str, str, int, float, float]]:
     rows = []
@@ -646,28 +473,6 @@ def _call_rows(
         text = c.encoded()
         rows.append((event_id, c.template_key, c.message_id, text, len(text.encode()), now, now))
     return rows
-
-
-def _event_filter(event_ids: Sequence[str] | None) -> tuple[str, tuple[str, ...]]:
-    if event_ids is None:
-        return "", ()
-    marks = ", ".join("?" for _ in event_ids) or "NULL"
-    return f"AND event_id IN ({marks})", tuple(event_ids)
-
-
-def _error_text(error_json: str) -> str:
-    try:
-        error = json.loads(error_json)
-    except json.JSONDecodeError:
-        return error_json
-    if not isinstance(error, dict):
-        return str(error)
-    text = str(error.get("message") or error.get("code") or error_json)
-    if error.get("code") and error.get("message"):
-        text = f"{error['code']}: {error['message']}"
-    if error.get("line") is not None:
-        text += f" (line {error['line']}, column {error.get('column')})"
-    return text
 
 
 def _dead_here(owner: str, host: str) -> bool:

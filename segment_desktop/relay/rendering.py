@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from segment_desktop.core.jsontext import compact_json
-from segment_desktop.relay.outbox import EncodedCall, NewCall, TemplateFailure
+from segment_desktop.relay.breaker import SUSPENDED, TimeoutBreaker
+from segment_desktop.relay.records import EncodedCall, NewCall, TemplateFailure
 
 if TYPE_CHECKING:
     from segment_desktop.core.engine import Limits
@@ -94,6 +95,7 @@ class EventRenderer:
         # listeners in the order they were applied here.
         self._updating = threading.Lock()
         self.renderer = renderer or Renderer(limits=relay_limits())
+        self.breaker = TimeoutBreaker()
         self._settings = _Settings.of(templates)
         """Read without a lock: each render takes one snapshot, an update replaces it whole."""
         self._listeners: list[Callable[[TemplateConfig], None]] = []
@@ -193,10 +195,17 @@ class EventRenderer:
         # Only the requested keys, each tracking this event (a replay may ask for a template
         # whose event the user changed since: it is rendered for the event it failed on).
         chosen = {key: event.triggered_by for key in keys}
-        rendering = self.renderer.render_event(event, template_set, chosen, prepared=prepared)
         out = Rendered(template_keys=tuple(keys))
+        templates = {key: _text(template_set, key) for key in chosen}
+        for key, text in templates.items():
+            if text is not None and self.breaker.suspended(text):
+                del chosen[key]
+                error = {"code": SUSPENDED, "message": self.breaker.message()}
+                out.failures.append(TemplateFailure(key, error))
+        rendering = self.renderer.render_event(event, template_set, chosen, prepared=prepared)
         for key, err in rendering.errors.items():
             out.failures.append(TemplateFailure(key, err.as_dict()))
+        self._record(templates, chosen, rendering.errors)
         for result in rendering.results:
             # Encoded once: the text is what the outbox stores and Segment gets, and its length
             # is the size the check needs.
@@ -211,13 +220,38 @@ class EventRenderer:
             )
         return out
 
+    def _record(
+        self,
+        texts: Mapping[str, str | None],
+        rendered: Mapping[str, str],
+        errors: Mapping[str, Any],
+    ) -> None:
+        """Tell the breaker how each rendered template ended."""
+        from segment_desktop.core.errors import TemplateTimeout
+
+        for key in rendered:
+            text = texts.get(key)
+            if text is None:
+                continue
+            if isinstance(errors.get(key), TemplateTimeout):
+                self.breaker.timed_out(text)
+            else:
+                self.breaker.finished(text)
+
+
+def _text(template_set: TemplateSet, key: str) -> str | None:
+    try:
+        return template_set.text(key)
+    except KeyError:
+        return None  # an unknown key: rendering it reports the error
+
 
 def relay_limits() -> Limits:
     """The relay's budget per render: 2 s, not the preview's 0.5 s.
 
     Nobody waits at a keyboard, and a spurious timeout parks an event until someone replays it:
-    a 500-line order takes ~0.3 s on jsonata-python when the machine is idle, and the relay's
-    machine is busy by definition. Commerce waits 10 s for the answer.
+    a large order on jsonata-python takes a good part of the preview's budget on an idle
+    machine, and the relay's machine is busy by definition. Commerce waits 10 s for the answer.
     """
     from segment_desktop.core.engine import Limits
 
@@ -285,7 +319,7 @@ def render_body(renderer: EventRenderer, body: bytes) -> Outcome:
 
     Duplicates are rendered too: the commit finds them (nothing of them is stored). Asking the
     outbox first would cost a query, and its locking, on every delivery to spare a render on
-    the rare retry (measured: ~13 % of the relay's rate with jlens).
+    the rare retry, which costs more than it saves (see bench/README.md).
     """
     from segment_desktop.core.envelope import parse_event_text
     from segment_desktop.core.errors import EventError

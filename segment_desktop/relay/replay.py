@@ -17,7 +17,9 @@ from pathlib import Path
 
 from segment_desktop.core.envelope import to_event
 from segment_desktop.core.errors import EventError
-from segment_desktop.relay.outbox import Outbox, ParkedItem
+from segment_desktop.relay import parked
+from segment_desktop.relay.outbox import Outbox
+from segment_desktop.relay.records import ParkedItem
 from segment_desktop.relay.rendering import EventRenderer, TemplateConfig
 
 
@@ -51,8 +53,8 @@ def replay_outbox(
     outbox: Outbox, renderer: EventRenderer, event_ids: Sequence[str] | None = None
 ) -> ReplayReport:
     report = ReplayReport()
-    report.requeued_calls = outbox.requeue_parked(event_ids)
-    for pending in outbox.pending_template_errors(event_ids):
+    report.requeued_calls = parked.requeue_parked(outbox, event_ids)
+    for pending in parked.pending_template_errors(outbox, event_ids):
         try:
             event = to_event(pending.body)
         except EventError:  # cannot happen for a body we accepted; keep it parked
@@ -60,12 +62,12 @@ def replay_outbox(
         rendered = renderer.render(event, pending.template_keys)
         failed = {f.template_key for f in rendered.failures}
         resolved = [k for k in pending.template_keys if k not in failed]
-        outbox.resolve_template_errors(
-            pending.event_id, rendered.calls, rendered.failures, resolved
+        parked.resolve_template_errors(
+            outbox, pending.event_id, rendered.calls, rendered.failures, resolved
         )
         report.fixed_templates += len(resolved)
         report.queued_calls += len(rendered.calls)
     report.still_failing = [
-        item for item in outbox.parked(event_ids) if item.kind == "template_error"
+        item for item in parked.parked(outbox, event_ids) if item.kind == "template_error"
     ]
     return report

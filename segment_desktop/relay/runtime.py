@@ -1,29 +1,34 @@
-"""One relay's moving parts wired together: outbox, renderer, intake, sender, metrics, app.
+"""One relay's moving parts wired together: outbox, renderer, intake, sender, metrics, health.
 
 Both ways of running a relay use it: the ``segment-desktop relay`` command (uvicorn in the main
 thread) and :class:`segment_desktop.relay.server.RelayServer` (uvicorn in a thread, for the
-desktop app's sandbox mode and for tests).
+desktop app's sandbox mode and for tests). It knows nothing of HTTP: the ASGI app
+(:mod:`segment_desktop.relay.app`) is given a :class:`Relay` and calls :meth:`Relay.accept`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from segment_desktop.core.envelope import MAX_BODY_BYTES
-from segment_desktop.relay.intake import Intake
+from segment_desktop.relay import health
+from segment_desktop.relay.health import Health, HealthReports
+from segment_desktop.relay.intake import Accepted, Intake, Pending
 from segment_desktop.relay.metrics import Metrics
 from segment_desktop.relay.outbox import Outbox
+from segment_desktop.relay.records import OutboxStats
 from segment_desktop.relay.rendering import EventRenderer, TemplateConfig
+from segment_desktop.relay.retention import Retention
 from segment_desktop.relay.sender import BACKOFF_FIRST, BatchSender, Sender
 
 if TYPE_CHECKING:
     from segment_desktop.core.render import Renderer
-    from segment_desktop.relay.app import ASGIApp
     from segment_desktop.relay.render_pool import RenderPool
 
 log = logging.getLogger(__name__)
@@ -43,8 +48,8 @@ class SegmentTarget:
 CLIENT_ATTEMPTS = 2
 #: Parse-and-render threads, when there are no render processes, at least: two, so that one
 #: template running to its 2 s budget does not hold every ack. jsonata-python holds the GIL
-#: while it works, so more threads would only contend (measured: 1-2 beat 4); jlens does not,
-#: so it gets one per CPU, up to :data:`MAX_RENDER_THREADS`.
+#: while it works, so more threads would only contend; jlens does not, so it gets one per
+#: CPU, up to :data:`MAX_RENDER_THREADS`.
 RENDER_THREADS = 2
 MAX_RENDER_THREADS = 8
 
@@ -60,12 +65,10 @@ def render_threads(engine: str) -> int:
 
 #: Seconds :meth:`Relay.stop` waits for the render processes to finish what they hold.
 RENDER_STOP_SECONDS = 10.0
-#: Deliveries handled at once; more are answered 503 (Commerce retries them).
-MAX_IN_FLIGHT = 256
 
 
 class Relay:
-    """A relay ready to serve: call :meth:`start`, serve :attr:`app`, then :meth:`stop`."""
+    """A relay ready to serve: call :meth:`start`, hand it to the ASGI app, then :meth:`stop`."""
 
     def __init__(
         self,
@@ -74,22 +77,19 @@ class Relay:
         segment: SegmentTarget | None = None,
         data_dir: Path,
         client: BatchSender | None = None,
-        webhook_secret: str,
-        max_body_bytes: int = MAX_BODY_BYTES,
         renderer: Renderer | None = None,
         backoff_first: float = BACKOFF_FIRST,
-        max_in_flight: int = MAX_IN_FLIGHT,
         render_processes: int = 0,
+        retention: Retention | None = None,
     ) -> None:
-        """``render_processes``: processes that parse and render (0: threads in this one)."""
-        if not webhook_secret:
-            raise ValueError("The relay needs a non-empty webhook secret.")
-        self.webhook_secret = webhook_secret
-        self.max_body_bytes = max_body_bytes
-        self.max_in_flight = max_in_flight
-        self.in_flight = 0
-        """Webhook deliveries being handled now (kept by the ASGI app)."""
+        """``render_processes``: processes that parse and render (0: threads in this one);
+        ``retention``: how long parked work is kept (30 days).
+
+        Raises ``ConfigError`` when the data folder cannot be used.
+        """
         self.metrics = Metrics()
+        self.reports = HealthReports()
+        """Problems for ``/healthz`` (the settings watcher reports its own here too)."""
         # The intake's commits are what a webhook's 200 waits for: the sender checkpoints the
         # WAL from its own connection and loop instead (Outbox.checkpoint_if_due, without the
         # write lock), so no checkpoint fsync lands on an acknowledgement.
@@ -97,7 +97,13 @@ class Relay:
         # The sender's writes need not survive a power cut (see outbox.py): its own connection.
         self.sender_outbox = Outbox.in_dir(data_dir, synchronous="NORMAL")
         self.renderer = EventRenderer(templates, renderer)
-        self.sender = Sender(self.sender_outbox, client, self.metrics, backoff_first=backoff_first)
+        self.sender = Sender(
+            self.sender_outbox,
+            client,
+            self.metrics,
+            backoff_first=backoff_first,
+            retention=retention,
+        )
         if client is None:
             if segment is None:
                 raise ValueError("The relay needs a Segment target or a client.")
@@ -112,7 +118,13 @@ class Relay:
             )
             self.sender.client = client
         self.client = client
-        self.intake = Intake(self.outbox, self.renderer, self.metrics, on_commit=self.sender.wake)
+        self.intake = Intake(
+            self.outbox,
+            self.renderer,
+            self.metrics,
+            on_commit=self.sender.wake,
+            reports=self.reports,
+        )
         #: Processes for parsing and rendering: in parallel with HTTP, commits and sending,
         #: which share this process's GIL. Started by :meth:`start`.
         self.pool: RenderPool | None = None
@@ -127,7 +139,6 @@ class Relay:
         #: waiting for a commit holds none of them). Started on first use.
         self.render_threads = render_threads(self.engine)
         self.executor = ThreadPoolExecutor(self.render_threads, thread_name_prefix="relay-render")
-        self._app: ASGIApp | None = None
         self._started = False
 
     @property
@@ -139,13 +150,50 @@ class Relay:
         """Render processes (0: rendering on threads in this process)."""
         return self.pool.processes if self.pool is not None else 0
 
-    @property
-    def app(self) -> ASGIApp:
-        if self._app is None:
-            from segment_desktop.relay.app import build_app
+    async def accept(self, body: bytes) -> Accepted:
+        """Parse, render and durably store one verified webhook body.
 
-            self._app = build_app(self)
-        return self._app
+        Parsing and rendering are CPU work: in the render processes (or, without them, on the
+        render threads), never on the event loop; waiting for the commit holds no thread.
+        Raises ``EventError`` for a body that is not a Commerce event, ``OutboxUnavailable``
+        and ``RenderUnavailable`` when the event cannot be stored now.
+        """
+        prepared: Accepted | Pending
+        rendering = time.perf_counter()
+        if self.pool is not None:
+            outcome = await asyncio.wrap_future(self.pool.submit(body))
+            prepared = self.intake.take(outcome)
+        else:
+            loop = asyncio.get_running_loop()
+            prepared = await loop.run_in_executor(self.executor, self.intake.prepare, body)
+        self.metrics.observe("render", time.perf_counter() - rendering)
+        if isinstance(prepared, Pending):
+            pending = prepared
+            stored = await asyncio.wrap_future(pending.future)
+            prepared = self.intake.finish(pending, stored)
+            if stored:  # the desktop app's delivery log (the journal keeps nothing unless asked)
+                record = pending.record
+                self.metrics.journal.webhook(
+                    record.event_id,
+                    record.triggered_by,
+                    body,
+                    prepared.status,
+                    record.calls,
+                    record.failures,
+                )
+        return prepared
+
+    def outbox_stats(self) -> OutboxStats:
+        return self.outbox.stats()
+
+    def health(self) -> Health:
+        problems = {}
+        if not self.sender_alive():
+            problems[health.SENDER] = "sender stopped"
+        if not self.render_healthy():
+            problems[health.RENDER] = "render processes down"
+        problems.update(self.reports.current())
+        return Health(self.engine, self.render_processes, problems)
 
     def start(self, *, freeze_heap: bool = False) -> None:
         """Start rendering and sending.

@@ -26,16 +26,17 @@ from typing import Any, Protocol
 
 from segment_desktop.relay.journal import RETRYING, SENT
 from segment_desktop.relay.metrics import Metrics
-from segment_desktop.relay.outbox import Outbox, OutboxCall
+from segment_desktop.relay.outbox import Outbox
+from segment_desktop.relay.records import OutboxCall
+from segment_desktop.relay.retention import Retention
 from segment_desktop.segment.batches import SEGMENT_LIMITS, BatchLimits, batch_ranges
 
 log = logging.getLogger(__name__)
 
 BACKOFF_FIRST = 1.0
 BACKOFF_CAP = 300.0
+#: Seconds between two housekeeping passes (:class:`Retention`).
 PRUNE_EVERY = 3600.0
-#: Keep de-duplication records this long (Commerce retries for hours, not for days).
-DEDUP_RETENTION = 7 * 24 * 3600.0
 IDLE_POLL = 1.0
 #: After sending less than a full claim, wait this long before claiming again, so that calls
 #: arriving meanwhile go together: under load each batch then costs one claim, one request and
@@ -100,8 +101,10 @@ class Sender:
         backoff_first: float = BACKOFF_FIRST,
         backoff_cap: float = BACKOFF_CAP,
         linger: float = LINGER,
+        retention: Retention | None = None,
     ) -> None:
         self.outbox = outbox
+        self.retention = retention or Retention()
         self.client = client
         """Set before :meth:`start` when not given (it may need :attr:`sleep`)."""
         self.sleep = InterruptibleSleep()
@@ -286,9 +289,6 @@ class Sender:
     def _prune(self, now: float) -> None:
         self._last_prune = now
         try:
-            removed = self.outbox.prune(DEDUP_RETENTION, now)
+            self.retention.run(self.outbox, now)
         except Exception:
-            log.exception("Could not prune old de-duplication records")
-            return
-        if removed:
-            log.info("Forgot %d de-duplication record(s) older than 7 days", removed)
+            log.exception("Could not delete expired data from the relay outbox; trying later")

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from segment_desktop.core.errors import NetworkError
-from segment_desktop.relay.app import WEBHOOK_PATH
+from segment_desktop.relay.app import MAX_IN_FLIGHT, WEBHOOK_PATH, WebhookApp, WebhookLimits
 from segment_desktop.relay.rendering import TemplateConfig
-from segment_desktop.relay.runtime import MAX_IN_FLIGHT, Relay, SegmentTarget
+from segment_desktop.relay.runtime import Relay, SegmentTarget
 from segment_desktop.relay.sender import BACKOFF_FIRST
 from segment_desktop.relay.settings import DEFAULT_FLUSH_SECONDS, parse_listen
 
@@ -55,11 +55,19 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def uvicorn_server(app: Any) -> uvicorn.Server:
+def uvicorn_server(app: WebhookApp) -> uvicorn.Server:
+    """uvicorn for ``app``: heads bounded (:mod:`segment_desktop.relay.http_guard`), and its
+    log records left to propagate to the root logger, where the redaction filter and the log
+    file are (uvicorn's own logging configuration would print them past both)."""
     import uvicorn
 
+    from segment_desktop.relay.http_guard import guarded_protocol
+
+    limits = app.limits
     config = uvicorn.Config(
         app,
+        http=guarded_protocol(limits.max_head_bytes, limits.head_seconds),
+        log_config=None,
         log_level="warning",
         access_log=False,
         lifespan="off",
@@ -68,6 +76,12 @@ def uvicorn_server(app: Any) -> uvicorn.Server:
         server_header=False,
         proxy_headers=False,  # no proxy in front is trusted with X-Forwarded-For
     )
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        # Another uvicorn in this process (the sandbox's) may have installed uvicorn's own
+        # handlers, which do not propagate: the relay's lines belong in the redacted log.
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
     return uvicorn.Server(config)
 
 
@@ -81,13 +95,16 @@ def url_of(sock: socket.socket) -> str:
 class RelayServer:
     """A relay on its own thread and event loop."""
 
-    def __init__(self, relay: Relay, sock: socket.socket, flush_seconds: float) -> None:
+    def __init__(
+        self, relay: Relay, app: WebhookApp, sock: socket.socket, flush_seconds: float
+    ) -> None:
         self.relay = relay
+        self.app = app
         self._socket = sock
         self._flush_seconds = flush_seconds
         self.url = url_of(sock)
         self.webhook_url = self.url + WEBHOOK_PATH
-        self._server = uvicorn_server(relay.app)
+        self._server = uvicorn_server(app)
         self._thread = threading.Thread(target=self._run, name="relay-server", daemon=True)
         self._error: BaseException | None = None
         self._stopped = False
@@ -106,6 +123,7 @@ class RelayServer:
         backoff_first: float = BACKOFF_FIRST,
         max_in_flight: int = MAX_IN_FLIGHT,
         render_processes: int = 0,
+        limits: WebhookLimits | None = None,
     ) -> RelayServer:
         """Start a relay for ``config``; returns once it accepts connections.
 
@@ -113,8 +131,12 @@ class RelayServer:
         ``send_encoded_batch(calls_json)``); ``backoff_first`` is the first pause after Segment
         failed (doubling up to 5 minutes). ``render_processes``: 0 (the default here) renders on
         threads of this process, as the desktop app wants; more spawns that many processes.
-        Raises ``NetworkError`` when the address is taken.
+        ``limits`` replaces the webhook limits (``max_in_flight`` is a shortcut for one).
+        Raises ``NetworkError`` when the address is taken, ``ConfigError`` when the data
+        folder cannot be used.
         """
+        if not webhook_secret:
+            raise ValueError("The relay needs a non-empty webhook secret.")
         host, port = parse_listen(listen)
         sock = bind(host, port)
         try:
@@ -123,15 +145,16 @@ class RelayServer:
                 segment=SegmentTarget(config.segment.host, config.segment.path, write_key),
                 client=client,
                 data_dir=Path(data_dir),
-                webhook_secret=webhook_secret,
                 backoff_first=backoff_first,
-                max_in_flight=max_in_flight,
                 render_processes=render_processes,
             )
         except BaseException:
             sock.close()
             raise
-        server = cls(relay, sock, flush_seconds)
+        app = WebhookApp(
+            relay, webhook_secret, limits or WebhookLimits(max_in_flight=max_in_flight)
+        )
+        server = cls(relay, app, sock, flush_seconds)
         server._start()
         return server
 

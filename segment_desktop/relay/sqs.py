@@ -44,7 +44,8 @@ from dataclasses import dataclass, field
 from segment_desktop.core.cloudevent import QueuedEvent, parse_cloudevent_text
 from segment_desktop.core.errors import CallRejectedError, EventError
 from segment_desktop.relay.metrics import Metrics
-from segment_desktop.relay.outbox import EventRecord, NewCall, Outbox, TemplateFailure
+from segment_desktop.relay.outbox import Outbox
+from segment_desktop.relay.records import EventRecord, NewCall, TemplateFailure
 from segment_desktop.relay.rendering import EventRenderer
 from segment_desktop.relay.sender import SPLITTABLE, BatchSender
 from segment_desktop.relay.sqs_queue import Message, Queue, QueueInfo, QueueUnavailable

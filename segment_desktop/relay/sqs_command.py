@@ -24,14 +24,13 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from http.server import ThreadingHTTPServer
 
     from segment_desktop.core.config import Config
     from segment_desktop.relay.metrics import Metrics
-    from segment_desktop.relay.rendering import EventRenderer
     from segment_desktop.relay.sqs import Worker
     from segment_desktop.relay.sqs_queue import Queue, QueueSettings
 
@@ -128,12 +127,12 @@ def serve(args: argparse.Namespace, config: Config, settings: QueueSettings) -> 
     from segment_desktop.core.errors import ConfigError
     from segment_desktop.core.secrets import SEGMENT_WRITE_KEY
     from segment_desktop.relay.command import (
-        _ConfigWatcher,
         _forget_secret_variables,
         _secret,
         _settings,
         _store,
     )
+    from segment_desktop.relay.health import HealthReports
     from segment_desktop.relay.metrics import Metrics
     from segment_desktop.relay.outbox import Outbox
     from segment_desktop.relay.rendering import EventRenderer, TemplateConfig
@@ -141,6 +140,7 @@ def serve(args: argparse.Namespace, config: Config, settings: QueueSettings) -> 
     from segment_desktop.relay.sender import Sender
     from segment_desktop.relay.server import bind
     from segment_desktop.relay.sqs import Worker, WorkerStats
+    from segment_desktop.relay.watcher import SettingsWatcher
     from segment_desktop.segment import SegmentClient
 
     try:
@@ -185,9 +185,13 @@ def serve(args: argparse.Namespace, config: Config, settings: QueueSettings) -> 
     worker = workers[0]
     httpd = _metrics_server(sock, worker, metrics, outbox)
     depth = _DepthWatcher(worker, data_dir)
+
     # Template fixes and tracking changes saved by the app apply without a restart, as in
-    # the webhook relay (the watcher needs only something with a `renderer`).
-    watcher = _ConfigWatcher(_store(args), cast("Any", _WithRenderer(renderer)))
+    # the webhook relay.
+    def apply(saved: Config) -> None:
+        renderer.update(TemplateConfig.from_config(saved))
+
+    watcher = SettingsWatcher(_store(args), apply, HealthReports())
 
     def stop(sig: int, frame: object) -> None:
         for each in workers:
@@ -233,11 +237,6 @@ def serve(args: argparse.Namespace, config: Config, settings: QueueSettings) -> 
             signal.signal(sig, handler)
     log.info("Relay worker stopped")
     return 0
-
-
-class _WithRenderer:
-    def __init__(self, renderer: EventRenderer) -> None:
-        self.renderer = renderer
 
 
 # -- /metrics, /healthz and the status file ---------------------------------------------------
@@ -325,7 +324,7 @@ class _DepthWatcher:
         self._path.unlink(missing_ok=True)
 
     def _run(self) -> None:
-        from segment_desktop.core.config import atomic_write
+        from segment_desktop.core.config_file import atomic_write
         from segment_desktop.relay.sqs_queue import QueueUnavailable
 
         while not self._stop.is_set():

@@ -1,6 +1,6 @@
 """``segment-desktop``: the main window when configured, the setup wizard otherwise.
 
-``run(args)`` creates (or reuses) the ``QApplication``, builds the windows through
+``run(sandbox)`` creates (or reuses) the ``QApplication``, builds the windows through
 :class:`AppShell` and runs the event loop. ``--sandbox`` starts the Commerce and Segment
 emulators in this process, with their own settings folder and keyring entries so trying the
 sandbox never touches a real configuration; the relay starts when setup finishes.
@@ -9,22 +9,24 @@ Tests build an :class:`AppShell` directly and never run the event loop.
 
 from __future__ import annotations
 
-import argparse
 import logging
+import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from segment_desktop import __version__
 from segment_desktop.core.config import Config
 from segment_desktop.core.errors import ConfigError, SegmentDesktopError
-from segment_desktop.ui.services import Services
+from segment_desktop.services import Services
 from segment_desktop.ui.tasks import TaskRunner
+from segment_desktop.ui.widgets.dialogs import Dialogs, QtDialogs
+from segment_desktop.ui.widgets.geometry import keep_inside_screen
 from segment_desktop.ui.widgets.icon import app_icon
 from segment_desktop.ui.wizard import SetupWizard
 
@@ -34,7 +36,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-APP_NAME = "Segment Desktop"
+#: The name people see: window titles and the desktop entry.
+DISPLAY_NAME = "Segment Desktop"
 
 
 def user_message(error: BaseException) -> str:
@@ -51,13 +54,13 @@ def user_message(error: BaseException) -> str:
 ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None], None]
 
 
-def install_excepthook(parent: Callable[[], QWidget | None]) -> ExceptHook:
-    """Log every uncaught exception with its traceback and show a readable dialog instead.
+def install_excepthook(parent: Callable[[], QWidget | None], dialogs: Dialogs) -> ExceptHook:
+    """Log every uncaught exception with its traceback and show a readable notice instead.
 
-    Returns the hook (also installed as ``sys.excepthook``). One dialog at a time: errors that
-    arrive while one is open are only logged.
+    Returns the hook (also installed as ``sys.excepthook``). One notice at a time: errors that
+    arrive while one is shown are only logged.
     """
-    open_boxes: list[QMessageBox] = []
+    showing: list[bool] = []
 
     def hook(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
         if issubclass(kind, KeyboardInterrupt):
@@ -69,13 +72,10 @@ def install_excepthook(parent: Callable[[], QWidget | None]) -> ExceptHook:
             error,
             "".join(traceback.format_exception(kind, error, tb)),
         )
-        if open_boxes or QApplication.instance() is None:
+        if showing or QApplication.instance() is None:
             return
-        box = QMessageBox(QMessageBox.Icon.Critical, APP_NAME, user_message(error), parent=parent())
-        box.setObjectName("uncaughtError")
-        open_boxes.append(box)
-        box.finished.connect(lambda _r: open_boxes.clear())
-        box.open()
+        showing.append(True)
+        dialogs.notify_error(parent(), DISPLAY_NAME, user_message(error), closed=showing.clear)
 
     sys.excepthook = hook
     return hook
@@ -89,12 +89,22 @@ def make_services(sandbox: bool) -> Services:
     return services
 
 
+#: How long quitting waits for background work to notice it was cancelled. A request stuck on
+#: a silent host is not waited for: the process exits without it.
+QUIT_WAIT_MS = 300
+
+
 class AppShell:
     """The application's windows and their hand-offs: wizard → main window → wizard again."""
 
-    def __init__(self, services: Services, *, sandbox: bool = False) -> None:
+    def __init__(
+        self, services: Services, *, sandbox: bool = False, dialogs: Dialogs | None = None
+    ) -> None:
         self.services = services
         self.sandbox = sandbox
+        self.dialogs: Dialogs = dialogs or QtDialogs()
+        #: Every background task ended when the shell closed (``None``: not closed yet).
+        self.finished: bool | None = None
         self.tasks = TaskRunner()
         self.wizard: SetupWizard | None = None
         self.main_window: MainWindow | None = None
@@ -102,36 +112,40 @@ class AppShell:
     def current_window(self) -> QWidget | None:
         return self.wizard if self.wizard is not None else self.main_window
 
-    def start(self) -> QWidget:
-        """Show the main window when configured, the wizard otherwise; returns what it showed."""
+    def start(self) -> QWidget | None:
+        """Show the main window when configured, the wizard otherwise; returns what it showed
+        (``None``: the settings are damaged, and the user is asked what to do)."""
         try:
             config = self.services.load_config()
         except ConfigError as err:
-            return self._damaged(err)
+            self._damaged(err)
+            return None
         if self.services.is_configured(config) and not self.sandbox:
             return self.show_main(config)
         return self.show_wizard(config)
 
-    def _damaged(self, error: ConfigError) -> QWidget:
-        box = QMessageBox(QMessageBox.Icon.Warning, APP_NAME, str(error))
-        box.setInformativeText("Reset moves the damaged file aside and starts the setup again.")
-        box.setStandardButtons(QMessageBox.StandardButton.Reset | QMessageBox.StandardButton.Close)
-        box.setObjectName("damagedSettings")
-
-        def chosen(result: int) -> None:
-            if result == QMessageBox.StandardButton.Reset:
+    def _damaged(self, error: ConfigError) -> None:
+        def chosen(reset: bool) -> None:
+            if reset:
                 self.services.config_store.reset()
                 self.show_wizard(Config.default())
             else:
                 QApplication.quit()
 
-        box.finished.connect(chosen)
-        box.open()
-        return box
+        self.dialogs.ask_later(
+            None,
+            "Settings damaged",
+            f"{error}\n\nReset moves the damaged file aside and starts the setup again.",
+            "Reset settings",
+            safe="Quit",
+            answered=chosen,
+        )
 
     def show_wizard(self, config: Config | None = None) -> SetupWizard:
         parent = self.main_window
-        wizard = SetupWizard(self.services, tasks=self.tasks, config=config, parent=parent)
+        wizard = SetupWizard(
+            self.services, tasks=self.tasks, config=config, dialogs=self.dialogs, parent=parent
+        )
         wizard.setWindowIcon(app_icon())
         if self.sandbox and self.services.sandbox is not None:
             sandbox = self.services.sandbox
@@ -166,28 +180,35 @@ class AppShell:
     def show_main(self, config: Config) -> MainWindow:
         from segment_desktop.ui.main_window import MainWindow
 
-        window = MainWindow(self.services, config, tasks=self.tasks)
+        window = MainWindow(self.services, config, tasks=self.tasks, dialogs=self.dialogs)
         window.setWindowIcon(app_icon())
         window.rerunSetupRequested.connect(lambda: self.show_wizard())
         self.main_window = window
         window.show()
+        keep_inside_screen(window)
+        # Again once the window manager has framed it (the frame's size is known only then).
+        QTimer.singleShot(0, window, lambda: keep_inside_screen(window))
         return window
 
-    def close(self) -> None:
-        """Stop background work and what the services started (sandbox, relay)."""
-        self.tasks.shutdown()
-        for window in (self.wizard, self.main_window):
-            if window is not None:
-                window.close()
+    def close(self) -> bool:
+        """Close the windows without asking, cancel background work, stop what the services
+        started (sandbox, relay). Returns whether every background task ended within
+        :data:`QUIT_WAIT_MS` (one stuck on a silent host is not waited for)."""
+        if self.wizard is not None:
+            self.wizard.done(0)
+        if self.main_window is not None:
+            self.main_window.close()
+        self.finished = self.tasks.shutdown(QUIT_WAIT_MS)
         self.services.close()
+        return self.finished
 
 
 def application() -> QApplication:
     """The running QApplication, or a new one named for this app."""
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
-    app.setApplicationName(APP_NAME)
-    app.setApplicationDisplayName(APP_NAME)
+    app.setApplicationName(DISPLAY_NAME)
+    app.setApplicationDisplayName(DISPLAY_NAME)
     app.setApplicationVersion(__version__)
     app.setOrganizationName("segment-desktop")
     app.setDesktopFileName("segment-desktop")
@@ -195,32 +216,27 @@ def application() -> QApplication:
     return app
 
 
-def run(args: argparse.Namespace) -> int:
-    """Start the GUI; returns the exit code."""
+def run(sandbox: bool) -> int:
+    """Start the GUI (with the in-process emulators when ``sandbox``); returns the exit code."""
     from segment_desktop.core.logs import setup_logging
 
     setup_logging()
     app = application()
-    sandbox = bool(getattr(args, "sandbox", False))
+    dialogs = QtDialogs()
     try:
         services = make_services(sandbox)
     except SegmentDesktopError as err:
-        QMessageBox.critical(None, APP_NAME, str(err))
+        dialogs.warn(None, DISPLAY_NAME, str(err))
         return 1
-    shell = AppShell(services, sandbox=sandbox)
-    install_excepthook(shell.current_window)
+    shell = AppShell(services, sandbox=sandbox, dialogs=dialogs)
+    install_excepthook(shell.current_window, dialogs)
     app.aboutToQuit.connect(shell.close)
     QTimer.singleShot(0, shell.start)
-    return int(app.exec())
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point for ``python -m segment_desktop.ui.app``; reuses a running QApplication."""
-    from segment_desktop.cli import build_parser, commands_needed
-
-    arguments = sys.argv[1:] if argv is None else list(argv)
-    return run(build_parser(commands_needed(arguments)).parse_args(arguments))
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    code = int(app.exec())
+    if shell.finished is False:
+        # A cancelled request is still waiting on the network; its answer would be dropped
+        # anyway, and waiting for it would leave a process without a window.
+        log.info("Exiting without waiting for a cancelled network request.")
+        logging.shutdown()
+        os._exit(code)
+    return code

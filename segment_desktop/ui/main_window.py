@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QPushButton,
     QTabWidget,
     QVBoxLayout,
@@ -22,10 +21,11 @@ from PySide6.QtWidgets import (
 
 from segment_desktop.core.config import Config
 from segment_desktop.core.events import BY_KEY
+from segment_desktop.services import Services
 from segment_desktop.ui.dashboard.pipeline import PipelineHeader
 from segment_desktop.ui.dashboard.snapshot import queue_url
-from segment_desktop.ui.services import Services
 from segment_desktop.ui.tasks import TaskRunner
+from segment_desktop.ui.widgets.dialogs import Dialogs, QtDialogs
 
 if TYPE_CHECKING:
     from segment_desktop.ui.dashboard.snapshot import Snapshot
@@ -73,11 +73,13 @@ class MainWindow(QMainWindow):
         config: Config,
         *,
         tasks: TaskRunner | None = None,
+        dialogs: Dialogs | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.services = services
         self.config = config
+        self.dialogs: Dialogs = dialogs or QtDialogs()
         self.tasks = tasks or TaskRunner(self)
         self.setWindowTitle("Segment Desktop")
         self.resize(1100, 760)
@@ -115,7 +117,12 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget(self)
         self.tabs.setDocumentMode(True)
         self.dashboard = Dashboard(
-            self.services, self.tasks, lambda: self.config, self.pipeline, self.tabs
+            self.services,
+            self.tasks,
+            lambda: self.config,
+            self.pipeline,
+            self.tabs,
+            dialogs=self.dialogs,
         )
         self.relay_panel = self.dashboard.relay_numbers
         self.integrations = IntegrationsPanel(
@@ -124,6 +131,7 @@ class MainWindow(QMainWindow):
             lambda: self.config,
             self.tabs,
             self.dashboard.log.known_events,
+            dialogs=self.dialogs,
         )
         self.integrations.configChanged.connect(self.set_config)
         self.integrations.listed.connect(self.dashboard.commerce_listed)
@@ -308,7 +316,7 @@ class MainWindow(QMainWindow):
         try:
             self.services.config_store.export_to(path, self.config)
         except Exception as err:
-            QMessageBox.warning(self, "Export settings", str(err))
+            self.dialogs.warn(self, "Export settings", str(err))
             return
         self.statusBar().showMessage(f"Settings exported to {path} (no secrets).", 8000)
 
@@ -329,27 +337,26 @@ class MainWindow(QMainWindow):
         )
 
     def _confirm_import(self, imported: Config) -> None:
-        from segment_desktop.ui.dashboard.confirm import ask
         from segment_desktop.ui.dashboard.settings_diff import settings_diff
 
         changes = settings_diff(self.config, imported)
         self.statusBar().clearMessage()
-        self.confirm = ask(
+        self.dialogs.ask_later(
             self,
-            "Import settings",
-            "Importing replaces your settings. These change:"
+            "Import settings?",
+            "Importing replaces your settings. These change:\n\n" + "\n".join(changes)
             if changes
             else "The file holds the settings you have now.",
-            "&Import",
-            lambda: self._apply_import(imported),
-            details="\n".join(changes),
+            "Import",
+            safe="Cancel",
+            answered=lambda yes: self._apply_import(imported) if yes else None,
         )
 
     def _apply_import(self, imported: Config) -> None:
         try:
             self.services.save(imported)
         except Exception as err:
-            QMessageBox.warning(self, "Import settings", str(err))
+            self.dialogs.warn(self, "Import settings", str(err))
             return
         self.set_config(imported)
         self.statusBar().showMessage(

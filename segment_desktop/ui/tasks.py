@@ -84,17 +84,17 @@ class _Job:
     on_error: Callable[[BaseException], None] | None
 
 
-class _Relay(QObject):
+class _OutcomeCarrier(QObject):
     """Carries a worker's outcome to the GUI thread (it lives on the GUI thread)."""
 
     done = Signal(object, bool, object)  # job, ok, value-or-exception
 
 
 class _Runnable(QRunnable):
-    def __init__(self, job: _Job, relay: _Relay) -> None:
+    def __init__(self, job: _Job, carrier: _OutcomeCarrier) -> None:
         super().__init__()
         self._job = job
-        self._relay = relay
+        self._carrier = carrier
 
     def run(self) -> None:  # worker thread
         job = self._job
@@ -105,9 +105,9 @@ class _Runnable(QRunnable):
             value = job.fn(job.handle.token)
         except Exception as exc:  # delivered to on_error on the GUI thread
             ok, value = False, exc
-        # RuntimeError: the runner (and its relay) was deleted while this ran; nobody listens.
+        # RuntimeError: the runner (and its carrier) was deleted while this ran; nobody listens.
         with contextlib.suppress(RuntimeError):
-            self._relay.done.emit(job, ok, value)
+            self._carrier.done.emit(job, ok, value)
 
 
 class TaskRunner(QObject):
@@ -127,10 +127,10 @@ class TaskRunner(QObject):
             pool = QThreadPool(self)
             pool.setMaxThreadCount(max(2, QThreadPool.globalInstance().maxThreadCount()))
         self._pool = pool
-        self._relay = _Relay(self)
+        self._carrier = _OutcomeCarrier(self)
         # Emitted only on pool threads, so the automatic connection queues it to this thread.
         # (Not naming Qt.ConnectionType here keeps the ~40 ms Qt namespace off start-up.)
-        self._relay.done.connect(self._on_done)
+        self._carrier.done.connect(self._on_done)
         self._generation: dict[str, int] = {}
         self._running: dict[str, _Job] = {}
         self._pending: dict[str, _Job] = {}
@@ -178,10 +178,6 @@ class TaskRunner(QObject):
     def is_busy(self, key: str) -> bool:
         return key in self._running or key in self._pending
 
-    def generation(self, key: str) -> int:
-        """The number of the latest submission (or cancellation) for ``key``."""
-        return self._generation.get(key, 0)
-
     def shutdown(self, wait_ms: int = 2000) -> bool:
         """Cancel everything, refuse new work and wait for running callables to return.
 
@@ -196,7 +192,7 @@ class TaskRunner(QObject):
     def _start(self, job: _Job) -> None:
         key = job.handle.key
         self._running[key] = job
-        self._pool.start(_Runnable(job, self._relay))
+        self._pool.start(_Runnable(job, self._carrier))
         self._update_busy(key)
 
     @Slot(object, bool, object)

@@ -65,7 +65,7 @@ def test_a_predicate_or_an_index_does_not_change_the_fields(index: FieldIndex) -
 
 
 def test_bare_names_inside_a_block_complete_the_context_items_fields(index: FieldIndex) -> None:
-    text = in_template('"products": [$products#$i.{\n          "product_id": ', "qu")
+    text = in_template('[$products#$i.{\n          "product_id": ', "qu")
     assert labels(text, index) == ["quantity"]
     text = "payload.included.items[ty"
     assert labels(text, index) == ["type", "quantity"]  # starts with, then contains

@@ -14,11 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from segment_desktop.core import config as config_module
 from segment_desktop.core.config import (
     CONFIG_FILE_NAME,
     EXPORT_KIND,
+    MAX_TEMPLATE_CHARS,
+    MAX_TEXT_CHARS,
     SCHEMA_VERSION,
     Config,
     ConfigStore,
@@ -158,7 +162,7 @@ def test_unknown_template_and_wrong_types_are_all_listed() -> None:
         store.load()
     message = str(err.value)
     assert "sandbox must be true or false, not a string" in message
-    assert "commerce.client_id must be a string, not a whole number" in message
+    assert "commerce.client_id must be a string, not a number" in message
     assert "tracking.order_shipped: unknown setting" in message
     assert "surprise: unknown setting" in message
 
@@ -228,7 +232,7 @@ def test_non_utf8_and_non_object_files_are_reported() -> None:
     with pytest.raises(ConfigError, match="not UTF-8"):
         store.load()
     store.path.write_text("[1, 2]")
-    with pytest.raises(ConfigError, match="holds a list instead of an object"):
+    with pytest.raises(ConfigError, match="holds an array instead of an object"):
         store.load()
 
 
@@ -337,11 +341,13 @@ _SAVER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from segment_desktop.core.config import Config, ConfigStore
+    from segment_desktop.core.config import MAX_TEMPLATE_CHARS, Config, ConfigStore
+    from segment_desktop.core.events import TEMPLATES
 
     store = ConfigStore(Path(sys.argv[1]))
     big, small = Config.default(), Config.default()
-    big.template_overrides["order_updated"] = "x" * 3_000_000  # slow enough to be caught mid-write
+    # Every template at its size limit: slow enough to be caught mid-write.
+    big.template_overrides = {t.key: "x" * MAX_TEMPLATE_CHARS for t in TEMPLATES}
     small.relay_url = "https://small.example.com"
     print("ready", flush=True)
     while True:
@@ -367,7 +373,7 @@ def test_killed_mid_save_leaves_old_or_new_never_torn(tmp_path: Path) -> None:
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=10)
         loaded = store.load()  # raises if the file is torn
-        if len(loaded.template_overrides.get("order_updated", "")) == 3_000_000:
+        if len(loaded.template_overrides.get("order_updated", "")) == MAX_TEMPLATE_CHARS:
             seen.add("big")
         elif loaded.relay_url == "https://small.example.com":
             seen.add("small")
@@ -475,3 +481,155 @@ def test_the_queue_delivery_round_trips_and_a_bad_kind_is_named() -> None:
     write(store.path, data)
     with pytest.raises(ConfigError, match=r"delivery\.kind"):
         store.load()
+
+
+# -- untrusted files: bounded, and every problem a ConfigError -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ('{"schema_version": 1, "relay_url": ' + "[" * 100_000 + "]" * 100_000 + "}", "deeply"),
+        ('{"schema_version": 1, "relay_url": ' + "9" * 5000 + "}", "digits"),
+        ('{"schema_version": 1, "relay_url": NaN}', "NaN is not a JSON number"),
+        ('{"schema_version": 1e999}', "schema_version"),
+        ('{"schema_version": ' + "1" * 5000 + "}", "digits"),
+    ],
+)
+def test_deep_huge_or_non_json_numbers_are_a_settings_error(text: str, words: str) -> None:
+    store = ConfigStore()
+    store.directory.mkdir(parents=True)
+    store.path.write_text(text)
+    with pytest.raises(ConfigError, match=words) as caught:
+        store.load()
+    assert str(store.path) in str(caught.value)
+
+
+def test_only_regular_files_of_a_few_megabytes_are_read(tmp_path: Path) -> None:
+    store = ConfigStore()
+    with pytest.raises(ConfigError, match="not a regular file"):
+        store.import_from(Path("/dev/zero"))  # would read until memory ran out
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match="not a regular file"):
+        store.import_from(fifo)  # would wait for a writer for ever
+    huge = tmp_path / "huge.json"
+    with huge.open("w") as handle:
+        handle.write('{"kind": "segment-desktop-settings", "schema_version": 1, "relay_url": "')
+        handle.write("x" * 50_000_000)
+        handle.write('"}')
+    with pytest.raises(ConfigError, match="larger than 4 MB"):
+        store.import_from(huge)
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"relay_url": "https://x.example/" + "a" * 3_000_000}, "relay_url is 3,000,018"),
+        ({"segment": {"host": "https://" + "h" * MAX_TEXT_CHARS}}, "segment.host is"),
+        (
+            {"template_overrides": {"order_updated": "x" * (MAX_TEMPLATE_CHARS + 1)}},
+            "template_overrides.order_updated is",
+        ),
+        ({"integration_ids": {f"i{n}": "x" for n in range(101)}}, "holds 101 entries"),
+    ],
+)
+def test_each_field_is_capped_on_import_and_on_save(
+    tmp_path: Path, change: dict[str, Any], words: str
+) -> None:
+    store = ConfigStore()
+    data = {"kind": EXPORT_KIND, **Config.default().to_dict(), **change}
+    exported = tmp_path / "export.json"
+    exported.write_text(json.dumps(data))
+    with pytest.raises(ConfigError, match=words):
+        store.import_from(exported)
+    config = Config.from_dict({**Config.default().to_dict(), **{"sandbox": False}})
+    for key, value in change.items():
+        if key == "segment":
+            config.segment.host = value["host"]
+        else:
+            setattr(config, key, value)
+    with pytest.raises(ConfigError, match=words.split(" is")[0].split(" holds")[0]):
+        store.save(config)  # never writes a file that would not load again
+    assert not store.path.exists()
+
+
+# -- any file: settings or a clear ConfigError ---------------------------------------------------
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=25,
+)
+_SETTINGS_LIKE = st.fixed_dictionaries(
+    {},
+    optional={
+        "schema_version": st.sampled_from([0, 1, 2, "1", None, 1.0, True]),
+        "kind": st.sampled_from([EXPORT_KIND, "other"]) | _JSON,
+        "commerce": st.fixed_dictionaries({}, optional={"client_id": _JSON, "base_url": _JSON})
+        | _JSON,
+        "segment": st.fixed_dictionaries({}, optional={"host": _JSON, "path": _JSON}) | _JSON,
+        "tracking": st.dictionaries(
+            st.sampled_from([t.key for t in TEMPLATES]) | st.text(max_size=8),
+            st.fixed_dictionaries({}, optional={"enabled": _JSON, "event": _JSON}) | _JSON,
+            max_size=4,
+        )
+        | _JSON,
+        "template_overrides": st.dictionaries(st.text(max_size=20), _JSON, max_size=3) | _JSON,
+        "integration_ids": _JSON,
+        "relay_url": _JSON,
+        "sandbox": _JSON,
+        "webhook_secret_fingerprint": _JSON,
+    },
+)
+
+
+def _load_and_import(raw: bytes) -> None:
+    """Both ways of reading a file give settings or a ConfigError, nothing else."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as name:
+        store = ConfigStore(Path(name) / "cfg")
+        store.directory.mkdir()
+        store.path.write_bytes(raw)
+        for read in (store.load, lambda: store.import_from(store.path)):
+            try:
+                config = read()
+            except ConfigError as err:
+                assert str(err) and "Traceback" not in str(err)
+            else:
+                config.validate()  # what loads can be saved again
+                assert Config.from_dict(config.to_dict()) == config
+
+
+@settings(max_examples=200, deadline=None)
+@given(_SETTINGS_LIKE)
+def test_any_settings_shaped_file_loads_or_says_why(data: dict[str, Any]) -> None:
+    _load_and_import(json.dumps(data).encode())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
+def test_any_bytes_load_or_say_why(raw: bytes) -> None:
+    _load_and_import(raw)
+
+
+def test_what_an_import_would_change_lists_destinations_first() -> None:
+    from segment_desktop.core.config_changes import setting_changes
+
+    current = Config.default()
+    imported = Config.default()
+    imported.template_overrides = {"order_updated": '{"type": "track"}'}
+    imported.segment.host = "https://collector.example.net"
+    imported.tracking["order_updated"].enabled = not current.tracking["order_updated"].enabled
+    changes = setting_changes(current, imported)
+    assert [c.path for c in changes] == [
+        "segment.host",
+        "tracking.order_updated.enabled",
+        "template_overrides.order_updated",
+    ]
+    assert changes[0].destination and changes[0].after == "https://collector.example.net"
+    assert changes[2].before is None
+    assert setting_changes(current, Config.default()) == []

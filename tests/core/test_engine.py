@@ -32,12 +32,17 @@ def test_both_engines_are_installed_for_the_test_run() -> None:
     assert ENGINES == ["jsonata-python", "jlens"]
 
 
+#: A runaway must end near its 0.5 s budget; the bound leaves room for a loaded machine while
+#: still failing an engine that ignores the budget (such a run lasts minutes, or for ever).
+ENDS_WITHIN = 5.0
+
+
 @pytest.mark.parametrize("name", sorted(RUNAWAYS))
-def test_runaway_template_ends_within_a_second(renderer: Renderer, name: str) -> None:
+def test_runaway_template_ends_near_its_budget(renderer: Renderer, name: str) -> None:
     started = time.perf_counter()
     with pytest.raises(TemplateTimeout) as caught:
         renderer.render(RUNAWAYS[name], EVENT)
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < ENDS_WITHIN
     assert caught.value.code in {"D1011", "D1012", "U1001"}
     assert (
         "infinite" in caught.value.message.lower()
@@ -59,7 +64,7 @@ def test_runaway_on_a_worker_thread_ends_too(renderer: Renderer) -> None:
     started = time.perf_counter()
     worker.start()
     worker.join(5)
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < ENDS_WITHIN
     assert isinstance(outcome[0], TemplateTimeout)
 
 
@@ -73,7 +78,7 @@ def test_limits_still_hold_on_the_thousandth_render_of_a_cached_template() -> No
     slow = "($x := payload; $f := function($n){$n > 0 ? $f($n - 1) : $f(5)}; $f(5))"
     with pytest.raises(TemplateTimeout):
         renderer.render(slow, EVENT)
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < ENDS_WITHIN
 
 
 def test_depth_budget_does_not_creep_across_failed_renders() -> None:
@@ -228,3 +233,59 @@ def test_runtime_error_positions_point_into_the_users_template(renderer: Rendere
         renderer.render(text, ORDER)
     if caught.value.line is not None:  # jsonata-python does not always know the position
         assert caught.value.line == 3
+
+
+#: Templates that build more than any Segment call needs, fast: each step can take more memory
+#: than the time limit would ever let it use.
+HOGS = {
+    "doubling string": "($f := function($s, $n){ $n = 0 ? $s : $f($s & $s, $n - 1) }; "
+    '$f("xxxxxxxx", 40))',
+    "padding": '$pad("", 1000000000, "x")',
+    "doubling array": "($f := function($a, $n){ $n = 0 ? $a : $f($append($a, $a), $n - 1) }; "
+    "$count($f([1, 2, 3, 4], 30)))",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOGS))
+def test_strings_and_arrays_are_capped_well_below_the_machines_memory(
+    renderer: Renderer, name: str
+) -> None:
+    with pytest.raises(TemplateError) as caught:
+        renderer.render(HOGS[name], EVENT)
+    assert caught.value.code in {"U1001", "D2016"}
+    assert "size" in caught.value.message
+
+
+def test_a_loop_of_large_strings_is_stopped_before_it_fills_memory(renderer: Renderer) -> None:
+    """Each string within its cap, a thousand of them: 4 GB, unless the total is bounded."""
+    with pytest.raises(TemplateError) as caught:
+        renderer.render('$count([1..1000].$pad("", 4000000, "x"))', EVENT)
+    assert caught.value.code in {"U1001", "D1012"}  # jlens frees each string and times out
+
+
+def test_a_string_within_the_cap_is_built(renderer: Renderer) -> None:
+    limit = engines.Limits().max_string_length
+    text = (
+        '{"type": "track", "event": "E", "userId": "u", "properties": '
+        f'{{"n": $length($pad("", {limit // 2}, "x"))}}}}'
+    )
+    assert renderer.render(text, EVENT).calls[0]["properties"]["n"] == limit // 2
+
+
+def test_a_loop_inside_eval_is_a_timeout_with_its_real_cause(renderer: Renderer) -> None:
+    with pytest.raises(TemplateTimeout) as caught:
+        renderer.render('$eval("($f := function($x){$f($x)}; $f(1))")', EVENT)
+    assert "None" not in caught.value.message
+    assert "timeout" in caught.value.message.lower() or "recurs" in caught.value.message.lower()
+
+
+@pytest.mark.parametrize(
+    ("text", "cause"),
+    [('$eval("1 +")', "Unexpected end of expression"), ('$eval("$error(\\"boom\\")")', "boom")],
+)
+def test_an_error_inside_eval_says_what_it_was(renderer: Renderer, text: str, cause: str) -> None:
+    with pytest.raises(TemplateError) as caught:
+        renderer.render(text, EVENT)
+    assert caught.value.code in {"D3120", "D3121"}
+    assert "Object eval: None" not in caught.value.message
+    assert cause in caught.value.message and "function eval" in caught.value.message

@@ -4,6 +4,8 @@ import json
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from segment_desktop.core.envelope import MAX_BODY_BYTES, parse_event_text, to_event
 from segment_desktop.core.errors import EventError
@@ -100,3 +102,62 @@ def test_invalid_json_is_worded_with_line_and_column() -> None:
 def test_absurd_json_is_a_clear_event_error(text: str, reason: str) -> None:
     with pytest.raises(EventError, match=reason):
         parse_event_text(text)
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_not_json(constant: str) -> None:
+    text = (
+        '{"id": "e", "triggered_by": "customer.created", '
+        '"payload": {"data": {"id": "c", "email": ' + constant + "}}}"
+    )
+    with pytest.raises(EventError, match=f"{constant.lstrip('-')} is not a JSON number"):
+        parse_event_text(text)
+    with pytest.raises(EventError, match="not a JSON number"):
+        parse_event_text(text.encode())
+
+
+# -- any input: an event or a clear EventError ---------------------------------------------------
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+ENVELOPES = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": JSON_VALUES,
+        "triggered_by": st.sampled_from(["order.paid", "customer.created", "x"]) | JSON_VALUES,
+        "attempt": JSON_VALUES,
+        "payload": JSON_VALUES,
+        "resources": JSON_VALUES | st.text(max_size=40),
+        "configuration": JSON_VALUES,
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300) | st.text(max_size=300))
+def test_any_bytes_give_an_event_or_an_event_error(raw: bytes | str) -> None:
+    try:
+        event = parse_event_text(raw)
+    except EventError as err:
+        assert str(err)
+    else:
+        assert isinstance(event.id, str) and isinstance(event.body, dict)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ENVELOPES)
+def test_any_json_envelope_gives_an_event_or_an_event_error(body: dict[str, object]) -> None:
+    import json
+
+    try:
+        event = parse_event_text(json.dumps(body))
+    except EventError as err:
+        assert str(err)
+    else:
+        assert event.id and "." in event.triggered_by
+        assert "configuration" not in event.body and "resources" not in event.body

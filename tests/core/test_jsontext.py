@@ -42,3 +42,16 @@ def test_compact_json_measures_what_is_sent() -> None:
 
     call = {"type": "track", "event": "Thé ✓", "properties": {"price": 27.5}}
     assert call_size(call) == len(jsontext.compact_json(call).encode("utf-8"))
+
+
+@pytest.mark.parametrize("text", ["NaN", "[1, Infinity]", '{"a": -Infinity}'])
+def test_loads_holds_the_standard_library_to_json(text: str) -> None:
+    with pytest.raises(json.JSONDecodeError, match="is not a JSON number"):
+        jsontext.loads(text)
+
+
+def test_loads_words_what_the_parser_cannot_take() -> None:
+    with pytest.raises(ValueError, match="too deeply"):
+        jsontext.loads("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ValueError, match="more than 4,300 digits"):
+        jsontext.loads("9" * 5000)

@@ -15,7 +15,7 @@ import pytest
 
 from segment_desktop.core.config import Config, ConfigStore
 from segment_desktop.core.errors import SecretStoreError
-from segment_desktop.core.logs import REDACTED, forget_secrets, setup_logging, shutdown_logging
+from segment_desktop.core.logs import REDACTED, setup_logging, shutdown_logging
 from segment_desktop.core.secrets import (
     COMMERCE_CLIENT_SECRET,
     SECRET_NAMES,
@@ -33,11 +33,9 @@ from tests.fixtures.secret_service import SecretService
 def clean_logging() -> Iterator[None]:
     root = logging.getLogger()
     level = root.level
-    forget_secrets()
     yield
     shutdown_logging()
     root.setLevel(level)
-    forget_secrets()
 
 
 def encodings(value: str) -> list[bytes]:
@@ -67,8 +65,8 @@ def test_full_cycle_leaves_no_secret_anywhere(
     }
     store = SecretStore()
     for name, value in values.items():
-        store.set(name, value)
-    forget_secrets()  # as a fresh process: only reading them back registers them
+        # Stored by another process (the app): here only reading them back registers them.
+        keyring.set_password(store.service, name, value)
     read = {name: store.get(name) for name in SECRET_NAMES}
     assert read == values
 

@@ -16,7 +16,7 @@ import pytest
 from keyring.backend import KeyringBackend
 
 from segment_desktop.core.errors import SecretStoreError
-from segment_desktop.core.logs import REDACTED, forget_secrets, redact_text
+from segment_desktop.core.logs import REDACTED, redact_text
 from segment_desktop.core.secrets import (
     COMMERCE_CLIENT_SECRET,
     SECRET_NAMES,
@@ -39,13 +39,6 @@ VALUES = {
     WEBHOOK_SECRET: "whs_✓_unicode_ok_3b9d",
     SQS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
 }
-
-
-@pytest.fixture(autouse=True)
-def _forget_registered_secrets() -> Iterator[None]:
-    forget_secrets()
-    yield
-    forget_secrets()
 
 
 @pytest.fixture
@@ -141,11 +134,18 @@ def test_check_names_the_backend(keyring_clean: SecretService) -> None:
 def test_values_read_or_stored_are_registered_for_log_redaction(
     keyring_clean: SecretService,
 ) -> None:
-    SecretStore().set(SEGMENT_WRITE_KEY, VALUES[SEGMENT_WRITE_KEY])
-    forget_secrets()
-    assert redact_text(VALUES[SEGMENT_WRITE_KEY]) == VALUES[SEGMENT_WRITE_KEY]
-    SecretStore().get(SEGMENT_WRITE_KEY)  # a fresh process would only read it
-    assert redact_text(f"k={VALUES[SEGMENT_WRITE_KEY]}") == f"k={REDACTED}"
+    import uuid
+
+    import keyring
+
+    stored_elsewhere = f"wk_read_{uuid.uuid4().hex}"
+    keyring.set_password("segment-desktop", SEGMENT_WRITE_KEY, stored_elsewhere)  # the app
+    assert redact_text(stored_elsewhere) == stored_elsewhere  # this process never saw it
+    SecretStore().get(SEGMENT_WRITE_KEY)  # reading it registers it
+    assert redact_text(f"k={stored_elsewhere}") == f"k={REDACTED}"
+    stored_here = f"wk_stored_{uuid.uuid4().hex}"
+    SecretStore().set(SEGMENT_WRITE_KEY, stored_here)  # storing it does too
+    assert redact_text(stored_here) == REDACTED
 
 
 def test_unknown_names_and_empty_values_are_rejected(keyring_clean: SecretService) -> None:

@@ -25,6 +25,8 @@ WRITE_KEY = "wk_test_0123456789abcdef0123456789"
 WEBHOOK_SECRET = "whsec-test-7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c2e"
 #: A Customer Created template making one call per event (the built-in one makes two), so that
 #: calls can be counted against events.
+#: A template that never ends: every render of it runs to the time limit.
+RUNAWAY = "($f := function($x){$f($x)}; $f(1))"
 ONE_CALL = '{"type": "track", "userId": payload.data.id, "event": "Customer Created"}'
 REPO = Path(__file__).resolve().parents[2]
 
@@ -101,7 +103,10 @@ class RelayProcess:
         *,
         listen_flag: bool = True,
         args: Sequence[str] = (),
+        preexec_fn: Callable[[], None] | None = None,
     ) -> None:
+        self.preexec_fn = preexec_fn
+        """Run in the child before it starts (resource limits)."""
         self.port = port
         self.args = list(args)
         self.listen_flag = listen_flag
@@ -125,6 +130,7 @@ class RelayProcess:
             text=True,
             env=self.env,
             cwd=REPO,
+            preexec_fn=self.preexec_fn,
         )
         lines: queue.Queue[str] = queue.Queue()
         assert self.proc.stdout is not None and self.proc.stderr is not None

@@ -74,7 +74,6 @@ def test_a_relay_process_freezes_its_heap_after_compiling(tmp_path: Path, unfroz
         templates=TemplateConfig.from_config(_config()),
         client=_Sink(),
         data_dir=tmp_path / "data",
-        webhook_secret=WEBHOOK_SECRET,
     )
     try:
         relay.start(freeze_heap=True)  # what `segment-desktop relay` does

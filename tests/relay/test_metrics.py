@@ -12,7 +12,7 @@ import pytest
 from segment_desktop.core.config import Config
 from segment_desktop.relay.journal import SENT, Journal
 from segment_desktop.relay.metrics import HISTORY_MINUTES, Metrics
-from segment_desktop.relay.outbox import EncodedCall, OutboxCall, TemplateFailure
+from segment_desktop.relay.records import EncodedCall, OutboxCall, TemplateFailure
 from segment_desktop.relay.server import RelayServer
 from segment_desktop.sandbox.runner import Sandbox
 from tests.relay.helpers import WEBHOOK_SECRET, WRITE_KEY, post, sample_body, wait_for

@@ -13,7 +13,9 @@ import pytest
 from segment_desktop.core.config import Config
 from segment_desktop.core.spec import MAX_CALL_BYTES
 from segment_desktop.relay.metrics import Metrics
-from segment_desktop.relay.outbox import EventRecord, NewCall, Outbox, OutboxCall
+from segment_desktop.relay.outbox import Outbox
+from segment_desktop.relay.parked import parked
+from segment_desktop.relay.records import EventRecord, NewCall, OutboxCall
 from segment_desktop.relay.sender import Sender, split_batches
 from segment_desktop.relay.server import RelayServer
 from segment_desktop.sandbox.runner import Sandbox
@@ -148,8 +150,8 @@ def test_a_refused_call_is_parked_alone(sandbox: Sandbox, tmp_path: Path) -> Non
     finally:
         sender.stop(1.0)
         client.close()
-    (parked,) = outbox.parked()
-    assert parked.kind == "rejected" and f"{MAX_CALL_BYTES:,} bytes" in parked.reason
+    (refused,) = parked(outbox)
+    assert refused.kind == "rejected" and f"{MAX_CALL_BYTES:,} bytes" in refused.reason
     assert sorted(c["messageId"] for c in sandbox.segment.received_calls()) == sorted(
         f"g{n}" for n in range(9)
     )

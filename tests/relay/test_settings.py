@@ -141,3 +141,17 @@ def test_render_processes_are_capped_with_a_message() -> None:
     assert settings.render_processes == most
     with pytest.raises(ConfigError, match=f"use at most {most}"):
         resolve(config_segment_host="h", config_segment_path="/p", render_processes=most + 1)
+
+
+def test_retention_days_flag_over_environment_over_default() -> None:
+    common = {"config_segment_host": "https://c.example", "config_segment_path": "/v1/batch"}
+    assert resolve(**common, environ={}).retention_days == 30
+    env = {"SEGMENT_DESKTOP_RELAY_RETENTION_DAYS": "7.5"}
+    assert resolve(**common, environ=env).retention_days == 7.5
+    assert resolve(**common, retention_days=1, environ=env).retention_days == 1
+    for bad in ("soon", "-1", "nan", "inf"):
+        with pytest.raises(ConfigError, match="SEGMENT_DESKTOP_RELAY_RETENTION_DAYS"):
+            resolve(**common, environ={"SEGMENT_DESKTOP_RELAY_RETENTION_DAYS": bad})
+    for flag in (-2.0, float("nan")):
+        with pytest.raises(ConfigError, match="--retention-days"):
+            resolve(**common, retention_days=flag, environ={})

@@ -17,18 +17,17 @@ import pytest
 
 from segment_desktop.core.messages import message_id
 from segment_desktop.sandbox.runner import Sandbox
-from tests.relay.conftest_sqs import (
+from tests.relay.helpers import ONE_CALL, REPO, relay_env, run_cli, save_config, wait_for
+from tests.relay.sqs_helpers import (
     REGION,
     auth_enforcing_sqs,
     cloudevent,
     counts,
     make_queue,
-    moto_sqs,
     put,
 )
-from tests.relay.helpers import ONE_CALL, REPO, relay_env, run_cli, save_config, wait_for
 
-__all__ = ["auth_enforcing_sqs", "moto_sqs"]  # fixtures, used by name
+__all__ = ["auth_enforcing_sqs"]  # the fixture, used by name
 
 
 def worker_env() -> dict[str, str]:
@@ -208,5 +207,51 @@ def test_a_worker_applies_a_saved_template_change_without_a_restart(
         wait_for(lambda: len(segment.segment.received_calls()) == 2, what="the second call")
         events = [c["event"] for c in segment.segment.received_calls()]
         assert events == ["Customer Created", "Customer Signed Up"]
+    finally:
+        assert worker.terminate() == 0
+
+
+def test_from_registration_to_segment_through_a_queue(
+    sandbox: Sandbox, moto_sqs: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`register --sqs-queue-url`, then Commerce (the emulator) puts its events on the queue
+    and a worker process delivers them: the same messageIds a webhook of each event gives."""
+    from segment_desktop.cli import main
+    from segment_desktop.core.config import Config, ConfigStore
+
+    config = Config.default()
+    config.commerce.base_url, config.commerce.client_id = sandbox.commerce_url, sandbox.client_id
+    config.segment.host = sandbox.segment_url
+    ConfigStore().save(config)
+    env = worker_env()
+    monkeypatch.setenv("COMMERCE_CLIENT_SECRET", sandbox.client_secret)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", env["AWS_SECRET_ACCESS_KEY"])
+    url, _ = make_queue(moto_sqs)
+    args = ["register", "--sqs-queue-url", url, "--sqs-region", REGION,
+            "--sqs-access-key-id", env["AWS_ACCESS_KEY_ID"]]  # fmt: skip
+    assert main(args) == 0
+    assert {i["integration_type"] for i in sandbox.commerce.integrations} == {"aws_sqs"}
+    # The worker finds the queue in the saved settings: no --sqs-queue-url.
+    worker = WorkerProcess(moto_sqs, url, tmp_path / "data")
+    worker.args = [a for a in worker.args if a not in ("--sqs-queue-url", url)]
+    worker.start()
+    try:
+        (paid,) = sandbox.commerce.fire("order.paid", wait=True, timeout=10)
+        customer = sandbox.commerce.fire("customer.created", wait=True, timeout=10)[0]
+        assert paid.succeeded and customer.succeeded
+        expected = {
+            message_id(paid.event_id, "order_completed", 0),
+            message_id(customer.event_id, "customer_created", 0),
+            message_id(customer.event_id, "customer_created", 1),  # identify, then track
+        }
+
+        def delivered() -> set[str]:
+            return {c["messageId"] for c in sandbox.segment.received_calls()}
+
+        wait_for(lambda: delivered() == expected, timeout=30, what="the three calls")
+        order = next(c for c in sandbox.segment.received_calls() if c["type"] == "track"
+                     and c["event"] == "Order Completed")  # fmt: skip
+        assert order["properties"]["order_id"] and "products" not in order["properties"]
+        assert counts(moto_sqs, url) == (0, 0)
     finally:
         assert worker.terminate() == 0

@@ -15,13 +15,15 @@ from segment_desktop.core.errors import ConfigError
 from segment_desktop.core.messages import message_id
 from segment_desktop.relay.metrics import Metrics
 from segment_desktop.relay.outbox import Outbox
+from segment_desktop.relay.parked import parked as parked_items
 from segment_desktop.relay.rendering import EventRenderer, TemplateConfig
 from segment_desktop.relay.replay import replay_outbox
 from segment_desktop.relay.sqs import MESSAGE_KEY, Worker
 from segment_desktop.relay.sqs_queue import Queue, QueueSettings, check_queue, make_client
 from segment_desktop.sandbox.runner import Sandbox
 from segment_desktop.segment import SegmentClient
-from tests.relay.conftest_sqs import (
+from tests.relay.helpers import ONE_CALL, WRITE_KEY, wait_for
+from tests.relay.sqs_helpers import (
     ACCESS_KEY_ID,
     INTEGRATION_ID,
     REGION,
@@ -29,12 +31,8 @@ from tests.relay.conftest_sqs import (
     cloudevent,
     counts,
     make_queue,
-    moto_sqs,
     put,
 )
-from tests.relay.helpers import ONE_CALL, WRITE_KEY, wait_for
-
-__all__ = ["moto_sqs"]  # the fixture, used by name
 
 TEMPLATES = TemplateConfig(
     {"customer_created": "customer.created", "order_completed": "order.paid"},
@@ -124,7 +122,7 @@ def test_unusable_messages_are_parked_with_their_reason_and_the_rest_is_sent(
     assert [c["messageId"] for c in segment.segment.received_calls()] == [
         message_id("evt-good", "customer_created", 0)
     ]
-    parked = setup.outbox.parked()
+    parked = parked_items(setup.outbox)
     reasons = sorted(item.reason for item in parked)
     assert len(parked) == 3 and {item.template_key for item in parked} == {MESSAGE_KEY}
     assert any("not JSON" in r for r in reasons)
@@ -149,7 +147,7 @@ def test_a_template_error_is_kept_for_replay_and_the_other_templates_calls_are_s
     put(moto_sqs, url, [json.dumps(cloudevent("customer.created", "evt-tpl"))])
     drain(setup.worker())
     assert len(segment.segment.received_calls()) == 1
-    [item] = setup.outbox.parked()
+    [item] = parked_items(setup.outbox)
     assert (item.kind, item.event_id, item.template_key) == ("template_error", "evt-tpl",
                                                              "customer_updated")  # fmt: skip
     assert counts(moto_sqs, url) == (0, 0)
@@ -236,3 +234,57 @@ def test_a_queue_check_reports_its_settings_or_what_to_fix(moto_sqs: str) -> Non
     missing = QueueSettings(url + "-gone", REGION, moto_sqs, ACCESS_KEY_ID)
     with pytest.raises(ConfigError, match="There is no queue"):
         check_queue(missing, SECRET_ACCESS_KEY)
+
+
+class RefusingSegment:
+    """A Segment stand-in on 127.0.0.1 that answers 400 to any batch holding ``poison``, as
+    Segment refuses a batch for its content, and 200 to the rest (keeping their bodies)."""
+
+    def __init__(self, poison: bytes) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        accepted: list[dict[str, Any]] = []
+        self.accepted = accepted
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # the standard library's name
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                refused = poison in body
+                if not refused:
+                    accepted.extend(json.loads(body)["batch"])
+                answer = b'{"success": false}' if refused else b'{"success": true}'
+                self.send_response(400 if refused else 200)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def test_calls_segment_refuses_go_to_the_local_outbox_and_their_neighbours_are_sent(
+    moto_sqs: str, tmp_path: Path
+) -> None:
+    """One message's calls refused (400) in a batch of several: the batch is split, the others
+    are sent, the refused ones wait in the outbox (its sender parks what Segment refuses)."""
+    refusing = RefusingSegment(b"evt-poison")
+    url, _ = make_queue(moto_sqs)
+    setup = Setup(moto_sqs, url, refusing.url, tmp_path / "data")
+    ids = ["evt-a", "evt-b", "evt-poison", "evt-c"]
+    put(moto_sqs, url, [json.dumps(cloudevent("customer.created", i)) for i in ids])
+    drain(setup.worker())
+    sent = sorted(c["messageId"] for c in refusing.accepted)
+    assert sent == sorted(message_id(i, "customer_created", 0) for i in ids if i != "evt-poison")
+    [kept] = setup.outbox.claim(10)
+    assert kept.message_id == message_id("evt-poison", "customer_created", 0)
+    assert counts(moto_sqs, url) == (0, 0)
+    setup.close()
+    refusing.close()

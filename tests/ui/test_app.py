@@ -10,12 +10,13 @@ import httpx
 import keyring
 import keyring.backends.fail
 import pytest
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from segment_desktop.core.config import CommerceSettings, Config, ConfigStore, config_directory
 from segment_desktop.core.errors import NetworkError
 from segment_desktop.core.secrets import SecretStore
+from segment_desktop.services import MemorySecrets, Services
 from segment_desktop.ui.app import (
     AppShell,
     application,
@@ -24,8 +25,8 @@ from segment_desktop.ui.app import (
     user_message,
 )
 from segment_desktop.ui.main_window import MainWindow
-from segment_desktop.ui.services import MemorySecrets, Services
 from segment_desktop.ui.wizard import SetupWizard
+from tests.fixtures.dialogs import ScriptedDialogs
 from tests.fixtures.secret_service import SecretService
 
 pytestmark = [
@@ -38,7 +39,7 @@ pytestmark = [
 @pytest.fixture
 def shell(keyring_clean: SecretService) -> Iterator[AppShell]:
     services = Services(config_store=ConfigStore(), secrets=SecretStore(use_environment=False))
-    made = AppShell(services)
+    made = AppShell(services, dialogs=ScriptedDialogs(otherwise=True))
     yield made
     made.close()
 
@@ -63,6 +64,10 @@ def test_configured_start_opens_the_main_window(
     shown = shell.start()
     assert isinstance(shown, MainWindow)
     assert shown.windowTitle() == "Segment Desktop"
+    qtbot.waitUntil(lambda: shown.isVisible())
+    qtbot.wait(20)  # let a deferred placement run
+    screen = shown.screen()
+    assert screen is not None and screen.availableGeometry().contains(shown.frameGeometry())
     assert "relay.example.com" in shown.header.text()
     with qtbot.waitSignal(shown.rerunSetupRequested):
         shown.rerun_action.trigger()
@@ -75,10 +80,13 @@ def test_damaged_settings_offer_a_reset(qtbot: QtBot, shell: AppShell) -> None:
     path = config_directory() / "config.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("{not json")
-    shown = shell.start()
-    assert isinstance(shown, QMessageBox)
-    assert "config.json" in shown.text()
-    shown.done(QMessageBox.StandardButton.Reset)
+    dialogs = shell.dialogs
+    assert isinstance(dialogs, ScriptedDialogs)
+    dialogs.answers = [True]
+    assert shell.start() is None
+    question = dialogs.asked[0]
+    assert "config.json" in question.text
+    assert question.action == "Reset settings" and question.safe == "Quit"
     assert isinstance(shell.wizard, SetupWizard)
     assert not path.exists(), "the damaged file was moved aside"
     assert list(path.parent.glob("config.json.corrupt-*"))
@@ -88,7 +96,8 @@ def test_uncaught_errors_are_logged_and_shown_without_a_traceback(
     qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)
-    hook = install_excepthook(lambda: None)
+    dialogs = ScriptedDialogs()
+    hook = install_excepthook(lambda: None, dialogs)
     assert sys.excepthook is hook
     try:
         raise ValueError("bad value")
@@ -97,16 +106,15 @@ def test_uncaught_errors_are_logged_and_shown_without_a_traceback(
     with caplog.at_level(logging.ERROR, logger="segment_desktop.ui.app"):
         hook(ValueError, caught, caught.__traceback__)
         hook(KeyError, KeyError("second"), None)
-    boxes = [w for w in QApplication.topLevelWidgets() if w.objectName() == "uncaughtError"]
-    visible = [b for b in boxes if b.isVisible()]
-    assert len(visible) == 1, "one dialog at a time"
-    box = visible[0]
-    assert isinstance(box, QMessageBox)
-    assert "ValueError: bad value" in box.text()
-    assert "Traceback" not in box.text()
+    assert len(dialogs.asked) == 1, "one notice at a time"
+    notice = dialogs.asked[0]
+    assert notice.kind == "error"
+    assert "ValueError: bad value" in notice.text
+    assert "Traceback" not in notice.text
     assert "Traceback" in caplog.text and "second" in caplog.text
-    box.done(0)
-    box.deleteLater()
+    dialogs.dismiss[0]()
+    hook(KeyError, KeyError("third"), None)
+    assert len(dialogs.asked) == 2, "the next error is shown once the first was dismissed"
 
 
 def test_user_message_for_our_errors_is_their_text() -> None:

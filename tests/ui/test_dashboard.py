@@ -13,10 +13,10 @@ from segment_desktop.commerce import CommerceClient
 from segment_desktop.core.config import Config, SegmentSettings
 from segment_desktop.core.secrets import SEGMENT_WRITE_KEY, WEBHOOK_SECRET, new_webhook_secret
 from segment_desktop.sandbox.runner import Sandbox
+from segment_desktop.services import Services
 from segment_desktop.ui.dashboard.dashboard import ACTION_TASK, OPEN_TASK
 from segment_desktop.ui.dashboard.settings_diff import settings_diff
 from segment_desktop.ui.main_window import FIRE_TASK, MainWindow
-from segment_desktop.ui.services import Services
 from segment_desktop.ui.widgets.integrations import LOGS_TASK
 from tests.ui import test_main_window
 from tests.ui.test_main_window import WAIT_MS, _is, click, open_window, registered
@@ -276,3 +276,29 @@ def test_the_chart_series_are_the_relays() -> None:
     day = by_hour(minutes, {name: [1] * 120 for name in SERIES})
     assert len(day.starts) == 24 and day.counts["sent"][-2:] == [60, 60]
     assert sum(day.counts["received"]) == 120
+
+
+def test_discard_asks_then_deletes_the_parked_work(
+    qtbot: QtBot, live: MainWindow, services: Services
+) -> None:
+    from segment_desktop.relay.status import read_status
+    from tests.fixtures.dialogs import ScriptedDialogs
+
+    needs, dialogs = live.dashboard.needs_me, live.dashboard.dialogs
+    assert isinstance(dialogs, ScriptedDialogs)
+    fire(qtbot, live, "order.paid")  # its template fails: kept for a replay
+    qtbot.waitUntil(lambda: needs.table.rowCount() == 1, timeout=WAIT_MS)
+    live.tabs.setCurrentWidget(live.dashboard)
+    needs.table.selectRow(0)
+    dialogs.answers = [False]
+    click(qtbot, needs.discard_button)
+    asked = dialogs.asked[-1]
+    assert asked.action == "Discard" and asked.safe == "Cancel"
+    assert "never reach Segment" in asked.text
+    assert read_status(services.data_dir()).stats.template_errors == 1
+    dialogs.answers = [True]
+    with qtbot.waitSignal(live.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(ACTION_TASK)):
+        click(qtbot, needs.discard_button)
+    assert "Discarded 0 refused calls and 1 template error." in needs.message.text()
+    qtbot.waitUntil(lambda: needs.table.rowCount() == 0, timeout=WAIT_MS)
+    assert read_status(services.data_dir()).stats.template_errors == 0

@@ -4,6 +4,7 @@ export/import, and the sandbox tools."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,9 +25,10 @@ from segment_desktop.core.secrets import (
     new_webhook_secret,
 )
 from segment_desktop.sandbox.runner import Sandbox
+from segment_desktop.services import Services
 from segment_desktop.ui.main_window import IMPORT_TASK, MainWindow
-from segment_desktop.ui.services import Services
 from segment_desktop.ui.widgets.integrations import ACTION_TASK, LIST_TASK, LOGS_TASK
+from tests.fixtures.dialogs import ScriptedDialogs
 from tests.fixtures.secret_service import SecretService
 
 pytestmark = [
@@ -87,7 +89,7 @@ def registered(sandbox: Sandbox, url: str) -> Config:
 
 
 def open_window(qtbot: QtBot, services: Services, config: Config) -> MainWindow:
-    window = MainWindow(services, config)
+    window = MainWindow(services, config, dialogs=ScriptedDialogs())
     qtbot.addWidget(window)
     with qtbot.waitSignal(window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(LIST_TASK)):
         window.show()
@@ -155,21 +157,20 @@ def test_delete_asks_then_deletes_and_forgets_the_id(
     window: MainWindow,
     sandbox: Sandbox,
     services: Services,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     panel = window.integrations
     panel.table.selectRow(0)
     chosen = panel.selected()
     assert chosen is not None
+    dialogs = window.dialogs
+    assert isinstance(dialogs, ScriptedDialogs)
+    dialogs.answers = [False, True]
     click(qtbot, panel.delete_button)
-    dialog = panel.confirm
-    assert dialog.confirm_button.text() == "&Delete" and dialog.cancel_button.isDefault()
-    qtbot.keyClick(dialog, Qt.Key.Key_Return)  # Enter takes the safe button
-    assert not dialog.isVisible() and not window.tasks.is_busy(ACTION_TASK)
+    assert not window.tasks.is_busy(ACTION_TASK)
     assert any(i["id"] == chosen["id"] for i in sandbox.commerce.integrations)
-    click(qtbot, panel.delete_button)
+    assert dialogs.asked[0].action == "Delete" and dialogs.asked[0].safe == "Cancel"
     with qtbot.waitSignal(window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(LIST_TASK)):
-        click(qtbot, panel.confirm.confirm_button)
+        click(qtbot, panel.delete_button)
     assert all(i["id"] != chosen["id"] for i in sandbox.commerce.integrations)
     assert chosen["id"] not in services.load_config().integration_ids.values()
     assert panel.table.rowCount() == 1
@@ -218,42 +219,39 @@ def test_import_shows_what_changes_then_offers_to_reregister(
     window.export_to(target)
     exported = json.loads(target.read_text())
     assert exported["commerce"]["client_id"] == window.config.commerce.client_id
-    text = target.read_text().lower()
-    for fingerprint in ("webhook_secret_fingerprint", "sqs_secret_fingerprint"):
-        text = text.replace(fingerprint, "")
-    assert "secret" not in text
+    text = target.read_text()
+    # Fingerprints tell secrets apart without holding them; no other key may even name a secret.
+    assert "secret" not in re.sub(r'"\w+_secret_fingerprint"', "", text.lower())
+    names = (COMMERCE_CLIENT_SECRET, SEGMENT_WRITE_KEY, WEBHOOK_SECRET)
+    kept = [value for name in names if (value := services.read_secret(name))]
+    assert kept and not [value for value in kept if value in text]
     exported["relay_url"] = "https://relay.example.com/webhooks/commerce"
     exported["segment"]["host"] = "https://collector.example.net"
     target.write_text(json.dumps(exported))
     before = services.load_config()
+    dialogs = window.dialogs
+    assert isinstance(dialogs, ScriptedDialogs)
+    dialogs.answers = [False]
     with qtbot.waitSignal(
         window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(IMPORT_TASK)
     ):
         window.import_from(target)
-    dialog = window.confirm
-    changes = dialog.details.toPlainText()
-    assert "Segment host: https://api.segment.io → https://collector.example.net" in changes, (
-        changes
-    )
-    assert "Relay URL:" in changes and "relay.example.com" in changes
-    assert dialog.confirm_button.text() == "&Import" and dialog.cancel_button.isDefault()
-    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    asked = dialogs.asked[-1]
+    assert asked.action == "Import" and asked.safe == "Cancel"
+    assert "Segment host: https://api.segment.io → https://collector.example.net" in asked.text
+    assert "Relay URL:" in asked.text and "relay.example.com" in asked.text
     assert services.load_config() == before  # nothing applied without a yes
-    with qtbot.waitSignal(
-        window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(IMPORT_TASK)
-    ):
-        window.import_from(target)
+    dialogs.answers = [True, False]  # import, then not yet re-register
     with qtbot.waitSignal(
         window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(ACTION_TASK)
     ):  # applying offers Re-register at once, with its plan
-        click(qtbot, window.confirm.confirm_button)
+        window.import_from(target)
     saved = services.load_config()
     assert saved.relay_url == "https://relay.example.com/webhooks/commerce"
     assert saved.segment.host == "https://collector.example.net"
     assert "relay.example.com" in window.header.text()
-    plan = window.integrations.confirm
-    assert plan.isVisible() and plan.confirm_button.text() == "&Re-register"
-    assert "integration(s) at Commerce" in plan.details.toPlainText()
+    plan = dialogs.asked[-1]
+    assert plan.action == "Re-register" and "Will create" in plan.text
 
 
 def test_import_of_an_unreadable_file_says_why(
@@ -302,14 +300,10 @@ def test_reregister_shows_the_plan_and_asks_first(
         window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(ACTION_TASK)
     ):
         click(qtbot, window.integrations.reregister_button)
-    dialog = window.integrations.confirm
-    plan = dialog.details.toPlainText()
-    assert "integration(s) at Commerce" in plan and "Segment Desktop" in plan, plan
-    assert dialog.confirm_button.text() == "&Re-register"
-    assert dialog.cancel_button.isDefault() and not dialog.confirm_button.isDefault()
-    qtbot.keyClick(dialog, Qt.Key.Key_Return)  # the safe default: nothing changes
-    assert not dialog.isVisible()
-    assert [dict(i) for i in sandbox.commerce.integrations] == before
+    asked = window.dialogs.asked[-1]  # type: ignore[attr-defined]
+    assert "Will create" in asked.text and "Segment Desktop" in asked.text
+    assert asked.action == "Re-register" and asked.safe == "Cancel"
+    assert [dict(i) for i in sandbox.commerce.integrations] == before  # it answered Cancel
 
 
 def test_local_relay_status_and_what_segment_received(
@@ -367,15 +361,14 @@ def test_reregister_restores_what_was_deleted_in_commerce(
     window = open_window(qtbot, services, config)
     try:
         assert window.integrations.table.rowCount() == 1
-        with qtbot.waitSignal(
-            window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(ACTION_TASK)
-        ):
-            click(qtbot, window.integrations.reregister_button)
-        assert "Will create 1" in window.integrations.confirm.details.toPlainText()
+        dialogs = window.dialogs
+        assert isinstance(dialogs, ScriptedDialogs)
+        dialogs.answers = [True]
         with qtbot.waitSignal(
             window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(LIST_TASK)
         ):
-            click(qtbot, window.integrations.confirm.confirm_button)
+            click(qtbot, window.integrations.reregister_button)
+        assert "Will create 1" in dialogs.asked[-1].text
         assert window.integrations.table.rowCount() == 2
         assert "registered as configured" in window.integrations.message.text()
         saved = services.load_config()

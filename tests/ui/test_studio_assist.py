@@ -361,3 +361,16 @@ def test_a_click_on_a_completion_accepts_it(qtbot: QtBot, studio: TemplateStudio
     qtbot.mouseClick(popup.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert studio.editor.toPlainText() == "payload.data.meta.display_price.with_tax.currency"
     assert not studio.assist.completer.visible
+
+
+def test_hover_on_a_function_call_shows_its_help(qtbot: QtBot, studio: TemplateStudio) -> None:
+    clear_editor(qtbot, studio)
+    type_keys(qtbot, studio, '$uppercase("gbp")')
+    studio.assist.completer.hide()
+    cursor = studio.editor.textCursor()
+    cursor.setPosition(3)
+    point = studio.editor.cursorRect(cursor).center()
+    with qtbot.wait_signal(studio.assist.hoverShown, timeout=3000) as shown:
+        qtbot.mouseMove(studio.editor.viewport(), point + QPoint(0, 1))
+        qtbot.mouseMove(studio.editor.viewport(), point)
+    assert shown.args == ["$uppercase(str)\nThe string in capitals."]

@@ -13,11 +13,11 @@ from PySide6.QtWidgets import QWizard
 from pytestqt.qtbot import QtBot
 
 from segment_desktop.core.config import ConfigStore
-from segment_desktop.core.flow import Page, SetupFlow
+from segment_desktop.core.flow import SetupFlow, Step
 from segment_desktop.core.render import Renderer
 from segment_desktop.core.secrets import SecretStore
 from segment_desktop.sandbox.runner import Sandbox
-from segment_desktop.ui.services import Services
+from segment_desktop.services import Services
 from segment_desktop.ui.studio import StudioDialog, TemplateStudio
 from segment_desktop.ui.tasks import TaskRunner
 from segment_desktop.ui.wizard.templates import TemplatesPage
@@ -192,10 +192,10 @@ def test_templates_page_saves_into_the_draft_and_revert_clears_the_block(
     qtbot.wait_until(lambda: studio.last_preview is not None, timeout=3000)
 
     type_at_end(qtbot, studio, "\n/* draft */")
-    assert not flow.is_complete(Page.TEMPLATES)
+    assert not flow.is_complete(Step.TEMPLATES)
     assert "Save or revert" in page.page_error.text()
     qtbot.mouseClick(studio.revert_button, Qt.MouseButton.LeftButton)
-    assert flow.is_complete(Page.TEMPLATES)
+    assert flow.is_complete(Step.TEMPLATES)
     assert "Save or revert" not in page.page_error.text()
 
     type_at_start(qtbot, studio, "/* kept */")

@@ -64,9 +64,7 @@ def discard(services: Any, event_ids: Sequence[str]) -> str:
     outbox = Outbox.in_dir(_data_dir(services))
     try:
         purged = purge(outbox, event_ids=list(event_ids))
-        truncate = getattr(outbox, "truncate_wal", None)
-        if callable(truncate):
-            truncate()
+        outbox.truncate_wal()  # what purge deleted leaves the write-ahead log too
     finally:
         outbox.close()
     return (
@@ -89,11 +87,12 @@ def event_for(
         if entry.event_id == event_id:
             return to_event(json.loads(entry.body))
     from segment_desktop.relay.outbox import Outbox
+    from segment_desktop.relay.parked import pending_template_errors
 
     path = _data_dir(services)
     outbox = Outbox.in_dir(path, read_only=True)
     try:
-        waiting = outbox.pending_template_errors([event_id])
+        waiting = pending_template_errors(outbox, [event_id])
     finally:
         outbox.close()
     if not waiting:

@@ -12,12 +12,12 @@ from PySide6.QtWidgets import QGroupBox, QVBoxLayout, QWidget
 from segment_desktop.core.config import Config
 from segment_desktop.ui.dashboard import actions
 from segment_desktop.ui.dashboard.chart import DeliveryChart
-from segment_desktop.ui.dashboard.confirm import ask
 from segment_desktop.ui.dashboard.delivery_log import DeliveryLog
 from segment_desktop.ui.dashboard.needs_me import NeedsMePanel
 from segment_desktop.ui.dashboard.pipeline import PipelineHeader
 from segment_desktop.ui.dashboard.snapshot import DEGRADED, FAILING, OK, Hop, Snapshot, collect
 from segment_desktop.ui.tasks import TaskRunner
+from segment_desktop.ui.widgets.dialogs import Dialogs, QtDialogs
 from segment_desktop.ui.widgets.relay_status import RelayStatusPanel
 
 SNAPSHOT_TASK = "dashboard.snapshot"
@@ -47,9 +47,12 @@ class Dashboard(QWidget):
         config: Callable[[], Config],
         pipeline: PipelineHeader,
         parent: QWidget | None = None,
+        *,
+        dialogs: Dialogs | None = None,
     ) -> None:
         """``pipeline``: the header the window shows above its tabs (built before the rest)."""
         super().__init__(parent)
+        self.dialogs: Dialogs = dialogs or QtDialogs()
         self.services = services
         self.tasks = tasks
         self.config = config
@@ -181,14 +184,19 @@ class Dashboard(QWidget):
             return
         services = self.services
         noun = "this event's" if len(event_ids) == 1 else f"these {len(event_ids)} events'"
-        self.confirm = ask(
+
+        def answered(yes: bool) -> None:
+            if yes:
+                self._act("Discarding…", lambda: actions.discard(services, event_ids))
+
+        self.dialogs.ask_later(
             self,
-            "Discard parked work",
+            "Discard parked work?",
             f"Delete {noun} refused calls and template errors? They will never reach Segment, "
-            "and the webhook kept for them is deleted.",
-            "&Discard",
-            lambda: self._act("Discarding…", lambda: actions.discard(services, event_ids)),
-            details="\n".join(event_ids),
+            "and the webhook kept for them is deleted.\n\n" + "\n".join(event_ids),
+            "Discard",
+            safe="Cancel",
+            answered=answered,
         )
 
     def _open_delivery(self, entry: Any) -> None:

@@ -1,56 +1,40 @@
-"""What importing settings would change, in words (no Qt): shown before an import is applied,
-because an imported file can point the relay or the Segment host somewhere else."""
+"""What importing settings would change, worded for the confirmation (no Qt). The comparison
+itself is :func:`segment_desktop.core.config_changes.setting_changes`; this names the settings
+as the screens do."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from segment_desktop.core.config import Config
+from segment_desktop.core.config_changes import SettingChange, setting_changes
 
 #: Setting path → how to name it. Paths not listed are named by their keys.
 NAMES = {
-    ("commerce", "base_url"): "Commerce store URL",
-    ("commerce", "client_id"): "Commerce client ID",
-    ("segment", "host"): "Segment host",
-    ("segment", "path"): "Segment path",
-    ("relay_url",): "Relay URL",
-    ("sandbox",): "Sandbox mode",
-    ("delivery", "kind"): "How Commerce delivers",
-    ("delivery", "sqs_queue_url"): "SQS queue URL",
-    ("delivery", "sqs_region"): "SQS region",
-    ("delivery", "sqs_access_key_id"): "SQS access key ID",
-}
-#: Settings that decide where customer data goes: flagged in the list.
-DESTINATIONS = {
-    ("segment", "host"),
-    ("segment", "path"),
-    ("relay_url",),
-    ("delivery", "kind"),
-    ("delivery", "sqs_queue_url"),
+    "commerce.base_url": "Commerce store URL",
+    "commerce.client_id": "Commerce client ID",
+    "segment.host": "Segment host",
+    "segment.path": "Segment path",
+    "relay_url": "Relay URL",
+    "sandbox": "Sandbox mode",
+    "delivery.kind": "How Commerce delivers",
+    "delivery.sqs_queue_url": "SQS queue URL",
+    "delivery.sqs_region": "SQS region",
+    "delivery.sqs_access_key_id": "SQS access key ID",
 }
 
 
-def _flatten(value: Any, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], Any]:
-    if isinstance(value, dict) and path[:1] != ("template_overrides",):
-        flat: dict[tuple[str, ...], Any] = {}
-        for key, inner in value.items():
-            flat.update(_flatten(inner, (*path, str(key))))
-        return flat
-    if path[:1] == ("template_overrides",) and isinstance(value, dict):
-        return {(*path, key): text for key, text in value.items()}
-    return {path: value}
-
-
-def _name(path: tuple[str, ...]) -> str:
+def _name(path: str) -> str:
     if path in NAMES:
         return NAMES[path]
-    if path[0] == "tracking" and len(path) == 3:
-        return f"Tracking of {path[1]} ({path[2]})"
-    if path[0] == "template_overrides":
-        return f"Template {path[1]}"
-    if path[0] == "integration_ids":
-        return f"Remembered integration {path[1]!r}"
-    return ".".join(path)
+    parts = path.split(".")
+    if parts[0] == "tracking" and len(parts) == 3:
+        return f"Tracking of {parts[1]} ({parts[2]})"
+    if parts[0] == "template_overrides":
+        return f"Template {'.'.join(parts[1:])}"
+    if parts[0] == "integration_ids":
+        return f"Remembered integration {'.'.join(parts[1:])!r}"
+    return path
 
 
 def _shown(value: Any) -> str:
@@ -61,27 +45,18 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
+def _line(change: SettingChange) -> str:
+    name = _name(change.path)
+    if change.path.startswith("template_overrides."):
+        if change.before is not None and change.after is not None:
+            return f"{name}: edited"
+        return f"{name}: added" if change.after is not None else f"{name}: back to the default"
+    line = f"{name}: {_shown(change.before)} → {_shown(change.after)}"
+    return f"{line}   (where your customer data goes)" if change.destination else line
+
+
 def settings_diff(old: Config, new: Config) -> list[str]:
     """One line per changed setting, the destinations of customer data first."""
-    before, after = _flatten(old.to_dict()), _flatten(new.to_dict())
-    lines: list[tuple[int, str]] = []
-    for path in sorted(set(before) | set(after)):
-        if path == ("schema_version",) or before.get(path) == after.get(path):
-            continue
-        name = _name(path)
-        if path[0] == "template_overrides":
-            change = (
-                "edited"
-                if path in before and path in after
-                else "added"
-                if path in after
-                else "back to the default"
-            )
-            lines.append((1, f"{name}: {change}"))
-            continue
-        line = f"{name}: {_shown(before.get(path))} → {_shown(after.get(path))}"
-        if path in DESTINATIONS:
-            lines.append((0, f"{line}   (where your customer data goes)"))
-        else:
-            lines.append((1, line))
-    return [text for _, text in sorted(lines, key=lambda item: item[0])]
+    return [
+        _line(change) for change in setting_changes(old, new) if change.path != "schema_version"
+    ]

@@ -151,8 +151,10 @@ def collect(
     relay = server.relay
     metrics = relay.metrics
     metrics.journal.keep()  # the delivery log: from now on the relay keeps recent deliveries
+    from segment_desktop.relay.parked import parked as parked_work
+
     stats = relay.outbox.stats(now)
-    parked = relay.outbox.parked()
+    parked = parked_work(relay.outbox)
     deliveries = metrics.journal.recent()
     day = metrics.timeline(24 * 60)
     hour = Series(day.minutes[-60:], 60.0, {k: v[-60:] for k, v in day.counts.items()})

@@ -32,6 +32,7 @@ from segment_desktop.core.expression_values import (
     show_value,
 )
 from segment_desktop.core.jsonata_paths import chain_before, relative_path, scope_at
+from segment_desktop.core.jsonata_reference import BY_NAME
 from segment_desktop.core.render import Renderer
 from segment_desktop.core.samples import Sample
 from segment_desktop.ui.studio.completion_popup import Completer
@@ -277,14 +278,22 @@ class EditorAssist(QObject):
         start, end = self._path_around(position)
         if end <= start:
             return
+        function = BY_NAME.get(text[start + 1 : end]) if text[start] == "$" else None
+        if function is not None and text[end : end + 1] == "(":
+            # A function call: its help, from the table completion and the reference use.
+            self._show_hover(f"{function.signature}\n{function.description}")
+            return
         self._submit("hover", start, end, self._hover_done, lambda _piece, _err: None)
 
     def _hover_done(self, piece: str, result: Evaluation) -> None:
         kind, text = show_value(result.value, limit=400)
         if result.selection.unknown:
-            self.hover.setText(f"{piece}: {result.selection.note}")
+            self._show_hover(f"{piece}: {result.selection.note}")
         else:
-            self.hover.setText(f"{piece} — {kind}\n{text}")
+            self._show_hover(f"{piece} — {kind}\n{text}")
+
+    def _show_hover(self, text: str) -> None:
+        self.hover.setText(text)
         self.hover.adjustSize()
         viewport = self._editor.viewport()
         x = min(self._hover_at.x() + 12, max(0, viewport.width() - self.hover.width()))

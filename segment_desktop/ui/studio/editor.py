@@ -108,6 +108,14 @@ class CodeEditor(QPlainTextEdit):
         self._fit_to_size(self._size())
         self._refresh_selections()
 
+    def replace_all(self, text: str) -> None:
+        """Replace the whole text as one step the user can undo."""
+        cursor = self.textCursor()
+        cursor.beginEditBlock()
+        cursor.select(QTextCursor.SelectionType.Document)
+        cursor.insertText(text)
+        cursor.endEditBlock()
+
     # -- error marker -----------------------------------------------------------------------
     def set_error(self, line: int | None, column: int | None, message: str) -> None:
         """Mark an error at 1-based ``line``/``column`` (clamped into the text)."""

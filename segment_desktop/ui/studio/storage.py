@@ -7,18 +7,33 @@ unchanged"), so there the studio writes to the flow's draft, which Finish saves 
 
 from __future__ import annotations
 
+import difflib
 from typing import Protocol
 
 from segment_desktop.core.config import ConfigStore
 from segment_desktop.core.flow import SetupFlow
 from segment_desktop.core.templates import default_template
 
-__all__ = ["DraftStorage", "SettingsStorage", "TemplateStorage", "override_for"]
+__all__ = [
+    "DraftStorage",
+    "SettingsStorage",
+    "TemplateStorage",
+    "diff_against_default",
+    "override_for",
+]
 
 
 def override_for(key: str, text: str) -> str | None:
     """The override to keep for ``text``: ``None`` when it is the built-in default again."""
     return None if text.strip() == default_template(key).strip() else text
+
+
+def diff_against_default(key: str, text: str) -> str:
+    """A unified diff from the built-in template to ``text`` ("" when they are equal)."""
+    default = default_template(key).splitlines(keepends=True)
+    lines = difflib.unified_diff(default, text.splitlines(keepends=True), "default", "yours",
+                                 lineterm="")  # fmt: skip
+    return "\n".join(line.rstrip("\n") for line in lines)
 
 
 class TemplateStorage(Protocol):

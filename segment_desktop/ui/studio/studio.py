@@ -1,20 +1,15 @@
 """The template studio: edit a template, preview it live on a chosen event, save or send it.
 
-This module composes the pieces and keeps the edit's state (which template, saved or not);
-each piece lives in a module of its own: the list (:mod:`.template_list`), the editor
-(:mod:`.editor`), the event chooser (:mod:`.sample_chooser`), the preview (:mod:`.preview`),
-where saves go (:mod:`.storage`), sending (:mod:`.sending`) and the questions to the user
-(:mod:`.dialogs`). Panels beside the preview are added with :meth:`TemplateStudio.add_panel`.
+This module composes the pieces (see the package's module map) and keeps the edit's state.
 """
 
 from __future__ import annotations
 
-import difflib
 import html
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut, QTextCursor
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -41,7 +36,12 @@ from segment_desktop.ui.studio.live_preview import PREVIEW_DEBOUNCE_MS, LivePrev
 from segment_desktop.ui.studio.preview import Preview, PreviewPanel
 from segment_desktop.ui.studio.sample_chooser import SampleChooser
 from segment_desktop.ui.studio.sending import SegmentSender, SendAction, describe_send_report
-from segment_desktop.ui.studio.storage import SettingsStorage, TemplateStorage, override_for
+from segment_desktop.ui.studio.storage import (
+    SettingsStorage,
+    TemplateStorage,
+    diff_against_default,
+    override_for,
+)
 from segment_desktop.ui.studio.template_list import TemplateList
 from segment_desktop.ui.tasks import TaskRunner
 
@@ -366,11 +366,7 @@ class TemplateStudio(QWidget):
         """Put the saved version back in the editor (undoable) and preview it."""
         if not self._dirty:
             return
-        cursor = self.editor.textCursor()
-        cursor.beginEditBlock()
-        cursor.select(QTextCursor.SelectionType.Document)
-        cursor.insertText(self._saved_text)
-        cursor.endEditBlock()
+        self.editor.replace_all(self._saved_text)
         self.request_preview()
 
     def request_save(self) -> None:
@@ -420,28 +416,14 @@ class TemplateStudio(QWidget):
         """Put the default text in the editor (undoable; saved only on Save)."""
         if self._key is None:
             return
-        if not self._dialogs.confirm_reset(self, BY_KEY[self._key].name):
-            return
-        cursor = self.editor.textCursor()
-        cursor.beginEditBlock()
-        cursor.select(QTextCursor.SelectionType.Document)
-        cursor.insertText(default_template(self._key))
-        cursor.endEditBlock()
-
-    def diff_against_default(self) -> str:
-        """A unified diff from the default template to the editor's text ("" when equal)."""
-        if self._key is None:
-            return ""
-        default = default_template(self._key).splitlines(keepends=True)
-        mine = self.editor.toPlainText().splitlines(keepends=True)
-        lines = difflib.unified_diff(default, mine, "default", "yours", lineterm="")
-        return "\n".join(line.rstrip("\n") for line in lines)
+        if self._dialogs.confirm_reset(self, BY_KEY[self._key].name):
+            self.editor.replace_all(default_template(self._key))
 
     def show_diff(self) -> None:
-        if self._key is None:
-            return
-        title = f"{BY_KEY[self._key].name}: your template against the default"
-        self._dialogs.show_diff(self, title, self.diff_against_default())
+        if self._key is not None:
+            title = f"{BY_KEY[self._key].name}: your template against the default"
+            diff = diff_against_default(self._key, self.editor.toPlainText())
+            self._dialogs.show_diff(self, title, diff)
 
     # -- preview ------------------------------------------------------------------------------
     def request_preview(self) -> None:

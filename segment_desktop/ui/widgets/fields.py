@@ -3,6 +3,8 @@ with show/hide, and a message line under a field for the error that belongs to i
 
 from __future__ import annotations
 
+import html
+
 from PySide6 import QtCore
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -37,18 +39,41 @@ def button_named(button: QAbstractButton) -> QAbstractButton:
     return button
 
 
+def split_details(text: str) -> tuple[str, str]:
+    """``text`` without the raw cause the clients append in square brackets (``… try again.
+    [[Errno 111] Connection refused]``), and that cause (``""`` when there is none)."""
+    stripped = text.rstrip()
+    if not stripped.endswith("]"):
+        return text, ""
+    depth = 0
+    for index in range(len(stripped) - 1, -1, -1):
+        depth += {"]": 1, "[": -1}.get(stripped[index], 0)
+        if depth == 0:
+            if index == 0:
+                return text, ""
+            return stripped[:index].rstrip(), stripped[index + 1 : -1]
+    return text, ""
+
+
 class MessageLabel(QLabel):
     """A line for a message that belongs to one field or one action: error, success or hint.
 
-    Empty means hidden, so a form does not jump around with blank lines.
+    Empty means hidden, so a form does not jump around with blank lines. A raw technical cause
+    at the end of a message (an errno, an SSL source line) is kept behind a "Details" link, for
+    a support request, rather than shown to everyone. :meth:`text` is the message as plain
+    text, without the markup of that link.
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWordWrap(True)
         self.kind = ""
+        self.message = ""
+        self.details = ""
+        self.details_shown = False
         self.hide()
         self._formatted = False
+        self.linkActivated.connect(self._toggle_details)
 
     def show_error(self, text: str) -> None:
         self._show(text, "error", ERROR_STYLE)
@@ -61,8 +86,15 @@ class MessageLabel(QLabel):
 
     def clear_message(self) -> None:
         self.kind = ""
+        self.message = self.details = ""
         self.setText("")
         self.hide()
+
+    def text(self) -> str:
+        """The message shown, as plain text (with the details when they are shown)."""
+        if self.details_shown and self.details:
+            return f"{self.message}\n{self.details}"
+        return self.message
 
     def _show(self, text: str, kind: str, style: str) -> None:
         if not text:
@@ -71,14 +103,37 @@ class MessageLabel(QLabel):
         if not self._formatted:
             # Here rather than in __init__: naming the Qt namespace costs ~40 ms once, and
             # these labels are built before the first window is shown but filled only later.
-            self.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-            self.setTextFormat(QtCore.Qt.TextFormat.PlainText)  # messages quote user input
+            flags = QtCore.Qt.TextInteractionFlag
+            self.setTextInteractionFlags(
+                flags.TextSelectableByMouse
+                | flags.LinksAccessibleByMouse
+                | flags.LinksAccessibleByKeyboard
+            )
+            # Rich text only for the Details link: the message itself is escaped, since
+            # messages quote what the user typed.
+            self.setTextFormat(QtCore.Qt.TextFormat.RichText)
             self._formatted = True
         self.kind = kind
+        self.message, self.details = split_details(text)
+        self.details_shown = False
         self.setStyleSheet(style)
-        self.setText(text)
-        self.setAccessibleName(text)
+        self._render()
+        self.setAccessibleName(self.message)
+        self.setAccessibleDescription(self.details)
         self.show()
+
+    def _render(self) -> None:
+        body = html.escape(self.message).replace("\n", "<br>")
+        if self.details and self.details_shown:
+            details = html.escape(self.details)
+            body += f'<br><small>{details}</small> <a href="hide">Hide details</a>'
+        elif self.details:
+            body += ' <a href="details">Details</a>'
+        super().setText(body)
+
+    def _toggle_details(self, _link: str = "") -> None:
+        self.details_shown = not self.details_shown
+        self._render()
 
 
 class SecretField(QWidget):

@@ -17,10 +17,10 @@ from PySide6.QtWidgets import (
 )
 
 from segment_desktop.core.config import Config
-from segment_desktop.ui.dashboard.confirm import ask
-from segment_desktop.ui.services import Services
+from segment_desktop.services import Services
 from segment_desktop.ui.tasks import TaskRunner
 from segment_desktop.ui.widgets.busy import BusyBar
+from segment_desktop.ui.widgets.dialogs import Dialogs, QtDialogs
 from segment_desktop.ui.widgets.fields import MessageLabel, button_named
 from segment_desktop.ui.widgets.tables import ReadOnlyTable
 
@@ -94,11 +94,14 @@ class IntegrationsPanel(QWidget):
         config: Callable[[], Config],
         parent: QWidget | None = None,
         events: Callable[[], Mapping[str, tuple[str, str]]] = dict,
+        *,
+        dialogs: Dialogs | None = None,
     ) -> None:
         """``events``: Commerce event id → (event name, order or customer), for the log's
         Detail column (the relay in this process knows them)."""
         super().__init__(parent)
         self.services = services
+        self.dialogs: Dialogs = dialogs or QtDialogs()
         self.tasks = tasks
         self.config = config
         self.events = events
@@ -297,13 +300,19 @@ class IntegrationsPanel(QWidget):
         if chosen is None:
             return
         config = self.config()
-        self.confirm = ask(
+
+        def answered(yes: bool) -> None:
+            if yes:
+                self._delete_now(config, chosen)
+
+        self.dialogs.ask_later(
             self,
-            "Delete integration",
+            "Delete integration?",
             f"Delete {chosen.get('name')} at Commerce? Its events will no longer reach "
             "Segment until you register again.",
-            "&Delete",
-            lambda: self._delete_now(config, chosen),
+            "Delete",
+            safe="Cancel",
+            answered=answered,
         )
 
     def _delete_now(self, config: Config, chosen: dict[str, Any]) -> None:
@@ -335,18 +344,24 @@ class IntegrationsPanel(QWidget):
         self.busy.stop()
         self._update_buttons()
         config = self.config()
-        self.confirm = ask(
+
+        def answered(yes: bool) -> None:
+            if yes:
+                self._action(
+                    "Registering the integrations with Commerce…",
+                    lambda: self.services.reregister(config),
+                    "The integrations are registered as configured.",
+                )
+
+        plan = "\n".join(lines) or "Nothing changes: Commerce already has it all."
+        self.dialogs.ask_later(
             self,
-            "Re-register with Commerce",
-            "Re-registering changes the integrations at Commerce as listed below (as the "
-            "setup's Finish page does). Continue?",
-            "&Re-register",
-            lambda: self._action(
-                "Registering the integrations with Commerce…",
-                lambda: self.services.reregister(config),
-                "The integrations are registered as configured.",
-            ),
-            details="\n".join(lines) or "Nothing changes: Commerce already has it all.",
+            "Re-register with Commerce?",
+            "Re-registering makes these changes at Commerce (as the setup's Finish page "
+            f"does):\n\n{plan}",
+            "Re-register",
+            safe="Cancel",
+            answered=answered,
         )
 
     # -- logs --------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Page 5: the template studio for the enabled templates, editing the setup's draft."""
+"""Step 5: the template studio for the enabled templates, editing the setup's draft."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout
 
 from segment_desktop.core.config import Config
 from segment_desktop.core.events import BY_KEY
-from segment_desktop.core.flow import Page
-from segment_desktop.ui.services import Services
+from segment_desktop.core.flow import Draft, Step
+from segment_desktop.services import Services
 from segment_desktop.ui.studio import TemplateStudio
 from segment_desktop.ui.studio.storage import DraftStorage, TemplateStorage
 from segment_desktop.ui.tasks import TaskRunner
@@ -24,9 +24,11 @@ def make_studio(
     tasks: TaskRunner,
     config: Config,
     storage: TemplateStorage | None = None,
+    draft: Draft | None = None,
 ) -> TemplateStudio:
-    """A studio wired to our services; it saves to ``storage`` (default: the settings file)."""
-    commerce, segment = services.studio_clients(config)
+    """A studio wired to our services; it saves to ``storage`` (default: the settings file).
+    ``draft``: the setup's secrets, not in the keyring before Finish."""
+    commerce, segment = services.studio_clients(config, draft)
     return TemplateStudio(
         services.renderer(),
         services.config_store,
@@ -46,7 +48,7 @@ class TemplatesPage(FlowPage):
     ``templates_dirty``); the studio's Revert button is the way back.
     """
 
-    page_id = Page.TEMPLATES
+    page_id = Step.TEMPLATES
 
     def build(self, layout: QVBoxLayout) -> None:
         self.setTitle("Templates")
@@ -68,7 +70,9 @@ class TemplatesPage(FlowPage):
         config = copy.deepcopy(self.flow.config)
         self._make_room()
         if self.studio is None:
-            self.studio = make_studio(self.services, self.tasks, config, DraftStorage(self.flow))
+            self.studio = make_studio(
+                self.services, self.tasks, config, DraftStorage(self.flow), self.flow.draft()
+            )
             self.studio.dirtyChanged.connect(self.flow.templates_dirty)
             self._layout.insertWidget(1, self.studio, 1)
             self._layout.setStretch(self._layout.count() - 2, 0)  # the studio takes the room

@@ -1,4 +1,4 @@
-"""Page 3: Segment connection. The test is honest: it proves the host answers, not the key."""
+"""Step 3: Segment connection. The test is honest: it proves the host answers, not the key."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from PySide6.QtWidgets import (
 )
 
 from segment_desktop.core.config import DEFAULT_SEGMENT_HOST, DEFAULT_SEGMENT_PATH
-from segment_desktop.core.flow import Page
-from segment_desktop.ui.services import SegmentCheck
+from segment_desktop.core.errors import InvalidURLError, NetworkError
+from segment_desktop.core.flow import Step
+from segment_desktop.services import SegmentCheck
 from segment_desktop.ui.widgets.busy import BusyBar
 from segment_desktop.ui.widgets.fields import (
     MessageLabel,
@@ -23,7 +24,7 @@ from segment_desktop.ui.widgets.fields import (
     name_after_label,
 )
 from segment_desktop.ui.widgets.presets import apply_preset, sync_preset
-from segment_desktop.ui.wizard.base import FlowPage
+from segment_desktop.ui.wizard.base import FlowPage, help_box
 
 TEST_TASK = "wizard.segment"
 OTHER = "Other (type the host)"
@@ -31,6 +32,14 @@ HOSTS: dict[str, str] = {
     "Default (US)": DEFAULT_SEGMENT_HOST,
     "EU": "https://events.eu1.segmentapis.com",
 }
+PROOF = (
+    "• Test connection sends an empty batch: it proves that Segment answers at this host and "
+    "path (network, TLS, any proxy). Segment accepts any write key there, so it cannot prove "
+    "the key.\n"
+    "• Send test event sends one track call named “Segment Desktop Connection Test”. When it "
+    "appears in your source's Debugger, the write key and the region are right.\n"
+    "• The EU host is for EU workspaces only: a write key sent to the wrong region is refused."
+)
 #: The write key's placeholder while the wizard reads the saved key from the keyring.
 READING_KEYRING = "Reading the saved write key from the system keyring…"
 
@@ -38,7 +47,7 @@ READING_KEYRING = "Reading the saved write key from the system keyring…"
 class SegmentPage(FlowPage):
     """Host (with presets), Path, Write Key (masked); Test connection and Send test event."""
 
-    page_id = Page.SEGMENT
+    page_id = Step.SEGMENT
 
     def build(self, layout: QVBoxLayout) -> None:
         self.setTitle("Segment Connection")
@@ -55,11 +64,18 @@ class SegmentPage(FlowPage):
         self.path = QLineEdit(self)
         name_after_label(self.path, "Path")
         self.write_key = SecretField("Write Key", self)
+        self.host_problem = MessageLabel(self)
+        self.path_problem = MessageLabel(self)
         self.field_problem = MessageLabel(self)
+        self.problems = {
+            "host": self.host_problem,
+            "path": self.path_problem,
+            "write_key": self.field_problem,
+        }
         layout.addLayout(form)
         add_field_row(form, "&Region:", self.preset)
-        add_field_row(form, "&Host:", self.host)
-        add_field_row(form, "&Path:", self.path)
+        add_field_row(form, "&Host:", self.host, self.host_problem)
+        add_field_row(form, "&Path:", self.path, self.path_problem)
         add_field_row(form, "&Write Key:", self.write_key, self.field_problem)
         buttons = QHBoxLayout()
         self.test_button = QPushButton("&Test connection", self)
@@ -75,6 +91,8 @@ class SegmentPage(FlowPage):
         self.result = MessageLabel(self)
         self.result.setObjectName("segmentResult")
         layout.addWidget(self.result)
+        layout.addSpacing(12)
+        layout.addWidget(help_box("What the buttons prove", PROOF, self))
         self.preset.currentTextChanged.connect(self._preset_chosen)
         for edit in (self.host, self.path):
             edit.textEdited.connect(self._edited)
@@ -93,6 +111,9 @@ class SegmentPage(FlowPage):
         self._sync_preset()
         self._edited()
 
+    def action_button(self) -> QPushButton:
+        return self.test_button
+
     def saved_secret_pending(self) -> None:
         """The wizard is reading the saved write key: say so in the (still empty) field."""
         self.write_key.edit.setPlaceholderText(READING_KEYRING)
@@ -108,6 +129,7 @@ class SegmentPage(FlowPage):
         self._load()
 
     def initializePage(self) -> None:
+        super().initializePage()
         segment = self.flow.config.segment
         if (segment.host, segment.path, self.flow.write_key) != (
             self.host.text().strip().rstrip("/"),
@@ -130,8 +152,9 @@ class SegmentPage(FlowPage):
         self._tested = False
         self.result.clear_message()
         self.flow.edit_segment(self.host.text(), self.path.text(), self.write_key.text())
-        problem = self.flow.segment_problem()
-        self.field_problem.show_hint(problem)
+        problems = self.flow.segment_problems()
+        for name, label in self.problems.items():
+            label.show_hint(problems.get(name, ""))
         self._update_buttons()
 
     def _update_buttons(self) -> None:
@@ -139,15 +162,36 @@ class SegmentPage(FlowPage):
         usable = not self.flow.segment_problem()
         self.test_button.setEnabled(usable and not busy)
         self.send_button.setEnabled(usable and not busy and self._tested)
+        if busy:
+            waiting = "Waiting for Segment: wait, or press Cancel."
+            self.test_button.setToolTip(waiting)
+            self.send_button.setToolTip(waiting)
+            return
+        self.test_button.setToolTip(
+            "Check that Segment answers at this host and path."
+            if usable
+            else "Fix the fields marked above first."
+        )
+        if not usable:
+            self.send_button.setToolTip("Fix the fields marked above first.")
+        elif not self._tested:
+            self.send_button.setToolTip("Test the connection first.")
+        else:
+            self.send_button.setToolTip("Send one track call, to see it arrive in Segment.")
 
     def _values(self) -> tuple[str, str, str]:
         s = self.flow.config.segment
         return s.host, s.path, self.flow.write_key
 
     def _start(self, text: str) -> None:
+        for button in (self.test_button, self.send_button):
+            self.keep_focus_from(button, self.write_key.edit)
         self.flow.set_busy(self.page_id, True)
         self.busy.start(text)
         self.result.clear_message()
+        for label in self.problems.values():
+            if label.kind == "error":  # a previous test's verdict; field hints stay
+                label.clear_message()
         self._update_buttons()
 
     def _finished(self) -> None:
@@ -187,6 +231,9 @@ class SegmentPage(FlowPage):
         self._update_buttons()
         if check.ok:
             self.result.show_ok(check.summary)
+            self.focus_next()
+        elif check.field in self.problems:
+            self.problems[check.field].show_error(check.summary)  # under the field at fault
         else:
             self.result.show_error(check.summary)
 
@@ -199,7 +246,8 @@ class SegmentPage(FlowPage):
         self.flow.segment_checked(False, str(error))
         self._tested = False
         self._update_buttons()
-        self.result.show_error(str(error))
+        at_fault = self.host_problem if isinstance(error, InvalidURLError | NetworkError) else None
+        (at_fault or self.result).show_error(str(error))
 
     def page_error_text(self) -> str:
         return ""  # shown under the buttons, where the test was started

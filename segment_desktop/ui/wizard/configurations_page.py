@@ -1,4 +1,4 @@
-"""Page 4: which templates to enable, which Commerce event each tracks, and the relay URL."""
+"""Step 4: which templates to enable, which Commerce event each tracks, and the relay URL."""
 
 from __future__ import annotations
 
@@ -15,22 +15,52 @@ from PySide6.QtWidgets import (
 )
 
 from segment_desktop.core.events import TEMPLATES, Group, TemplateSpec
-from segment_desktop.core.flow import Page
+from segment_desktop.core.flow import Step
 from segment_desktop.ui.widgets.fields import MessageLabel, add_field_row, name_after_label
-from segment_desktop.ui.wizard.base import FlowPage, intro
+from segment_desktop.ui.wizard.base import FlowPage, help_box
 
 GROUP_TITLES = {
     Group.ORDERS: "Order Tracking Configuration",
     Group.CUSTOMERS: "Customer Tracking Configuration",
 }
+WHERE_EVENTS_GO = (
+    "• Commerce sends each chosen event to the relay URL: the public https:// address where "
+    "the relay (segment-desktop relay) runs, on a server or through a tunnel. Commerce's "
+    "servers cannot reach 127.0.0.1; only the sandbox's Commerce, on this computer, can.\n"
+    "• The relay turns each event into Segment calls with its template (next step) and sends "
+    "them to your Segment source, retrying while Segment is unreachable.\n"
+    "• Turning a template off later takes its event off the webhook at Commerce (a webhook "
+    "left with no events is disabled); nothing is deleted there."
+)
+#: Mnemonic letters already taken on this page: the Relay URL field, and the wizard's Back,
+#: Next and Finish buttons.
+TAKEN = frozenset("rbnf")
+
+
+def with_mnemonic(label: str, name: str, taken: set[str]) -> str:
+    """``label`` with an ``&`` before a letter of ``name`` (inside it) not in ``taken``:
+    the first letter of one of its words if possible, else any of its letters. Adds the
+    letter to ``taken``; returns ``label`` unchanged when every letter is taken."""
+    start = label.find(name)
+    if start < 0:
+        return label
+    words = [i for i, c in enumerate(name) if c.isalpha() and (i == 0 or name[i - 1] == " ")]
+    others = [i for i, c in enumerate(name) if c.isalpha() and i not in words]
+    for i in words + others:
+        letter = name[i].lower()
+        if letter not in taken:
+            taken.add(letter)
+            at = start + i
+            return label[:at] + "&" + label[at:]
+    return label
 
 
 class TemplateRow:
     """One template: its check box, and its event (a combo when an alternative exists)."""
 
-    def __init__(self, spec: TemplateSpec, parent: QWidget) -> None:
+    def __init__(self, spec: TemplateSpec, parent: QWidget, taken: set[str]) -> None:
         self.spec = spec
-        self.check = QCheckBox(spec.label, parent)
+        self.check = QCheckBox(with_mnemonic(spec.label, spec.name, taken), parent)
         self.check.setAccessibleName(spec.label)
         self.event_label = QLabel(f"{spec.name} event:", parent)
         self.combo: QComboBox | None = None
@@ -56,18 +86,19 @@ class TemplateRow:
 class ConfigurationsPage(FlowPage):
     """Check boxes labelled as in the Integrations Hub, event choices, and the relay URL."""
 
-    page_id = Page.CONFIGURATIONS
+    page_id = Step.CONFIGURATIONS
 
     def build(self, layout: QVBoxLayout) -> None:
         self.setTitle("Configurations")
         self.setSubTitle("Choose what to send to Segment, and where Commerce delivers its events.")
         self.rows: dict[str, TemplateRow] = {}
+        taken = set(TAKEN)
         for group, title in GROUP_TITLES.items():
             box = QGroupBox(title, self)
             grid = QGridLayout(box)
             grid.setColumnStretch(0, 1)
             for index, spec in enumerate(t for t in TEMPLATES if t.group == group):
-                row = TemplateRow(spec, box)
+                row = TemplateRow(spec, box, taken)
                 self.rows[spec.key] = row
                 grid.addWidget(row.check, index, 0)
                 grid.addWidget(row.event_label, index, 1)
@@ -85,13 +116,8 @@ class ConfigurationsPage(FlowPage):
         name_after_label(self.relay_url, "Relay URL")
         self.relay_error = MessageLabel(self)
         add_field_row(form, "&Relay URL:", self.relay_url, self.relay_error)
-        layout.addWidget(
-            intro(
-                "Commerce sends each event to this address: where the relay "
-                "(segment-desktop relay) runs, reachable from the internet over https.",
-                self,
-            )
-        )
+        layout.addSpacing(12)
+        layout.addWidget(help_box("Where events go", WHERE_EVENTS_GO, self))
         self.relay_url.textEdited.connect(self._relay_edited)
         self._load()
 

@@ -1,24 +1,34 @@
-"""Page 6: what registration will do, and Finish applying it off the GUI thread."""
+"""Step 6: what registration will do, and Finish applying it off the GUI thread."""
 
 from __future__ import annotations
 
 import logging
+import threading
 
-from PySide6.QtWidgets import QLabel, QListWidget, QVBoxLayout
+from PySide6.QtWidgets import QLabel, QListWidget, QVBoxLayout, QWizard
 
 from segment_desktop.core.config import Config
 from segment_desktop.core.errors import SegmentDesktopError
 from segment_desktop.core.events import BY_KEY
-from segment_desktop.core.flow import Draft, Page
-from segment_desktop.ui.services import PlanSummary
+from segment_desktop.core.flow import Draft, Step
+from segment_desktop.registration import RegistrationStopped
+from segment_desktop.services import PlanSummary
 from segment_desktop.ui.widgets.busy import BusyBar
-from segment_desktop.ui.widgets.fields import MessageLabel
+from segment_desktop.ui.widgets.fields import MessageLabel, split_details
 from segment_desktop.ui.wizard.base import FlowPage, intro
 
 log = logging.getLogger(__name__)
 
 PLAN_TASK = "wizard.plan"
 APPLY_TASK = "wizard.apply"
+
+
+def with_details(template: str, error: BaseException) -> str:
+    """``template`` around the error's message, its raw cause (if any) kept at the end, where
+    the message line puts it behind "Details"."""
+    message, details = split_details(str(error))
+    text = template.format(message)
+    return f"{text} [{details}]" if details else text
 
 
 class FinishPage(FlowPage):
@@ -28,7 +38,7 @@ class FinishPage(FlowPage):
     error is shown; the user can go back, fix, and press Finish again.
     """
 
-    page_id = Page.FINISH
+    page_id = Step.FINISH
 
     def build(self, layout: QVBoxLayout) -> None:
         self.setTitle("Finish")
@@ -39,11 +49,12 @@ class FinishPage(FlowPage):
         layout.addWidget(intro("Changes at Commerce:", self))
         self.plan_list = QListWidget(self)
         self.plan_list.setAccessibleName("Changes at Commerce")
-        self.plan_list.setMaximumHeight(140)
-        layout.addWidget(self.plan_list)
+        layout.addWidget(self.plan_list, 1)
         self.busy = BusyBar(self)
-        self.busy.cancel_button.hide()  # registering must run to its end to report truthfully
+        self.busy.cancelRequested.connect(self.cancel)
         layout.addWidget(self.busy)
+        #: Set to stop registering after the write in progress (never in the middle of one).
+        self._stop = threading.Event()
         self.result = MessageLabel(self)
         self.result.setObjectName("finishResult")
         layout.addWidget(self.result)
@@ -71,6 +82,22 @@ class FinishPage(FlowPage):
             on_error=self._plan_failed,
         )
 
+    def registering(self) -> bool:
+        return self.tasks.is_busy(APPLY_TASK)
+
+    def cancel(self) -> None:
+        """Cancel: stop planning at once; stop registering after the current write, whose
+        outcome is still shown."""
+        if self.registering():
+            self._stop.set()
+            self.busy.cancel_button.setEnabled(False)
+            self.busy.start("Stopping after the change in progress at Commerce…")
+            return
+        self.tasks.cancel(PLAN_TASK)
+        self._end()
+        self.plan_list.clear()
+        self.plan_list.addItem("Not read: cancelled. Go back and forward again to read it.")
+
     def cleanupPage(self) -> None:
         self.tasks.cancel(PLAN_TASK)
         self._end()
@@ -91,7 +118,9 @@ class FinishPage(FlowPage):
     def _plan_failed(self, error: BaseException) -> None:
         self._end()
         self.plan_list.clear()
-        self.flow.set_error(self.page_id, f"Could not read the current integrations: {error}")
+        self.flow.set_error(
+            self.page_id, with_details("Could not read the current integrations: {}", error)
+        )
 
     # -- Finish ------------------------------------------------------------------------------
 
@@ -106,6 +135,11 @@ class FinishPage(FlowPage):
             return
         self.result.clear_message()
         self.flow.set_error(self.page_id, "")
+        self._stop.clear()
+        self.busy.cancel_button.setEnabled(True)
+        wizard = self.wizard()
+        if wizard is not None:  # Finish is disabled while registering: keep its focus here
+            self.keep_focus_from(wizard.button(QWizard.WizardButton.FinishButton), self.plan_list)
         self._begin("Registering the integrations with Commerce…")
         self.tasks.submit(
             APPLY_TASK,
@@ -115,7 +149,10 @@ class FinishPage(FlowPage):
         )
 
     def _apply(self) -> Config:  # worker thread: no widgets here
-        config = self.flow.accept(self.services.register, self.services.save)
+        stop = self._stop.is_set
+        config = self.flow.accept(
+            lambda draft: self.services.register(draft, should_stop=stop), self.services.save
+        )
         if config.sandbox:
             try:
                 self.services.start_relay(config)
@@ -127,16 +164,19 @@ class FinishPage(FlowPage):
         self._end()
         self.applied = config
         count = len(config.integration_ids)
-        self.result.show_ok(f"Done: {count} integration(s) registered and the settings saved.")
+        noun = "integration" if count == 1 else "integrations"
+        self.result.show_ok(f"Done: {count} {noun} registered and the settings saved.")
         wizard = self.wizard()
         if wizard is not None:
             wizard.accept()
 
     def _apply_failed(self, error: BaseException) -> None:
         self._end()
+        after = "Your previous settings are unchanged."
+        if isinstance(error, RegistrationStopped):
+            after = "The changes made are remembered: press Finish to make the rest."
         self.flow.set_error(
-            self.page_id,
-            f"Setup was not finished: {error} Your previous settings are unchanged.",
+            self.page_id, with_details(f"Setup was not finished: {{}} {after}", error)
         )
 
 

@@ -1,4 +1,4 @@
-"""Page 2: Commerce connection. Connect obtains a real token off the GUI thread."""
+"""Step 2: Commerce connection. Connect obtains a real token off the GUI thread."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ from segment_desktop.core.errors import (
     NotFoundError,
     SecretStoreError,
 )
-from segment_desktop.core.flow import Page
-from segment_desktop.ui.services import CommerceConnection
+from segment_desktop.core.flow import Step
+from segment_desktop.services import CommerceConnection
+from segment_desktop.services.connections import address_note
 from segment_desktop.ui.widgets.busy import BusyBar
 from segment_desktop.ui.widgets.fields import (
     MessageLabel,
@@ -29,7 +30,7 @@ from segment_desktop.ui.widgets.fields import (
     name_after_label,
 )
 from segment_desktop.ui.widgets.presets import apply_preset, sync_preset
-from segment_desktop.ui.wizard.base import FlowPage
+from segment_desktop.ui.wizard.base import FlowPage, help_box
 
 CONNECT_TASK = "wizard.commerce"
 OTHER = "Other (type the URL)"
@@ -38,6 +39,16 @@ REGIONS: dict[str, str] = {
     "EU West": "https://euwest.api.elasticpath.com",
     "US East": "https://useast.api.elasticpath.com",
 }
+WHERE = (
+    "• Client ID and Client Secret: in Commerce Manager, System › Application Keys. Create a "
+    "key there; its secret is shown only once, when it is created.\n"
+    "• Token URL: your store's region, EU West (euwest.api.elasticpath.com) or US East "
+    "(useast.api.elasticpath.com). A Commerce Manager address (…cm.elasticpath.com) is "
+    "turned into its region's API address, and the page says so.\n\n"
+    "Connect asks Commerce for an access token with this key (gives up within about 20 "
+    "seconds) and checks that the key may manage webhooks. Nothing is changed at Commerce "
+    "until Finish."
+)
 #: The secret field's placeholder while the wizard reads the saved secret from the keyring.
 READING_KEYRING = "Reading the saved secret from the system keyring…"
 
@@ -49,7 +60,7 @@ class CommercePage(FlowPage):
     secret, an unusable or unreachable address under the URL, anything else under Connect.
     """
 
-    page_id = Page.COMMERCE
+    page_id = Step.COMMERCE
 
     def build(self, layout: QVBoxLayout) -> None:
         self.setTitle("Commerce Connection")
@@ -80,7 +91,6 @@ class CommercePage(FlowPage):
         add_field_row(form, "Client &Secret:", self.secret, self.secret_error)
         self.connect_button = QPushButton("&Connect", self)
         button_named(self.connect_button)
-        self.connect_button.setDefault(False)
         self.connect_button.setAutoDefault(False)
         row = QHBoxLayout()
         row.addWidget(self.connect_button)
@@ -91,6 +101,8 @@ class CommercePage(FlowPage):
         self.result = MessageLabel(self)
         self.result.setObjectName("commerceResult")
         layout.addWidget(self.result)
+        layout.addSpacing(12)
+        layout.addWidget(help_box("Where to find these", WHERE, self))
         self.region.currentTextChanged.connect(self._region_chosen)
         for edit in (self.url, self.client_id):
             edit.textEdited.connect(self._edited)
@@ -113,6 +125,9 @@ class CommercePage(FlowPage):
         if self.flow.is_complete(self.page_id) and commerce.client_id:
             self.result.show_ok(f"Connected earlier to {commerce.base_url}.")
 
+    def action_button(self) -> QPushButton:
+        return self.connect_button
+
     def saved_secret_pending(self) -> None:
         """The wizard is reading the saved secret: say so in the (still empty) field."""
         self.secret.edit.setPlaceholderText(READING_KEYRING)
@@ -125,24 +140,23 @@ class CommercePage(FlowPage):
         wizard is opened with the secret at hand (:class:`SetupFlow`).
         """
         self.secret.edit.setPlaceholderText("")
+        saved, current = self.flow.saved.commerce, self.flow.config.commerce
+        if not secret and saved.client_id and not self.flow.client_secret:
+            self.result.show_hint(
+                "Connect is needed again: the client secret saved with this key could not be "
+                "read from your system keyring. Enter it and press Connect."
+            )
         if not secret or self.flow.client_secret:
             return
-        saved, current = self.flow.saved.commerce, self.flow.config.commerce
-        if (
-            saved.base_url
-            and saved.client_id
-            and (saved.base_url, saved.client_id)
-            == (
-                current.base_url,
-                current.client_id,
-            )
-        ):
-            self.flow.commerce_connected(saved.base_url, saved.client_id, secret)
+        same_key = (saved.base_url, saved.client_id) == (current.base_url, current.client_id)
+        if saved.base_url and saved.client_id and same_key:
+            self.flow.commerce_connected(saved.base_url, saved.client_id, secret, restored=True)
         else:
             self.flow.edit_commerce(current.base_url, current.client_id, secret)
         self._load()
 
     def initializePage(self) -> None:
+        super().initializePage()
         # Values may have been filled in by the sandbox on the Welcome page.
         commerce = self.flow.config.commerce
         if (commerce.base_url, commerce.client_id, self.flow.client_secret) != (
@@ -171,6 +185,13 @@ class CommercePage(FlowPage):
     def _update_button(self) -> None:
         busy = self.flow.status(self.page_id).busy
         self.connect_button.setEnabled(self.flow.can_connect() and not busy)
+        if busy:
+            why = "Connecting now: wait, or press Cancel."
+        elif not self.flow.can_connect():
+            why = "Fill in the Token URL, the Client ID and the Client Secret first."
+        else:
+            why = "Sign in to Commerce with this key (at most about 20 seconds)."
+        self.connect_button.setToolTip(why)
 
     # -- connecting --------------------------------------------------------------------------
 
@@ -178,12 +199,14 @@ class CommercePage(FlowPage):
         if not self.flow.can_connect():
             return
         url, client_id, secret = self.url.text(), self.client_id.text().strip(), self.secret.text()
+        self.keep_focus_from(self.connect_button, self.secret.edit)
         self.flow.set_busy(self.page_id, True)
         self._update_button()
         self.busy.start("Connecting to Commerce…")
+        progress = self.busy.progress()
         self.tasks.submit(
             CONNECT_TASK,
-            lambda _token: self.services.connect_commerce(url, client_id, secret),
+            lambda _token: self.services.connect_commerce(url, client_id, secret, progress),
             on_result=lambda c: self._connected(c, client_id, secret),
             on_error=self._failed,
         )
@@ -210,10 +233,14 @@ class CommercePage(FlowPage):
             f"Connected to {connection.base_url}. The client secret is saved in your "
             f"system keyring.{note}"
         )
+        self.focus_next()
 
     def _failed(self, error: BaseException) -> None:
         self._finished()
         message = str(error)
+        rewritten = address_note(self.url.text())
+        if rewritten and isinstance(error, NetworkError | NotFoundError | AuthenticationError):
+            message = f"{rewritten} {message}"
         self.flow.commerce_failed(message)
         if isinstance(error, AuthenticationError):
             target = (
@@ -229,6 +256,13 @@ class CommercePage(FlowPage):
         else:
             target = self.result
         target.show_error(message)
+        field = {
+            id(self.client_id_error): self.client_id,
+            id(self.secret_error): self.secret.edit,
+            id(self.url_error): self.url,
+        }.get(id(target))
+        if field is not None:
+            field.setFocus()
 
     def page_error_text(self) -> str:
         return ""  # errors are shown next to their field

@@ -1,14 +1,13 @@
-"""Fixture: moto's SQS server on 127.0.0.1, and helpers for tests of the relay's SQS worker.
+"""Helpers for tests of the relay's SQS worker, on the shared ``moto_sqs`` server.
 
-``moto_sqs`` (session scope) yields the server's endpoint URL; each test makes its own queues
-(unique names), so tests never see each other's messages. Clients use dummy keys: this server
-does not check them (``auth_enforcing_sqs`` starts one that does).
+Each test makes its own queues (unique names), so tests never see each other's messages.
+Clients use dummy keys: that server does not check them (``auth_enforcing_sqs`` starts one
+that does).
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -29,20 +28,6 @@ REGION = "us-east-1"
 ACCESS_KEY_ID = "AKIDTESTING"
 SECRET_ACCESS_KEY = "testing-secret"
 INTEGRATION_ID = "1a2b3c4d-0000-4000-8000-00000000beef"
-
-
-@pytest.fixture(scope="session")
-def moto_sqs() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
 
 
 @pytest.fixture

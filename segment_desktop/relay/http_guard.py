@@ -1,0 +1,123 @@
+"""Bounds on a request's head, before the relay's app sees it.
+
+uvicorn's httptools protocol reads a request line and headers of any size, for as long as the
+client takes: a few unfinished multi-megabyte headers hold hundreds of megabytes, and a client
+trickling bytes holds a connection for ever, all before the webhook secret is checked.
+:class:`GuardedHttpToolsProtocol` answers 431 as soon as a head passes its size limit, and 408
+when a head has not arrived in time after the connection opened or its first byte came
+(closing the connection either way). The defaults are in :mod:`segment_desktop.relay.app`;
+a proxy in front should hold the same or tighter limits. A Commerce delivery's head is well
+under a kilobyte and arrives at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from segment_desktop.relay.app import HEAD_SECONDS, MAX_HEAD_BYTES
+
+
+def _answer(status: bytes, text: bytes) -> bytes:
+    return (
+        b"HTTP/1.1 " + status + b"\r\ncontent-type: text/plain; charset=utf-8\r\n"
+        b"content-length: " + str(len(text)).encode("ascii") + b"\r\n"
+        b"connection: close\r\n\r\n" + text
+    )
+
+
+def guarded_protocol(
+    max_head_bytes: int = MAX_HEAD_BYTES, head_seconds: float = HEAD_SECONDS
+) -> type[HttpToolsProtocol]:
+    """The protocol class to give uvicorn (``http=``), with these limits."""
+    too_large = _answer(
+        b"431 Request Header Fields Too Large",
+        f"The request line and headers exceed {max_head_bytes:,} bytes.".encode(),
+    )
+    too_slow = _answer(
+        b"408 Request Timeout",
+        f"The request line and headers did not arrive within {head_seconds:g} s.".encode(),
+    )
+    return type(
+        "GuardedHttpToolsProtocol",
+        (GuardedHttpToolsProtocol,),
+        {
+            "max_head_bytes": max_head_bytes,
+            "head_seconds": head_seconds,
+            "too_large": too_large,
+            "too_slow": too_slow,
+        },
+    )
+
+
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a size and a time limit on each request's head
+    (made with :func:`guarded_protocol`)."""
+
+    max_head_bytes = MAX_HEAD_BYTES
+    head_seconds = HEAD_SECONDS
+    too_large = b""
+    too_slow = b""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._in_head = True
+        self._head_bytes = 0
+        self._head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._in_head:
+            self._head_bytes += len(data)
+            if self._head_timer is None:
+                self._arm()
+        super().data_received(data)
+        # Still in the head after this chunk (which may carry the start of the body too):
+        # the parser holds what it has of the head, at most one chunk more than the cap.
+        if self._in_head and self._head_bytes > self.max_head_bytes:
+            self._refuse(self.too_large)
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        self._head_bytes = 0
+        self._disarm()
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        # The next request on this connection starts with a head of its own; its timer starts
+        # with its first byte (the keep-alive timeout covers the quiet time before).
+        self._in_head = True
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._head_timer = self.loop.call_later(self.head_seconds, self._head_timeout)
+
+    def _disarm(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timeout(self) -> None:
+        self._head_timer = None
+        busy = self.cycle is not None and not self.cycle.response_complete
+        if self._in_head and busy:
+            self._arm()  # a pipelined head: its time counts once the answer before it is out
+        elif self._in_head:
+            self._refuse(self.too_slow)
+
+    def _refuse(self, answer: bytes) -> None:
+        self._disarm()
+        self._in_head = False
+        if not self.transport.is_closing():
+            self.transport.write(answer)
+            self.transport.close()
