@@ -26,7 +26,7 @@ for _name in ("CONFIG", "DATA", "LOG"):
 
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QColor, QPalette  # noqa: E402
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget  # noqa: E402
 
 
 def dark_palette() -> QPalette:
@@ -53,6 +53,14 @@ def dark_palette() -> QPalette:
                  QPalette.ColorRole.ButtonText):  # fmt: skip
         palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#7d828a"))
     return palette
+
+
+def open_question(window: QWidget) -> QMessageBox:
+    """The confirmation the window opened (it asks without blocking)."""
+    boxes = [b for b in window.findChildren(QMessageBox) if b.isVisible()]
+    if not boxes:
+        raise SystemExit("no confirmation is open")
+    return boxes[-1]
 
 
 BROKEN = '{"type": "track", "userId": payload.data.id}'
@@ -139,8 +147,9 @@ def main() -> int:
         shot(window, "main-integrations")
         window.integrations.reregister_button.click()
         pump(1.5)
-        shot(window.integrations.confirm, "main-reregister-plan")
-        window.integrations.confirm.reject()
+        question = open_question(window)
+        shot(question, "main-reregister-plan")
+        question.reject()
 
         export = _WORK / "export.json"
         services.config_store.export_to(export, window.config)
@@ -150,8 +159,9 @@ def main() -> int:
         export.write_text(json.dumps(data))
         window.import_from(export)
         pump(1.0)
-        shot(window.confirm, "main-import-diff")
-        window.confirm.reject()
+        question = open_question(window)
+        shot(question, "main-import-diff")
+        question.reject()
 
         window.tabs.setCurrentWidget(panel)
         shot(window, "main-sandbox")
