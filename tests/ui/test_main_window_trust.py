@@ -15,7 +15,8 @@ from segment_desktop.core.template_tests import CaseStore, TestCase, cases_direc
 from segment_desktop.services import Services
 from segment_desktop.ui.main_window import MainWindow
 from segment_desktop.ui.trigger_dialog import TriggerDialog
-from segment_desktop.ui.widgets.integrations import LIST_TASK
+from segment_desktop.ui.widgets.integrations import ACTION_TASK
+from tests.fixtures.dialogs import ScriptedDialogs
 from tests.ui import test_main_window as main_window_tests
 from tests.ui.test_main_window import WAIT_MS, _is
 
@@ -51,7 +52,12 @@ def test_exported_settings_carry_the_test_cases(
     window.export_to(target)
     assert json.loads(target.read_text())["extras"]["template_tests"][0]["name"] == "kept"
     shutil.rmtree(folder)
-    with qtbot.waitSignal(window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(LIST_TASK)):
+    dialogs = window.dialogs
+    assert isinstance(dialogs, ScriptedDialogs)
+    dialogs.answers = [True, False]  # import, then not yet re-register
+    with qtbot.waitSignal(
+        window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(ACTION_TASK)
+    ):
         window.import_from(target)
     (case,) = CaseStore(folder).cases()
     assert (case.name, case.template, case.event) == ("kept", "customer_created", body)
