@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from segment_desktop.core.config import DEFAULT_SEGMENT_PATH, Config, TrackingChoice
 from segment_desktop.core.errors import ConfigError
 from segment_desktop.core.events import BY_KEY, TEMPLATES
+from segment_desktop.delivery import queue_region
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -59,6 +60,8 @@ class Draft:
     config: Config
     client_secret: str
     write_key: str
+    #: The SQS queue's secret access key (``""`` for a webhook delivery).
+    sqs_secret: str = ""
 
 
 Listener = Callable[[Step], None]
@@ -96,12 +99,14 @@ class SetupFlow:
         *,
         client_secret: str | None = None,
         write_key: str | None = None,
+        sqs_secret: str | None = None,
         with_templates: bool = True,
     ) -> None:
         self.saved = saved
         self.config = copy.deepcopy(saved)
         self.client_secret = client_secret or ""
         self.write_key = write_key or ""
+        self.sqs_secret = sqs_secret or ""
         self.with_templates = with_templates
         self._listeners: list[Listener] = []
         self._status: dict[Step, StepStatus] = {page: StepStatus() for page in Step}
@@ -328,7 +333,55 @@ class SetupFlow:
     def configurations_problem(self) -> str:
         if not self.config.chosen_events():
             return "Enable at least one template, or nothing will reach Segment."
+        if self.config.delivery.kind == "aws_sqs":
+            return next(iter(self.queue_problems().values()), "")
         return check_web_url(self.config.relay_url, "relay URL")
+
+    # -- delivery ----------------------------------------------------------------------------
+
+    def set_delivery_kind(self, kind: str) -> None:
+        """Commerce delivers to the relay URL (``webhook``) or to an SQS queue (``aws_sqs``)."""
+        if kind not in ("webhook", "aws_sqs"):
+            raise ValueError(f"Unknown delivery {kind!r}: webhook or aws_sqs.")
+        self.config.delivery.kind = kind
+        self._revalidate_configurations()
+
+    def edit_queue(self, url: str, region: str, access_key_id: str, secret: str) -> None:
+        """The user changed a queue field. Another queue's registered key no longer counts
+        (registration writes the key afresh)."""
+        delivery = self.config.delivery
+        if url.strip() != self.saved.delivery.sqs_queue_url:
+            delivery.sqs_secret_fingerprint = ""
+        else:
+            delivery.sqs_secret_fingerprint = self.saved.delivery.sqs_secret_fingerprint
+        delivery.sqs_queue_url = url.strip()
+        delivery.sqs_region = region.strip()
+        delivery.sqs_access_key_id = access_key_id.strip()
+        self.sqs_secret = secret.strip()
+        self._revalidate_configurations()
+
+    def queue_problems(self) -> dict[str, str]:
+        """What is wrong with each queue field (``url``, ``region``, ``access_key_id``,
+        ``secret``), to show under the field it concerns; empty when all are usable."""
+        d = self.config.delivery
+        problems: dict[str, str] = {}
+        url_problem = check_web_url(d.sqs_queue_url, "queue URL")
+        if not url_problem and len(urlsplit(d.sqs_queue_url).path.strip("/").split("/")) != 2:
+            url_problem = (
+                "Enter the whole queue URL, as the SQS console shows it: "
+                "https://sqs.<region>.amazonaws.com/<account>/<queue>."
+            )
+        if url_problem:
+            problems["url"] = url_problem
+        if not d.sqs_region.strip() and not queue_region(d.sqs_queue_url):
+            problems["region"] = "Enter the queue's region (for example eu-west-1)."
+        if not d.sqs_access_key_id.strip():
+            problems["access_key_id"] = (
+                "Enter the access key id of an IAM user allowed sqs:SendMessage on the queue."
+            )
+        if not self.sqs_secret:
+            problems["secret"] = "Enter the secret access key that belongs to that key id."
+        return problems
 
     def _revalidate_configurations(self) -> None:
         problem = self.configurations_problem()
@@ -364,7 +417,8 @@ class SetupFlow:
 
     def draft(self) -> Draft:
         """A copy of what Finish would register and save."""
-        return Draft(copy.deepcopy(self.config), self.client_secret, self.write_key)
+        sqs_secret = self.sqs_secret if self.config.delivery.kind == "aws_sqs" else ""
+        return Draft(copy.deepcopy(self.config), self.client_secret, self.write_key, sqs_secret)
 
     def accept(
         self,

@@ -107,14 +107,18 @@ class Depth:
     delayed: int
 
 
-def make_client(settings: QueueSettings, secret_access_key: str | None = None) -> BaseClient:
-    """A boto3 SQS client for ``settings``; explicit keys only when both halves are known."""
+def make_client(
+    settings: QueueSettings, secret_access_key: str | None = None, *, interactive: bool = False
+) -> BaseClient:
+    """A boto3 SQS client for ``settings``; explicit keys only when both halves are known.
+    ``interactive``: one attempt that gives up within 20 s (someone is waiting for it)."""
     import boto3
     from botocore.config import Config as BotoConfig
 
+    attempts, read_timeout = (1, 15) if interactive else (3, MAX_WAIT_SECONDS + 10)
     options: dict[str, Any] = {
-        "config": BotoConfig(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5,
-                             read_timeout=MAX_WAIT_SECONDS + 10),
+        "config": BotoConfig(retries={"max_attempts": attempts, "mode": "standard"},
+                             connect_timeout=5, read_timeout=read_timeout),
     }  # fmt: skip
     region = settings.region_name()
     if region:
@@ -130,12 +134,15 @@ def make_client(settings: QueueSettings, secret_access_key: str | None = None) -
         raise ConfigError(_start_problem(settings, err)) from None
 
 
-def check_queue(settings: QueueSettings, secret_access_key: str | None = None) -> QueueInfo:
+def check_queue(
+    settings: QueueSettings, secret_access_key: str | None = None, *, interactive: bool = False
+) -> QueueInfo:
     """Prove the queue and the credentials (a delivery page's connection test): its settings,
     or a :class:`ConfigError` saying what to fix. Reading the queue's attributes needs
     ``sqs:GetQueueAttributes``, which the workers' credentials have (Commerce's need only
-    ``sqs:SendMessage``)."""
-    queue = Queue(make_client(settings, secret_access_key), settings)
+    ``sqs:SendMessage``). ``interactive``: see :func:`make_client`."""
+    client = make_client(settings, secret_access_key, interactive=interactive)
+    queue = Queue(client, settings)
     try:
         return queue.check()
     finally:

@@ -10,6 +10,7 @@ Module map:
 * ``stores``: the settings and secret stores, and sandbox mode's separate ones.
 * ``connections``: signing in to Commerce, checking Segment, sending the test event.
 * ``integrations``: our integrations at Commerce, their delivery logs, enable and delete.
+* ``queue``: checking the SQS queue Commerce is to deliver to.
 * ``setup``: the registration plan Finish shows and the registration it performs.
 * ``local_relay``: the relay and the emulators this process runs in sandbox mode.
 * ``container``: :class:`Services`, which wires the above once and is handed to windows.

@@ -21,7 +21,7 @@ from segment_desktop.core.secrets import (
     SecretStore,
     new_webhook_secret,
 )
-from segment_desktop.services import connections, integrations, local_relay, setup, stores
+from segment_desktop.services import connections, integrations, local_relay, queue, setup, stores
 from segment_desktop.services.connections import CommerceConnection, SegmentCheck
 from segment_desktop.services.local_relay import RelayStatus
 from segment_desktop.services.setup import PlanSummary
@@ -82,7 +82,9 @@ class Services:
 
     def is_configured(self, config: Config) -> bool:
         """Setup has been finished once (Commerce is known and integrations were registered)."""
-        return bool(config.commerce.base_url and config.commerce.client_id and config.relay_url)
+        delivery = config.delivery
+        target = delivery.sqs_queue_url if delivery.kind == "aws_sqs" else config.relay_url
+        return bool(config.commerce.base_url and config.commerce.client_id and target)
 
     def read_secret(self, name: str) -> str | None:
         return stores.read_secret(self.secrets, name)
@@ -219,6 +221,12 @@ class Services:
 
     def send_test_event(self, host: str, path: str, write_key: str) -> str:
         return connections.send_test_event(host, path, write_key, sandbox=self.sandbox is not None)
+
+    # -- delivery ------------------------------------------------------------------------------
+
+    def check_queue(self, url: str, region: str, access_key_id: str, secret: str) -> str:
+        """Check an SQS queue and its keys (``queue.check_queue``); ``ConfigError`` if not."""
+        return queue.check_queue(url, region, access_key_id, secret)
 
     # -- registration --------------------------------------------------------------------------
 

@@ -9,6 +9,8 @@ Module map:
 * ``steps``: the side list of steps with the current one marked.
 * ``welcome_page``, ``commerce_page``, ``segment_page``, ``configurations_page``,
   ``templates``, ``finish_page``: one module per step.
+* ``delivery_section``: the Configurations page's choice of where Commerce delivers (the relay
+  URL, or an Amazon SQS queue with Check queue).
 """
 
 from segment_desktop.ui.wizard.wizard import SetupWizard

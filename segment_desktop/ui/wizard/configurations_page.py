@@ -1,40 +1,43 @@
-"""Step 4: which templates to enable, which Commerce event each tracks, and the relay URL."""
+"""Step 4: which templates to enable, which Commerce event each tracks, and where Commerce
+delivers (the relay URL or an SQS queue: ``delivery_section``)."""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFormLayout,
     QGridLayout,
     QGroupBox,
     QLabel,
-    QLineEdit,
     QVBoxLayout,
     QWidget,
 )
 
 from segment_desktop.core.events import TEMPLATES, Group, TemplateSpec
 from segment_desktop.core.flow import Step
-from segment_desktop.ui.widgets.fields import MessageLabel, add_field_row, name_after_label
+from segment_desktop.ui.widgets.fields import name_after_label
 from segment_desktop.ui.wizard.base import FlowPage, help_box
+from segment_desktop.ui.wizard.delivery_section import LETTERS, DeliverySection
 
 GROUP_TITLES = {
     Group.ORDERS: "Order Tracking Configuration",
     Group.CUSTOMERS: "Customer Tracking Configuration",
 }
 WHERE_EVENTS_GO = (
-    "• Commerce sends each chosen event to the relay URL: the public https:// address where "
-    "the relay (segment-desktop relay) runs, on a server or through a tunnel. Commerce's "
+    "• As a webhook, Commerce sends each chosen event to the relay URL: the public "
+    "https:// address where the relay (segment-desktop relay) runs, on a server or through "
+    "a tunnel. Commerce's "
     "servers cannot reach 127.0.0.1; only the sandbox's Commerce, on this computer, can.\n"
     "• The relay turns each event into Segment calls with its template (next step) and sends "
     "them to your Segment source, retrying while Segment is unreachable.\n"
-    "• Turning a template off later takes its event off the webhook at Commerce (a webhook "
+    "• On an SQS queue, events wait until a relay worker takes them, so an outage of the "
+    "relay costs none; the same templates serve both deliveries.\n"
+    "• Turning a template off later takes its event off the integration at Commerce (one "
     "left with no events is disabled); nothing is deleted there."
 )
-#: Mnemonic letters already taken on this page: the Relay URL field, and the wizard's Back,
-#: Next and Finish buttons.
-TAKEN = frozenset("rbnf")
+#: Mnemonic letters already taken on this page: the Relay URL field, the delivery box's, and
+#: the wizard's Back, Next and Finish buttons.
+TAKEN = frozenset("rbnf") | LETTERS
 
 
 def with_mnemonic(label: str, name: str, taken: set[str]) -> str:
@@ -109,13 +112,10 @@ class ConfigurationsPage(FlowPage):
                         lambda _text, key=spec.key: self._changed(key)
                     )
             layout.addWidget(box)
-        form = QFormLayout()
-        layout.addLayout(form)
-        self.relay_url = QLineEdit(self)
-        self.relay_url.setPlaceholderText("https://relay.example.com/webhooks/commerce")
-        name_after_label(self.relay_url, "Relay URL")
-        self.relay_error = MessageLabel(self)
-        add_field_row(form, "&Relay URL:", self.relay_url, self.relay_error)
+        self.delivery = DeliverySection(self, self)
+        layout.addWidget(self.delivery)
+        self.relay_url = self.delivery.relay_url
+        self.relay_error = self.delivery.relay_error
         layout.addSpacing(12)
         layout.addWidget(help_box("Where events go", WHERE_EVENTS_GO, self))
         self.relay_url.textEdited.connect(self._relay_edited)
@@ -132,7 +132,7 @@ class ConfigurationsPage(FlowPage):
                 row.combo.setCurrentText(choice.event)
                 row.combo.blockSignals(False)
                 row.combo.setEnabled(choice.enabled)
-        self.relay_url.setText(self.flow.config.relay_url)
+        self.delivery.load()
         self._show_status()
 
     def initializePage(self) -> None:
@@ -147,6 +147,13 @@ class ConfigurationsPage(FlowPage):
     def _relay_edited(self, text: str) -> None:
         self.flow.set_relay_url(text)
 
+    def saved_secret_pending(self) -> None:
+        self.delivery.saved_secret_pending()
+
+    def cleanupPage(self) -> None:
+        if self.delivery.tasks_busy():
+            self.delivery.cancel()
+
     def _show_status(self) -> None:
         if not hasattr(self, "relay_error"):
             return
@@ -157,4 +164,6 @@ class ConfigurationsPage(FlowPage):
             self.relay_error.show_error(error)
         else:
             self.relay_error.clear_message()
-        self.page_error.show_error("" if "relay URL" in error else error)
+        queue = self.flow.config.delivery.kind == "aws_sqs" and self.flow.config.chosen_events()
+        # A queue's problems are shown under their fields (see DeliverySection).
+        self.page_error.show_error("" if "relay URL" in error or queue else error)

@@ -11,6 +11,7 @@ from segment_desktop.core.config import Config
 from segment_desktop.core.errors import SegmentDesktopError
 from segment_desktop.core.events import BY_KEY
 from segment_desktop.core.flow import Draft, Step
+from segment_desktop.delivery import queue_region
 from segment_desktop.registration import RegistrationStopped
 from segment_desktop.services import PlanSummary
 from segment_desktop.ui.widgets.busy import BusyBar
@@ -66,11 +67,14 @@ class FinishPage(FlowPage):
         self.flow.set_error(self.page_id, "")
         config = self.flow.config
         lines = [f"• {BY_KEY[key].name} ← {event}" for key, event in config.chosen_events().items()]
-        self.events.setText(
-            "Segment will receive:\n"
-            + "\n".join(lines)
-            + f"\n\nCommerce will call: {config.relay_url}"
-        )
+        delivery = config.delivery
+        if delivery.kind == "aws_sqs":
+            region = queue_region(delivery.sqs_queue_url, delivery.sqs_region)
+            where = f"Commerce will put each event on the SQS queue: {delivery.sqs_queue_url}"
+            where += f" ({region})" if region else ""
+        else:
+            where = f"Commerce will call: {config.relay_url}"
+        self.events.setText("Segment will receive:\n" + "\n".join(lines) + f"\n\n{where}")
         self.plan_list.clear()
         self.plan_list.addItem("Reading the integrations registered at Commerce…")
         draft = self.flow.draft()
@@ -153,7 +157,9 @@ class FinishPage(FlowPage):
         config = self.flow.accept(
             lambda draft: self.services.register(draft, should_stop=stop), self.services.save
         )
-        if config.sandbox:
+        # The in-process relay takes webhooks; a queue is read by relay workers
+        # (segment-desktop relay --sqs-queue-url).
+        if config.sandbox and config.delivery.kind != "aws_sqs":
             try:
                 self.services.start_relay(config)
             except SegmentDesktopError as err:  # setup itself is done and saved

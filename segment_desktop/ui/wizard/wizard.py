@@ -21,7 +21,11 @@ from PySide6.QtWidgets import QWidget, QWizard
 
 from segment_desktop.core.config import Config
 from segment_desktop.core.flow import SetupFlow, Step
-from segment_desktop.core.secrets import COMMERCE_CLIENT_SECRET, SEGMENT_WRITE_KEY
+from segment_desktop.core.secrets import (
+    COMMERCE_CLIENT_SECRET,
+    SEGMENT_WRITE_KEY,
+    SQS_SECRET_ACCESS_KEY,
+)
 from segment_desktop.services import Services
 from segment_desktop.ui.tasks import TaskRunner
 from segment_desktop.ui.widgets.dialogs import Dialogs, QtDialogs
@@ -54,6 +58,7 @@ ABANDONED_ON_QUIT = (
     "wizard.commerce",
     "wizard.segment",
     "wizard.plan",
+    "wizard.queue",
     "wizard.sandbox",
     SECRETS_TASK,
 )
@@ -250,16 +255,18 @@ class SetupWizard(QWizard):
             lambda _token: (
                 services.read_secret(COMMERCE_CLIENT_SECRET),
                 services.read_secret(SEGMENT_WRITE_KEY),
+                services.read_secret(SQS_SECRET_ACCESS_KEY),
             ),
             on_result=self._secrets_read,
             on_error=self._secrets_failed,
         )
 
-    def _secrets_read(self, values: tuple[str | None, str | None]) -> None:
+    def _secrets_read(self, values: tuple[str | None, str | None, str | None]) -> None:
         from segment_desktop.ui.wizard.commerce_page import CommercePage
+        from segment_desktop.ui.wizard.configurations_page import ConfigurationsPage
         from segment_desktop.ui.wizard.segment_page import SegmentPage
 
-        client_secret, write_key = values
+        client_secret, write_key, sqs_secret = values
         self.secrets_pending = False
         self.build_pages()
         commerce, segment = self.pages.get(Step.COMMERCE), self.pages.get(Step.SEGMENT)
@@ -267,12 +274,15 @@ class SetupWizard(QWizard):
             commerce.saved_secret_arrived(client_secret)
         if isinstance(segment, SegmentPage):
             segment.saved_secret_arrived(write_key)
+        configurations = self.pages.get(Step.CONFIGURATIONS)
+        if isinstance(configurations, ConfigurationsPage):
+            configurations.delivery.saved_secret_arrived(sqs_secret)
         self.secretsLoaded.emit()
 
     def _secrets_failed(self, error: BaseException) -> None:
         # read_secret already turns keyring failures into None; this is anything else.
         log.warning("Could not read the saved secrets: %s", error)
-        self._secrets_read((None, None))
+        self._secrets_read((None, None, None))
 
     # -- closing ---------------------------------------------------------------------------------
 
