@@ -21,6 +21,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sandbox": ("segment_desktop.sandbox.command", "run the Commerce and Segment emulators"),
     "register": ("segment_desktop.register_command", "register the integrations with Commerce"),
     "relay": ("segment_desktop.relay.command", "receive Commerce webhooks and deliver to Segment"),
+    "test-templates": (
+        "segment_desktop.test_templates_command",
+        "run the saved template test cases (for CI)",
+    ),
+    "trigger": ("segment_desktop.trigger_command", "send a Commerce webhook to a relay"),
 }
 HELP_FLAGS = frozenset({"-h", "--help"})
 

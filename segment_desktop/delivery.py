@@ -41,6 +41,13 @@ class Target:
         }
 
     @property
+    def compared(self) -> tuple[tuple[str, str], ...]:
+        """The configuration keys compared with Commerce's (besides the secret), named."""
+        if self.integration_type == "webhook":
+            return (("url", "relay URL"),)
+        return (("url", "queue URL"), ("region", "region"), ("aws_access_key_id", "access key id"))
+
+    @property
     def secret_field(self) -> str:
         return "secret_key" if self.integration_type == "webhook" else "aws_secret_access_key"
 

@@ -339,9 +339,7 @@ def _difference(
     configuration = configuration if isinstance(configuration, dict) else {}
     wanted = want["configuration"]
     differs = [
-        label
-        for key, label in _SETTINGS[target.integration_type]
-        if not may_be(configuration.get(key), wanted[key])
+        label for key, label in target.compared if not may_be(configuration.get(key), wanted[key])
     ]
     echoed = configuration.get(target.secret_field)
     if echoed is not None and not may_be(echoed, target.secret):
@@ -359,17 +357,6 @@ def _difference(
         update["configuration"] = dict(wanted)
         words += differs
     return update, tuple(words)
-
-
-#: The configuration keys compared (besides the secret), with their names in a plan.
-_SETTINGS: dict[str, tuple[tuple[str, str], ...]] = {
-    "webhook": (("url", "relay URL"),),
-    "aws_sqs": (
-        ("url", "queue URL"),
-        ("region", "region"),
-        ("aws_access_key_id", "access key id"),
-    ),
-}
 
 
 def _relay_warnings(relay_url: str, commerce_url: str) -> list[str]:

@@ -45,6 +45,8 @@ CONFIG_FILE_NAME = "config.json"
 SCHEMA_VERSION = 2
 #: Marks an export file, so that importing some other JSON file gives a clear error.
 EXPORT_KIND = "segment-desktop-settings"
+#: An export's section for data kept beside the settings (template test cases …), by name.
+EXTRAS_KEY = "extras"
 
 DEFAULT_SEGMENT_HOST = "https://api.segment.io"
 DEFAULT_SEGMENT_PATH = "/v1/batch"
@@ -342,14 +344,19 @@ class ConfigStore:
             ) from None
         return target
 
-    def export_to(self, path: Path, config: Config) -> None:
+    def export_to(
+        self, path: Path, config: Config, extras: Mapping[str, Any] | None = None
+    ) -> None:
         """Write ``config`` to a file the user chose, marked as a settings export.
 
-        Holds no secret: :class:`Config` has none. Written atomically, like the settings file.
+        ``extras`` (JSON data by name, e.g. ``template_tests``) travels beside the settings; see
+        :meth:`import_extras`. Holds no secret: :class:`Config` has none. Written atomically,
+        like the settings file.
         """
         config.validate()
         path = Path(path)
-        data = encode_settings({"kind": EXPORT_KIND, **config.to_dict()})
+        extra = {EXTRAS_KEY: dict(extras)} if extras else {}
+        data = encode_settings({"kind": EXPORT_KIND, **config.to_dict(), **extra})
         try:
             atomic_write(path, data)
         except OSError as exc:
@@ -375,6 +382,13 @@ class ConfigStore:
                 f"{str(data.get('kind'))[:60]!r}). Choose a file made by Export settings."
             )
         return _parse(raw, str(path))
+
+    def import_extras(self, path: Path) -> dict[str, Any]:
+        """The ``extras`` an export carries (empty when it has none); check the file with
+        :meth:`import_from` first."""
+        raw = read_settings_bytes(Path(path), "file to import")
+        extras = decode_settings(raw, str(path)).get(EXTRAS_KEY) if raw is not None else None
+        return extras if isinstance(extras, dict) else {}
 
     # -- internals ---------------------------------------------------------------------------
 

@@ -12,7 +12,16 @@ from typing import Any
 from segment_desktop.core.config import Config
 
 #: Settings that decide where customer data goes, or which store is read.
-DESTINATIONS = frozenset({"segment.host", "segment.path", "commerce.base_url", "relay_url"})
+DESTINATIONS = frozenset(
+    {
+        "segment.host",
+        "segment.path",
+        "commerce.base_url",
+        "relay_url",
+        "delivery.kind",
+        "delivery.sqs_queue_url",
+    }
+)
 
 
 @dataclass(frozen=True)

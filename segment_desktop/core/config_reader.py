@@ -144,7 +144,7 @@ class SettingsReader:
         return result
 
     def config(self, data: Mapping[str, Any]) -> Config:
-        top = self._object(data, "", {f.name for f in fields(Config)} | {"kind"})
+        top = self._object(data, "", {f.name for f in fields(Config)} | {"kind", model.EXTRAS_KEY})
         version = top.get("schema_version", model.SCHEMA_VERSION)
         if not isinstance(version, int) or isinstance(version, bool):
             self.problems.append(

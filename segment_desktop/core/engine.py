@@ -284,7 +284,9 @@ class JsonataPythonEngine:
         from jsonata import jsonata as jsonata_module
 
         try:
-            expr = jsonata_module.Jsonata(text)
+            # jsonata-python's tokenizer reads past the end of a template that ends in a comment
+            # (IndexError); a trailing newline leaves every other position where it was.
+            expr = jsonata_module.Jsonata(text + "\n")
         except Exception as err:
             raise _error_from_exception(err) from None
         expr.set_output_convert_nulls(False)

@@ -8,6 +8,9 @@ No message ever contains a secret (client secret, write key, webhook secret).
     ├── EventError                  a body that is not a Commerce webhook event, unreadable file
     ├── TemplateError               a template that does not compile or fails at run time
     │   └── TemplateTimeout         a template that runs too long or recurses too deep
+    ├── TestCaseError               a saved template test case that cannot be read or written
+    ├── TrackingPlanError           a tracking plan that is not JSON or holds an invalid schema
+    ├── OverrideError               a ``--set PATH=VALUE`` whose path or value is unusable
     ├── ServiceError                talking to Commerce or Segment failed
     │   ├── InvalidURLError         a URL we refuse (plain http to a non-loopback host, bad shape)
     │   ├── NetworkError            DNS, refused connection, TLS, timeout: nothing usable came back
@@ -158,3 +161,24 @@ class ServerError(HTTPStatusError):
 
 class CallRejectedError(SegmentDesktopError):
     """A Segment call we will not send as it is (too large, invalid), with the reason."""
+
+
+class TestCaseError(SegmentDesktopError):
+    """A template test case file is unreadable, not JSON, or not shaped like a case.
+
+    ``path`` names the file, so a CI log points at what to fix.
+    """
+
+    __test__ = False  # a name pytest would otherwise try to collect
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class TrackingPlanError(SegmentDesktopError):
+    """A tracking plan that cannot be read, or whose rules are not valid JSON Schemas."""
+
+
+class OverrideError(SegmentDesktopError):
+    """An override of a webhook body (``PATH=VALUE``) names a missing path or a bad value."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -183,12 +184,14 @@ class WebhookApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == WEBHOOK_PATH and scope["method"] == "POST":
+            started = time.perf_counter()
             try:
                 answer = await self._receive(scope, receive)
             except _Answer as early:
                 await _send_json(send, early.status, early.body, early.headers)
             else:
                 await _send_json(send, 200, answer.as_dict())
+            self.relay.metrics.observe("webhook_ack", time.perf_counter() - started)
         else:
             await self._others(scope, receive, send)
 
@@ -262,12 +265,7 @@ def _status_app(webhooks: WebhookApp) -> Starlette:
 
     async def metrics(request: Request) -> Response:
         stats = await run_in_threadpool(relay.outbox_stats)
-        text = relay.metrics.render(stats)
-        text += (
-            "# HELP segment_desktop_relay_in_flight Deliveries being handled now.\n"
-            "# TYPE segment_desktop_relay_in_flight gauge\n"
-            f"segment_desktop_relay_in_flight {webhooks.in_flight + webhooks.receiving}\n"
-        )
+        text = relay.metrics.render(stats, webhooks.in_flight + webhooks.receiving)
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
     return Starlette(

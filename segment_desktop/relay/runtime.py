@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,15 +159,28 @@ class Relay:
         and ``RenderUnavailable`` when the event cannot be stored now.
         """
         prepared: Accepted | Pending
+        rendering = time.perf_counter()
         if self.pool is not None:
             outcome = await asyncio.wrap_future(self.pool.submit(body))
             prepared = self.intake.take(outcome)
         else:
             loop = asyncio.get_running_loop()
             prepared = await loop.run_in_executor(self.executor, self.intake.prepare, body)
+        self.metrics.observe("render", time.perf_counter() - rendering)
         if isinstance(prepared, Pending):
-            stored = await asyncio.wrap_future(prepared.future)
-            prepared = self.intake.finish(prepared, stored)
+            pending = prepared
+            stored = await asyncio.wrap_future(pending.future)
+            prepared = self.intake.finish(pending, stored)
+            if stored:  # the desktop app's delivery log (the journal keeps nothing unless asked)
+                record = pending.record
+                self.metrics.journal.webhook(
+                    record.event_id,
+                    record.triggered_by,
+                    body,
+                    prepared.status,
+                    record.calls,
+                    record.failures,
+                )
         return prepared
 
     def outbox_stats(self) -> OutboxStats:

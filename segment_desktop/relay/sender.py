@@ -24,6 +24,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from segment_desktop.relay.journal import RETRYING, SENT
 from segment_desktop.relay.metrics import Metrics
 from segment_desktop.relay.outbox import Outbox
 from segment_desktop.relay.records import OutboxCall
@@ -209,6 +210,7 @@ class Sender:
         from segment_desktop.core.errors import CallRejectedError
 
         assert self.client is not None, "Sender.client must be set before start()"
+        started = time.perf_counter()
         try:
             outcome = self.client.send_encoded_batch([c.call_json for c in batch])
             status = str(outcome.status)
@@ -223,10 +225,12 @@ class Sender:
         except Exception as exc:  # a bug or an unexpected library error: keep the calls
             log.exception("Sending a batch to Segment failed unexpectedly")
             status, code, reason, retry_after = "failed", None, f"{type(exc).__name__}", None
+        self.metrics.observe("segment_send", time.perf_counter() - started)
         ids = [c.id for c in batch]
         if status == "sent":
             self.outbox.acknowledge(ids)
             self.metrics.add("sent", len(ids))
+            self.metrics.journal.answered(batch, SENT)
             self._failures = 0
             self.last_error = None
             self.last_sent_at = time.time()
@@ -242,6 +246,7 @@ class Sender:
             text += f" (HTTP {code}): {reason}" if code else f": {reason}"
             self.outbox.park(ids, text)
             self.metrics.add("parked", len(ids))
+            self.metrics.journal.answered(batch, text)
             self.last_error = text
             log.error(
                 "%s; %d call(s) parked: see `segment-desktop relay parked`",
@@ -256,6 +261,7 @@ class Sender:
             text = f"Segment did not take the batch ({reason or 'no answer'})"
             self.outbox.retry_later(ids, self._paused_until, text)
             self.metrics.add("retried", len(ids))
+            self.metrics.journal.answered(batch, RETRYING + text)
             self.last_error = text
             log.warning(
                 "%s; %d call(s) kept, next try in %.1f s",

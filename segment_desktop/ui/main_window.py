@@ -1,47 +1,63 @@
-"""The main window after setup: integrations and their deliveries, relay status, sandbox tools."""
+"""The main window after setup: a live dashboard of the pipeline (overview, deliveries), the
+integrations at Commerce, and in sandbox mode the tools to fire sample events."""
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
-    QSplitter,
+    QPushButton,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from segment_desktop.core.config import Config
 from segment_desktop.core.events import BY_KEY
+from segment_desktop.core.template_tests import extras_for_export, restore_from_export
 from segment_desktop.services import Services
+from segment_desktop.ui.dashboard.pipeline import PipelineHeader
+from segment_desktop.ui.dashboard.snapshot import queue_url
 from segment_desktop.ui.tasks import TaskRunner
 from segment_desktop.ui.widgets.dialogs import Dialogs, QtDialogs
-from segment_desktop.ui.widgets.integrations import IntegrationsPanel
-from segment_desktop.ui.widgets.relay_status import RelayStatusPanel
-from segment_desktop.ui.widgets.sandbox_panel import SandboxPanel
+
+if TYPE_CHECKING:
+    from segment_desktop.ui.dashboard.snapshot import Snapshot
+    from segment_desktop.ui.widgets.sandbox_panel import FireReport
 
 STATUS_TASK = "main.status"
 FIRE_TASK = "main.fire"
-POLL_MS = 1500
+IMPORT_TASK = "main.import"
+OPEN_TASK = "main.open-event"
+#: After the window is first shown, before the first reads start (a frame or so).
+FIRST_READ_DELAY_MS = 50
 
 
 def describe(config: Config) -> str:
-    """One paragraph: where events come from, where they go, what is tracked."""
-    tracked = ", ".join(
+    """One line: where events come from and where they go (the pipeline's addresses)."""
+    mode = "Sandbox mode: everything runs on this computer. " if config.sandbox else ""
+    queue = queue_url(config)
+    middle = f"queue {queue}" if queue else f"relay {config.relay_url}"
+    return (
+        f"{mode}Commerce store {config.commerce.base_url} → {middle} → "
+        f"Segment {config.segment.host}{config.segment.path}"
+    )
+
+
+def tracked(config: Config) -> str:
+    """What is tracked, for the header's tooltip."""
+    names = ", ".join(
         f"{BY_KEY[key].name} ({event})" for key, event in config.chosen_events().items()
     )
-    mode = "Sandbox mode: everything runs on this computer.\n" if config.sandbox else ""
-    return (
-        f"{mode}Commerce store {config.commerce.base_url} (client {config.commerce.client_id}) "
-        f"→ relay {config.relay_url} → Segment {config.segment.host}{config.segment.path}\n"
-        f"Tracking: {tracked or 'nothing'}"
-    )
+    return f"Commerce client {config.commerce.client_id}. Tracking: {names or 'nothing'}"
 
 
 class MainWindow(QMainWindow):
@@ -68,34 +84,78 @@ class MainWindow(QMainWindow):
         self.dialogs: Dialogs = dialogs or QtDialogs()
         self.tasks = tasks or TaskRunner(self)
         self.setWindowTitle("Segment Desktop")
-        self.resize(1000, 720)
-        self.setMinimumSize(720, 520)
+        self.resize(1100, 760)
+        self.setMinimumSize(760, 560)
+        self._fired: FireReport | None = None
+        self._last_webhook: float | None = None
+        self._built = False
+        self._starting = False
 
+        # First the header, drawn at once; the tabs follow right after the first paint
+        # (:meth:`_build`), so the window is on screen before the charts and tables load.
         central = QWidget(self)
-        layout = QVBoxLayout(central)
+        self._layout = QVBoxLayout(central)
+        self.pipeline = PipelineHeader(central)
         self.header = QLabel(central)
         self.header.setWordWrap(True)
         self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(self.header)
-        splitter = QSplitter(Qt.Orientation.Vertical, central)
-        self.integrations = IntegrationsPanel(
-            services, self.tasks, lambda: self.config, splitter, dialogs=self.dialogs
-        )
-        self.integrations.configChanged.connect(self.set_config)
-        splitter.addWidget(self.integrations)
-        self.relay_panel = RelayStatusPanel(splitter)
-        splitter.addWidget(self.relay_panel)
-        self.sandbox_panel = SandboxPanel(splitter)
-        self.sandbox_panel.fireRequested.connect(self.fire_sample)
-        splitter.addWidget(self.sandbox_panel)
-        layout.addWidget(splitter, 1)
+        self.header.setEnabled(False)  # muted: the pipeline above says the same in colour
+        self._layout.addWidget(self.pipeline)
+        self._layout.addWidget(self.header)
+        self._layout.addStretch(1)
         self.setCentralWidget(central)
         self._build_menus()
+        self._show_config(config)
 
-        self.poll = QTimer(self)
-        self.poll.setInterval(POLL_MS)
-        self.poll.timeout.connect(self.refresh_status)
-        self.set_config(config)
+    def _build(self) -> None:
+        """The tabs: overview, deliveries, integrations, sandbox."""
+        if self._built:
+            return
+        from segment_desktop.ui.dashboard.dashboard import Dashboard
+        from segment_desktop.ui.widgets.integrations import IntegrationsPanel
+        from segment_desktop.ui.widgets.sandbox_panel import SandboxPanel
+
+        self._built = True
+        self.tabs = QTabWidget(self)
+        self.tabs.setDocumentMode(True)
+        self.dashboard = Dashboard(
+            self.services,
+            self.tasks,
+            lambda: self.config,
+            self.pipeline,
+            self.tabs,
+            dialogs=self.dialogs,
+        )
+        self.relay_panel = self.dashboard.relay_numbers
+        self.integrations = IntegrationsPanel(
+            self.services,
+            self.tasks,
+            lambda: self.config,
+            self.tabs,
+            self.dashboard.log.known_events,
+            dialogs=self.dialogs,
+        )
+        self.integrations.configChanged.connect(self.set_config)
+        self.integrations.listed.connect(self.dashboard.commerce_listed)
+        self.integrations.listFailed.connect(self.dashboard.commerce_failed)
+        self.sandbox_panel = SandboxPanel(self.tabs)
+        self.sandbox_panel.fireRequested.connect(self.fire_sample)
+        self.tabs.addTab(self.dashboard, "O&verview")
+        self.tabs.addTab(self.dashboard.log, "&Deliveries")
+        self.tabs.addTab(self.integrations, "&Integrations")
+        self.sandbox_tab = self.tabs.addTab(self.sandbox_panel, "Sand&box")
+        self._layout.takeAt(self._layout.count() - 1)  # the stretch held the tabs' place
+        self._layout.addWidget(self.tabs, 1)
+
+        self.open_fired = QPushButton("Open in studio", self)
+        self.open_fired.setToolTip("Open the template that failed, with the fired event.")
+        self.open_fired.clicked.connect(self._open_fired)
+        self.open_fired.hide()
+        self.statusBar().addPermanentWidget(self.open_fired)
+        self.dashboard.openInStudio.connect(self.open_studio_on)
+        self.dashboard.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.dashboard.refreshed.connect(self._snapshot_shown)
+        self._show_config(self.config)
 
     # -- menus -------------------------------------------------------------------------------
 
@@ -120,11 +180,14 @@ class MainWindow(QMainWindow):
         self.refresh_action.setShortcut(QKeySequence.StandardKey.Refresh)
         self.refresh_action.triggered.connect(self.refresh)
         setup_menu.addActions([self.rerun_action, self.studio_action, self.refresh_action])
+        self.trigger_action = QAction("&Trigger a webhook…", self)
+        self.trigger_action.triggered.connect(self.open_trigger)
+        setup_menu.addAction(self.trigger_action)
         toolbar = self.addToolBar("Actions")
         toolbar.setObjectName("actions")
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        toolbar.addActions([self.rerun_action, self.studio_action])
+        toolbar.addActions([self.rerun_action, self.studio_action, self.refresh_action])
         toolbar.addSeparator()
         toolbar.addActions([self.export_action, self.import_action])
 
@@ -132,57 +195,78 @@ class MainWindow(QMainWindow):
 
     def set_config(self, config: Config) -> None:
         """Show ``config`` (after setup ran again, an import, or an action)."""
+        self._show_config(config)
+        if self._built:
+            self.refresh()
+
+    def _show_config(self, config: Config) -> None:
         self.config = config
         self.header.setText(describe(config))
-        self.sandbox_panel.setVisible(self.services.sandbox is not None)
-        self.refresh()
+        self.header.setToolTip(tracked(config))
+        if self._built:
+            self.tabs.setTabVisible(self.sandbox_tab, self.services.sandbox is not None)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self._built and not self._starting:
+            self._starting = True
+            QTimer.singleShot(0, self._start)  # once this first paint is on screen
+
+    def _start(self) -> None:
+        if not self.isVisible():  # closed before its first paint (the app is quitting)
+            return
+        self._build()
+        # The first reads start a moment later: their imports (the HTTP client, the relay's
+        # metrics) in a worker thread would otherwise compete with drawing the tabs.
+        QTimer.singleShot(FIRST_READ_DELAY_MS, self._first_read)
+
+    def _first_read(self) -> None:
+        if self.isVisible():
+            self.refresh()
 
     def refresh(self) -> None:
+        """Read the integrations (and the selected one's delivery log) and the relay again."""
+        self._build()
         self.integrations.refresh()
-        self.refresh_status()
-        if not self.poll.isActive():
-            self.poll.start()
+        if not self.dashboard.timer.isActive():
+            self.dashboard.start()
+        else:
+            self.dashboard.refresh()
 
-    def refresh_status(self) -> None:
-        """Relay counts and, in sandbox mode, the calls Segment received (off the GUI thread)."""
-        if self.tasks.is_busy(STATUS_TASK):
+    def _snapshot_shown(self, snapshot: Snapshot) -> None:
+        self._follow_fired(snapshot)
+        if snapshot.last_webhook != self._last_webhook:
+            # A delivery arrived: Commerce has logged it, so its delivery log has news.
+            self._last_webhook = snapshot.last_webhook
+            if self.integrations.log_offset == 0:
+                self.integrations.load_logs(0)
+        sandbox = self.services.sandbox
+        if sandbox is None or self.tasks.is_busy(STATUS_TASK):
             return
         self.tasks.submit(
             STATUS_TASK,
-            lambda _t: (self.services.relay_status(), self._received_calls()),
-            on_result=self._show_status,
-            on_error=lambda err: self.relay_panel.summary.setText(f"Relay status: {err}"),
+            lambda _t: list(sandbox.segment.received_calls()),
+            on_result=self.sandbox_panel.show_calls,
         )
 
-    def _received_calls(self) -> list[dict[str, Any]]:
-        sandbox = self.services.sandbox
-        return list(sandbox.segment.received_calls()) if sandbox is not None else []
-
-    def _show_status(self, result: tuple[Any, list[dict[str, Any]]]) -> None:
-        status, calls = result
-        self.relay_panel.show_status(status)
-        if self.services.sandbox is not None:
-            self.sandbox_panel.show_calls(calls)
-
-    # -- actions -----------------------------------------------------------------------------
+    # -- firing a sample (sandbox mode) ------------------------------------------------------
 
     def fire_sample(self, event: str) -> None:
         sandbox = self.services.sandbox
         if sandbox is None:
             return
         self.sandbox_panel.fire_button.setEnabled(False)
+        self.open_fired.hide()
         self.statusBar().showMessage(f"Firing {event} in the sandbox store…")
 
         def fired(results: object) -> None:
+            from segment_desktop.ui.widgets.sandbox_panel import describe_fire
+
             self.sandbox_panel.fire_button.setEnabled(True)
             handles = results if isinstance(results, list) else []
-            ok = sum(1 for r in handles if getattr(r, "succeeded", False))
-            self.statusBar().showMessage(
-                f"{event} sent to {len(handles)} integration(s); {ok} accepted it."
-                if handles
-                else f"No enabled integration observes {event}.",
-                8000,
-            )
+            self._fired = describe_fire(event, handles)
+            self.statusBar().showMessage(self._fired.text)
+            self.open_fired.setVisible(bool(self._fired.template_error))
             self.refresh()
 
         def failed(error: BaseException) -> None:
@@ -196,6 +280,36 @@ class MainWindow(QMainWindow):
             on_error=failed,
         )
 
+    def _follow_fired(self, snapshot: Snapshot) -> None:
+        """Once Segment answered for the fired event's calls, say so (the end of the way)."""
+        fired = self._fired
+        if fired is not None and fired.template_error and snapshot.local:
+            waiting = {item.event_id for item in snapshot.parked}
+            if fired.event_id not in waiting:  # replayed or discarded since
+                self.open_fired.hide()
+                self._fired = None
+                return
+        if fired is None or not fired.queued:
+            return
+        entry = next((e for e in snapshot.deliveries if e.event_id == fired.event_id), None)
+        if entry is None or entry.result == "waiting":
+            return
+        if entry.result == "delivered":
+            n = len(entry.calls)
+            ending = f" Segment accepted {'the call' if n == 1 else f'all {n} calls'}."
+        else:
+            refused = next((c.answer for c in entry.calls if c.answer), "")
+            ending = f" Segment refused it: {refused} (see What needs me)."
+        self.statusBar().showMessage(fired.text + ending)
+        self._fired = None
+
+    def _open_fired(self) -> None:
+        fired = self._fired
+        if fired is not None and fired.template_error:
+            self.dashboard.open_event(fired.event_id, fired.template_error)
+
+    # -- settings ----------------------------------------------------------------------------
+
     def export_settings(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
             self, "Export settings", "segment-desktop-settings.json", "JSON (*.json)"
@@ -205,7 +319,8 @@ class MainWindow(QMainWindow):
 
     def export_to(self, path: Path) -> None:
         try:
-            self.services.config_store.export_to(path, self.config)
+            store = self.services.config_store
+            store.export_to(path, self.config, extras_for_export(store.directory))
         except Exception as err:
             self.dialogs.warn(self, "Export settings", str(err))
             return
@@ -217,18 +332,67 @@ class MainWindow(QMainWindow):
             self.import_from(Path(path))
 
     def import_from(self, path: Path) -> None:
+        """Read ``path`` off the GUI thread, then show what it changes and ask."""
+        store = self.services.config_store
+        self.statusBar().showMessage(f"Reading {path}…")
+        self.tasks.submit(
+            IMPORT_TASK,
+            lambda _t: (store.import_from(path), store.import_extras(path)),
+            on_result=lambda read: self._confirm_import(path, *read),
+            on_error=lambda err: self.statusBar().showMessage(f"Import settings: {err}", 15000),
+        )
+
+    def _confirm_import(self, path: Path, imported: Config, extras: Mapping[str, Any]) -> None:
+        from segment_desktop.ui.dashboard.settings_diff import settings_diff
+
+        changes = settings_diff(self.config, imported)
+        self.statusBar().clearMessage()
+        self.dialogs.ask_later(
+            self,
+            "Import settings?",
+            "Importing replaces your settings. These change:\n\n" + "\n".join(changes)
+            if changes
+            else "The file holds the settings you have now.",
+            "Import",
+            safe="Cancel",
+            answered=lambda yes: self._apply_import(path, imported, extras) if yes else None,
+        )
+
+    def _apply_import(self, path: Path, imported: Config, extras: Mapping[str, Any]) -> None:
         try:
-            config = self.services.config_store.import_from(path)
-            self.services.save(config)
+            self.services.save(imported)
+            restore_from_export(extras, str(path), self.services.config_store.directory)
         except Exception as err:
             self.dialogs.warn(self, "Import settings", str(err))
             return
-        self.set_config(config)
+        self.set_config(imported)
         self.statusBar().showMessage(
-            "Settings imported. Use Re-register to apply them at Commerce.", 10000
+            "Settings imported. Commerce still has the integrations as they were: "
+            "re-register to apply them there.",
+            15000,
         )
+        if self.services.relay is not None:
+            self.services.relay.update_templates(imported)
+        self.integrations.reregister_button.click()
 
-    def open_studio(self) -> None:
+    def open_trigger(self) -> None:
+        """Send a Commerce webhook to the relay on purpose (``segment-desktop trigger``)."""
+        from segment_desktop.core.secrets import WEBHOOK_SECRET
+        from segment_desktop.ui.trigger_dialog import TriggerDialog
+
+        commerce, _segment = self.services.studio_clients(self.config)
+        dialog = TriggerDialog(
+            self.tasks,
+            relay_url=self.config.relay_url,
+            secret=lambda: self.services.read_secret(WEBHOOK_SECRET),
+            commerce=commerce,
+            parent=self,
+        )
+        dialog.show()
+
+    # -- the template studio -----------------------------------------------------------------
+
+    def open_studio(self) -> Any:
         from segment_desktop.ui.studio import StudioDialog
         from segment_desktop.ui.wizard.templates import make_studio
 
@@ -237,6 +401,16 @@ class MainWindow(QMainWindow):
         studio.saved.connect(lambda _key: self._studio_saved())
         self.studio_dialog = dialog
         dialog.show()
+        return studio
+
+    def open_studio_on(self, template_key: str, event: Any) -> None:
+        """The studio on ``template_key`` with ``event`` (a parked or logged one) as sample."""
+        studio = self.open_studio()
+        if studio is None:
+            return
+        if template_key:
+            studio.select_template(template_key)
+        studio.samples.use_event(event, f"{event.triggered_by} event {event.id} from the relay")
 
     def _studio_saved(self) -> None:
         """The studio saved an override to the settings file: keep our copy (and the local
@@ -251,5 +425,6 @@ class MainWindow(QMainWindow):
             self.services.relay.update_templates(self.config)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.poll.stop()
+        if self._built:
+            self.dashboard.stop()
         super().closeEvent(event)

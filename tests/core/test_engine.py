@@ -150,6 +150,12 @@ def test_syntax_error_has_line_and_column(renderer: Renderer) -> None:
     assert (caught.value.line, caught.value.column) == (3, 11)  # the second comma
 
 
+@pytest.mark.parametrize("ending", [" /* why */", "\n/* why */", "/* why */\n"])
+def test_a_template_may_end_in_a_comment(renderer: Renderer, ending: str) -> None:
+    text = '{"type": "track", "event": "Paid", "userId": payload.data.id}' + ending
+    assert renderer.render(text, EVENT).calls[0]["userId"] == "o1"
+
+
 def test_unknown_engine_name_is_refused() -> None:
     with pytest.raises(ValueError, match="Unknown template engine"):
         engines.create_engine("nope")

@@ -26,12 +26,16 @@ from segment_desktop.core.secrets import (
 )
 from segment_desktop.sandbox.runner import Sandbox
 from segment_desktop.services import Services
-from segment_desktop.ui.main_window import MainWindow
+from segment_desktop.ui.main_window import IMPORT_TASK, MainWindow
 from segment_desktop.ui.widgets.integrations import ACTION_TASK, LIST_TASK, LOGS_TASK
 from tests.fixtures.dialogs import ScriptedDialogs
 from tests.fixtures.secret_service import SecretService
 
-pytestmark = pytest.mark.gui
+pytestmark = [
+    pytest.mark.gui,
+    # Offscreen Qt says so whenever a window-modal dialog opens; nothing is wrong.
+    pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints\(\)"),
+]
 
 WAIT_MS = 10_000
 
@@ -110,7 +114,7 @@ def window(qtbot: QtBot, services: Services, sandbox: Sandbox) -> Iterator[MainW
     made.tasks.shutdown()
 
 
-def test_lists_only_our_integrations_with_their_state(window: MainWindow) -> None:
+def test_lists_only_our_integrations_with_their_state(qtbot: QtBot, window: MainWindow) -> None:
     table = window.integrations.table
     names = sorted(table.cell_text(r, 0) for r in range(table.rowCount()))
     assert names == ["Segment Desktop customers", "Segment Desktop orders"]
@@ -118,7 +122,16 @@ def test_lists_only_our_integrations_with_their_state(window: MainWindow) -> Non
     assert table.cell_text(orders, 1) == "yes"
     assert table.cell_text(orders, 2) == "order.created, order.paid"
     assert "Sandbox mode" in window.header.text()
-    assert window.sandbox_panel.isVisible()
+    assert window.tabs.isTabVisible(window.sandbox_tab)
+    assert window.dashboard.pipeline.commerce.hop.state == "ok"
+    assert "2 integrations deliver events" in window.dashboard.pipeline.commerce.words.text()
+    # No relay in this process: what the relay and Segment do is not seen from here.
+    pipeline = window.dashboard.pipeline
+    qtbot.waitUntil(lambda: window.dashboard.snapshot is not None)
+    assert pipeline.relay.hop.state == "unknown"
+    assert "runs elsewhere" in pipeline.relay.words.text()
+    assert pipeline.segment.since.text() == "last success: not seen from here"
+    assert pipeline.commerce.since.text() == "last success: not seen from here"
 
 
 def test_disable_and_enable_change_commerce(
@@ -199,7 +212,7 @@ def test_errors_are_readable_messages(
     assert "Traceback" not in text and "no-longer-valid" not in text
 
 
-def test_export_and_import_settings(
+def test_import_shows_what_changes_then_offers_to_reregister(
     qtbot: QtBot, window: MainWindow, services: Services, tmp_path: Path
 ) -> None:
     target = tmp_path / "export.json"
@@ -213,14 +226,47 @@ def test_export_and_import_settings(
     kept = [value for name in names if (value := services.read_secret(name))]
     assert kept and not [value for value in kept if value in text]
     exported["relay_url"] = "https://relay.example.com/webhooks/commerce"
+    exported["segment"]["host"] = "https://collector.example.net"
     target.write_text(json.dumps(exported))
-    with qtbot.waitSignal(window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(LIST_TASK)):
+    before = services.load_config()
+    dialogs = window.dialogs
+    assert isinstance(dialogs, ScriptedDialogs)
+    dialogs.answers = [False]
+    with qtbot.waitSignal(
+        window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(IMPORT_TASK)
+    ):
         window.import_from(target)
-    assert services.load_config().relay_url == "https://relay.example.com/webhooks/commerce"
+    asked = dialogs.asked[-1]
+    assert asked.action == "Import" and asked.safe == "Cancel"
+    assert "Segment host: https://api.segment.io → https://collector.example.net" in asked.text
+    assert "Relay URL:" in asked.text and "relay.example.com" in asked.text
+    assert services.load_config() == before  # nothing applied without a yes
+    dialogs.answers = [True, False]  # import, then not yet re-register
+    with qtbot.waitSignal(
+        window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(ACTION_TASK)
+    ):  # applying offers Re-register at once, with its plan
+        window.import_from(target)
+    saved = services.load_config()
+    assert saved.relay_url == "https://relay.example.com/webhooks/commerce"
+    assert saved.segment.host == "https://collector.example.net"
     assert "relay.example.com" in window.header.text()
+    plan = dialogs.asked[-1]
+    assert plan.action == "Re-register" and "Will create" in plan.text
 
 
-def test_fire_sample_order_reaches_the_integration(
+def test_import_of_an_unreadable_file_says_why(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    target = tmp_path / "broken.json"
+    target.write_text("{not json")
+    with qtbot.waitSignal(
+        window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(IMPORT_TASK)
+    ):
+        window.import_from(target)
+    assert "broken.json" in window.statusBar().currentMessage()
+
+
+def test_fire_sample_says_commerce_could_not_deliver(
     qtbot: QtBot, window: MainWindow, sandbox: Sandbox
 ) -> None:
     with qtbot.waitSignal(
@@ -228,10 +274,36 @@ def test_fire_sample_order_reaches_the_integration(
     ):
         click(qtbot, window.sandbox_panel.fire_button)
     # ours and "Someone else's" observe order.paid; both point at a path that answers 404
-    assert (
-        window.statusBar().currentMessage() == "order.paid sent to 2 integration(s); 0 accepted it."
-    )
+    message = window.statusBar().currentMessage()
+    assert message.count("Commerce could not deliver order.paid to") == 2, message
+    assert "HTTP 404, 3 attempts" in message
+    assert "accepted it" not in message
     assert len(sandbox.commerce.jobs(window.config.integration_ids["Segment Desktop orders"])) == 1
+
+
+def test_fire_button_names_the_right_noun(qtbot: QtBot, window: MainWindow) -> None:
+    panel = window.sandbox_panel
+    assert panel.fire_button.text() == "Fi&re sample order"
+    panel.event_choice.setFocus()
+    while panel.event_choice.currentText() != "customer.created":
+        qtbot.keyClick(panel.event_choice, Qt.Key.Key_Down)
+    assert panel.fire_button.text() == "Fi&re sample customer event"
+    assert panel.fire_button.accessibleName() == "Fire sample customer event"
+
+
+def test_reregister_shows_the_plan_and_asks_first(
+    qtbot: QtBot, window: MainWindow, sandbox: Sandbox, services: Services
+) -> None:
+    services.secrets.set(SEGMENT_WRITE_KEY, sandbox.write_key)
+    before = [dict(i) for i in sandbox.commerce.integrations]
+    with qtbot.waitSignal(
+        window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(ACTION_TASK)
+    ):
+        click(qtbot, window.integrations.reregister_button)
+    asked = window.dialogs.asked[-1]  # type: ignore[attr-defined]
+    assert "Will create" in asked.text and "Segment Desktop" in asked.text
+    assert asked.action == "Re-register" and asked.safe == "Cancel"
+    assert [dict(i) for i in sandbox.commerce.integrations] == before  # it answered Cancel
 
 
 def test_local_relay_status_and_what_segment_received(
@@ -254,6 +326,7 @@ def test_local_relay_status_and_what_segment_received(
     try:
         qtbot.waitUntil(lambda: "running at" in window.relay_panel.summary.text(), timeout=WAIT_MS)
         assert "Events received: 0" in window.relay_panel.summary.text()
+        assert window.dashboard.pipeline.segment.hop.state == "unknown"
         sandbox.commerce.fire("order.paid", wait=True, timeout=10)
         qtbot.waitUntil(lambda: window.sandbox_panel.received.rowCount() > 0, timeout=WAIT_MS)
         events = [
@@ -264,6 +337,10 @@ def test_local_relay_status_and_what_segment_received(
         qtbot.waitUntil(
             lambda: "Events received: 1;" in window.relay_panel.summary.text(), timeout=WAIT_MS
         )
+        qtbot.waitUntil(
+            lambda: window.dashboard.pipeline.segment.hop.state == "ok", timeout=WAIT_MS
+        )
+        assert "Mean time: answer to Commerce" in window.relay_panel.summary.text()
     finally:
         window.tasks.shutdown()
 
@@ -284,10 +361,14 @@ def test_reregister_restores_what_was_deleted_in_commerce(
     window = open_window(qtbot, services, config)
     try:
         assert window.integrations.table.rowCount() == 1
+        dialogs = window.dialogs
+        assert isinstance(dialogs, ScriptedDialogs)
+        dialogs.answers = [True]
         with qtbot.waitSignal(
             window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(LIST_TASK)
         ):
             click(qtbot, window.integrations.reregister_button)
+        assert "Will create 1" in dialogs.asked[-1].text
         assert window.integrations.table.rowCount() == 2
         assert "registered as configured" in window.integrations.message.text()
         saved = services.load_config()
@@ -300,7 +381,6 @@ def test_reregister_restores_what_was_deleted_in_commerce(
         window.tasks.shutdown()
 
 
-@pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints\(\)")
 def test_template_studio_opens_from_the_menu(qtbot: QtBot, window: MainWindow) -> None:
     window.studio_action.trigger()
     dialog = window.studio_dialog
@@ -309,3 +389,54 @@ def test_template_studio_opens_from_the_menu(qtbot: QtBot, window: MainWindow) -
     studio = dialog.findChild(QWidget, "templateStudio")
     assert studio is not None and studio.isVisible()
     dialog.close()
+
+
+def _mnemonic(text: str) -> str | None:
+    plain = text.replace("&&", "")
+    at = plain.find("&")
+    return plain[at + 1].lower() if 0 <= at < len(plain) - 1 else None
+
+
+def test_every_tab_has_unique_mnemonics_and_alt_keys_reach_them(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    from PySide6.QtWidgets import QLabel, QTabBar
+
+    window.activateWindow()
+    menus = [_mnemonic(a.text()) for a in window.menuBar().actions()]
+    tabs = window.tabs.tabBar()
+    tab_keys = [_mnemonic(tabs.tabText(i)) for i in range(tabs.count())]
+    for index in range(tabs.count()):
+        window.tabs.setCurrentIndex(index)
+        page = window.tabs.currentWidget()
+        keys = [
+            _mnemonic(w.text())
+            for w in page.findChildren(QAbstractButton) + page.findChildren(QLabel)
+            if w.isVisibleTo(window)
+            and (not isinstance(w, QLabel) or w.buddy() is not None)
+            and _mnemonic(w.text())
+        ]
+        keys += [
+            _mnemonic(bar.tabText(i))
+            for bar in page.findChildren(QTabBar)
+            for i in range(bar.count())
+        ]
+        seen = [k for k in menus + tab_keys + keys if k]
+        duplicates = {k for k in seen if seen.count(k) > 1}
+        assert not duplicates, f"{tabs.tabText(index)}: {sorted(duplicates)}"
+    # Alt+letter moves between the tabs from the keyboard.
+    qtbot.keyClick(window, Qt.Key.Key_I, Qt.KeyboardModifier.AltModifier)
+    assert window.tabs.currentWidget() is window.integrations
+    qtbot.keyClick(window, Qt.Key.Key_V, Qt.KeyboardModifier.AltModifier)
+    assert window.tabs.currentWidget() is window.dashboard
+
+
+def test_a_queue_setup_shows_the_queue_as_the_middle_hop(qtbot: QtBot, window: MainWindow) -> None:
+    config = window.config
+    config.delivery.kind = "aws_sqs"
+    config.delivery.sqs_queue_url = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders"
+    window.set_config(config)
+    relay = window.dashboard.pipeline.relay
+    qtbot.waitUntil(lambda: relay.hop.title == "Queue", timeout=WAIT_MS)
+    assert "Commerce puts events on https://sqs.eu-west-1" in relay.words.text()
+    assert "→ queue https://sqs.eu-west-1" in window.header.text()

@@ -15,6 +15,9 @@ Modules:
   the sample as a tree, values on hover, "Evaluate selection", the function reference.
 * ``storage`` — where a saved template goes (the settings file, or the setup wizard's draft).
 * ``sending``, ``dialogs`` — sending test calls to Segment; the questions asked of the user.
+* ``trust_panels``, ``testcases_panel``, ``history_panel`` — saved test cases run on every edit
+  (with a side-by-side diff), earlier versions with diff and restore, the imported tracking
+  plan's checks in the preview.
 """
 
 from segment_desktop.ui.studio.studio import TemplateStudio

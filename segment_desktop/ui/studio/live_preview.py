@@ -8,6 +8,8 @@ and says what went wrong in the status line; the panel keeps the last good previ
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QLabel
@@ -15,6 +17,7 @@ from PySide6.QtWidgets import QLabel
 from segment_desktop.core.envelope import CommerceEvent
 from segment_desktop.core.errors import SegmentDesktopError, TemplateError, TemplateTimeout
 from segment_desktop.core.render import PreparedEvent, Renderer
+from segment_desktop.core.spec import Issue
 from segment_desktop.ui.studio.editor import CodeEditor
 from segment_desktop.ui.studio.preview import (
     PreparedEventCache,
@@ -87,6 +90,8 @@ class LivePreview(QObject):
         self.last_preview: Preview | None = None
         #: The last outcome and the template text it was for.
         self.outcome: tuple[str, Preview | BaseException] | None = None
+        #: More checks of each call, beside Segment's own (the imported tracking plan's).
+        self.extra_checks: Callable[[dict[str, Any]], list[Issue]] | None = None
 
     def prepared(self, event: CommerceEvent) -> PreparedEvent:
         """The event in the engine's form, shared with the preview (call off the GUI thread)."""
@@ -111,11 +116,10 @@ class LivePreview(QObject):
             self._status.setText("")
             self._panel.show_problem("Choose an event to preview the template on.")
             return
-        renderer = self._renderer
-        cache = self._cache
+        renderer, cache, extra = self._renderer, self._cache, self.extra_checks
 
         def work(token: CancelToken) -> Preview:
-            return build_preview(renderer, text, event, key, token, cache)
+            return build_preview(renderer, text, event, key, token, cache, extra)
 
         self._runner.submit(
             self.task_key,

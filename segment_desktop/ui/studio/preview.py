@@ -7,6 +7,7 @@ thread); :class:`PreviewPanel` only shows its result.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,8 +121,12 @@ def build_preview(
     template_key: str,
     token: CancelToken | None = None,
     cache: PreparedEventCache | None = None,
+    extra_checks: Callable[[dict[str, Any]], list[Issue]] | None = None,
 ) -> Preview:
-    """Render, check and format (runs on a worker thread). Raises ``TemplateError``."""
+    """Render, check and format (runs on a worker thread). Raises ``TemplateError``.
+
+    ``extra_checks`` adds issues beside Segment's own (the imported tracking plan's).
+    """
     prepared = cache.get(renderer, event) if cache is not None else None
     result = renderer.render(text, event, template_key=template_key, prepared=prepared)
     if token is not None:
@@ -129,7 +134,10 @@ def build_preview(
     checks = []
     for i, call in enumerate(result.calls):
         size = call_size(call)
-        checks.append(CallCheck(i, _label(call), size, check_call(call, size=size)))
+        issues = check_call(call, size=size)
+        if extra_checks is not None:
+            issues += extra_checks(call)
+        checks.append(CallCheck(i, _label(call), size, issues))
     if token is not None:
         token.raise_if_cancelled()
     body: Any = result.calls[0] if len(result.calls) == 1 else result.calls

@@ -12,7 +12,8 @@ from typing import Protocol
 
 from segment_desktop.core.config import ConfigStore
 from segment_desktop.core.flow import SetupFlow
-from segment_desktop.core.templates import default_template
+from segment_desktop.core.template_history import TemplateHistory, history_directory
+from segment_desktop.core.templates import TemplateSet, default_template
 
 __all__ = [
     "DraftStorage",
@@ -57,9 +58,11 @@ class SettingsStorage:
 
     def __init__(self, store: ConfigStore) -> None:
         self._store = store
+        self._history = TemplateHistory(history_directory(store.directory))
 
     def save_override(self, key: str, text: str | None) -> dict[str, str]:
         fresh = self._store.load()
+        self._history.record(key, TemplateSet(fresh.template_overrides).text(key))  # replaced
         overrides = dict(fresh.template_overrides)
         if text is None:
             overrides.pop(key, None)

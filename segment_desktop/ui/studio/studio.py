@@ -43,6 +43,7 @@ from segment_desktop.ui.studio.storage import (
     override_for,
 )
 from segment_desktop.ui.studio.template_list import TemplateList
+from segment_desktop.ui.studio.trust_panels import attach_trust_panels
 from segment_desktop.ui.tasks import TaskRunner
 
 __all__ = ["PREVIEW_DEBOUNCE_MS", "SegmentSender", "TemplateStudio", "describe_send_report"]
@@ -61,6 +62,7 @@ class TemplateStudio(QWidget):
 
     Signals:
         dirtyChanged(bool): the editor's text differs (or stops differing) from the saved one.
+        templateOpened(str): the template with this key is now in the editor.
         saved(str): the template with this key was saved.
         previewUpdated(object): a preview was shown (a :class:`Preview`) or replaced by an
             error (the exception).
@@ -68,6 +70,7 @@ class TemplateStudio(QWidget):
     """
 
     dirtyChanged = Signal(bool)
+    templateOpened = Signal(str)
     saved = Signal(str)
     previewUpdated = Signal(object)
     sendFinished = Signal(object)
@@ -171,6 +174,7 @@ class TemplateStudio(QWidget):
         save_shortcut = QShortcut(QKeySequence.StandardKey.Save, self)
         save_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         save_shortcut.activated.connect(self.request_save)
+        self.trust = attach_trust_panels(self, renderer, self._runner, store.directory)
         self._fill_list()
 
     def _build_layout(self) -> None:
@@ -322,6 +326,7 @@ class TemplateStudio(QWidget):
         self._refresh_title()
         self.samples.set_target(self._event_for(spec), spec.group)
         self.request_preview()
+        self.templateOpened.emit(key)
 
     def _refresh_title(self) -> None:
         if self._key is None:
@@ -462,6 +467,7 @@ class TemplateStudio(QWidget):
         """Drop the studio's pending work (previews, fetches, sends); nothing more is shown."""
         self.live.cancel()
         self.assist.cancel()
+        self.trust.cancel()
         for key in ("send", *SampleChooser.TASKS):
             self._runner.cancel(self._task_prefix + key)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -29,17 +30,46 @@ LOGS_TASK = "main.logs"
 LOG_PAGE_SIZE = 20
 
 
-def _log_row(entry: dict[str, Any]) -> list[str]:
+def _relay_answer(entry: dict[str, Any]) -> dict[str, Any]:
+    """The relay's JSON answer to this attempt (Commerce logs the receiver's response body)."""
+    try:
+        answer = json.loads(str(entry.get("body") or ""))
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}
+
+
+def _said(answer: dict[str, Any]) -> str:
+    status = answer.get("status")
+    if status == "queued":
+        calls = int(answer.get("calls") or 0)
+        return f"relay queued {calls} call{'' if calls == 1 else 's'}"
+    if status == "template_error":
+        failed = ", ".join(str(t) for t in answer.get("failed_templates") or [])
+        return f"relay could not render it: template error in {failed}"
+    if status == "ignored":
+        return "no enabled template tracks it"
+    if status == "duplicate":
+        return "already received (a retry)"
+    return str(answer.get("error") or "")
+
+
+def log_row(entry: dict[str, Any], events: Mapping[str, tuple[str, str]]) -> list[str]:
+    """A delivery log row; ``events`` maps a Commerce event id to (event name, subject)."""
     created = str(entry.get("meta", {}).get("timestamps", {}).get("created_at", ""))
     outcome = "delivered" if entry.get("succeeded") else "failed"
     status = entry.get("status_code")
-    detail = str(entry.get("error_detail") or "")
+    answer = _relay_answer(entry)
+    event_id = str(answer.get("event_id") or "")
+    name, subject = events.get(event_id, ("", ""))
+    what = " · ".join(p for p in (name or (f"event {event_id}" if event_id else ""), subject) if p)
+    said = _said(answer) or str(entry.get("error_detail") or "")
     return [
         created.replace("T", " ")[:19],
         str(entry.get("attempt", "")),
         outcome,
         "" if status in (None, 0) else str(status),
-        detail,
+        " — ".join(p for p in (what, said) if p),
     ]
 
 
@@ -49,9 +79,13 @@ class IntegrationsPanel(QWidget):
 
     Signals:
         configChanged(object): an action changed the saved settings (e.g. an id forgotten).
+        listed(list): our integrations as Commerce has them now.
+        listFailed(str): reading them failed (the message says why).
     """
 
     configChanged = Signal(object)
+    listed = Signal(list)
+    listFailed = Signal(str)
 
     def __init__(
         self,
@@ -59,14 +93,18 @@ class IntegrationsPanel(QWidget):
         tasks: TaskRunner,
         config: Callable[[], Config],
         parent: QWidget | None = None,
+        events: Callable[[], Mapping[str, tuple[str, str]]] = dict,
         *,
         dialogs: Dialogs | None = None,
     ) -> None:
+        """``events``: Commerce event id → (event name, order or customer), for the log's
+        Detail column (the relay in this process knows them)."""
         super().__init__(parent)
         self.services = services
         self.dialogs: Dialogs = dialogs or QtDialogs()
         self.tasks = tasks
         self.config = config
+        self.events = events
         self.integrations: list[dict[str, Any]] = []
         self.log_offset = 0
         self.next_offset: int | None = None
@@ -79,7 +117,7 @@ class IntegrationsPanel(QWidget):
         buttons = QHBoxLayout()
         self.refresh_button = QPushButton("&Refresh", box)
         self.enable_button = QPushButton("&Enable", box)
-        self.disable_button = QPushButton("&Disable", box)
+        self.disable_button = QPushButton("Dis&able", box)
         self.delete_button = QPushButton("De&lete…", box)
         self.reregister_button = QPushButton("Re-re&gister", box)
         for button in (
@@ -184,8 +222,12 @@ class IntegrationsPanel(QWidget):
             LIST_TASK,
             lambda _t: self.services.list_integrations(config),
             on_result=self._show_integrations,
-            on_error=self._error,
+            on_error=self._list_failed,
         )
+
+    def _list_failed(self, error: BaseException) -> None:
+        self._error(error)
+        self.listFailed.emit(str(error))
 
     def _show_integrations(self, integrations: list[dict[str, Any]]) -> None:
         self.busy.stop()
@@ -209,8 +251,16 @@ class IntegrationsPanel(QWidget):
             0 if integrations else None,
         )
         if keep is not None:
+            self.table.blockSignals(True)  # one log read below, not a second one for the signal
             self.table.selectRow(keep)
+            self.table.blockSignals(False)
+            same = previous is not None and previous["id"] == integrations[keep].get("id")
+            self.load_logs(self.log_offset if same else 0)
+        else:
+            self.logs_table.set_rows([])
+            self.page_label.setText("")
         self._update_buttons()
+        self.listed.emit(integrations)
 
     def _selected(self) -> None:
         self.log_offset = 0
@@ -249,15 +299,23 @@ class IntegrationsPanel(QWidget):
         chosen = self.selected()
         if chosen is None:
             return
-        if not self.dialogs.confirm(
+        config = self.config()
+
+        def answered(yes: bool) -> None:
+            if yes:
+                self._delete_now(config, chosen)
+
+        self.dialogs.ask_later(
             self,
             "Delete integration?",
             f"Delete {chosen.get('name')} at Commerce? Its events will no longer reach "
             "Segment until you register again.",
             "Delete",
-        ):
-            return
-        config = self.config()
+            safe="Cancel",
+            answered=answered,
+        )
+
+    def _delete_now(self, config: Config, chosen: dict[str, Any]) -> None:
         self._action(
             f"Deleting {chosen.get('name')}…",
             lambda: self.services.delete_integration(config, str(chosen["id"])),
@@ -265,11 +323,45 @@ class IntegrationsPanel(QWidget):
         )
 
     def _reregister(self) -> None:
+        """Read what registering would change at Commerce, show it, and ask first."""
         config = self.config()
-        self._action(
-            "Registering the integrations with Commerce…",
-            lambda: self.services.reregister(config),
-            "The integrations are registered as configured.",
+        services = self.services
+        self._start("Reading what re-registering would change at Commerce…")
+        self.reregister_button.setEnabled(False)
+
+        def plan(_token: object) -> list[str]:
+            from segment_desktop.core.flow import Draft
+            from segment_desktop.core.secrets import COMMERCE_CLIENT_SECRET, SEGMENT_WRITE_KEY
+
+            secret = services.secrets.get(COMMERCE_CLIENT_SECRET) or ""
+            write_key = services.secrets.get(SEGMENT_WRITE_KEY) or ""
+            summary = services.plan_registration(Draft(config, secret, write_key))
+            return list(summary.lines)
+
+        self.tasks.submit(ACTION_TASK, plan, on_result=self._confirm_plan, on_error=self._error)
+
+    def _confirm_plan(self, lines: list[str]) -> None:
+        self.busy.stop()
+        self._update_buttons()
+        config = self.config()
+
+        def answered(yes: bool) -> None:
+            if yes:
+                self._action(
+                    "Registering the integrations with Commerce…",
+                    lambda: self.services.reregister(config),
+                    "The integrations are registered as configured.",
+                )
+
+        plan = "\n".join(lines) or "Nothing changes: Commerce already has it all."
+        self.dialogs.ask_later(
+            self,
+            "Re-register with Commerce?",
+            "Re-registering makes these changes at Commerce (as the setup's Finish page "
+            f"does):\n\n{plan}",
+            "Re-register",
+            safe="Cancel",
+            answered=answered,
         )
 
     # -- logs --------------------------------------------------------------------------------
@@ -292,7 +384,8 @@ class IntegrationsPanel(QWidget):
     def _show_logs(self, page: Any, offset: int) -> None:
         self.log_offset = offset
         self.next_offset = page.next_offset
-        self.logs_table.set_rows([_log_row(entry) for entry in page.items])
+        events = self.events()
+        self.logs_table.set_rows([log_row(entry, events) for entry in page.items])
         total = f" of {page.total}" if page.total is not None else ""
         if page.items:
             self.page_label.setText(f"{offset + 1}–{offset + len(page.items)}{total}")

@@ -1,0 +1,120 @@
+"""The pipeline header: Commerce store → relay → Segment source, a status light for each hop."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QColor, QPainter, QPaintEvent
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from segment_desktop.ui.dashboard.snapshot import DEGRADED, FAILING, OK, UNKNOWN, Hop
+
+#: Light colours chosen to read on light and dark backgrounds alike; the state is always also
+#: written out, so colour is never the only cue.
+COLOURS = {
+    OK: QColor("#2e9d4f"),
+    DEGRADED: QColor("#d99a00"),
+    FAILING: QColor("#d64040"),
+    UNKNOWN: QColor("#8a8f98"),
+}
+STATE_WORDS = {OK: "OK", DEGRADED: "Degraded", FAILING: "Failing", UNKNOWN: "Unknown"}
+
+
+def when(moment: float | None, now: float | None = None) -> str:
+    """``last success 14:02:11`` (local time), or that there was none yet."""
+    if moment is None:
+        return "no success yet"
+    stamp = dt.datetime.fromtimestamp(moment).astimezone()
+    today = dt.datetime.now().astimezone().date()
+    text = stamp.strftime("%H:%M:%S") if stamp.date() == today else stamp.strftime("%d %b %H:%M")
+    return f"last success {text}"
+
+
+class StatusLight(QWidget):
+    """A filled circle in the state's colour (sized by the font, so it scales with DPI)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = UNKNOWN
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+
+    def sizeHint(self) -> QSize:
+        side = self.fontMetrics().height()
+        return QSize(side, side)
+
+    def set_state(self, state: str) -> None:
+        self.state = state
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        side = min(self.width(), self.height()) - 2
+        painter.setPen(COLOURS[self.state].darker(130))
+        painter.setBrush(COLOURS[self.state])
+        painter.drawEllipse(1, 1, side, side)
+
+
+class HopView(QFrame):
+    """One hop: light, title and state, what it means, last success."""
+
+    def __init__(self, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.light = StatusLight(self)
+        self.title = QLabel(self)
+        self.title.setTextFormat(Qt.TextFormat.PlainText)  # no rich-text engine before 1st paint
+        bold = self.title.font()
+        bold.setBold(True)
+        self.title.setFont(bold)
+        self.words = QLabel(self)
+        self.words.setTextFormat(Qt.TextFormat.PlainText)
+        self.words.setWordWrap(True)
+        self.since = QLabel(self)
+        self.since.setTextFormat(Qt.TextFormat.PlainText)
+        self.since.setEnabled(False)  # the palette's muted text, in either theme
+        top = QHBoxLayout()
+        top.addWidget(self.light, 0, Qt.AlignmentFlag.AlignVCenter)
+        top.addWidget(self.title, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.words)
+        layout.addWidget(self.since)
+        layout.addStretch(1)
+        self.hop = Hop(title, UNKNOWN, "")
+        self.show_hop(self.hop)
+
+    def show_hop(self, hop: Hop) -> None:
+        if hop == self.hop and self.title.text():
+            return
+        self.hop = hop
+        self.light.set_state(hop.state)
+        self.title.setText(f"{hop.title}: {STATE_WORDS[hop.state]}")
+        self.words.setText(hop.words)
+        since = when(hop.last_success) if hop.seen_here else "last success: not seen from here"
+        self.since.setText(since)
+        self.setAccessibleName(f"{hop.title}: {STATE_WORDS[hop.state]}")
+        self.setAccessibleDescription(f"{hop.words} ({since})")
+
+
+class PipelineHeader(QWidget):
+    """Commerce store → relay (or queue) → Segment source."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Pipeline")
+        self.commerce = HopView("Commerce store", self)
+        self.relay = HopView("Relay", self)
+        self.segment = HopView("Segment source", self)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for index, hop in enumerate((self.commerce, self.relay, self.segment)):
+            if index:
+                arrow = QLabel("→", self)
+                arrow.setAccessibleName("then")
+                layout.addWidget(arrow)
+            layout.addWidget(hop, 1)
+
+    def hops(self) -> list[HopView]:
+        return [self.commerce, self.relay, self.segment]
