@@ -14,7 +14,11 @@ Module map:
   ``engine`` (jlens and jsonata-python behind one interface), ``jsonata_limits`` (time and size
   bounds on a run), ``messages`` (``messageId``, ``timestamp``, ``context.library``), ``money``
   (minor units → exact decimals).
-* Segment's rules: ``spec`` (:func:`check_call`: what Segment refuses or warns about, sizes).
+* Segment's rules: ``spec`` (:func:`check_call`: what Segment refuses or warns about, sizes),
+  ``tracking_plan`` (a Segment tracking plan's JSON Schema rules, checked on each call).
+* Trusting a template: ``template_tests`` (saved test cases: an event and the calls expected),
+  ``template_history`` (earlier versions of each template), ``webhook_trigger`` (a webhook body
+  built on purpose, with overrides, for ``trigger``).
 * Settings: ``config`` (typed, versioned :class:`Config` and :class:`ConfigStore`),
   ``config_file`` (bounded reads, atomic writes), ``config_reader`` (untrusted JSON → checked
   settings), ``config_changes`` (what an import would change, in words).

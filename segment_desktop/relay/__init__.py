@@ -17,7 +17,9 @@ No Qt anywhere in here. Pieces, each in its own module:
 ``datadir``     the data folder: private permissions, a clear error when unusable
 ``sender``      the thread that drains the outbox to Segment in batches
 ``health``      problems the parts report for ``/healthz``
-``metrics``     the counters and outbox gauges ``/metrics`` exposes
+``metrics``     counters, latency histograms and outbox gauges (prometheus-client), the
+                last day's activity per minute for the dashboard
+``journal``     the recent deliveries in memory, kept only while the dashboard asks
 ``runtime``     the above wired together (no HTTP); ``server`` runs it under uvicorn, in a
                 thread or the foreground
 ``watcher``     picks up saved template changes while the relay runs
