@@ -21,7 +21,7 @@ from segment_desktop.core.render import Renderer
 from segment_desktop.ui.studio import TemplateStudio
 from segment_desktop.ui.studio.preview import Preview
 from segment_desktop.ui.studio.sample_tree import PAGE
-from tests.ui.test_studio import AnsweringDialogs
+from tests.ui.studio.test_studio import AnsweringDialogs
 
 pytestmark = [
     pytest.mark.gui,

@@ -15,7 +15,7 @@ from segment_desktop.core.samples import get_sample
 from segment_desktop.core.template_tests import CaseStore, TestCase
 from segment_desktop.core.templates import default_template
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

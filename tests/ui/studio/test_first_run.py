@@ -22,8 +22,8 @@ from segment_desktop.ui.studio import StudioDialog, TemplateStudio
 from segment_desktop.ui.tasks import TaskRunner
 from segment_desktop.ui.wizard.templates import TemplatesPage
 from tests.fixtures.secret_service import SecretService
-from tests.ui.test_studio import AnsweringDialogs
-from tests.ui.test_wizard_flow import WAIT_MS, button, click, open_wizard, walk_to_finish
+from tests.ui.studio.test_studio import AnsweringDialogs
+from tests.ui.wizard.test_whole_setup import WAIT_MS, button, click, open_wizard, walk_to_finish
 
 pytestmark = [
     pytest.mark.gui,

@@ -18,7 +18,7 @@ from segment_desktop.core.templates import default_template
 from segment_desktop.core.tracking_plan import import_plan
 from segment_desktop.ui.studio import TemplateStudio
 from segment_desktop.ui.studio.trust_panels import TrustPanels
-from tests.ui.test_studio import AnsweringDialogs
+from tests.ui.studio.test_studio import AnsweringDialogs
 
 pytestmark = pytest.mark.gui
 KEY = "order_completed"
