@@ -115,26 +115,22 @@ class QtDialogs:
         return UnsavedChoice.CANCEL
 
     def confirm_send(self, parent: QWidget, summary: str) -> bool:
-        answer = QMessageBox.question(
+        return _ask(
             parent,
             "Send to Segment",
-            f"{summary}\n\nThese are real calls: they will appear in your Segment source "
-            "and be forwarded to its destinations. Send them?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel,
+            f"{summary}\n\nThe source that owns the write key receives them and forwards "
+            "them to its destinations.",
+            "Send",
         )
-        return answer == QMessageBox.StandardButton.Yes
 
     def confirm_reset(self, parent: QWidget, template_name: str) -> bool:
-        answer = QMessageBox.question(
+        return _ask(
             parent,
             "Reset to default",
             f"Replace the {template_name} template in the editor with the default? "
             "Nothing is saved until you press Save.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel,
+            "Reset",
         )
-        return answer == QMessageBox.StandardButton.Yes
 
     def confirm_save_failing(self, parent: QWidget, template_name: str, problem: str) -> bool:
         box = QMessageBox(parent)
@@ -158,3 +154,16 @@ class QtDialogs:
             parent, "Open a Commerce webhook event", "", "JSON files (*.json);;All files (*)"
         )
         return Path(name) if name else None
+
+
+def _ask(parent: QWidget, title: str, text: str, action: str) -> bool:
+    """A question whose buttons name the action; Cancel is the default, so a stray Enter
+    does nothing."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle(title)
+    box.setText(text)
+    act = box.addButton(action, QMessageBox.ButtonRole.AcceptRole)
+    box.setDefaultButton(box.addButton(QMessageBox.StandardButton.Cancel))
+    box.exec()
+    return box.clickedButton() is act

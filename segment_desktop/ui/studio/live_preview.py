@@ -54,7 +54,8 @@ def failure_of(outcome: Preview | BaseException | None) -> str:
     if isinstance(outcome, TemplateError):
         return f"it stops with an error: {outcome.message}"
     if isinstance(outcome, Preview) and outcome.error_count:
-        return f"Segment would refuse what it makes ({outcome.error_count} error(s) in the checks)"
+        errors = "1 error" if outcome.error_count == 1 else f"{outcome.error_count} errors"
+        return f"Segment would refuse what it makes ({errors} in the checks)"
     return ""
 
 

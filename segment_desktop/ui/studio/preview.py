@@ -237,7 +237,7 @@ class PreviewPanel(QWidget):
             checks = (
                 "passes Segment's checks"
                 if not preview.issues
-                else f"{errors} error(s), {warnings} warning(s)"
+                else f"{_counted(errors, 'error')}, {_counted(warnings, 'warning')}"
             )
             self.summary.setText(f"{calls} Segment {noun}: {checks}.")
         self.timing.setText(f"Rendered in {preview.elapsed_ms:.1f} ms by {preview.engine}")
@@ -291,3 +291,7 @@ class PreviewPanel(QWidget):
 
 def _fixed_font() -> QFont:
     return QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+
+
+def _counted(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

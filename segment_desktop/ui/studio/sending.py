@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QObject, Signal
 
@@ -13,11 +13,16 @@ from segment_desktop.ui.studio.dialogs import StudioDialogs
 from segment_desktop.ui.studio.preview import Preview, PreviewPanel
 from segment_desktop.ui.tasks import TaskRunner
 
+if TYPE_CHECKING:
+    import httpx
+
 __all__ = ["SegmentSender", "SendAction", "describe_send_report"]
 
 
 class SegmentSender(Protocol):
     """What the studio needs of :class:`~segment_desktop.segment.SegmentClient`."""
+
+    url: httpx.URL
 
     def send(self, calls: Iterable[dict[str, Any]]) -> SendReport: ...
 
@@ -79,7 +84,8 @@ class SendAction(QObject):
             return
         calls = [dict(call) for call in preview.calls]
         labels = ", ".join(c.label for c in preview.checks)
-        summary = f"Send {len(calls)} call(s) to Segment: {labels}."
+        noun = "call" if len(calls) == 1 else "calls"
+        summary = f"Send {len(calls)} {noun} to Segment at {client.url.host}: {labels}."
         if not self._dialogs.confirm_send(self._panel.window(), summary):
             return
         self._panel.send_button.setEnabled(False)

@@ -492,7 +492,9 @@ def test_send_to_the_sandbox_segment_arrives(
         assert button.isEnabled()
         dialogs.send_ok = False
         button.click()
-        assert dialogs.asked[-1].startswith("send:Send 1 call(s) to Segment: track “Checkout")
+        assert dialogs.asked[-1].startswith(
+            "send:Send 1 call to Segment at 127.0.0.1: track “Checkout"
+        )
         qtbot.wait(100)
         assert sandbox.segment.received_calls() == []  # declined: nothing sent
 
