@@ -5,8 +5,7 @@ Packages, from the bottom layer up (docs/ARCHITECTURE.md has the rules between t
 * ``core``: the domain, with no network I/O and no Qt.
 * ``commerce``, ``segment`` and the module ``http_util``: the HTTP clients of the two APIs;
   ``webhook_client`` sends one Commerce-style webhook to a relay (for ``trigger``).
-* ``registration`` (which Commerce integrations the settings need, and getting there) and
-  ``delivery`` (webhook or SQS queue, and the secrets each needs).
+* ``registration``: which Commerce integrations the settings need, and getting there.
 * ``relay``: the headless webhook relay and SQS worker; ``sandbox``: loopback emulators.
 * ``services``: what the desktop app asks of the layers below, Qt-free.
 * ``ui``: the PySide6 application.

@@ -71,7 +71,7 @@ def _run(args: argparse.Namespace) -> int:
     store = ConfigStore(args.config_dir)
     config = saved = store.load()
     if getattr(args, "sqs_queue_url", None):
-        from segment_desktop.delivery import with_queue
+        from segment_desktop.core.delivery import with_queue
 
         config = with_queue(config, args.sqs_queue_url, args.sqs_region, args.sqs_access_key_id)
     elif getattr(args, "webhook", False):

@@ -40,10 +40,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from segment_desktop.core.config import Config
+from segment_desktop.core.delivery import Target, delivery_target, may_be
 from segment_desktop.core.errors import SegmentDesktopError
 from segment_desktop.core.events import ALL_EVENTS, TEMPLATES, Group, TemplateSpec
 from segment_desktop.core.secrets import WEBHOOK_SECRET, secret_fingerprint
-from segment_desktop.delivery import Target, delivery_target, may_be
 from segment_desktop.http_util import is_loopback, parse_http_url
 
 log = logging.getLogger(__name__)

@@ -12,10 +12,10 @@ import pytest
 
 from segment_desktop.commerce import CommerceClient
 from segment_desktop.core.config import Config, ConfigStore, DeliverySettings, TrackingChoice
+from segment_desktop.core.delivery import Target
 from segment_desktop.core.errors import ConfigError, InvalidURLError, ServerError
 from segment_desktop.core.events import TEMPLATES, Group, TemplateSpec
 from segment_desktop.core.secrets import SQS_SECRET_ACCESS_KEY, WEBHOOK_SECRET, secret_fingerprint
-from segment_desktop.delivery import Target
 from segment_desktop.registration import (
     PREFIX,
     Plan,

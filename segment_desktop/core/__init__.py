@@ -19,6 +19,8 @@ Module map:
 * Trusting a template: ``template_tests`` (saved test cases: an event and the calls expected),
   ``template_history`` (earlier versions of each template), ``webhook_trigger`` (a webhook body
   built on purpose, with overrides, for ``trigger``).
+* Delivery: ``delivery`` (where Commerce delivers, webhook or SQS queue, and the secrets each
+  needs).
 * Settings: ``config`` (typed, versioned :class:`Config` and :class:`ConfigStore`),
   ``config_file`` (bounded reads, atomic writes), ``config_reader`` (untrusted JSON → checked
   settings), ``config_changes`` (what an import would change, in words).

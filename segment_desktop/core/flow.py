@@ -21,9 +21,9 @@ from enum import IntEnum
 from urllib.parse import urlsplit
 
 from segment_desktop.core.config import DEFAULT_SEGMENT_PATH, Config, TrackingChoice
+from segment_desktop.core.delivery import queue_region
 from segment_desktop.core.errors import ConfigError
 from segment_desktop.core.events import BY_KEY, TEMPLATES
-from segment_desktop.delivery import queue_region
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from segment_desktop.delivery import queue_region
+from segment_desktop.core.delivery import queue_region
 
 
 def check_queue(url: str, region: str, access_key_id: str, secret_access_key: str) -> str:

@@ -8,10 +8,10 @@ import threading
 from PySide6.QtWidgets import QLabel, QListWidget, QVBoxLayout, QWizard
 
 from segment_desktop.core.config import Config
+from segment_desktop.core.delivery import queue_region
 from segment_desktop.core.errors import SegmentDesktopError
 from segment_desktop.core.events import BY_KEY
 from segment_desktop.core.flow import Draft, Step
-from segment_desktop.delivery import queue_region
 from segment_desktop.registration import RegistrationStopped
 from segment_desktop.services import PlanSummary
 from segment_desktop.ui.widgets.busy import BusyBar
