@@ -8,20 +8,18 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from segment_desktop.commerce import CommerceClient
-from segment_desktop.core.config import CommerceSettings, Config, ConfigStore, SegmentSettings
+from segment_desktop.core.config import CommerceSettings, Config, SegmentSettings
 from segment_desktop.core.flow import Draft
 from segment_desktop.core.secrets import (
     COMMERCE_CLIENT_SECRET,
     SEGMENT_WRITE_KEY,
     WEBHOOK_SECRET,
-    SecretStore,
     new_webhook_secret,
 )
 from segment_desktop.sandbox.runner import Sandbox
@@ -29,7 +27,6 @@ from segment_desktop.services import Services
 from segment_desktop.ui.main_window import IMPORT_TASK, MainWindow
 from segment_desktop.ui.widgets.integrations import ACTION_TASK, LIST_TASK, LOGS_TASK
 from tests.fixtures.dialogs import ScriptedDialogs
-from tests.fixtures.secret_service import SecretService
 
 pytestmark = [
     pytest.mark.gui,
@@ -41,16 +38,10 @@ WAIT_MS = 10_000
 
 
 @pytest.fixture
-def services(sandbox: Sandbox, keyring_clean: SecretService) -> Iterator[Services]:
-    made = Services(
-        config_store=ConfigStore(),
-        secrets=SecretStore(use_environment=False),
-        sandbox=sandbox,
-        commerce_timeout=httpx.Timeout(5.0, connect=1.0),
-    )
-    made.secrets.set(COMMERCE_CLIENT_SECRET, sandbox.client_secret)
-    yield made
-    made.close()
+def services(services: Services, sandbox: Sandbox) -> Services:
+    """The GUI tests' services, with the Commerce secret in the keyring as after setup."""
+    services.secrets.set(COMMERCE_CLIENT_SECRET, sandbox.client_secret)
+    return services
 
 
 def registered(sandbox: Sandbox, url: str) -> Config:

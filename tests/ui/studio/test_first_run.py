@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWizard
@@ -15,13 +14,11 @@ from pytestqt.qtbot import QtBot
 from segment_desktop.core.config import ConfigStore
 from segment_desktop.core.flow import SetupFlow, Step
 from segment_desktop.core.render import Renderer
-from segment_desktop.core.secrets import SecretStore
 from segment_desktop.sandbox.runner import Sandbox
 from segment_desktop.services import Services
 from segment_desktop.ui.studio import StudioDialog, TemplateStudio
 from segment_desktop.ui.tasks import TaskRunner
 from segment_desktop.ui.wizard.templates import TemplatesPage
-from tests.fixtures.secret_service import SecretService
 from tests.ui.studio.test_studio import AnsweringDialogs
 from tests.ui.wizard.test_whole_setup import WAIT_MS, button, click, open_wizard, walk_to_finish
 
@@ -48,18 +45,6 @@ def studio(qtbot: QtBot, dialogs: AnsweringDialogs) -> Iterator[TemplateStudio]:
     qtbot.wait_until(lambda: widget.last_preview is not None, timeout=3000)
     yield widget
     widget.shutdown()
-
-
-@pytest.fixture
-def services(sandbox: Sandbox, keyring_clean: SecretService) -> Iterator[Services]:
-    made = Services(
-        config_store=ConfigStore(),
-        secrets=SecretStore(use_environment=False),
-        sandbox=sandbox,
-        commerce_timeout=httpx.Timeout(5.0, connect=1.0),
-    )
-    yield made
-    made.close()
 
 
 def type_at_end(qtbot: QtBot, studio: TemplateStudio, text: str) -> None:

@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import socket
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
-import httpx
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QWizard
 from pytestqt.qtbot import QtBot
 
-from segment_desktop.core.config import CommerceSettings, Config, ConfigStore
+from segment_desktop.core.config import CommerceSettings, Config
 from segment_desktop.core.flow import SetupFlow, Step
-from segment_desktop.core.secrets import SQS_SECRET_ACCESS_KEY, SecretStore
+from segment_desktop.core.secrets import SQS_SECRET_ACCESS_KEY
 from segment_desktop.sandbox.runner import Sandbox
 from segment_desktop.services import Services
 from segment_desktop.ui.wizard import SetupWizard
@@ -40,18 +38,6 @@ WAIT_MS = 15_000
 REGION = "eu-west-1"
 KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-
-
-@pytest.fixture
-def services(sandbox: Sandbox, keyring_clean: SecretService) -> Iterator[Services]:
-    made = Services(
-        config_store=ConfigStore(),
-        secrets=SecretStore(use_environment=False),
-        sandbox=sandbox,
-        commerce_timeout=httpx.Timeout(5.0, connect=1.0),
-    )
-    yield made
-    made.close()
 
 
 @pytest.fixture

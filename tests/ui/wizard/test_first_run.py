@@ -14,10 +14,9 @@ from PySide6.QtWidgets import QApplication, QCheckBox, QWidget, QWizard
 from pytestqt.qtbot import QtBot
 
 from segment_desktop.commerce import CommerceClient
-from segment_desktop.core.config import CommerceSettings, Config, ConfigStore
+from segment_desktop.core.config import CommerceSettings, Config
 from segment_desktop.core.errors import NetworkError
 from segment_desktop.core.flow import Step
-from segment_desktop.core.secrets import SecretStore
 from segment_desktop.http_util import Patience
 from segment_desktop.sandbox.runner import Sandbox
 from segment_desktop.services import Services
@@ -31,7 +30,6 @@ from segment_desktop.ui.wizard.configurations_page import ConfigurationsPage
 from segment_desktop.ui.wizard.segment_page import SegmentPage
 from segment_desktop.ui.wizard.steps import CURRENT, DONE
 from tests.fixtures.dialogs import ScriptedDialogs
-from tests.fixtures.secret_service import SecretService
 
 pytestmark = [
     pytest.mark.gui,
@@ -40,18 +38,6 @@ pytestmark = [
 ]
 
 WAIT_MS = 15_000
-
-
-@pytest.fixture
-def services(sandbox: Sandbox, keyring_clean: SecretService) -> Iterator[Services]:
-    made = Services(
-        config_store=ConfigStore(),
-        secrets=SecretStore(use_environment=False),
-        sandbox=sandbox,
-        commerce_timeout=httpx.Timeout(5.0, connect=1.0),
-    )
-    yield made
-    made.close()
 
 
 @pytest.fixture

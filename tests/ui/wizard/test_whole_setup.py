@@ -5,22 +5,20 @@ resumes, and a failed Finish that leaves everything as it was."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import httpx
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QApplication, QWizard
 from pytestqt.qtbot import QtBot
 
-from segment_desktop.core.config import CommerceSettings, Config, ConfigStore
+from segment_desktop.core.config import CommerceSettings, Config
 from segment_desktop.core.flow import Step
 from segment_desktop.core.secrets import (
     COMMERCE_CLIENT_SECRET,
     SEGMENT_WRITE_KEY,
     WEBHOOK_SECRET,
-    SecretStore,
     secret_fingerprint,
 )
 from segment_desktop.sandbox.runner import Sandbox
@@ -38,18 +36,6 @@ from tests.fixtures.secret_service import SecretService
 pytestmark = pytest.mark.gui
 
 WAIT_MS = 15_000
-
-
-@pytest.fixture
-def services(sandbox: Sandbox, keyring_clean: SecretService) -> Iterator[Services]:
-    made = Services(
-        config_store=ConfigStore(),
-        secrets=SecretStore(use_environment=False),
-        sandbox=sandbox,
-        commerce_timeout=httpx.Timeout(5.0, connect=1.0),
-    )
-    yield made
-    made.close()
 
 
 def open_wizard(qtbot: QtBot, services: Services) -> SetupWizard:

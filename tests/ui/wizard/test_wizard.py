@@ -8,7 +8,6 @@ import socket
 import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit, QWidget, QWizard
@@ -31,18 +30,6 @@ from tests.fixtures.secret_service import SecretService
 pytestmark = pytest.mark.gui
 
 WAIT_MS = 10_000
-
-
-@pytest.fixture
-def services(sandbox: Sandbox, keyring_clean: SecretService) -> Iterator[Services]:
-    made = Services(
-        config_store=ConfigStore(),
-        secrets=SecretStore(use_environment=False),
-        sandbox=sandbox,
-        commerce_timeout=httpx.Timeout(3.0, connect=1.0),
-    )
-    yield made
-    made.close()
 
 
 def open_wizard(qtbot: QtBot, services: Services) -> SetupWizard:
