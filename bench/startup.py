@@ -173,11 +173,19 @@ def _bus_owner(env: dict[str, str], name: str) -> int | None:
     return numbers[-1] if numbers else None
 
 
+#: Where the children keep their bytecode: an installed app has its ``.pyc`` files (pip writes
+#: them), so the warm-up run writes them here once even when the caller's environment says
+#: ``PYTHONDONTWRITEBYTECODE``; private, so the source tree stays clean.
+PYCACHE = Path(tempfile.gettempdir()) / f"segment-desktop-startup-pycache-{os.getuid()}"
+
+
 def _child_env(root: Path, platform: str, bus: str | None = None) -> dict[str, str]:
     """A fresh user: private settings, logs and data under ``root``; D-Bus session ``bus``
     (one with a private keyring, see :func:`private_keyring`) or none at all."""
+    inherited = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     return {
-        **os.environ,
+        **inherited,
+        "PYTHONPYCACHEPREFIX": str(PYCACHE),
         "QT_QPA_PLATFORM": platform,
         "SEGMENT_DESKTOP_CONFIG_DIR": str(root / "config"),
         "SEGMENT_DESKTOP_LOG_DIR": str(root / "logs"),
