@@ -159,6 +159,9 @@ class Renderer:
         )
         self.limits = limits or engines.Limits()
         self._cache: OrderedDict[str, engines.Program | engines.EngineError] = OrderedDict()
+        # The programs of a whole set of texts (the relay asks for the same set on every
+        # event); cleared with the text cache's evictions, so both agree on what compiles.
+        self._sets: dict[tuple[str, ...], list[engines.Program]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -180,6 +183,7 @@ class Renderer:
                 self._cache[text] = cached
                 while len(self._cache) > _CACHE_SIZE:
                     self._cache.popitem(last=False)
+                    self._sets.clear()
         if isinstance(cached, engines.EngineError):
             raise _template_error(cached, text)
         return cached
@@ -228,12 +232,20 @@ class Renderer:
     def _compiled(self, texts: Sequence[str]) -> list[engines.Program]:
         """The programs of ``texts``, leaving out those that do not compile (rendering them
         reports their error)."""
+        key = tuple(texts)
+        programs = self._sets.get(key)
+        if programs is not None:
+            return programs
         programs = []
         for text in texts:
             try:
                 programs.append(self.compile(text))
             except TemplateError:
                 continue
+        with self._lock:
+            if len(self._sets) >= _CACHE_SIZE:
+                self._sets.clear()
+            self._sets[key] = programs
         return programs
 
     def render(

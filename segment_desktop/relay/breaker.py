@@ -39,6 +39,8 @@ class TimeoutBreaker:
     def suspended(self, text: str, now: float | None = None) -> bool:
         """Whether renders of ``text`` are to fail at once now. When the pause is over, lets
         one render through (the next ones wait for its outcome's verdict)."""
+        if text not in self._records:  # the usual case, answered without taking the lock
+            return False
         now = time.monotonic() if now is None else now
         with self._lock:
             record = self._records.get(text)
@@ -59,6 +61,8 @@ class TimeoutBreaker:
 
     def finished(self, text: str) -> None:
         """A render of ``text`` ended in time (with calls or another error)."""
+        if text not in self._records:  # nothing to clear: no lock needed
+            return
         with self._lock:
             self._records.pop(text, None)
 

@@ -12,12 +12,14 @@ fsync that makes an acknowledgement durable is paid once per group rather than p
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Any, TypeAlias
 
 from segment_desktop.core.errors import EventError, SegmentDesktopError
 from segment_desktop.relay.health import OUTBOX, HealthReports
@@ -69,7 +71,22 @@ class Pending:
     """A rendered event waiting for its commit."""
 
     record: EventRecord
-    future: Future[bool]
+    future: Future[bool] | asyncio.Future[bool]
+
+
+_Waiter: TypeAlias = "Future[bool] | tuple[asyncio.AbstractEventLoop, asyncio.Future[bool]]"
+"""Who hears of a record's commit: a thread, or a coroutine on its event loop."""
+
+
+def _settle(outcomes: list[tuple[asyncio.Future[bool], bool | BaseException]]) -> None:
+    """On the event loop: complete the waiters of one committed group."""
+    for future, outcome in outcomes:
+        if future.done():
+            continue  # its request went away (the client hung up): nothing waits
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
 
 
 class GroupCommitter:
@@ -84,9 +101,7 @@ class GroupCommitter:
         self._outbox = outbox
         self._on_commit = on_commit
         self._reports = reports or HealthReports()
-        self._queue: queue.SimpleQueue[tuple[EventRecord, Future[bool]] | None] = (
-            queue.SimpleQueue()
-        )
+        self._queue: queue.SimpleQueue[tuple[EventRecord, _Waiter] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="relay-commit", daemon=True)
         self._thread.start()
 
@@ -98,6 +113,17 @@ class GroupCommitter:
         """Queue ``record``; the future completes once it is durable (or failed)."""
         future: Future[bool] = Future()
         self._queue.put((record, future))
+        return future
+
+    def submit_async(self, record: EventRecord) -> asyncio.Future[bool]:
+        """:meth:`submit_nowait` for a coroutine (call it on the running event loop).
+
+        The loop is woken once per committed group rather than once per record: under load a
+        group holds dozens of records, and every wake-up costs the loop a turn.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
+        self._queue.put((record, (loop, future)))
         return future
 
     def close(self) -> None:
@@ -124,7 +150,8 @@ class GroupCommitter:
             if stop:
                 return
 
-    def _write(self, group: list[tuple[EventRecord, Future[bool]]]) -> None:
+    def _write(self, group: list[tuple[EventRecord, _Waiter]]) -> None:
+        outcomes: list[bool | BaseException]
         try:
             stored = self._outbox.record([record for record, _ in group])
         except Exception as exc:
@@ -136,13 +163,25 @@ class GroupCommitter:
                 "Check that the data directory is writable and the disk is not full; "
                 "Commerce will deliver the event again."
             )
-            for _, future in group:
-                future.set_exception(error)
-            return
-        self._reports.clear(OUTBOX)
-        for (_, future), ok in zip(group, stored, strict=True):
-            future.set_result(ok)
-        if self._on_commit is not None and any(stored):
+            outcomes = [error] * len(group)
+        else:
+            self._reports.clear(OUTBOX)
+            outcomes = list(stored)
+        on_loops: dict[asyncio.AbstractEventLoop, list[Any]] = {}
+        for (_, waiter), outcome in zip(group, outcomes, strict=True):
+            if isinstance(waiter, tuple):
+                loop, future = waiter
+                on_loops.setdefault(loop, []).append((future, outcome))
+            elif isinstance(outcome, BaseException):
+                waiter.set_exception(outcome)
+            else:
+                waiter.set_result(outcome)
+        for loop, settled in on_loops.items():
+            try:
+                loop.call_soon_threadsafe(_settle, settled)
+            except RuntimeError:
+                continue  # the loop closed: the server stopped and nobody waits
+        if self._on_commit is not None and any(o is True for o in outcomes):
             self._on_commit()
 
 
@@ -186,11 +225,12 @@ class Intake:
         """
         return self.take(render_body(self.renderer, body))
 
-    def take(self, outcome: Outcome) -> Accepted | Pending:
+    def take(self, outcome: Outcome, *, on_loop: bool = False) -> Accepted | Pending:
         """Queue what rendering a body gave (in a render process, or :meth:`prepare`'s).
 
-        Raises ``EventError`` for a body that is not a Commerce event. Duplicates are found by
-        the commit (nothing of them is stored) and :meth:`finish` answers ``duplicate``.
+        ``on_loop``: called on the event loop, which awaits the pending commit. Raises
+        ``EventError`` for a body that is not a Commerce event. Duplicates are found by the
+        commit (nothing of them is stored) and :meth:`finish` answers ``duplicate``.
         """
         if isinstance(outcome, Refused):
             raise EventError(outcome.message)
@@ -205,6 +245,8 @@ class Intake:
             outcome.calls,
             outcome.failures,
         )
+        if on_loop:
+            return Pending(record, self._committer.submit_async(record))
         return Pending(record, self._committer.submit_nowait(record))
 
     def finish(self, pending: Pending, stored: bool) -> Accepted:

@@ -61,6 +61,9 @@ class TemplateConfig:
         return tuple(t.key for t in templates_for_event(trigger, chosen) if t.key in chosen)
 
 
+_KEYS_CACHED = 256
+
+
 @dataclass(frozen=True)
 class _Settings:
     """What one render uses, swapped whole by :meth:`EventRenderer.update`."""
@@ -69,6 +72,17 @@ class _Settings:
     template_set: TemplateSet
     texts: tuple[str, ...]
     """The enabled templates' texts (what the raw-JSON way parses a body for)."""
+    keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Event name → :meth:`TemplateConfig.keys_for`, filled as events arrive: the answer only
+    changes with the settings, which are swapped whole."""
+
+    def keys_for(self, trigger: str) -> tuple[str, ...]:
+        keys = self.keys.get(trigger)
+        if keys is None:
+            keys = self.templates.keys_for(trigger)
+            if len(self.keys) < _KEYS_CACHED:  # bounded: a signed sender names the events
+                self.keys[trigger] = keys
+        return keys
 
     @classmethod
     def of(cls, templates: TemplateConfig) -> _Settings:
@@ -139,13 +153,13 @@ class EventRenderer:
                 continue  # reported when an event renders it
 
     def keys_for(self, trigger: str) -> tuple[str, ...]:
-        return self._settings.templates.keys_for(trigger)
+        return self._settings.keys_for(trigger)
 
     def render(self, event: CommerceEvent, keys: Sequence[str] | None = None) -> Rendered:
         """Render ``keys`` (default: every template configured for the event)."""
         settings = self._settings
         if keys is None:
-            keys = settings.templates.keys_for(event.triggered_by)
+            keys = settings.keys_for(event.triggered_by)
         return self._render(settings.template_set, event, keys)
 
     def render_json(self, body: bytes) -> Ignored | RenderedBody | None:
@@ -170,7 +184,7 @@ class EventRenderer:
         if prepared is None:
             return None
         event = prepared.event
-        keys = settings.templates.keys_for(event.triggered_by)
+        keys = settings.keys_for(event.triggered_by)
         if not keys:
             return Ignored(event.id)
         rendered = self._render(settings.template_set, event, keys, prepared)

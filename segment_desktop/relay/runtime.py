@@ -23,7 +23,7 @@ from segment_desktop.relay.intake import Accepted, Intake, Pending
 from segment_desktop.relay.metrics import Metrics
 from segment_desktop.relay.outbox import Outbox
 from segment_desktop.relay.records import OutboxStats
-from segment_desktop.relay.rendering import EventRenderer, TemplateConfig
+from segment_desktop.relay.rendering import EventRenderer, TemplateConfig, render_body
 from segment_desktop.relay.retention import Retention
 from segment_desktop.relay.sender import BACKOFF_FIRST, BatchSender, Sender
 
@@ -162,14 +162,15 @@ class Relay:
         rendering = time.perf_counter()
         if self.pool is not None:
             outcome = await asyncio.wrap_future(self.pool.submit(body))
-            prepared = self.intake.take(outcome)
         else:
             loop = asyncio.get_running_loop()
-            prepared = await loop.run_in_executor(self.executor, self.intake.prepare, body)
+            outcome = await loop.run_in_executor(self.executor, render_body, self.renderer, body)
+        # Queued from here, so that the commit wakes this loop once per group.
+        prepared = self.intake.take(outcome, on_loop=True)
         self.metrics.observe("render", time.perf_counter() - rendering)
         if isinstance(prepared, Pending):
             pending = prepared
-            stored = await asyncio.wrap_future(pending.future)
+            stored = await asyncio.wrap_future(pending.future)  # as is: already the loop's
             prepared = self.intake.finish(pending, stored)
             if stored:  # the desktop app's delivery log (the journal keeps nothing unless asked)
                 record = pending.record
