@@ -8,12 +8,16 @@ when a head has not arrived in time after the connection opened or its first byt
 (closing the connection either way). The defaults are in :mod:`segment_desktop.relay.app`;
 a proxy in front should hold the same or tighter limits. A Commerce delivery's head is well
 under a kilobyte and arrives at once.
+
+The protocol also sends each answer's head (status line and headers) and body in one write:
+uvicorn writes them apart, which costs a second system call and a second TCP segment per
+answer, a large share of the relay's per-delivery work on the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -52,6 +56,59 @@ def guarded_protocol(
     )
 
 
+class _JoinedWrites:
+    """A connection's transport as uvicorn sees it: an answer's head is held until its body
+    comes, and both leave in one write.
+
+    The first write after an answer has started is its head (uvicorn writes a ``100 Continue``
+    before that, and the body after); the next write, or closing, sends what is held. Every
+    other call goes to the real transport.
+    """
+
+    __slots__ = ("_head_of", "_held", "_protocol", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, protocol: GuardedHttpToolsProtocol) -> None:
+        self._transport = transport
+        self._protocol = protocol
+        self._held: bytes | None = None
+        self._head_of: object = None
+        """The request cycle whose head was held last (its later writes are body)."""
+
+    def write(self, data: bytes) -> None:
+        held = self._held
+        if held is not None:
+            self._held = None
+            self._transport.write(held + data)
+            return
+        cycle = self._protocol.cycle
+        if (
+            cycle is not None
+            and cycle.response_started
+            and not cycle.response_complete
+            and cycle is not self._head_of
+        ):
+            self._head_of = cycle
+            self._held = data
+            return
+        self._transport.write(data)
+
+    def flush(self) -> None:
+        held = self._held
+        if held is not None:
+            self._held = None
+            self._transport.write(held)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with a size and a time limit on each request's head
     (made with :func:`guarded_protocol`)."""
@@ -68,7 +125,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._head_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        self._raw = transport
+        self._joined = _JoinedWrites(transport, self)
+        super().connection_made(cast(asyncio.Transport, self._joined))
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -91,6 +150,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         self._disarm()
         super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        self._joined.flush()  # uvicorn ends every answer with a body write: nothing is held
+        super().on_response_complete()
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
@@ -118,6 +181,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def _refuse(self, answer: bytes) -> None:
         self._disarm()
         self._in_head = False
-        if not self.transport.is_closing():
-            self.transport.write(answer)
-            self.transport.close()
+        if not self._raw.is_closing():
+            self._joined.flush()
+            self._raw.write(answer)
+            self._raw.close()
