@@ -21,7 +21,7 @@ from typing import Any, cast
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from segment_desktop.relay.app import HEAD_SECONDS, MAX_HEAD_BYTES
+from segment_desktop.relay.app import BODY_RECEIVED, HEAD_SECONDS, MAX_HEAD_BYTES
 
 
 def _answer(status: bytes, text: bytes) -> bytes:
@@ -157,6 +157,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
+        if self.cycle is not None:
+            self.cycle.scope[BODY_RECEIVED] = True  # type: ignore[literal-required]
         # The next request on this connection starts with a head of its own; its timer starts
         # with its first byte (the keep-alive timeout covers the quiet time before).
         self._in_head = True

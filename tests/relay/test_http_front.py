@@ -12,6 +12,7 @@ from typing import Any
 
 import uvicorn
 
+from segment_desktop.relay.app import BODY_RECEIVED
 from segment_desktop.relay.http_guard import guarded_protocol
 
 Message = MutableMapping[str, Any]
@@ -143,3 +144,26 @@ def test_a_request_with_connection_close_is_answered_whole_then_closed() -> None
     assert len(transport.writes) == 1
     assert b"connection: close\r\n" in transport.writes[0]
     assert transport.writes[0].endswith(b"\r\n\r\nbye")
+
+
+def test_the_scope_says_whether_the_body_had_arrived_when_the_app_started() -> None:
+    seen: list[object] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(scope.get(BODY_RECEIVED))
+        await _echo(scope, receive, send)
+
+    async def run() -> list[bytes]:
+        protocol, transport = _connection(app)
+        protocol.data_received(_post(b"/webhooks/commerce", b"whole"))  # head and body at once
+        await _settle()
+        head, _, body = _post(b"/webhooks/commerce", b"later").partition(b"\r\n\r\n")
+        protocol.data_received(head + b"\r\n\r\n")
+        await _settle()
+        protocol.data_received(body)
+        await _settle()
+        return transport.writes
+
+    writes = asyncio.run(run())
+    assert seen == [True, None]  # the second body came after the app had started waiting
+    assert [w.rpartition(b"\r\n\r\n")[2] for w in writes] == [b"whole", b"later"]
