@@ -19,9 +19,18 @@ from __future__ import annotations
 import asyncio
 from typing import Any, cast
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
-from segment_desktop.relay.app import BODY_RECEIVED, HEAD_SECONDS, MAX_HEAD_BYTES
+from segment_desktop.relay.app import (
+    BODY_RECEIVED,
+    HEAD_SECONDS,
+    MAX_HEAD_BYTES,
+    WEBHOOK_PATH,
+    WebhookApp,
+)
+from segment_desktop.relay.webhook_cycle import WebhookCycle
+
+_WEBHOOK_TARGET = WEBHOOK_PATH.encode("ascii")
 
 
 def _answer(status: bytes, text: bytes) -> bytes:
@@ -33,9 +42,13 @@ def _answer(status: bytes, text: bytes) -> bytes:
 
 
 def guarded_protocol(
-    max_head_bytes: int = MAX_HEAD_BYTES, head_seconds: float = HEAD_SECONDS
+    max_head_bytes: int = MAX_HEAD_BYTES,
+    head_seconds: float = HEAD_SECONDS,
+    webhooks: WebhookApp | None = None,
 ) -> type[HttpToolsProtocol]:
-    """The protocol class to give uvicorn (``http=``), with these limits."""
+    """The protocol class to give uvicorn (``http=``), with these limits; with ``webhooks``
+    (the app uvicorn serves) it handles plain webhook deliveries itself
+    (:mod:`.webhook_cycle`)."""
     too_large = _answer(
         b"431 Request Header Fields Too Large",
         f"The request line and headers exceed {max_head_bytes:,} bytes.".encode(),
@@ -52,6 +65,7 @@ def guarded_protocol(
             "head_seconds": head_seconds,
             "too_large": too_large,
             "too_slow": too_slow,
+            "webhooks": webhooks,
         },
     )
 
@@ -117,6 +131,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     head_seconds = HEAD_SECONDS
     too_large = b""
     too_slow = b""
+    webhooks: WebhookApp | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -140,6 +155,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             if self._head_timer is None:
                 self._arm()
         super().data_received(data)
+        cycle: object = self.cycle  # uvicorn's, or a delivery of ours
+        if type(cycle) is WebhookCycle and cycle.waiting_for_body:
+            cycle.expect_body()  # the head came without the whole body: time the rest
         # Still in the head after this chunk (which may carry the start of the body too):
         # the parser holds what it has of the head, at most one chunk more than the cap.
         if self._in_head and self._head_bytes > self.max_head_bytes:
@@ -149,7 +167,26 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = False
         self._head_bytes = 0
         self._disarm()
+        webhooks = self.webhooks
+        if webhooks is not None and self._plain_delivery():
+            self.cycle = WebhookCycle(self, webhooks, self.headers)  # type: ignore[assignment]
+            return
         super().on_headers_complete()
+
+    def _plain_delivery(self) -> bool:
+        """A webhook delivery the protocol answers itself; anything unusual about it goes
+        through ASGI (the app applies the same rules there)."""
+        parser = self.parser
+        cycle = self.cycle
+        return (
+            self.url == _WEBHOOK_TARGET
+            and parser.get_method() == b"POST"
+            and parser.get_http_version() == "1.1"
+            and parser.should_keep_alive()
+            and not self.expect_100_continue
+            and not parser.should_upgrade()
+            and (cycle is None or cycle.response_complete)  # not pipelined behind an answer
+        )
 
     def on_response_complete(self) -> None:
         self._joined.flush()  # uvicorn ends every answer with a body write: nothing is held
@@ -157,7 +194,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
-        if self.cycle is not None:
+        if isinstance(self.cycle, RequestResponseCycle):
             self.cycle.scope[BODY_RECEIVED] = True  # type: ignore[literal-required]
         # The next request on this connection starts with a head of its own; its timer starts
         # with its first byte (the keep-alive timeout covers the quiet time before).

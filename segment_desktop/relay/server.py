@@ -66,7 +66,7 @@ def uvicorn_server(app: WebhookApp) -> uvicorn.Server:
     limits = app.limits
     config = uvicorn.Config(
         app,
-        http=guarded_protocol(limits.max_head_bytes, limits.head_seconds),
+        http=guarded_protocol(limits.max_head_bytes, limits.head_seconds, app),
         log_config=None,
         log_level="warning",
         access_log=False,

@@ -7,13 +7,22 @@ uvicorn under it and the ASGI app are the real ones.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, MutableMapping
+import json
+import socket
+import time
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from pathlib import Path
 from typing import Any
 
+import pytest
 import uvicorn
 
+from segment_desktop.core.config import Config
 from segment_desktop.relay.app import BODY_RECEIVED
 from segment_desktop.relay.http_guard import guarded_protocol
+from segment_desktop.relay.server import RelayServer
+from segment_desktop.sandbox.runner import Sandbox
+from tests.relay.helpers import WEBHOOK_SECRET, WRITE_KEY, sample_body
 
 Message = MutableMapping[str, Any]
 Scope = MutableMapping[str, Any]
@@ -167,3 +176,103 @@ def test_the_scope_says_whether_the_body_had_arrived_when_the_app_started() -> N
     writes = asyncio.run(run())
     assert seen == [True, None]  # the second body came after the app had started waiting
     assert [w.rpartition(b"\r\n\r\n")[2] for w in writes] == [b"whole", b"later"]
+
+
+# -- deliveries on a real relay, past ASGI and through it --------------------------------------
+
+
+@pytest.fixture
+def relay(sandbox: Sandbox, tmp_path: Path) -> Iterator[RelayServer]:
+    config = Config.default()
+    config.segment.host = sandbox.segment_url
+    server = RelayServer.start(config, WRITE_KEY, WEBHOOK_SECRET, tmp_path / "data")
+    yield server
+    server.stop()
+
+
+def _delivery(event_id: str, *extra: bytes, secret: str = WEBHOOK_SECRET) -> bytes:
+    body = sample_body("customer.created", event_id)
+    return _post(b"/webhooks/commerce", body, b"X-MOLTIN-SECRET-KEY: " + secret.encode(), *extra)
+
+
+def _exchange(relay: RelayServer, data: bytes, answers: int, pause: float = 0.0) -> list[bytes]:
+    """Sends ``data`` on one connection (in two parts ``pause`` apart when given) and reads
+    ``answers`` final answers (an interim ``100 Continue`` is left out)."""
+    host, port = relay.url.split("//")[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        if pause:
+            sock.sendall(data[: len(data) - 40])
+            time.sleep(pause)
+            sock.sendall(data[len(data) - 40 :])
+        else:
+            sock.sendall(data)
+        received = b""
+        found: list[bytes] = []
+        while len(found) < answers:
+            chunk = sock.recv(65536)
+            assert chunk, f"the relay closed the connection after {found}"
+            received += chunk
+            while b"\r\n\r\n" in received:
+                head, _, rest = received.partition(b"\r\n\r\n")
+                sized = head.lower().split(b"content-length: ")
+                length = int(sized[1].split(b"\r\n")[0]) if len(sized) > 1 else 0
+                if len(rest) < length:
+                    break
+                if not head.startswith(b"HTTP/1.1 1"):
+                    found.append(head + b"\r\n\r\n" + rest[:length])
+                received = rest[length:]
+    return found
+
+
+def _status_and_json(answer: bytes) -> tuple[int, dict[str, Any]]:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split(b" ")[1]), json.loads(body)
+
+
+def test_pipelined_deliveries_are_answered_in_order(relay: RelayServer) -> None:
+    data = _delivery("evt-p1") + _delivery("evt-p2", secret="wrong") + _delivery("evt-p3")
+    answers = [_status_and_json(a) for a in _exchange(relay, data, 3)]
+    assert [status for status, _ in answers] == [200, 401, 200]
+    assert answers[0][1]["event_id"] == "evt-p1" and answers[2][1]["event_id"] == "evt-p3"
+
+
+def test_a_body_that_comes_after_its_head_is_waited_for(relay: RelayServer) -> None:
+    (answer,) = _exchange(relay, _delivery("evt-split"), 1, pause=0.3)
+    assert _status_and_json(answer) == (
+        200,
+        {"status": "queued", "event_id": "evt-split", "calls": 2},
+    )
+    assert relay.app.receiving == 0
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [b"X-Plain: 1", b"Expect: 100-continue", b"Connection: close"],
+    ids=["plain", "expect-100-continue", "connection-close"],
+)
+def test_every_way_in_gets_the_same_answers(relay: RelayServer, extra: bytes) -> None:
+    """Plain deliveries are answered by the protocol, the others through ASGI: the same rules."""
+    secret = b"X-MOLTIN-SECRET-KEY: " + WEBHOOK_SECRET.encode()
+    event_id = "evt-way-" + extra.split(b":")[0].decode()
+    cases = [
+        (_delivery(event_id, extra), 200, {"status": "queued", "event_id": event_id, "calls": 2}),
+        (
+            _delivery(event_id, extra),
+            200,
+            {"status": "duplicate", "event_id": event_id, "calls": 0},
+        ),
+        (_delivery("evt-x", extra, secret="nope"), 401, None),
+        (_post(b"/webhooks/commerce", b"[1]", secret, extra), 400, None),
+    ]
+    for data, status, wanted in cases:
+        (answer,) = _exchange(relay, data, 1)
+        got_status, got = _status_and_json(answer)
+        assert got_status == status, answer
+        if wanted is not None:
+            assert got == wanted
+        else:
+            assert set(got) == {"error"}
+        head = answer.partition(b"\r\n\r\n")[0].lower()
+        assert head.count(b"content-type: application/json") == 1
+        assert b"\r\ndate: " in head
+        assert (b"connection: close" in head) == (extra == b"Connection: close")
