@@ -137,6 +137,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._in_head = True
         self._head_bytes = 0
+        self._head_began: float | None = None
+        """When the head being read now began (the loop's clock); None between requests."""
         self._head_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -152,9 +154,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._in_head:
             self._head_bytes += len(data)
-            if self._head_timer is None:
-                self._arm()
         super().data_received(data)
+        if self._in_head and self._head_began is not None and self._head_timer is None:
+            # A head is unfinished after this chunk: it is timed from its first byte. Heads
+            # that arrive whole, nearly all of them, never cost a timer.
+            left = self.head_seconds - (self.loop.time() - self._head_began)
+            self._arm(max(0.0, left))
         cycle: object = self.cycle  # uvicorn's, or a delivery of ours
         if type(cycle) is WebhookCycle and cycle.waiting_for_body:
             cycle.expect_body()  # the head came without the whole body: time the rest
@@ -163,9 +168,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self._in_head and self._head_bytes > self.max_head_bytes:
             self._refuse(self.too_large)
 
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head_began = self.loop.time()
+
     def on_headers_complete(self) -> None:
         self._in_head = False
         self._head_bytes = 0
+        self._head_began = None
         self._disarm()
         webhooks = self.webhooks
         if webhooks is not None and self._plain_delivery():
@@ -196,13 +206,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_complete()
         if isinstance(self.cycle, RequestResponseCycle):
             self.cycle.scope[BODY_RECEIVED] = True  # type: ignore[literal-required]
-        # The next request on this connection starts with a head of its own; its timer starts
+        # The next request on this connection starts with a head of its own; its time starts
         # with its first byte (the keep-alive timeout covers the quiet time before).
         self._in_head = True
 
-    def _arm(self) -> None:
+    def _arm(self, seconds: float | None = None) -> None:
         self._disarm()
-        self._head_timer = self.loop.call_later(self.head_seconds, self._head_timeout)
+        delay = self.head_seconds if seconds is None else seconds
+        self._head_timer = self.loop.call_later(delay, self._head_timeout)
 
     def _disarm(self) -> None:
         if self._head_timer is not None:

@@ -18,7 +18,7 @@ import pytest
 import uvicorn
 
 from segment_desktop.core.config import Config
-from segment_desktop.relay.app import BODY_RECEIVED
+from segment_desktop.relay.app import BODY_RECEIVED, WebhookLimits
 from segment_desktop.relay.http_guard import guarded_protocol
 from segment_desktop.relay.server import RelayServer
 from segment_desktop.sandbox.runner import Sandbox
@@ -276,3 +276,24 @@ def test_every_way_in_gets_the_same_answers(relay: RelayServer, extra: bytes) ->
         assert head.count(b"content-type: application/json") == 1
         assert b"\r\ndate: " in head
         assert (b"connection: close" in head) == (extra == b"Connection: close")
+
+
+def test_a_head_trickling_in_after_an_answer_on_the_same_connection_is_408(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    config = Config.default()
+    config.segment.host = sandbox.segment_url
+    limits = WebhookLimits(head_seconds=0.5)
+    with RelayServer.start(
+        config, WRITE_KEY, WEBHOOK_SECRET, tmp_path / "d", limits=limits
+    ) as relay:
+        host, port = relay.url.split("//")[1].split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(_delivery("evt-first"))
+            time.sleep(0.8)  # longer than a head may take: the quiet time is not the head's
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+            sock.sendall(b"POST /webhooks/commerce HTTP/1.1\r\nHost: relay\r\n")
+            started = time.monotonic()
+            answer = sock.recv(65536)
+            assert answer.startswith(b"HTTP/1.1 408 "), answer
+            assert 0.4 < time.monotonic() - started < 3
