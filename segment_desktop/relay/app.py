@@ -1,4 +1,4 @@
-"""The relay's HTTP face: the webhook receiver (plain ASGI), ``/healthz``, ``/metrics``.
+"""The relay's HTTP face: the webhook receiver's rules, ``/healthz``, ``/metrics`` (ASGI).
 
 ``POST /webhooks/commerce``
     401 for a missing or wrong ``X-MOLTIN-SECRET-KEY`` (compared in constant time, before the
@@ -10,6 +10,8 @@
     Nothing is stored for any non-200 answer.
 
 The app knows the relay only through :class:`RelayService`; the runtime knows nothing of ASGI.
+Ordinary deliveries reach these rules through the HTTP protocol (:mod:`.webhook_cycle`)
+rather than ASGI; the answers are the same either way.
 Deliveries still sending their body and deliveries being rendered and stored are counted
 apart, so that slow senders cannot take the places of deliveries that arrived whole.
 """
