@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from pathlib import Path
@@ -22,7 +23,7 @@ from segment_desktop.relay.app import BODY_RECEIVED, WebhookLimits
 from segment_desktop.relay.http_guard import guarded_protocol
 from segment_desktop.relay.server import RelayServer
 from segment_desktop.sandbox.runner import Sandbox
-from tests.relay.helpers import WEBHOOK_SECRET, WRITE_KEY, sample_body
+from tests.relay.helpers import RUNAWAY, WEBHOOK_SECRET, WRITE_KEY, sample_body, wait_for
 
 Message = MutableMapping[str, Any]
 Scope = MutableMapping[str, Any]
@@ -297,3 +298,34 @@ def test_a_head_trickling_in_after_an_answer_on_the_same_connection_is_408(
             answer = sock.recv(65536)
             assert answer.startswith(b"HTTP/1.1 408 "), answer
             assert 0.4 < time.monotonic() - started < 3
+
+
+def test_a_delivery_in_flight_when_the_relay_stops_gets_its_answer_and_the_connection_closes(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    config = Config.default()
+    config.segment.host = sandbox.segment_url
+    # Rendering this runs to the relay's time limit: the delivery stays in flight meanwhile.
+    config.template_overrides = {"order_completed": RUNAWAY}
+    relay = RelayServer.start(config, WRITE_KEY, WEBHOOK_SECRET, tmp_path / "data")
+    host, port = relay.url.split("//")[1].split(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=20) as sock:
+            body = sample_body("order.paid", "evt-at-stop")
+            sock.sendall(
+                _post(
+                    b"/webhooks/commerce", body, b"X-MOLTIN-SECRET-KEY: " + WEBHOOK_SECRET.encode()
+                )
+            )
+            wait_for(lambda: relay.app.in_flight == 1, what="the delivery in flight")
+            stopping = threading.Thread(target=relay.stop)
+            stopping.start()
+            answer = b""
+            while chunk := sock.recv(65536):  # until the relay closes the connection
+                answer += chunk
+            stopping.join(30)
+    finally:
+        relay.stop()
+    head, _, data = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 ") and b"\r\nconnection: close" in head.lower()
+    assert json.loads(data)["status"] == "template_error"  # stored: kept for `relay replay`
