@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
@@ -329,3 +331,22 @@ def test_a_delivery_in_flight_when_the_relay_stops_gets_its_answer_and_the_conne
     head, _, data = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200 ") and b"\r\nconnection: close" in head.lower()
     assert json.loads(data)["status"] == "template_error"  # stored: kept for `relay replay`
+
+
+def test_no_access_log_line_is_prepared_for_each_request() -> None:
+    """uvicorn formats an access line whenever its logger reaches a handler (root's, in the
+    relay). Checked in a fresh process: pytest hangs its own handlers on quiet loggers."""
+    check = (
+        "import logging\n"
+        "from segment_desktop.relay.app import WebhookApp\n"
+        "from segment_desktop.relay.server import uvicorn_server\n"
+        "logging.getLogger().addHandler(logging.StreamHandler())\n"
+        "class Relay: metrics = None\n"
+        "uvicorn_server(WebhookApp(Relay(), 'secret'))\n"
+        "print(logging.getLogger('uvicorn.access').hasHandlers(),"
+        " logging.getLogger('uvicorn.error').hasHandlers())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.split() == ["False", "True"]  # no access lines; warnings still reach the log
