@@ -34,6 +34,23 @@ def is_dark(palette: QPalette) -> bool:
     return palette.color(QPalette.ColorRole.Window).lightness() < 128
 
 
+def axis_top(peak: int) -> int:
+    """The y axis' top: a quarter above ``peak``, in four whole ticks of 1, 2, 3 or 5 times a
+    power of ten. Steps that coarse change the range (and so the chart's layout) rarely while
+    counts grow."""
+    need = -(-max(4, -(-peak * 5 // 4)) // (TICKS_Y - 1))  # per tick, rounded up
+    step = 1
+    while step < need:
+        step = _next_nice(step)
+    return step * (TICKS_Y - 1)
+
+
+def _next_nice(step: int) -> int:
+    """1 → 2 → 3 → 5 → 10 → 20 → 30 → 50 → 100 …"""
+    lead = str(step)[0]
+    return step * 3 // 2 if lead == "2" else step * 5 // 3 if lead == "3" else step * 2
+
+
 @dataclass(frozen=True)
 class Plot:
     """One range of the chart, ready to draw: built by :func:`plot` on any thread."""
@@ -60,9 +77,7 @@ def plot(series: Series) -> Plot:
         for name in LINES
     }
     hourly = series.width >= 3600
-    # Whole numbers on every tick: the top is a multiple of the four intervals.
-    top = max(4, -(-series.peak * 5 // 4))
-    top = -(-top // 4) * 4
+    top = axis_top(series.peak)
     totals = {n: sum(series.counts.get(n, [])) for n in LINES}
     span = "last day" if hourly else "last hour"
     words = f"Deliveries in the {span}: " + ", ".join(f"{totals[n]} {n}" for n in LINES)

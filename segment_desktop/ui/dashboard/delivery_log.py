@@ -63,10 +63,16 @@ class DeliveriesModel(QStandardItemModel):
         self.subjects: list[str] = []
         self._keys: list[RowKey] = []
 
-    def set_entries(self, entries: Sequence[JournalEntry], subjects: Sequence[str]) -> bool:
-        """Show ``entries`` (newest first). ``False``: the rows were updated in place (the
-        selection follows its row); ``True``: they were all made again."""
-        keys = [row_key(e) for e in entries]
+    def set_entries(
+        self,
+        entries: Sequence[JournalEntry],
+        subjects: Sequence[str],
+        keys: Sequence[RowKey] | None = None,
+    ) -> bool:
+        """Show ``entries`` (newest first; ``keys``: their :func:`row_key` s if known).
+        ``False``: the rows were updated in place (the selection follows its row); ``True``:
+        they were all made again."""
+        keys = list(keys) if keys is not None else [row_key(e) for e in entries]
         if keys == self._keys:
             return False
         old = self._keys

@@ -123,6 +123,7 @@ class NeedsMePanel(QWidget):
             chosen = set(self.event_ids())
             self.items = list(items)
             self.table.set_rows(rows)
+            self.table.clearSelection()  # rows are by position: select the same items again
             for row_index, item in enumerate(self.items):
                 if item.event_id in chosen:
                     self.table.selectRow(row_index)
