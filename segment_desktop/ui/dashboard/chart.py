@@ -35,20 +35,17 @@ def is_dark(palette: QPalette) -> bool:
 
 
 def axis_top(peak: int) -> int:
-    """The y axis' top: a quarter above ``peak``, in four whole ticks of 1, 2, 3 or 5 times a
-    power of ten. Steps that coarse change the range (and so the chart's layout) rarely while
-    counts grow."""
+    """The y axis' top: a quarter above ``peak``, in four whole ticks of 1, 1.5, 2, 2.5, 3, 4,
+    5, 6 or 8 times a power of ten. Steps that coarse change the range (and so the chart's
+    layout) rarely while counts grow, and still fill most of the height."""
     need = -(-max(4, -(-peak * 5 // 4)) // (TICKS_Y - 1))  # per tick, rounded up
-    step = 1
-    while step < need:
-        step = _next_nice(step)
-    return step * (TICKS_Y - 1)
-
-
-def _next_nice(step: int) -> int:
-    """1 → 2 → 3 → 5 → 10 → 20 → 30 → 50 → 100 …"""
-    lead = str(step)[0]
-    return step * 3 // 2 if lead == "2" else step * 5 // 3 if lead == "3" else step * 2
+    scale = 1
+    while True:
+        for tenths in (10, 15, 20, 25, 30, 40, 50, 60, 80):
+            step, rest = divmod(tenths * scale, 10)
+            if not rest and step >= need:
+                return step * (TICKS_Y - 1)
+        scale *= 10
 
 
 @dataclass(frozen=True)
@@ -121,8 +118,10 @@ class DeliveryChart(QWidget):
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.addLayout(choice)
-        self._layout.addStretch(1)  # the chart's place until it is made
-        self.setMinimumHeight(self.fontMetrics().height() * 16)
+        # The chart's place until it is made, as tall as the chart will be at least.
+        self._place = QWidget(self)
+        self._place.setMinimumHeight(self.fontMetrics().height() * 14)
+        self._layout.addWidget(self._place, 1)
         self.hour: Series | None = None
         self.day: Series | None = None
         self._plots: dict[bool, Plot] = {}  # hourly → the latest plot of that range
@@ -202,9 +201,9 @@ class DeliveryChart(QWidget):
         view = QChartView(chart, self)
         view.setRenderHint(QPainter.RenderHint.Antialiasing)
         view.setAccessibleName("Delivery chart")
-        view.setMinimumHeight(self.fontMetrics().height() * 14)
-        self._layout.takeAt(self._layout.count() - 1)  # the stretch held its place
-        self._layout.addWidget(view, 1)
+        view.setMinimumHeight(self._place.minimumHeight())
+        self._layout.replaceWidget(self._place, view)
+        self._place.deleteLater()
         self._parts = (chart, view, lines, x_axis, y_axis)
         self._made = True
         self._apply_palette()

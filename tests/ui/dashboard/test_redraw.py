@@ -11,7 +11,7 @@ from pytestqt.qtbot import QtBot
 
 from segment_desktop.relay.journal import SENT, JournalCall, JournalEntry
 from segment_desktop.relay.records import ParkedItem
-from segment_desktop.ui.dashboard.chart import DeliveryChart
+from segment_desktop.ui.dashboard.chart import DeliveryChart, axis_top
 from segment_desktop.ui.dashboard.dashboard import prepare
 from segment_desktop.ui.dashboard.delivery_log import DeliveryLog
 from segment_desktop.ui.dashboard.needs_me import NeedsMePanel
@@ -173,3 +173,11 @@ def test_the_chart_is_made_once_shown_and_drawn_only_while_on_screen(qtbot: QtBo
     assert [p.y() for p in received.points()] == [3.0]
     assert chart.x_axis.format() == "ddd HH:mm"
     assert chart.totals()["received"] == 3
+
+
+def test_the_y_axis_has_whole_ticks_headroom_and_few_distinct_tops() -> None:
+    tops = {axis_top(peak) for peak in range(5001)}
+    for peak in range(5001):
+        top = axis_top(peak)
+        assert top % 4 == 0 and top * 4 >= peak * 5 and top <= max(8, 2 * peak), peak
+    assert len(tops) <= 30  # the chart's layout is redone only when the top moves
