@@ -30,13 +30,16 @@ REFRESH_MS = 1000
 
 @dataclass(frozen=True)
 class View:
-    """A snapshot and, for each part that changed since the view before, what to draw."""
+    """A snapshot and, for each part that changed since the view before, what to draw
+    (``None``: unchanged)."""
 
     snapshot: Snapshot
     plots: tuple[Plot, Plot] | None
     numbers_changed: bool
     parked_rows: list[list[str]] | None
     delivery_keys: tuple[RowKey, ...] | None
+    seen: tuple[tuple[RowKey, ...], list[tuple[str, ...]]] = ((), [])
+    """The deliveries' and the parked items' keys, whether or not they changed."""
 
 
 def prepare(snapshot: Snapshot, before: View | None) -> View:
@@ -45,19 +48,18 @@ def prepare(snapshot: Snapshot, before: View | None) -> View:
     the GUI thread only copies ready values (and skips what did not change)."""
     old = before.snapshot if before is not None else None
     keys = tuple(row_key(e) for e in snapshot.deliveries)
-    parked = [(i.kind, i.event_id, i.template_key, i.reason) for i in snapshot.parked]
+    parked: list[tuple[str, ...]] = [
+        (i.kind, i.event_id, i.template_key, i.reason) for i in snapshot.parked
+    ]
+    old_keys, old_parked = before.seen if before is not None else ((), [])
     changed_series = old is None or (old.hour, old.day) != (snapshot.hour, snapshot.day)
     return View(
         snapshot,
         plots=(plot(snapshot.hour), plot(snapshot.day)) if changed_series else None,
         numbers_changed=old is None or old.numbers != snapshot.numbers,
-        parked_rows=item_rows(snapshot.parked)
-        if old is None
-        or parked != [(i.kind, i.event_id, i.template_key, i.reason) for i in old.parked]
-        else None,
-        delivery_keys=keys
-        if old is None or keys != tuple(row_key(e) for e in old.deliveries)
-        else None,
+        parked_rows=item_rows(snapshot.parked) if old is None or parked != old_parked else None,
+        delivery_keys=keys if old is None or keys != old_keys else None,
+        seen=(keys, parked),
     )
 
 
