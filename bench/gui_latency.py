@@ -10,10 +10,15 @@
 * the main window's dashboard with events flowing: the sandbox store fires webhooks at the
   relay in this process (``--rate`` a second for ``--seconds``) while the dashboard redraws its
   chart, header, what-needs-me list and delivery log every second; the same probe gives the
-  longest stall, and each redraw's own time on the GUI thread is measured too.
+  longest stall, and each redraw's own time on the GUI thread is measured too. The reference
+  is the same run with the dashboard's refresh paused (``--runs`` pairs, alternately). Since a
+  stall's length swings with the machine's load, the table beside it gives the figures that
+  do not: the GUI thread's CPU time per redraw and per second, and, within the longest gap,
+  how long the GUI thread ran, how long it waited runnable for a CPU, and so how long it slept
+  (on the GIL); with the collector's passes in the meantime.
 
     QT_QPA_PLATFORM=offscreen python -m bench.gui_latency [--repeat N] [--engine NAME]
-        [--case studio|dashboard] [--rate N] [--seconds S]
+        [--case studio|dashboard] [--rate N] [--seconds S] [--runs N]
 
 Prints a table and writes ``bench/results/gui_latency.json``.
 """

@@ -9,7 +9,7 @@ import time
 from collections.abc import Mapping, Sequence
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtGui import QShowEvent, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -124,6 +124,7 @@ class DeliveryLog(QWidget):
         self._events: set[str] = set()  # the event filter's choices
         self._detail: object = None
         self._detail_made = False
+        self._stale = False  # new entries arrived while the log was hidden
 
         self.result_filter = QComboBox(self)
         self.result_filter.addItems(list(RESULTS))
@@ -214,7 +215,8 @@ class DeliveryLog(QWidget):
     ) -> None:
         """The relay's latest deliveries (newest first) and, by event id, their order or
         customer; ``key``: their :func:`row_key` s (both worked out off the GUI thread when
-        given; else here). Filters and selection are kept."""
+        given; else here). Filters and selection are kept; while the log is hidden its rows
+        wait for it to be shown."""
         key = key if key is not None else tuple(row_key(e) for e in entries)
         if key == self._shown_key:
             return
@@ -235,7 +237,15 @@ class DeliveryLog(QWidget):
         if new_events:
             self._events |= new_events
             self.event_filter.addItems(sorted(new_events))
-        self._apply()
+        if self.isVisible():
+            self._apply()
+        else:
+            self._stale = True  # the rows follow when the log is shown
+
+    def showEvent(self, event: QShowEvent) -> None:
+        if self._stale:
+            self._apply()
+        super().showEvent(event)
 
     def known_events(self) -> dict[str, tuple[str, str]]:
         """Commerce event id → (event name, order or customer) of the deliveries kept."""
@@ -245,6 +255,7 @@ class DeliveryLog(QWidget):
         return list(self.model.entries)
 
     def _apply(self) -> None:
+        self._stale = False
         selected = self.selected()
         any_result = self.result_filter.currentIndex() == 0
         result = self.result_filter.currentText()

@@ -53,6 +53,7 @@ def test_new_deliveries_are_inserted_above_and_the_selection_stays_on_its_row(
 ) -> None:
     log = DeliveryLog()
     qtbot.addWidget(log)
+    log.show()
     log.show_entries(newest_first(3, 2, 1, waiting=3))
     log.table.selectRow(1)  # evt-2
     assert log.selected() is not None and log.selected().event_id == "evt-2"
@@ -81,6 +82,7 @@ def test_a_filter_change_shows_the_matching_rows_and_keeps_the_selected_one(
 ) -> None:
     log = DeliveryLog()
     qtbot.addWidget(log)
+    log.show()
     log.show_entries(newest_first(3, 2, 1, waiting=2))
     log.table.selectRow(1)
     log.result_filter.setCurrentText("waiting")
@@ -90,6 +92,20 @@ def test_a_filter_change_shows_the_matching_rows_and_keeps_the_selected_one(
     assert selected is not None and selected.event_id == "evt-2"
     log.result_filter.setCurrentIndex(0)
     assert [e.event_id for e in log.visible()] == ["evt-3", "evt-2", "evt-1"]
+
+
+def test_a_hidden_log_keeps_the_deliveries_and_shows_their_rows_when_shown(
+    qtbot: QtBot,
+) -> None:
+    log = DeliveryLog()
+    qtbot.addWidget(log)
+    log.show_entries(newest_first(2, 1))
+    assert [e.event_id for e in log.all] == ["evt-2", "evt-1"]
+    assert log.known_events()["evt-1"] == ("order.created", "order order-1")
+    assert log.model.rowCount() == 0  # nothing laid out while nobody looks
+    log.show()
+    assert rows_of(log) == [("order order-2", "delivered"), ("order order-1", "delivered")]
+    assert "2 of 2 recent deliveries" in log.count.text()
 
 
 def parked(number: int) -> ParkedItem:
