@@ -53,8 +53,8 @@ def row_texts(entry: JournalEntry, subject: str) -> list[str]:
 
 class DeliveriesModel(QStandardItemModel):
     """Rows of :class:`JournalEntry` and their subject. The cells are Qt's own items, so
-    painting the table runs no Python; an update inserts, removes or rewrites only the rows
-    that differ (new deliveries come first, old ones leave at the end)."""
+    painting the table runs no Python; an update (new deliveries, a narrower or wider filter)
+    inserts, removes or rewrites only the rows that differ."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(0, len(HEADERS), parent)
@@ -70,29 +70,42 @@ class DeliveriesModel(QStandardItemModel):
         keys: Sequence[RowKey] | None = None,
     ) -> bool:
         """Show ``entries`` (newest first; ``keys``: their :func:`row_key` s if known).
-        ``False``: the rows were updated in place (the selection follows its row); ``True``:
-        they were all made again."""
+
+        Rows of deliveries no longer shown are removed, rows of new ones inserted in place,
+        changed ones rewritten; the rest (and the selection on them) stay. ``True``: the order
+        of the rows kept changed, so they were all made again (the selection is lost)."""
         keys = list(keys) if keys is not None else [row_key(e) for e in entries]
         if keys == self._keys:
             return False
         old = self._keys
-        new_ids = [k[0] for k in keys]
-        added = new_ids.index(old[0][0]) if old and old[0][0] in new_ids else -1
-        kept = len(keys) - added
-        if added < 0 or kept > len(old) or [k[0] for k in old[:kept]] != new_ids[added:]:
+        wanted = {k[0] for k in keys}
+        # Removed from the bottom up, a contiguous run in one call, so row numbers hold.
+        row = len(old)
+        while row > 0:
+            end = row
+            while row > 0 and old[row - 1][0] not in wanted:
+                row -= 1
+            if row < end:
+                self.removeRows(row, end - row)
+            else:
+                row -= 1
+        had = {k[0] for k in old}
+        kept = [k for k in old if k[0] in wanted]
+        if [k[0] for k in kept] != [k[0] for k in keys if k[0] in had]:
             self._remake(entries, subjects, keys)
             return True
-        if kept < len(old):
-            self.removeRows(kept, len(old) - kept)
-        for row in range(kept):  # a delivery's result or calls changed
-            if old[row] != keys[added + row]:
-                texts = row_texts(entries[added + row], subjects[added + row])
+        was = dict(zip((k[0] for k in kept), kept, strict=True))
+        for row, key in enumerate(keys):
+            before = was.get(key[0])
+            if before is None:
+                items = [QStandardItem(t) for t in row_texts(entries[row], subjects[row])]
+                self.insertRow(row, items)
+            elif before != key:  # a delivery's result or calls changed
+                texts = row_texts(entries[row], subjects[row])
                 for column in (3, 4):
                     item = self.item(row, column)
                     if item is not None and item.text() != texts[column]:
                         item.setText(texts[column])
-        for row in reversed(range(added)):
-            self.insertRow(0, [QStandardItem(t) for t in row_texts(entries[row], subjects[row])])
         self.entries, self.subjects, self._keys = list(entries), list(subjects), keys
         return False
 
