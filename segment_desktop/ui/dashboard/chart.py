@@ -155,7 +155,7 @@ class DeliveryChart(QWidget):
         super().showEvent(event)
         if not self._made:
             # One event-loop pass later: the window first paints what it has without it.
-            QTimer.singleShot(0, self._make_and_draw)
+            QTimer.singleShot(0, self, self._make_and_draw)  # dropped if the chart goes first
         else:
             self._draw()
 

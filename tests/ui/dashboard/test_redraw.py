@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from PySide6.QtWidgets import QGraphicsView
+from PySide6.QtWidgets import QGraphicsView, QWidget
 from pytestqt.qtbot import QtBot
 
 from segment_desktop.relay.journal import SENT, JournalCall, JournalEntry
@@ -197,3 +197,16 @@ def test_the_y_axis_has_whole_ticks_headroom_and_few_distinct_tops() -> None:
         top = axis_top(peak)
         assert top % 4 == 0 and top * 4 >= peak * 5 and top <= max(8, 2 * peak), peak
     assert len(tops) <= 30  # the chart's layout is redone only when the top moves
+
+
+def test_a_chart_closed_before_it_was_made_is_left_alone(qtbot: QtBot) -> None:
+    import shiboken6
+
+    window = QWidget()
+    qtbot.addWidget(window)
+    chart = DeliveryChart(window)
+    window.show()
+    assert chart.isVisible() and chart.findChildren(QGraphicsView) == []
+    shiboken6.delete(chart)  # the pass that would make it comes after this
+    qtbot.wait(20)  # nothing is made on a deleted chart, and nothing raises
+    assert window.findChildren(QGraphicsView) == []
