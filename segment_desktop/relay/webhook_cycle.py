@@ -51,6 +51,20 @@ class _Progress:
         self._cycle.progress()
 
 
+class _Received:
+    """``message_event`` once the body is in (or refused): nothing more to wait for. Putting it
+    in :class:`_Progress`'s place ends the reference cycle between the two, so a delivery is
+    freed as soon as it is answered rather than by the garbage collector."""
+
+    __slots__ = ()
+
+    def set(self) -> None:
+        pass
+
+
+_RECEIVED = _Received()
+
+
 class WebhookCycle:
     """A webhook delivery from its head to its answer, in uvicorn's place for a cycle.
 
@@ -71,7 +85,7 @@ class WebhookCycle:
         self.response_started = False
         """Always False: the answer is written whole (see ``http_guard._JoinedWrites``)."""
         self.response_complete = False
-        self.message_event = _Progress(self)
+        self.message_event: _Progress | _Received = _RECEIVED
         self._protocol = protocol
         self._app = app
         self._started = time.perf_counter()
@@ -84,6 +98,7 @@ class WebhookCycle:
             return
         app.receiving += 1
         self._receiving = True
+        self.message_event = _Progress(self)
 
     @property
     def waiting_for_body(self) -> bool:
@@ -118,6 +133,7 @@ class WebhookCycle:
 
     def _received(self) -> None:
         self._receiving = False
+        self.message_event = _RECEIVED
         self._app.receiving -= 1
         if self._timer is not None:
             self._timer.cancel()

@@ -7,6 +7,7 @@ uvicorn under it and the ASGI app are the real ones.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import socket
 import subprocess
@@ -21,8 +22,10 @@ import pytest
 import uvicorn
 
 from segment_desktop.core.config import Config
-from segment_desktop.relay.app import BODY_RECEIVED, WebhookLimits
+from segment_desktop.relay.app import BODY_RECEIVED, WebhookApp, WebhookLimits
 from segment_desktop.relay.http_guard import guarded_protocol
+from segment_desktop.relay.intake import Accepted
+from segment_desktop.relay.metrics import Metrics
 from segment_desktop.relay.server import RelayServer
 from segment_desktop.sandbox.runner import Sandbox
 from tests.relay.helpers import RUNAWAY, WEBHOOK_SECRET, WRITE_KEY, sample_body, wait_for
@@ -80,7 +83,8 @@ async def _echo(scope: Scope, receive: Receive, send: Send) -> None:
 def _connection(app: Any = _echo) -> tuple[Any, RecordingTransport]:
     config = uvicorn.Config(app, log_config=None, lifespan="off")
     config.load()
-    protocol = guarded_protocol()(
+    webhooks = app if isinstance(app, WebhookApp) else None
+    protocol = guarded_protocol(webhooks=webhooks)(
         config=config, server_state=uvicorn.server.ServerState(), app_state={}
     )
     transport = RecordingTransport()
@@ -350,3 +354,33 @@ def test_no_access_log_line_is_prepared_for_each_request() -> None:
         [sys.executable, "-c", check], capture_output=True, text=True, check=True
     ).stdout
     assert out.split() == ["False", "True"]  # no access lines; warnings still reach the log
+
+
+class _AcceptingRelay:
+    """A relay that accepts every body at once (what the protocol does around it is tested)."""
+
+    metrics = Metrics()
+
+    async def accept(self, body: bytes) -> Accepted:
+        return Accepted("queued", "evt-1", 1)
+
+
+def test_an_answered_delivery_leaves_nothing_for_the_garbage_collector() -> None:
+    secret = b"X-MOLTIN-SECRET-KEY: " + WEBHOOK_SECRET.encode()
+
+    async def run() -> tuple[int, int]:
+        protocol, transport = _connection(WebhookApp(_AcceptingRelay(), WEBHOOK_SECRET))
+        gc.collect()
+        gc.disable()
+        try:
+            for n in range(20):
+                wrong = b"X-MOLTIN-SECRET-KEY: no" if n % 4 == 0 else secret  # refused at the head
+                protocol.data_received(_post(b"/webhooks/commerce", b"{}", wrong))
+                await _settle()
+            return len(transport.writes), gc.collect()
+        finally:
+            gc.enable()
+
+    answers, garbage = asyncio.run(run())
+    assert answers == 20
+    assert garbage == 0
