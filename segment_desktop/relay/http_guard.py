@@ -196,6 +196,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             and not self.expect_100_continue
             and not parser.should_upgrade()
             and (cycle is None or cycle.response_complete)  # not pipelined behind an answer
+            and not self.flow.write_paused  # a client not reading its answers: ASGI waits
         )
 
     def on_response_complete(self) -> None:

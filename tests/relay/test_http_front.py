@@ -384,3 +384,20 @@ def test_an_answered_delivery_leaves_nothing_for_the_garbage_collector() -> None
     answers, garbage = asyncio.run(run())
     assert answers == 20
     assert garbage == 0
+
+
+def test_a_client_that_does_not_read_its_answers_gets_no_more_until_it_does() -> None:
+    secret = b"X-MOLTIN-SECRET-KEY: " + WEBHOOK_SECRET.encode()
+
+    async def run() -> tuple[int, int]:
+        protocol, transport = _connection(WebhookApp(_AcceptingRelay(), WEBHOOK_SECRET))
+        protocol.pause_writing()  # the transport's buffer is full: the client is not reading
+        protocol.data_received(_post(b"/webhooks/commerce", b"{}", secret))
+        await _settle()
+        held = len(transport.writes)
+        protocol.resume_writing()
+        await _settle()
+        return held, len(transport.writes)
+
+    held, written = asyncio.run(run())
+    assert (held, written) == (0, 1)
