@@ -171,6 +171,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._head_began = self.loop.time()
+        # An answer given while a chunk was parsed (a delivery refused on its head) armed the
+        # idle timeout; a request that follows in the same chunk must not run under it.
+        self._unset_keepalive_if_required()
 
     def on_headers_complete(self) -> None:
         self._in_head = False

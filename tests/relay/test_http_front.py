@@ -80,8 +80,8 @@ async def _echo(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def _connection(app: Any = _echo) -> tuple[Any, RecordingTransport]:
-    config = uvicorn.Config(app, log_config=None, lifespan="off")
+def _connection(app: Any = _echo, **options: Any) -> tuple[Any, RecordingTransport]:
+    config = uvicorn.Config(app, log_config=None, lifespan="off", **options)
     config.load()
     webhooks = app if isinstance(app, WebhookApp) else None
     protocol = guarded_protocol(webhooks=webhooks)(
@@ -401,3 +401,24 @@ def test_a_client_that_does_not_read_its_answers_gets_no_more_until_it_does() ->
 
     held, written = asyncio.run(run())
     assert (held, written) == (0, 1)
+
+
+class _SlowRelay(_AcceptingRelay):
+    async def accept(self, body: bytes) -> Accepted:
+        await asyncio.sleep(0.5)
+        return Accepted("queued", "evt-slow", 1)
+
+
+def test_a_delivery_behind_one_refused_on_its_head_does_not_run_under_the_idle_timeout() -> None:
+    secret = b"X-MOLTIN-SECRET-KEY: " + WEBHOOK_SECRET.encode()
+
+    async def run() -> RecordingTransport:
+        app = WebhookApp(_SlowRelay(), WEBHOOK_SECRET)
+        protocol, transport = _connection(app, timeout_keep_alive=0.1)
+        refused = _post(b"/webhooks/commerce", b"{}", b"X-MOLTIN-SECRET-KEY: no")
+        protocol.data_received(refused + _post(b"/webhooks/commerce", b"{}", secret))
+        await asyncio.sleep(0.8)  # the second takes longer than the idle timeout
+        return transport
+
+    transport = asyncio.run(run())
+    assert [w.split(b" ")[1] for w in transport.writes] == [b"401", b"200"]  # not cut off
