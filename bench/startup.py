@@ -2,13 +2,14 @@
 
     python -m bench.startup [--runs N] [--platform offscreen|xcb]
 
-Each run starts a fresh Python process (``python -m bench.startup --child app|bare``), in private
+Each run starts a fresh Python process (``python -m bench.startup_child app|main|bare``), in private
 config, log and data folders (so the app is unconfigured and shows its setup wizard, the real
 first window of a new user) and with no D-Bus session (the keyring is never reached):
 
 * ``app``  runs exactly what the ``segment-desktop`` gui-script runs, ``segment_desktop.cli.main``
   with no arguments; the only addition is the first-window watcher (below), on a QApplication
-  created first (``ui.app.application()`` reuses it);
+  created first (``ui.app.application()`` reuses it);  the child imports nothing else
+  (``bench/startup_child.py``);
 * ``main`` the same for a user who finished setup: its settings file is in place before the
   child starts, so the first window is the main window with the live dashboard (its charts,
   pipeline header and delivery log); Commerce's address is a closed local port, so reading
@@ -17,8 +18,8 @@ first window of a new user) and with no D-Bus session (the keyring is never reac
 
 "Shown" is the first ``Expose`` event of a top-level window plus one pass of the event loop (so
 the first paint is done). The watcher that sees it costs every child the same small amount and
-nothing per event (see :func:`_watch_first_window`); the report gives its CPU time and how often
-it saw an exposure only after the fact. The child then prints its ``time.monotonic()``
+nothing per event (``startup_child.watch_first_window``); the report gives its CPU time and how
+often it saw an exposure only after the fact. The child then prints its ``time.monotonic()``
 (system-wide on Linux, so comparable with the parent's) and quits. Start-up = that stamp minus
 the parent's stamp taken just before ``fork``. Peak memory is the child's ``ru_maxrss`` from
 ``wait4``, and so is its CPU time (user + system): on a busy machine the wall times spread, the
@@ -42,108 +43,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from bench.startup_child import KINDS, MARK, PROFILE_ENV
+
 ROOT = Path(__file__).resolve().parent.parent
-MARK = "STARTUP"
 TARGET_RATIO = 1.5
-KINDS = ("app", "main", "bare")
-
-
-# -- child side ----------------------------------------------------------------------------------
-
-
-def _child(kind: str) -> int:
-    """Runs in the measured process: start ``kind``, report when its first window is shown."""
-    entered = time.monotonic()
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication(sys.argv[:1])
-    _watcher = _watch_first_window(entered)  # kept alive until the child returns
-    if kind in ("app", "main"):
-        from segment_desktop.cli import main
-
-        return main([])
-    from PySide6.QtWidgets import QLabel, QVBoxLayout, QWizard, QWizardPage
-
-    wizard = QWizard()
-    wizard.setWindowTitle("Bare wizard")
-    page = QWizardPage()
-    page.setTitle("Welcome")
-    layout = QVBoxLayout(page)
-    layout.addWidget(QLabel("A bare QWizard, started the same way."))
-    wizard.addPage(page)
-    wizard.show()
-    return int(app.exec())
-
-
-def _watch_first_window(entered: float) -> Any:
-    """Start watching for the child's first exposed top-level window; returns the watcher.
-
-    It costs every child the same and nothing per event: no application-wide event filter
-    (PySide would then wrap every event of every object in Python, and the app has far more
-    objects than the bare wizard). A 1 ms timer, and the focus moving to a window, look at the
-    top-level windows; an event filter goes on each visible one that is not exposed yet, so
-    its ``Expose`` is seen as it arrives, before the paint it causes. A window found already
-    exposed (its ``Expose`` came between two looks) counts from that look and is reported as
-    ``late``.
-    """
-    from PySide6.QtCore import QEvent, QObject, QTimer
-    from PySide6.QtGui import QGuiApplication, QWindow
-    from PySide6.QtWidgets import QApplication
-
-    expose = QEvent.Type.Expose
-
-    class FirstWindow(QObject):
-        def __init__(self) -> None:
-            super().__init__()
-            self.watched: set[int] = set()
-            self.done = False
-            self.spent = 0.0  # seconds inside the watcher
-            self.timer = QTimer(self)
-            self.timer.setInterval(1)
-            self.timer.timeout.connect(self.look)
-            self.timer.start()
-            app = QGuiApplication.instance()
-            assert isinstance(app, QGuiApplication)
-            app.focusWindowChanged.connect(self.look)
-
-        def look(self) -> None:
-            started = time.perf_counter()
-            for window in QGuiApplication.topLevelWindows():
-                if self.done:
-                    break
-                if window.isExposed():
-                    self.found(window, late=True)
-                elif window.isVisible() and id(window) not in self.watched:
-                    self.watched.add(id(window))
-                    window.installEventFilter(self)
-            self.spent += time.perf_counter() - started
-
-        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-            if (
-                not self.done
-                and event.type() == expose
-                and isinstance(watched, QWindow)
-                and watched.isExposed()
-            ):
-                self.found(watched, late=False)
-            return False
-
-        def found(self, window: QWindow, *, late: bool) -> None:
-            self.done = True
-            self.timer.stop()
-            exposed = time.monotonic()
-            title = window.title()
-            QTimer.singleShot(0, lambda: self.report(exposed, late, title))
-
-        def report(self, exposed: float, late: bool, title: str) -> None:
-            print(
-                f"{MARK} {entered!r} {exposed!r} {time.monotonic()!r} {self.spent!r} "
-                f"{int(late)} {title}",
-                flush=True,
-            )
-            QApplication.quit()
-
-    return FirstWindow()
 
 
 def _write_configured_settings(directory: Path) -> None:
@@ -250,7 +153,7 @@ def _measure(kind: str, platform: str, bus: str | None) -> dict[str, Any]:
         with (root / "out").open("w+") as out, (root / "err").open("w+") as err:
             started = time.monotonic()
             process = subprocess.Popen(
-                [sys.executable, "-m", "bench.startup", "--child", kind],
+                [sys.executable, "-m", "bench.startup_child", kind],
                 cwd=ROOT,
                 env=env,
                 stdout=out,
@@ -324,49 +227,57 @@ def benchmark(runs: int, platform: str, bus: str | None = None) -> dict[str, Any
 
 
 def explain(platform: str, bus: str | None = None, top: int = 12) -> None:
-    """Where the app's start-up goes: imports by top-level package, then our slowest functions.
+    """Where the start-up of the setup wizard (``app``) and of the main window (``main``) goes:
+    imports by top-level package, then our slowest functions.
 
-    Two extra runs of the app child: one with ``-X importtime`` (self time of every import,
-    summed per top-level package), one under cProfile (cumulative time of ``segment_desktop``
-    functions other than module bodies; profiling inflates every figure, compare them only
-    with each other).
+    Two extra runs of each: one with ``-X importtime`` (self time of every import, summed per
+    top-level package), one under cProfile until the window is shown (cumulative time of
+    ``segment_desktop`` functions other than module bodies; profiling inflates every figure,
+    compare them only with each other).
     """
     import pstats
 
-    with tempfile.TemporaryDirectory(prefix="startup-explain-") as folder:
-        root = Path(folder)
-        child = ["-m", "bench.startup", "--child", "app"]
-        env = _child_env(root, platform, bus)
-        imports = subprocess.run(
-            [sys.executable, "-X", "importtime", *child],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True,
-        )  # fmt: skip
-        per_package: dict[str, float] = {}
-        for line in imports.stderr.splitlines():
-            parts = line.removeprefix("import time:").split("|")
-            if len(parts) != 3 or not parts[0].strip().isdigit():
-                continue
-            package = parts[2].strip().split(".")[0]
-            per_package[package] = per_package.get(package, 0.0) + int(parts[0]) / 1000
-        print(f"\nImports of the app child, self time per top-level package (ms, top {top}):")
-        ranked = sorted(per_package.items(), key=lambda kv: kv[1], reverse=True)[:top]
-        for package, ms in ranked:
-            print(f"  {ms:8.1f}  {package}")
-        print(f"  {sum(per_package.values()):8.1f}  all imports")
-        profile = root / "profile.out"
-        subprocess.run(
-            [sys.executable, "-m", "cProfile", "-o", str(profile), *child],
-            cwd=ROOT, env=env, capture_output=True, timeout=120, check=True,
-        )  # fmt: skip
-        stats = pstats.Stats(str(profile))
-        rows = [
-            (cumulative, f"{Path(file).relative_to(ROOT)}:{line} {name}")
-            for (file, line, name), (_, _, _, cumulative, _) in stats.stats.items()  # type: ignore[attr-defined]
-            if "/segment_desktop/" in file and name != "<module>"
-        ]
-        print(f"\nslowest segment_desktop functions under cProfile (cumulative ms, top {top}):")
-        for cumulative, where in sorted(rows, reverse=True)[:top]:
-            print(f"  {cumulative * 1000:8.1f}  {where}")
+    for kind in ("app", "main"):
+        with tempfile.TemporaryDirectory(prefix="startup-explain-") as folder:
+            root = Path(folder)
+            child = ["-m", "bench.startup_child", kind]
+            env = _child_env(root, platform, bus)
+            if kind == "main":
+                _write_configured_settings(root / "config")
+            imports = subprocess.run(
+                [sys.executable, "-X", "importtime", *child],
+                cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True,
+            )  # fmt: skip
+            per_package: dict[str, float] = {}
+            for line in imports.stderr.splitlines():
+                parts = line.removeprefix("import time:").split("|")
+                if len(parts) != 3 or not parts[0].strip().isdigit():
+                    continue
+                package = parts[2].strip().split(".")[0]
+                per_package[package] = per_package.get(package, 0.0) + int(parts[0]) / 1000
+            print(
+                f"\nImports of the {kind} child, self time per top-level package (ms, top {top}):"
+            )
+            ranked = sorted(per_package.items(), key=lambda kv: kv[1], reverse=True)[:top]
+            for package, ms in ranked:
+                print(f"  {ms:8.1f}  {package}")
+            print(f"  {sum(per_package.values()):8.1f}  all imports")
+            profile = root / "profile.out"
+            subprocess.run(
+                [sys.executable, *child],
+                cwd=ROOT, env={**env, PROFILE_ENV: str(profile)}, capture_output=True,
+                timeout=120, check=True,
+            )  # fmt: skip
+            stats = pstats.Stats(str(profile))
+            rows = [
+                (cumulative, f"{Path(file).relative_to(ROOT)}:{line} {name}")
+                for (file, line, name), (_, _, _, cumulative, _) in stats.stats.items()  # type: ignore[attr-defined]
+                if "/segment_desktop/" in file and name != "<module>"
+            ]
+            print(f"\nslowest segment_desktop functions of the {kind} child under cProfile "
+                  f"(cumulative ms, top {top}):")  # fmt: skip
+            for cumulative, where in sorted(rows, reverse=True)[:top]:
+                print(f"  {cumulative * 1000:8.1f}  {where}")
 
 
 def main() -> int:
@@ -384,10 +295,7 @@ def main() -> int:
         help="run under a private D-Bus session with an unlocked gnome-keyring, as on a desktop "
         "(default: no D-Bus session; the app's keyring reads fail fast)",
     )
-    parser.add_argument("--child", choices=KINDS, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        return _child(args.child)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     with contextlib.ExitStack() as stack:

@@ -1,0 +1,142 @@
+"""The measured process of ``bench.startup``: start one kind of window, say when it is shown.
+
+    python -m bench.startup_child app|main|bare
+
+It imports nothing but what it measures (the parent's modules would add the same time to
+every child and flatten the ratios): ``app`` and ``main`` run ``segment_desktop.cli.main``
+with no arguments, as the ``segment-desktop`` gui-script does, on a QApplication created first
+(``ui.app.application()`` reuses it); ``bare`` shows a one-page ``QWizard`` with a label.
+Once the first window is shown it prints one line, :data:`MARK` and then its
+``time.monotonic()`` stamps (entered, exposed, shown), the watcher's own CPU seconds, whether
+the exposure was seen late, and the window's title; then it quits.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+MARK = "STARTUP"
+KINDS = ("app", "main", "bare")
+#: When set, the child runs under cProfile until its window is shown and writes the
+#: statistics to this path (``bench.startup --explain``; the app may leave without running
+#: its interpreter's exit handlers, so ``python -m cProfile`` would write nothing).
+PROFILE_ENV = "STARTUP_BENCH_PROFILE"
+
+
+def run(kind: str) -> int:
+    """Start ``kind``, report when its first window is shown; returns the exit code."""
+    entered = time.monotonic()
+    shown: Callable[[], None] | None = None
+    if profile_to := os.environ.get(PROFILE_ENV):
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+
+        def shown() -> None:
+            profiler.disable()
+            profiler.dump_stats(profile_to)
+
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication(sys.argv[:1])
+    _watcher = watch_first_window(entered, shown)  # kept alive until the child returns
+    if kind in ("app", "main"):
+        from segment_desktop.cli import main
+
+        return main([])
+    from PySide6.QtWidgets import QLabel, QVBoxLayout, QWizard, QWizardPage
+
+    wizard = QWizard()
+    wizard.setWindowTitle("Bare wizard")
+    page = QWizardPage()
+    page.setTitle("Welcome")
+    layout = QVBoxLayout(page)
+    layout.addWidget(QLabel("A bare QWizard, started the same way."))
+    wizard.addPage(page)
+    wizard.show()
+    return int(app.exec())
+
+
+def watch_first_window(entered: float, shown: Callable[[], None] | None = None) -> Any:
+    """Start watching for the first exposed top-level window; returns the watcher (``shown``
+    is called once that window is shown, before the report).
+
+    It costs every child the same and nothing per event: no application-wide event filter
+    (PySide would then wrap every event of every object in Python, and the app has far more
+    objects than the bare wizard). A 1 ms timer, and the focus moving to a window, look at the
+    top-level windows; an event filter goes on each visible one that is not exposed yet, so
+    its ``Expose`` is seen as it arrives, before the paint it causes. A window found already
+    exposed (its ``Expose`` came between two looks) counts from that look and is reported as
+    late. "Shown" is one more pass of the event loop after the exposure.
+    """
+    from PySide6.QtCore import QEvent, QObject, QTimer
+    from PySide6.QtGui import QGuiApplication, QWindow
+    from PySide6.QtWidgets import QApplication
+
+    expose = QEvent.Type.Expose
+
+    class FirstWindow(QObject):
+        def __init__(self) -> None:
+            super().__init__()
+            self.watched: list[QWindow] = []  # held, so each keeps its one wrapper
+            self.done = False
+            self.spent = 0.0  # seconds inside the watcher
+            self.timer = QTimer(self)
+            self.timer.setInterval(1)
+            self.timer.timeout.connect(self.look)
+            self.timer.start()
+            app = QGuiApplication.instance()
+            assert isinstance(app, QGuiApplication)
+            app.focusWindowChanged.connect(self.look)
+
+        def look(self) -> None:
+            started = time.perf_counter()
+            for window in QGuiApplication.topLevelWindows():
+                if self.done:
+                    break
+                if window.isExposed():
+                    self.found(window, late=True)
+                elif window.isVisible() and not any(window is w for w in self.watched):
+                    self.watched.append(window)
+                    window.installEventFilter(self)
+            self.spent += time.perf_counter() - started
+
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if (
+                not self.done
+                and event.type() == expose
+                and isinstance(watched, QWindow)
+                and watched.isExposed()
+            ):
+                self.found(watched, late=False)
+            return False
+
+        def found(self, window: QWindow, *, late: bool) -> None:
+            self.done = True
+            self.timer.stop()
+            exposed = time.monotonic()
+            title = window.title()
+            QTimer.singleShot(0, lambda: self.report(exposed, late, title))
+
+        def report(self, exposed: float, late: bool, title: str) -> None:
+            at = time.monotonic()
+            if shown is not None:
+                shown()
+            print(
+                f"{MARK} {entered!r} {exposed!r} {at!r} {self.spent!r} {int(late)} {title}",
+                flush=True,
+            )
+            QApplication.quit()
+
+    return FirstWindow()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1] not in KINDS:
+        sys.exit(f"usage: python -m bench.startup_child {'|'.join(KINDS)}")
+    sys.exit(run(sys.argv[1]))
