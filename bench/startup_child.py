@@ -7,13 +7,15 @@ every child and flatten the ratios): ``app`` and ``main`` run ``segment_desktop.
 with no arguments, as the ``segment-desktop`` gui-script does, on a QApplication created first
 (``ui.app.application()`` reuses it); ``bare`` shows a one-page ``QWizard`` with a label.
 Once the first window is shown it prints one line, :data:`MARK` and then its
-``time.monotonic()`` stamps (entered, exposed, shown), the watcher's own CPU seconds, whether
-the exposure was seen late, and the window's title; then it quits.
+``time.monotonic()`` stamps (entered, exposed, shown), its CPU seconds and peak memory (KiB) so
+far, the watcher's own CPU seconds, whether the exposure was seen late, and the window's title;
+then it quits.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import sys
 import time
 from collections.abc import Callable
@@ -125,10 +127,15 @@ def watch_first_window(entered: float, shown: Callable[[], None] | None = None) 
 
         def report(self, exposed: float, late: bool, title: str) -> None:
             at = time.monotonic()
+            # The process's own CPU time (all threads) and peak memory until now: what it
+            # does after the window is shown (the work it deferred, quitting) is not counted.
+            cpu = time.process_time()
+            peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # Linux: KiB
             if shown is not None:
                 shown()
             print(
-                f"{MARK} {entered!r} {exposed!r} {at!r} {self.spent!r} {int(late)} {title}",
+                f"{MARK} {entered!r} {exposed!r} {at!r} {cpu!r} {peak_kib} {self.spent!r} "
+                f"{int(late)} {title}",
                 flush=True,
             )
             QApplication.quit()
