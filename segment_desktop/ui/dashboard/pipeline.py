@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from PySide6.QtCore import QSize
-from PySide6.QtGui import QColor, QPainter, QPaintEvent
+from PySide6.QtCore import QRectF, QSize
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from segment_desktop.ui.dashboard.snapshot import DEGRADED, FAILING, OK, UNKNOWN, Hop
@@ -49,12 +49,22 @@ class StatusLight(QWidget):
         self.update()
 
     def paintEvent(self, event: QPaintEvent) -> None:
+        # A path filled and stroked, the brush taken from a palette: the shorter ways (setPen
+        # and setBrush with a colour, QBrush(colour)) go through overloads that make PySide
+        # build the whole Qt namespace, and this is painted before the first window is shown.
+        side = min(self.width(), self.height()) - 2
+        circle = QPainterPath()
+        circle.addEllipse(
+            QRectF((self.width() - side) // 2, (self.height() - side) // 2, side, side)
+        )
+        fill = QPalette()
+        fill.setColor(QPalette.ColorRole.Window, COLOURS[self.state])
+        outline = QPen()
+        outline.setColor(COLOURS[self.state].darker(130))
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        side = min(self.width(), self.height()) - 2
-        painter.setPen(COLOURS[self.state].darker(130))
-        painter.setBrush(COLOURS[self.state])
-        painter.drawEllipse((self.width() - side) // 2, (self.height() - side) // 2, side, side)
+        painter.fillPath(circle, fill.brush(QPalette.ColorRole.Window))
+        painter.strokePath(circle, outline)
 
 
 class HopView(QFrame):
