@@ -4,8 +4,10 @@
 
 It imports nothing but what it measures (the parent's modules would add the same time to
 every child and flatten the ratios): ``app`` and ``main`` run ``segment_desktop.cli.main``
-with no arguments, as the ``segment-desktop`` gui-script does, on a QApplication created first
-(``ui.app.application()`` reuses it); ``bare`` shows a one-page ``QWizard`` with a label.
+with no arguments, as the ``segment-desktop`` gui-script does; ``bare`` shows a one-page
+``QWizard`` with a label. In each, the QApplication and the first-window watcher are created
+as soon as something first imports ``PySide6.QtWidgets`` (``ui.app.application()`` reuses that
+QApplication), so the app imports its modules in the order it does when a user starts it.
 Once the first window is shown it prints one line, :data:`MARK` and then its
 ``time.monotonic()`` stamps (entered, exposed, shown), its CPU seconds and peak memory (KiB) so
 far, the watcher's own CPU seconds, whether the exposure was seen late, and the window's title;
@@ -14,11 +16,15 @@ then it quits.
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
+import importlib.util
 import os
 import resource
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from types import ModuleType
 from typing import Any
 
 MARK = "STARTUP"
@@ -43,15 +49,20 @@ def run(kind: str) -> int:
             profiler.disable()
             profiler.dump_stats(profile_to)
 
-    from PySide6.QtWidgets import QApplication
+    watchers: list[Any] = []  # kept alive until the child returns
 
-    app = QApplication(sys.argv[:1])
-    _watcher = watch_first_window(entered, shown)  # kept alive until the child returns
+    def qt_widgets_imported() -> None:
+        from PySide6.QtWidgets import QApplication
+
+        QApplication(sys.argv[:1])
+        watchers.append(watch_first_window(entered, shown))
+
+    sys.meta_path.insert(0, _AfterImport("PySide6.QtWidgets", qt_widgets_imported))
     if kind in ("app", "main"):
         from segment_desktop.cli import main
 
         return main([])
-    from PySide6.QtWidgets import QLabel, QVBoxLayout, QWizard, QWizardPage
+    from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWizard, QWizardPage
 
     wizard = QWizard()
     wizard.setWindowTitle("Bare wizard")
@@ -61,7 +72,37 @@ def run(kind: str) -> int:
     layout.addWidget(QLabel("A bare QWizard, started the same way."))
     wizard.addPage(page)
     wizard.show()
-    return int(app.exec())
+    return int(QApplication.exec())
+
+
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Calls ``then`` right after the module ``name`` is first imported, whoever imports it."""
+
+    def __init__(self, name: str, then: Callable[[], None]) -> None:
+        self.name = name
+        self.then = then
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None:
+            return spec
+        loader, then = spec.loader, self.then
+
+        class Then(importlib.abc.Loader):
+            def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+                return loader.create_module(spec)
+
+            def exec_module(self, module: ModuleType) -> None:
+                loader.exec_module(module)
+                then()
+
+        spec.loader = Then()
+        return spec
 
 
 def watch_first_window(entered: float, shown: Callable[[], None] | None = None) -> Any:
