@@ -78,16 +78,23 @@ def build_parser(only: Collection[str] | None = None) -> argparse.ArgumentParser
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else list(argv)
     if not arguments:
-        from segment_desktop.ui.app import run
-
-        return run(sandbox=False)
+        return gui(sandbox=False)
     args = build_parser(commands_needed(arguments)).parse_args(arguments)
     if getattr(args, "run", None) is not None:
         code: int = args.run(args)
         return code
+    return gui(sandbox=args.sandbox)
+
+
+def gui(*, sandbox: bool) -> int:
+    """Start the desktop application (``ui.app.run``)."""
+    # Its Qt-free modules first: once PySide6 is loaded it reads the source of every module
+    # imported after it (looking for ``from __feature__ import``), which the first window
+    # would wait for.
+    import segment_desktop.services  # noqa: F401
     from segment_desktop.ui.app import run
 
-    return run(sandbox=args.sandbox)
+    return run(sandbox=sandbox)
 
 
 if __name__ == "__main__":
