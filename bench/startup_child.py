@@ -16,7 +16,6 @@ then it quits.
 
 from __future__ import annotations
 
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import os
@@ -25,7 +24,10 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    import importlib.abc
 
 MARK = "STARTUP"
 KINDS = ("app", "main", "bare")
@@ -75,8 +77,11 @@ def run(kind: str) -> int:
     return int(QApplication.exec())
 
 
-class _AfterImport(importlib.abc.MetaPathFinder):
-    """Calls ``then`` right after the module ``name`` is first imported, whoever imports it."""
+class _AfterImport:
+    """Calls ``then`` right after the module ``name`` is first imported, whoever imports it.
+
+    A finder and a loader by their methods alone: ``importlib.abc`` would import
+    ``importlib.resources``, which the app would then find already loaded."""
 
     def __init__(self, name: str, then: Callable[[], None]) -> None:
         self.name = name
@@ -93,7 +98,7 @@ class _AfterImport(importlib.abc.MetaPathFinder):
             return spec
         loader, then = spec.loader, self.then
 
-        class Then(importlib.abc.Loader):
+        class Then:
             def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
                 return loader.create_module(spec)
 
@@ -101,7 +106,7 @@ class _AfterImport(importlib.abc.MetaPathFinder):
                 loader.exec_module(module)
                 then()
 
-        spec.loader = Then()
+        spec.loader = cast("importlib.abc.Loader", Then())
         return spec
 
 
