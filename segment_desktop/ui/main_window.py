@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent
+from PySide6.QtGui import QAction, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
@@ -29,6 +29,8 @@ from segment_desktop.ui.tasks import TaskRunner
 from segment_desktop.ui.widgets.dialogs import Dialogs, QtDialogs
 
 if TYPE_CHECKING:
+    from PySide6.QtGui import QCloseEvent  # its type is built when a close event comes
+
     from segment_desktop.ui.dashboard.snapshot import Snapshot
     from segment_desktop.ui.widgets.sandbox_panel import FireReport
 
