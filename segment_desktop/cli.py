@@ -90,9 +90,7 @@ def gui(*, sandbox: bool) -> int:
     """Start the desktop application (``ui.app.run``)."""
     # Its Qt-free modules first: once PySide6 is loaded it reads the source of every module
     # imported after it (looking for ``from __feature__ import``), which the first window
-    # would wait for. (importlib.resources: for the icon.)
-    import importlib.resources  # noqa: F401
-
+    # would wait for.
     import segment_desktop.services  # noqa: F401
     from segment_desktop.ui.app import run
 
