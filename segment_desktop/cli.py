@@ -88,14 +88,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def gui(*, sandbox: bool) -> int:
     """Start the desktop application (``ui.app.run``)."""
-    # Its Qt-free modules first: once PySide6 is loaded it reads the source of every module
-    # imported after it (looking for ``from __feature__ import``), which the first window
-    # would wait for.
-    import segment_desktop.services  # noqa: F401
-    from segment_desktop.ui.app import run
+    import gc
 
+    # No collections while the modules load, and what they made is then exempt from later
+    # ones (``gc.freeze``): it lives as long as the process, and collection passes would
+    # only walk it again and again, before the first window and after.
+    gc.disable()
+    try:
+        # The Qt-free modules first: once PySide6 is loaded it reads the source of every
+        # module imported after it (looking for ``from __feature__ import``), which the
+        # first window would wait for.
+        import segment_desktop.services  # noqa: F401
+        from segment_desktop.ui.app import run
+    finally:
+        gc.freeze()
+        gc.enable()
     return run(sandbox=sandbox)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
