@@ -35,21 +35,33 @@ KINDS = ("app", "main", "bare")
 #: statistics to this path (``bench.startup --explain``; the app may leave without running
 #: its interpreter's exit handlers, so ``python -m cProfile`` would write nothing).
 PROFILE_ENV = "STARTUP_BENCH_PROFILE"
+#: When set, the child writes to this path, as JSON, what was loaded when its window was
+#: shown: ``modules`` (the names in ``sys.modules``) and ``qt_namespace`` (whether PySide had
+#: built the ``Qt`` namespace's enums). ``tests/ui/test_startup.py`` reads it.
+LOADED_ENV = "STARTUP_BENCH_LOADED"
 
 
 def run(kind: str) -> int:
     """Start ``kind``, report when its first window is shown; returns the exit code."""
     entered = time.monotonic()
-    shown: Callable[[], None] | None = None
+    on_shown: list[Callable[[], None]] = []
     if profile_to := os.environ.get(PROFILE_ENV):
         import cProfile
 
         profiler = cProfile.Profile()
         profiler.enable()
 
-        def shown() -> None:
+        def write_profile() -> None:
             profiler.disable()
             profiler.dump_stats(profile_to)
+
+        on_shown.append(write_profile)
+    if loaded_to := os.environ.get(LOADED_ENV):
+        on_shown.append(lambda: _write_loaded(loaded_to))
+
+    def shown() -> None:
+        for then in on_shown:
+            then()
 
     watchers: list[Any] = []  # kept alive until the child returns
 
@@ -57,7 +69,7 @@ def run(kind: str) -> int:
         from PySide6.QtWidgets import QApplication
 
         QApplication(sys.argv[:1])
-        watchers.append(watch_first_window(entered, shown))
+        watchers.append(watch_first_window(entered, shown if on_shown else None))
 
     sys.meta_path.insert(0, _AfterImport("PySide6.QtWidgets", qt_widgets_imported))
     if kind in ("app", "main"):
@@ -75,6 +87,20 @@ def run(kind: str) -> int:
     wizard.addPage(page)
     wizard.show()
     return int(QApplication.exec())
+
+
+def _write_loaded(path: str) -> None:
+    import json
+
+    import PySide6.QtCore
+
+    loaded = {
+        "modules": sorted(sys.modules),
+        # PySide creates a type on its first use, and only then is it in the module's dict
+        "qt_namespace": "Qt" in vars(PySide6.QtCore),
+    }
+    with open(path, "w", encoding="utf-8") as out:
+        json.dump(loaded, out)
 
 
 class _AfterImport:
