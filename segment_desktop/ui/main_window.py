@@ -10,15 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QPaintEvent
-from PySide6.QtWidgets import (
-    QFileDialog,
-    QLabel,
-    QMainWindow,
-    QPushButton,
-    QTabWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from segment_desktop.core.config import Config
 from segment_desktop.core.events import BY_KEY
@@ -113,6 +105,8 @@ class MainWindow(QMainWindow):
         """The tabs: overview, deliveries, integrations, sandbox."""
         if self._built:
             return
+        from PySide6.QtWidgets import QPushButton, QTabWidget
+
         from segment_desktop.ui.dashboard.dashboard import Dashboard
         from segment_desktop.ui.widgets.integrations import IntegrationsPanel
         from segment_desktop.ui.widgets.sandbox_panel import SandboxPanel
@@ -320,6 +314,8 @@ class MainWindow(QMainWindow):
     # -- settings ----------------------------------------------------------------------------
 
     def export_settings(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
         path, _ = QFileDialog.getSaveFileName(
             self, "Export settings", "segment-desktop-settings.json", "JSON (*.json)"
         )
@@ -338,6 +334,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Settings exported to {path} (no secrets).", 8000)
 
     def import_settings(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
         path, _ = QFileDialog.getOpenFileName(self, "Import settings", "", "JSON (*.json)")
         if path:
             self.import_from(Path(path))
