@@ -126,6 +126,12 @@ class GroupCommitter:
         self._queue.put((record, (loop, future)))
         return future
 
+    def submit_for(
+        self, record: EventRecord, loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any]
+    ) -> None:
+        """:meth:`submit_async` from any thread, for a future of ``loop`` made by the caller."""
+        self._queue.put((record, (loop, future)))
+
     def close(self) -> None:
         self._queue.put(None)
         self._thread.join(timeout=30)
@@ -232,26 +238,43 @@ class Intake:
         ``EventError`` for a body that is not a Commerce event. Duplicates are found by the
         commit (nothing of them is stored) and :meth:`finish` answers ``duplicate``.
         """
+        record = self.admit(outcome)
+        if isinstance(record, Accepted):
+            return record
+        if on_loop:
+            return Pending(record, self._committer.submit_async(record))
+        return Pending(record, self._committer.submit_nowait(record))
+
+    def admit(self, outcome: Outcome) -> Accepted | EventRecord:
+        """The record to commit for what rendering a body gave, or the answer when there is
+        none (ignored). Raises ``EventError`` for a body that is not a Commerce event."""
         if isinstance(outcome, Refused):
             raise EventError(outcome.message)
         self.metrics.add("received")
         if isinstance(outcome, Ignored):
             self.metrics.add("ignored")
             return Accepted("ignored", outcome.event_id)
-        record = EventRecord(
+        return EventRecord(
             outcome.event_id,
             outcome.triggered_by,
             outcome.body if outcome.body is not None else {},
             outcome.calls,
             outcome.failures,
         )
-        if on_loop:
-            return Pending(record, self._committer.submit_async(record))
-        return Pending(record, self._committer.submit_nowait(record))
+
+    def commit_for(
+        self, record: EventRecord, loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any]
+    ) -> None:
+        """Queue ``record`` from any thread; ``future`` (of ``loop``) gets whether it was
+        stored once it is durable (False: a duplicate), or the error."""
+        self._committer.submit_for(record, loop, future)
 
     def finish(self, pending: Pending, stored: bool) -> Accepted:
         """The answer once the record's commit finished (``stored`` False: a duplicate)."""
-        record = pending.record
+        return self.answer(pending.record, stored)
+
+    def answer(self, record: EventRecord, stored: bool) -> Accepted:
+        """:meth:`finish` for a record queued with :meth:`commit_for`."""
         if not stored:
             self.metrics.add("duplicates")  # a concurrent delivery of the same event won
             return Accepted("duplicate", record.event_id)
