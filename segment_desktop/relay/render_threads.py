@@ -78,6 +78,10 @@ class RenderThreads:
         self._queue.put(delivery)
         return delivery
 
+    def waiting(self) -> int:
+        """Bodies queued and not yet taken by a render thread."""
+        return self._queue.qsize()
+
     def close(self) -> None:
         """Render what is queued, then end the threads."""
         with self._lock:

@@ -139,6 +139,8 @@ class Relay:
         #: waiting for a commit holds none of them). Started on first use.
         self.render_threads = render_threads(self.engine)
         self.threads = RenderThreads(self.renderer, self.intake, self.metrics, self.render_threads)
+        if self.pool is None:
+            self.intake.gather_while(self.threads.waiting)
         self._started = False
 
     @property
