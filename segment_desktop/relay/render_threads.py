@@ -72,10 +72,11 @@ class RenderThreads:
         """
         if not self._threads:
             self._start()
-        if self._closed:
-            raise RenderUnavailable("The relay is stopping; deliver this event again shortly.")
         delivery = Delivery(body, asyncio.get_running_loop())
-        self._queue.put(delivery)
+        with self._lock:  # never after close()'s end marks: no thread would take it
+            if self._closed:
+                raise RenderUnavailable("The relay is stopping; deliver this event again shortly.")
+            self._queue.put(delivery)
         return delivery
 
     def waiting(self) -> int:
@@ -87,8 +88,8 @@ class RenderThreads:
         with self._lock:
             self._closed = True
             threads = list(self._threads)
-        for _ in threads:
-            self._queue.put(None)
+            for _ in threads:
+                self._queue.put(None)
         for thread in threads:
             thread.join()
 
