@@ -261,6 +261,7 @@ def _measure(
 ) -> dict[str, float]:
     before = _calls_at_segment(sandbox)
     main_before, workers_before = relay.cpu()
+    sink_before = time.process_time()
     started = time.monotonic()
     result = wrk(relay.url, body, prefix, seconds, connections, pause_ms)
     if result["non_2xx"]:
@@ -273,11 +274,13 @@ def _measure(
         time.sleep(0.002)
     delivered = time.monotonic() - started
     main_after, workers_after = relay.cpu()
+    sink = time.process_time() - sink_before
     return {
         **result,
         "end_to_end_per_s": events / delivered,
         "main_cpu_ms_per_event": (main_after - main_before) / events * 1000,
         "render_cpu_ms_per_event": (workers_after - workers_before) / events * 1000,
+        "sink_cpu_ms_per_event": sink / events * 1000,
     }
 
 
@@ -410,6 +413,7 @@ def main() -> int:
                     "paced_p99_ms": _median(rounds, "paced", "ack_p99_ms"),
                     "main_cpu_ms_per_event": _median(rounds, "loaded", "main_cpu_ms_per_event"),
                     "render_cpu_ms_per_event": _median(rounds, "loaded", "render_cpu_ms_per_event"),
+                    "sink_cpu_ms_per_event": _median(rounds, "loaded", "sink_cpu_ms_per_event"),
                 },
             }
         results["engines"][engine] = cases
@@ -430,7 +434,7 @@ def _print(results: dict[str, Any]) -> None:
     header = (
         f"{'engine':<15}{'order':<10}{'procs':>6}{'render/s':>10}{'ASGI/s':>9}"
         f"{'relay/s':>9}{'acked/s':>9}{'ratio':>7}{'ack p50':>9}{'ack p99':>9}"
-        f"{'paced/s':>9}{'paced p99':>11}{'main CPU':>10}{'render CPU':>12}"
+        f"{'paced/s':>9}{'paced p99':>11}{'main CPU':>10}{'render CPU':>12}{'sink CPU':>10}"
     )
     print(header)
     for engine, cases in results["engines"].items():
@@ -443,12 +447,14 @@ def _print(results: dict[str, Any]) -> None:
                 f"{m['ratio']:>7.0%}{m['ack_p50_ms']:>7.1f}ms{m['ack_p99_ms']:>7.1f}ms"
                 f"{m['paced_acked_per_s']:>9.0f}{m['paced_p99_ms']:>9.1f}ms"
                 f"{m['main_cpu_ms_per_event']:>10.2f}{m['render_cpu_ms_per_event']:>12.2f}"
+                f"{m['sink_cpu_ms_per_event']:>10.2f}"
             )
     print(
         "render/s: one thread's bare render_event. ASGI/s: a bare uvicorn app under the same "
         "load. relay/s: end to end (until Segment has every call); acked/s: wrk's rate. "
         "ratio: relay/s over render/s. paced: at half relay/s. CPU: ms per event of the "
-        "relay's main process and of its render processes."
+        "relay's main process and of its render processes; sink: of this process, whose "
+        "Segment emulator receives the batches (the harness's own share of the CPUs)."
     )
 
 
