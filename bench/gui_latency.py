@@ -10,10 +10,15 @@
 * the main window's dashboard with events flowing: the sandbox store fires webhooks at the
   relay in this process (``--rate`` a second for ``--seconds``) while the dashboard redraws its
   chart, header, what-needs-me list and delivery log every second; the same probe gives the
-  longest stall, and each redraw's own time on the GUI thread is measured too.
+  longest stall, and each redraw's own time on the GUI thread is measured too. The reference
+  is the same run with the dashboard's refresh paused (``--runs`` pairs, alternately). Since a
+  stall's length swings with the machine's load, the table beside it gives the figures that
+  do not: the GUI thread's CPU time per redraw and per second, and, within the longest gap,
+  how long the GUI thread ran, how long it waited runnable for a CPU, and so how long it slept
+  (on the GIL); with the collector's passes in the meantime.
 
     QT_QPA_PLATFORM=offscreen python -m bench.gui_latency [--repeat N] [--engine NAME]
-        [--case studio|dashboard] [--rate N] [--seconds S]
+        [--case studio|dashboard] [--rate N] [--seconds S] [--runs N]
 
 Prints a table and writes ``bench/results/gui_latency.json``.
 """
@@ -21,10 +26,12 @@ Prints a table and writes ``bench/results/gui_latency.json``.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -49,25 +56,41 @@ STALL_TARGET_MS = 16.0
 PROBE_MS = 10
 
 
+def _queued_s() -> float:
+    """Seconds this thread has waited, runnable, for a CPU (Linux schedstat; else 0)."""
+    try:
+        with open("/proc/thread-self/schedstat", "rb") as stat:
+            return int(stat.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 class Probe:
-    """Ticks every ``PROBE_MS`` on the GUI thread and remembers the longest gap between ticks."""
+    """Ticks every ``PROBE_MS`` on the GUI thread and remembers the longest gap between ticks,
+    and what the GUI thread did in that gap: ran on a CPU, or waited, runnable, for a CPU that
+    the machine's other work held (the rest of the gap it slept: on the GIL, or in the event
+    loop until the tick was due)."""
 
     def __init__(self) -> None:
         self.timer = QTimer()
         self.timer.setInterval(PROBE_MS)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self._tick)
-        self.longest = 0.0
-        self._last = 0.0
+        self.longest = self.longest_cpu = self.longest_queued = 0.0
+        self._last = self._last_cpu = self._last_queued = 0.0
 
     def _tick(self) -> None:
-        now = time.perf_counter()
-        self.longest = max(self.longest, now - self._last)
-        self._last = now
+        now, cpu, queued = time.perf_counter(), time.thread_time(), _queued_s()
+        if now - self._last > self.longest:
+            self.longest = now - self._last
+            self.longest_cpu = cpu - self._last_cpu
+            self.longest_queued = queued - self._last_queued
+        self._last, self._last_cpu, self._last_queued = now, cpu, queued
 
     def start(self) -> None:
-        self.longest = 0.0
-        self._last = time.perf_counter()
+        self.longest = self.longest_cpu = self.longest_queued = 0.0
+        self._last, self._last_cpu = time.perf_counter(), time.thread_time()
+        self._last_queued = _queued_s()
         self.timer.start()
 
     def stop(self) -> float:
@@ -203,6 +226,34 @@ def run_engine(app: QApplication, engine: str, repeat: int) -> list[dict[str, ob
     return rows
 
 
+class GcWatch:
+    """Times the collector's passes while it is on: how many ran on the GUI thread, and the
+    longest (a collection holds the GIL, so a long one on any thread stalls the GUI thread)."""
+
+    def __init__(self) -> None:
+        self.gui = threading.get_ident()
+        self.on = False
+        self.passes: list[tuple[bool, int, float]] = []  # (on the GUI thread, generation, ms)
+        self._started: dict[int, float] = {}
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        thread = threading.get_ident()
+        if phase == "start":
+            self._started[thread] = time.perf_counter()
+        elif self.on and thread in self._started:
+            took = (time.perf_counter() - self._started.pop(thread)) * 1000
+            self.passes.append((thread == self.gui, info["generation"], took))
+
+    def summary(self) -> dict[str, object]:
+        gui = [p for p in self.passes if p[0]]
+        return {
+            "gc_passes": len(self.passes),
+            "gc_passes_gui": len(gui),
+            "gc_full_passes": sum(1 for p in self.passes if p[1] == 2),
+            "gc_longest_ms": max((p[2] for p in self.passes), default=0.0),
+        }
+
+
 def run_dashboard(
     app: QApplication, rate: float, seconds: float, redraw: bool = True
 ) -> dict[str, object]:
@@ -210,10 +261,10 @@ def run_dashboard(
 
     ``redraw=False`` is the reference: the same window and flow with the dashboard's refresh
     stopped, so what the relay and the emulators in this process cost the GUI thread shows
-    apart from what the redraws cost.
+    apart from what the redraws cost. The GUI thread runs a real event loop meanwhile (it
+    sleeps until an event comes, as in the app), and its CPU time over the run is measured:
+    that figure, unlike the stall, hardly moves with the machine's load.
     """
-    import threading
-
     from segment_desktop.core.config import CommerceSettings, Config, SegmentSettings
     from segment_desktop.core.flow import Draft
     from segment_desktop.core.secrets import COMMERCE_CLIENT_SECRET, SEGMENT_WRITE_KEY
@@ -241,11 +292,13 @@ def run_dashboard(
     spin_until(app, lambda: getattr(window, "dashboard", None) is not None)
     dashboard = window.dashboard
     redraws: list[float] = []
+    redraw_cpu: list[float] = []
     show = dashboard._show
 
     def timed_show(snapshot: object) -> None:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         show(snapshot)  # type: ignore[arg-type]
+        redraw_cpu.append((time.thread_time() - cpu) * 1000)
         redraws.append((time.perf_counter() - started) * 1000)
 
     dashboard._show = timed_show  # type: ignore[method-assign]
@@ -263,15 +316,24 @@ def run_dashboard(
     if not redraw:
         dashboard.stop()
         spin_until(app, lambda: not window.tasks.is_busy("dashboard.snapshot"))
-        redraws.clear()
+    redraws.clear()
+    redraw_cpu.clear()
+    gc_watch = GcWatch()
+    gc.callbacks.append(gc_watch)
     firing = threading.Thread(target=fire, name="bench-fire", daemon=True)
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    gc_watch.on = True
+    cpu = time.thread_time()
     probe.start()
     firing.start()
-    end = time.perf_counter() + seconds
-    spin_until(app, lambda: time.perf_counter() > end, timeout_s=seconds + 10)
+    loop.exec()
+    gap = probe.stop()
+    gui_cpu = (time.thread_time() - cpu) * 1000
+    gc_watch.on = False
+    gc.callbacks.remove(gc_watch)
     stop.set()
     firing.join()
-    gap = probe.stop()
     shown = len(dashboard.log.all)
     window.close()
     window.tasks.shutdown()
@@ -283,14 +345,20 @@ def run_dashboard(
         "p50_ms": statistics.median(redraws),
         "p95_ms": percentile(redraws, 95),
         "max_ms": max(redraws),
+        "redraw_cpu_p50_ms": statistics.median(redraw_cpu) if redraw_cpu else 0.0,
+        "redraw_cpu_max_ms": max(redraw_cpu, default=0.0),
+        "gui_cpu_ms_per_s": gui_cpu / seconds,
         "longest_gap_ms": gap,
         "longest_stall_ms": max(0.0, gap - PROBE_MS),
+        "longest_gap_cpu_ms": probe.longest_cpu * 1000,
+        "longest_gap_queued_ms": probe.longest_queued * 1000,
         "call_bytes": 0,
         "n": len(redraws),
         "failed": 0,
         "failures": [],
         "fired": fired[0],
         "deliveries_shown": shown,
+        **gc_watch.summary(),
     }
 
 
@@ -303,6 +371,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rate", type=float, default=20.0, help="dashboard: events a second")
     parser.add_argument("--seconds", type=float, default=10.0, help="dashboard: how long")
+    parser.add_argument(
+        "--runs", type=int, default=1, help="dashboard: paused/live pairs, run alternately"
+    )
     args = parser.parse_args(argv)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
@@ -312,8 +383,9 @@ def main(argv: list[str] | None = None) -> int:
         for engine in args.engine or available_engines():
             rows.extend(run_engine(app, engine, args.repeat))
     if "dashboard" in cases:
-        rows.append(run_dashboard(app, args.rate, args.seconds, redraw=False))  # reference
-        rows.append(run_dashboard(app, args.rate, args.seconds))
+        for _ in range(args.runs):
+            rows.append(run_dashboard(app, args.rate, args.seconds, redraw=False))  # reference
+            rows.append(run_dashboard(app, args.rate, args.seconds))
     print(
         f"Keystroke → preview shown, minus the {PREVIEW_DEBOUNCE_MS} ms debounce; for the "
         "dashboard, one redraw's time on the GUI thread. GUI stall = "
@@ -331,6 +403,25 @@ def main(argv: list[str] | None = None) -> int:
             for r in rows
         ],
     )  # fmt: skip
+    dashboards = [r for r in rows if "gui_cpu_ms_per_s" in r]
+    if dashboards:
+        print(
+            "\nDashboard: CPU time of the GUI thread per redraw and per second of the run (the "
+            "figure that resists the machine's load); in the longest gap, its time on a CPU and "
+            "queued for one (the rest it slept: on the GIL, or until the tick was due); the "
+            "collector's passes."
+        )
+        print_table(
+            ["case", "redraw cpu p50 ms", "redraw cpu max ms", "GUI cpu ms/s",
+             "longest gap: cpu ms", "queued ms", "gc passes", "on GUI thread", "full",
+             "longest gc ms"],
+            [
+                [r["case"], r["redraw_cpu_p50_ms"], r["redraw_cpu_max_ms"], r["gui_cpu_ms_per_s"],
+                 r["longest_gap_cpu_ms"], r["longest_gap_queued_ms"], r["gc_passes"],
+                 r["gc_passes_gui"], r["gc_full_passes"], r["gc_longest_ms"]]
+                for r in dashboards
+            ],
+        )  # fmt: skip
     path = write_results(
         "gui_latency",
         {"debounce_ms": PREVIEW_DEBOUNCE_MS, "stall_target_ms": STALL_TARGET_MS, "rows": rows},

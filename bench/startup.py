@@ -2,13 +2,14 @@
 
     python -m bench.startup [--runs N] [--platform offscreen|xcb]
 
-Each run starts a fresh Python process (``python -m bench.startup --child app|bare``), in private
+Each run starts a fresh Python process (``python -m bench.startup_child app|main|bare``), in private
 config, log and data folders (so the app is unconfigured and shows its setup wizard, the real
 first window of a new user) and with no D-Bus session (the keyring is never reached):
 
 * ``app``  runs exactly what the ``segment-desktop`` gui-script runs, ``segment_desktop.cli.main``
-  with no arguments; the only addition is an event filter on the QApplication, created first so
-  the filter is in place (``ui.app.application()`` reuses it);
+  with no arguments; the only addition is the first-window watcher (below), on a QApplication
+  created first (``ui.app.application()`` reuses it);  the child imports nothing else
+  (``bench/startup_child.py``);
 * ``main`` the same for a user who finished setup: its settings file is in place before the
   child starts, so the first window is the main window with the live dashboard (its charts,
   pipeline header and delivery log); Commerce's address is a closed local port, so reading
@@ -16,13 +17,16 @@ first window of a new user) and with no D-Bus session (the keyring is never reac
 * ``bare`` a ``QApplication`` and a one-page ``QWizard`` with a label, shown the same way.
 
 "Shown" is the first ``Expose`` event of a top-level window plus one pass of the event loop (so
-the first paint is done); the child then prints its ``time.monotonic()`` (system-wide on Linux,
-so comparable with the parent's) and quits. Start-up = that stamp minus the parent's stamp taken
-just before ``fork``. Peak memory is the child's ``ru_maxrss`` from ``wait4``, and so is its CPU
-time (user + system): on a busy machine the wall times spread, the CPU times much less. Runs
-alternate app/bare after one discarded warm-up of each; the table shows medians (and min/max)
-over N runs and the ratios app/bare and main/bare (target ≤ 1.5×). Writes
-``bench/results/startup.json``.
+the first paint is done). The watcher that sees it costs every child the same small amount and
+nothing per event (``startup_child.watch_first_window``); the report gives its CPU time and how
+often it saw an exposure only after the fact. The child then prints its ``time.monotonic()``
+(system-wide on Linux, so comparable with the parent's), its CPU time (user + system, all
+threads) and peak memory (``ru_maxrss``) so far, and quits: what it does after its window is
+shown (the work it deferred, quitting) is not counted. Start-up = that stamp minus the
+parent's stamp taken just before ``fork``. On a busy machine the wall times spread, the
+CPU times much less. Runs alternate app/main/bare after one discarded warm-up of each; the table
+shows medians (and min/max) over N runs and the ratios app/bare and main/bare (target ≤ 1.5×).
+Writes ``bench/results/startup.json``.
 """
 
 from __future__ import annotations
@@ -40,65 +44,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from bench.startup_child import KINDS, MARK, PROFILE_ENV
+
 ROOT = Path(__file__).resolve().parent.parent
-MARK = "STARTUP"
 TARGET_RATIO = 1.5
-KINDS = ("app", "main", "bare")
-
-
-# -- child side ----------------------------------------------------------------------------------
-
-
-def _child(kind: str) -> int:
-    """Runs in the measured process: start ``kind``, report when its first window is shown."""
-    entered = time.monotonic()
-    from PySide6.QtCore import QEvent, QObject, QTimer
-    from PySide6.QtGui import QWindow
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication(sys.argv[:1])
-
-    class FirstWindow(QObject):
-        """Event filter: the first exposed top-level window ends the run."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.done = False
-
-        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-            if (
-                not self.done
-                and event.type() == QEvent.Type.Expose
-                and isinstance(watched, QWindow)
-                and watched.isExposed()
-            ):
-                self.done = True
-                exposed = time.monotonic()
-                title = watched.title()
-                QTimer.singleShot(0, lambda: self._report(exposed, title))
-            return False
-
-        def _report(self, exposed: float, title: str) -> None:
-            print(f"{MARK} {entered!r} {exposed!r} {time.monotonic()!r} {title}", flush=True)
-            QApplication.quit()
-
-    watcher = FirstWindow()
-    app.installEventFilter(watcher)
-    if kind in ("app", "main"):
-        from segment_desktop.cli import main
-
-        return main([])
-    from PySide6.QtWidgets import QLabel, QVBoxLayout, QWizard, QWizardPage
-
-    wizard = QWizard()
-    wizard.setWindowTitle("Bare wizard")
-    page = QWizardPage()
-    page.setTitle("Welcome")
-    layout = QVBoxLayout(page)
-    layout.addWidget(QLabel("A bare QWizard, started the same way."))
-    wizard.addPage(page)
-    wizard.show()
-    return int(app.exec())
 
 
 def _write_configured_settings(directory: Path) -> None:
@@ -205,15 +154,13 @@ def _measure(kind: str, platform: str, bus: str | None) -> dict[str, Any]:
         with (root / "out").open("w+") as out, (root / "err").open("w+") as err:
             started = time.monotonic()
             process = subprocess.Popen(
-                [sys.executable, "-m", "bench.startup", "--child", kind],
+                [sys.executable, "-m", "bench.startup_child", kind],
                 cwd=ROOT,
                 env=env,
                 stdout=out,
                 stderr=err,
             )
-            # wait4, not Popen.wait: it also returns this child's own resource usage
-            _, status, usage = os.wait4(process.pid, 0)
-            process.returncode = os.waitstatus_to_exitcode(status)
+            process.wait()
             out.seek(0)
             err.seek(0)
             stdout, stderr = out.read(), err.read()
@@ -223,14 +170,16 @@ def _measure(kind: str, platform: str, bus: str | None) -> dict[str, Any]:
             f"{stdout[-2000:]}\n{stderr[-2000:]}"
         )
     line = next(x for x in stdout.splitlines() if x.startswith(MARK))
-    _, entered, exposed, shown, *title = line.split(" ")
+    _, entered, exposed, shown, cpu_s, peak_kib, watch_s, late, *title = line.split(" ")
     return {
         "shown_ms": (float(shown) - started) * 1000,
         "exposed_ms": (float(exposed) - started) * 1000,
         "interpreter_ms": (float(entered) - started) * 1000,
-        "peak_mib": usage.ru_maxrss / 1024,  # Linux: kilobytes
+        "peak_mib": int(peak_kib) / 1024,
         # CPU time barely moves when other processes compete for the cores; wall time does
-        "cpu_ms": (usage.ru_utime + usage.ru_stime) * 1000,
+        "cpu_ms": float(cpu_s) * 1000,
+        "watch_ms": float(watch_s) * 1000,
+        "late": int(late),
         "title": " ".join(title),
     }
 
@@ -256,9 +205,17 @@ def benchmark(runs: int, platform: str, bus: str | None = None) -> dict[str, Any
     for kind in KINDS:
         result[kind] = {
             metric: _stats([s[metric] for s in samples[kind]])
-            for metric in ("shown_ms", "exposed_ms", "interpreter_ms", "cpu_ms", "peak_mib")
+            for metric in (
+                "shown_ms",
+                "exposed_ms",
+                "interpreter_ms",
+                "cpu_ms",
+                "peak_mib",
+                "watch_ms",
+            )
         }
         result[kind]["first_window"] = samples[kind][0]["title"]
+        result[kind]["late"] = sum(s["late"] for s in samples[kind])
     app, bare = result["app"], result["bare"]
     result["ratio_shown"] = app["shown_ms"]["median"] / bare["shown_ms"]["median"]
     result["ratio_main_shown"] = result["main"]["shown_ms"]["median"] / bare["shown_ms"]["median"]
@@ -269,49 +226,57 @@ def benchmark(runs: int, platform: str, bus: str | None = None) -> dict[str, Any
 
 
 def explain(platform: str, bus: str | None = None, top: int = 12) -> None:
-    """Where the app's start-up goes: imports by top-level package, then our slowest functions.
+    """Where the start-up of the setup wizard (``app``) and of the main window (``main``) goes:
+    imports by top-level package, then our slowest functions.
 
-    Two extra runs of the app child: one with ``-X importtime`` (self time of every import,
-    summed per top-level package), one under cProfile (cumulative time of ``segment_desktop``
-    functions other than module bodies; profiling inflates every figure, compare them only
-    with each other).
+    Two extra runs of each: one with ``-X importtime`` (self time of every import, summed per
+    top-level package), one under cProfile until the window is shown (cumulative time of
+    ``segment_desktop`` functions other than module bodies; profiling inflates every figure,
+    compare them only with each other).
     """
     import pstats
 
-    with tempfile.TemporaryDirectory(prefix="startup-explain-") as folder:
-        root = Path(folder)
-        child = ["-m", "bench.startup", "--child", "app"]
-        env = _child_env(root, platform, bus)
-        imports = subprocess.run(
-            [sys.executable, "-X", "importtime", *child],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True,
-        )  # fmt: skip
-        per_package: dict[str, float] = {}
-        for line in imports.stderr.splitlines():
-            parts = line.removeprefix("import time:").split("|")
-            if len(parts) != 3 or not parts[0].strip().isdigit():
-                continue
-            package = parts[2].strip().split(".")[0]
-            per_package[package] = per_package.get(package, 0.0) + int(parts[0]) / 1000
-        print(f"\nImports of the app child, self time per top-level package (ms, top {top}):")
-        ranked = sorted(per_package.items(), key=lambda kv: kv[1], reverse=True)[:top]
-        for package, ms in ranked:
-            print(f"  {ms:8.1f}  {package}")
-        print(f"  {sum(per_package.values()):8.1f}  all imports")
-        profile = root / "profile.out"
-        subprocess.run(
-            [sys.executable, "-m", "cProfile", "-o", str(profile), *child],
-            cwd=ROOT, env=env, capture_output=True, timeout=120, check=True,
-        )  # fmt: skip
-        stats = pstats.Stats(str(profile))
-        rows = [
-            (cumulative, f"{Path(file).relative_to(ROOT)}:{line} {name}")
-            for (file, line, name), (_, _, _, cumulative, _) in stats.stats.items()  # type: ignore[attr-defined]
-            if "/segment_desktop/" in file and name != "<module>"
-        ]
-        print(f"\nslowest segment_desktop functions under cProfile (cumulative ms, top {top}):")
-        for cumulative, where in sorted(rows, reverse=True)[:top]:
-            print(f"  {cumulative * 1000:8.1f}  {where}")
+    for kind in ("app", "main"):
+        with tempfile.TemporaryDirectory(prefix="startup-explain-") as folder:
+            root = Path(folder)
+            child = ["-m", "bench.startup_child", kind]
+            env = _child_env(root, platform, bus)
+            if kind == "main":
+                _write_configured_settings(root / "config")
+            imports = subprocess.run(
+                [sys.executable, "-X", "importtime", *child],
+                cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True,
+            )  # fmt: skip
+            per_package: dict[str, float] = {}
+            for line in imports.stderr.splitlines():
+                parts = line.removeprefix("import time:").split("|")
+                if len(parts) != 3 or not parts[0].strip().isdigit():
+                    continue
+                package = parts[2].strip().split(".")[0]
+                per_package[package] = per_package.get(package, 0.0) + int(parts[0]) / 1000
+            print(
+                f"\nImports of the {kind} child, self time per top-level package (ms, top {top}):"
+            )
+            ranked = sorted(per_package.items(), key=lambda kv: kv[1], reverse=True)[:top]
+            for package, ms in ranked:
+                print(f"  {ms:8.1f}  {package}")
+            print(f"  {sum(per_package.values()):8.1f}  all imports")
+            profile = root / "profile.out"
+            subprocess.run(
+                [sys.executable, *child],
+                cwd=ROOT, env={**env, PROFILE_ENV: str(profile)}, capture_output=True,
+                timeout=120, check=True,
+            )  # fmt: skip
+            stats = pstats.Stats(str(profile))
+            rows = [
+                (cumulative, f"{Path(file).relative_to(ROOT)}:{line} {name}")
+                for (file, line, name), (_, _, _, cumulative, _) in stats.stats.items()  # type: ignore[attr-defined]
+                if "/segment_desktop/" in file and name != "<module>"
+            ]
+            print(f"\nslowest segment_desktop functions of the {kind} child under cProfile "
+                  f"(cumulative ms, top {top}):")  # fmt: skip
+            for cumulative, where in sorted(rows, reverse=True)[:top]:
+                print(f"  {cumulative * 1000:8.1f}  {where}")
 
 
 def main() -> int:
@@ -329,10 +294,7 @@ def main() -> int:
         help="run under a private D-Bus session with an unlocked gnome-keyring, as on a desktop "
         "(default: no D-Bus session; the app's keyring reads fail fast)",
     )
-    parser.add_argument("--child", choices=KINDS, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        return _child(args.child)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     with contextlib.ExitStack() as stack:
@@ -383,6 +345,12 @@ def print_report(args: argparse.Namespace, result: dict[str, Any]) -> None:
         f"ratio main window/bare: start-up {result['ratio_main_shown']:.2f}× (target ≤ "
         f"{TARGET_RATIO}×, {verdict}), CPU time {result['ratio_main_cpu']:.2f}× "
         f"(first window: {result['main']['first_window']!r})"
+    )
+    watch = ", ".join(f"{kind} {result[kind]['watch_ms']['median']:.2f}" for kind in KINDS)
+    late = sum(result[kind]["late"] for kind in KINDS)
+    print(
+        f"first-window watcher, CPU inside it (median ms): {watch}; "
+        f"exposures seen after the fact: {late} of {args.runs * len(KINDS)}"
     )
     path = write_results("startup", result)
     print(f"wrote {path.relative_to(ROOT)}")

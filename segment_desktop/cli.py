@@ -3,17 +3,21 @@
 Each subcommand lives in its own module exposing ``configure(parser)`` and ``run(args) -> int``;
 they are imported only when needed so ``--help`` and ``--version`` stay fast and Qt-free, and
 :func:`main` imports none of them when no subcommand is named (starting the GUI should not pay
-for the relay's or the sandbox's imports): see :func:`commands_needed`.
+for the relay's or the sandbox's imports): see :func:`commands_needed`. With no arguments at
+all, as a desktop launcher starts it, :func:`main` starts the GUI without building a parser.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING
 
 from segment_desktop import __version__
+
+if TYPE_CHECKING:
+    import argparse
 
 #: subcommand → (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -46,6 +50,8 @@ def commands_needed(argv: Sequence[str]) -> set[str] | None:
 def build_parser(only: Collection[str] | None = None) -> argparse.ArgumentParser:
     """The full parser; with ``only``, the other subcommands are listed but not imported (they
     cannot be chosen by arguments that do not name them, see :func:`commands_needed`)."""
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="segment-desktop",
         description="Connect an Elastic Path Commerce store to Segment. "
@@ -71,14 +77,30 @@ def build_parser(only: Collection[str] | None = None) -> argparse.ArgumentParser
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else list(argv)
+    if not arguments:
+        return gui(sandbox=False)
     args = build_parser(commands_needed(arguments)).parse_args(arguments)
     if getattr(args, "run", None) is not None:
         code: int = args.run(args)
         return code
-    from segment_desktop.ui.app import run
-
-    return run(sandbox=args.sandbox)
+    return gui(sandbox=args.sandbox)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def gui(*, sandbox: bool) -> int:
+    """Start the desktop application (``ui.app.run``)."""
+    import gc
+
+    # No collections while the modules load, and what they made is then exempt from later
+    # ones (``gc.freeze``): it lives as long as the process, and collection passes would
+    # only walk it again and again, before the first window and after.
+    gc.disable()
+    try:
+        # The Qt-free modules first: once PySide6 is loaded it reads the source of every
+        # module imported after it (looking for ``from __feature__ import``), which the
+        # first window would wait for.
+        import segment_desktop.services  # noqa: F401
+        from segment_desktop.ui.app import run
+    finally:
+        gc.freeze()
+        gc.enable()
+    return run(sandbox=sandbox)

@@ -28,11 +28,12 @@ from segment_desktop.ui.tasks import TaskRunner
 from segment_desktop.ui.widgets.dialogs import Dialogs, QtDialogs
 from segment_desktop.ui.widgets.geometry import keep_inside_screen
 from segment_desktop.ui.widgets.icon import app_icon
-from segment_desktop.ui.wizard import SetupWizard
 
 if TYPE_CHECKING:
-    # Imported when first shown: a new user's first window is the wizard.
+    # Each imported when first shown: a new user's first window is the wizard, a
+    # configured user's the main window.
     from segment_desktop.ui.main_window import MainWindow
+    from segment_desktop.ui.wizard import SetupWizard
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +143,8 @@ class AppShell:
         )
 
     def show_wizard(self, config: Config | None = None) -> SetupWizard:
+        from segment_desktop.ui.wizard import SetupWizard
+
         parent = self.main_window
         wizard = SetupWizard(
             self.services, tasks=self.tasks, config=config, dialogs=self.dialogs, parent=parent

@@ -8,21 +8,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent
-from PySide6.QtWidgets import (
-    QFileDialog,
-    QLabel,
-    QMainWindow,
-    QPushButton,
-    QTabWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence, QPaintEvent
+from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from segment_desktop.core.config import Config
 from segment_desktop.core.events import BY_KEY
-from segment_desktop.core.template_tests import extras_for_export, restore_from_export
 from segment_desktop.services import Services
 from segment_desktop.ui.dashboard.pipeline import PipelineHeader
 from segment_desktop.ui.dashboard.snapshot import queue_url
@@ -30,6 +21,8 @@ from segment_desktop.ui.tasks import TaskRunner
 from segment_desktop.ui.widgets.dialogs import Dialogs, QtDialogs
 
 if TYPE_CHECKING:
+    from PySide6.QtGui import QCloseEvent  # its type is built when a close event comes
+
     from segment_desktop.ui.dashboard.snapshot import Snapshot
     from segment_desktop.ui.widgets.sandbox_panel import FireReport
 
@@ -93,12 +86,13 @@ class MainWindow(QMainWindow):
 
         # First the header, drawn at once; the tabs follow right after the first paint
         # (:meth:`_build`), so the window is on screen before the charts and tables load.
+        # Nothing before that names the ``Qt`` namespace: PySide builds all its enums on
+        # first use, which takes longer than drawing the window (see :meth:`_start`).
         central = QWidget(self)
         self._layout = QVBoxLayout(central)
         self.pipeline = PipelineHeader(central)
         self.header = QLabel(central)
         self.header.setWordWrap(True)
-        self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.header.setEnabled(False)  # muted: the pipeline above says the same in colour
         self._layout.addWidget(self.pipeline)
         self._layout.addWidget(self.header)
@@ -111,6 +105,8 @@ class MainWindow(QMainWindow):
         """The tabs: overview, deliveries, integrations, sandbox."""
         if self._built:
             return
+        from PySide6.QtWidgets import QPushButton, QTabWidget
+
         from segment_desktop.ui.dashboard.dashboard import Dashboard
         from segment_desktop.ui.widgets.integrations import IntegrationsPanel
         from segment_desktop.ui.widgets.sandbox_panel import SandboxPanel
@@ -166,7 +162,9 @@ class MainWindow(QMainWindow):
         self.import_action = QAction("&Import settings…", self)
         self.import_action.triggered.connect(self.import_settings)
         quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        # setShortcuts: every binding the platform has for the key (the singular form's
+        # overloads would also make PySide build the Qt namespace, see __init__).
+        quit_action.setShortcuts(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addActions([self.export_action, self.import_action])
         file_menu.addSeparator()
@@ -177,16 +175,15 @@ class MainWindow(QMainWindow):
         self.studio_action = QAction("Open template &studio…", self)
         self.studio_action.triggered.connect(self.open_studio)
         self.refresh_action = QAction("Re&fresh", self)
-        self.refresh_action.setShortcut(QKeySequence.StandardKey.Refresh)
+        self.refresh_action.setShortcuts(QKeySequence.StandardKey.Refresh)
         self.refresh_action.triggered.connect(self.refresh)
         setup_menu.addActions([self.rerun_action, self.studio_action, self.refresh_action])
         self.trigger_action = QAction("&Trigger a webhook…", self)
         self.trigger_action.triggered.connect(self.open_trigger)
         setup_menu.addAction(self.trigger_action)
-        toolbar = self.addToolBar("Actions")
+        self.toolbar = toolbar = self.addToolBar("Actions")
         toolbar.setObjectName("actions")
         toolbar.setMovable(False)
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         toolbar.addActions([self.rerun_action, self.studio_action, self.refresh_action])
         toolbar.addSeparator()
         toolbar.addActions([self.export_action, self.import_action])
@@ -215,6 +212,12 @@ class MainWindow(QMainWindow):
     def _start(self) -> None:
         if not self.isVisible():  # closed before its first paint (the app is quitting)
             return
+        from PySide6.QtCore import Qt
+
+        # Named only now (see __init__); the actions have no icons, so the toolbar looked
+        # the same before, and nobody selected the header's text in the meantime.
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._build()
         # The first reads start a moment later: their imports (the HTTP client, the relay's
         # metrics) in a worker thread would otherwise compete with drawing the tabs.
@@ -311,6 +314,8 @@ class MainWindow(QMainWindow):
     # -- settings ----------------------------------------------------------------------------
 
     def export_settings(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
         path, _ = QFileDialog.getSaveFileName(
             self, "Export settings", "segment-desktop-settings.json", "JSON (*.json)"
         )
@@ -318,6 +323,8 @@ class MainWindow(QMainWindow):
             self.export_to(Path(path))
 
     def export_to(self, path: Path) -> None:
+        from segment_desktop.core.template_tests import extras_for_export
+
         try:
             store = self.services.config_store
             store.export_to(path, self.config, extras_for_export(store.directory))
@@ -327,6 +334,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Settings exported to {path} (no secrets).", 8000)
 
     def import_settings(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
         path, _ = QFileDialog.getOpenFileName(self, "Import settings", "", "JSON (*.json)")
         if path:
             self.import_from(Path(path))
@@ -359,6 +368,8 @@ class MainWindow(QMainWindow):
         )
 
     def _apply_import(self, path: Path, imported: Config, extras: Mapping[str, Any]) -> None:
+        from segment_desktop.core.template_tests import restore_from_export
+
         try:
             self.services.save(imported)
             restore_from_export(extras, str(path), self.services.config_store.directory)

@@ -3,7 +3,9 @@ fresh from one snapshot a second gathered off the GUI thread."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QTimer, Signal
@@ -11,9 +13,9 @@ from PySide6.QtWidgets import QGroupBox, QVBoxLayout, QWidget
 
 from segment_desktop.core.config import Config
 from segment_desktop.ui.dashboard import actions
-from segment_desktop.ui.dashboard.chart import DeliveryChart
-from segment_desktop.ui.dashboard.delivery_log import DeliveryLog
-from segment_desktop.ui.dashboard.needs_me import NeedsMePanel
+from segment_desktop.ui.dashboard.chart import DeliveryChart, Plot, plot
+from segment_desktop.ui.dashboard.delivery_log import DeliveryLog, RowKey, row_key
+from segment_desktop.ui.dashboard.needs_me import NeedsMePanel, item_rows
 from segment_desktop.ui.dashboard.pipeline import PipelineHeader
 from segment_desktop.ui.dashboard.snapshot import DEGRADED, FAILING, OK, Hop, Snapshot, collect
 from segment_desktop.ui.tasks import TaskRunner
@@ -24,6 +26,55 @@ SNAPSHOT_TASK = "dashboard.snapshot"
 ACTION_TASK = "dashboard.action"
 OPEN_TASK = "dashboard.open"
 REFRESH_MS = 1000
+
+
+@dataclass(frozen=True)
+class View:
+    """A snapshot and, for each part that changed since the view before, what to draw
+    (``None``: unchanged)."""
+
+    snapshot: Snapshot
+    plots: tuple[Plot, Plot] | None
+    numbers_changed: bool
+    parked_rows: list[list[str]] | None
+    delivery_keys: tuple[RowKey, ...] | None
+    seen: tuple[tuple[RowKey, ...], list[tuple[str, ...]]] = ((), [])
+    """The deliveries' and the parked items' keys, whether or not they changed."""
+
+
+def prepare(snapshot: Snapshot, before: View | None) -> View:
+    """Work out what changed since ``before`` and how to draw it: the chart's points and
+    words, the rows of what needs me, the delivery log's keys. Runs in the snapshot task, so
+    the GUI thread only copies ready values (and skips what did not change)."""
+    old = before.snapshot if before is not None else None
+    keys = tuple(row_key(e) for e in snapshot.deliveries)
+    parked: list[tuple[str, ...]] = [
+        (i.kind, i.event_id, i.template_key, i.reason) for i in snapshot.parked
+    ]
+    old_keys, old_parked = before.seen if before is not None else ((), [])
+    changed_series = old is None or (old.hour, old.day) != (snapshot.hour, snapshot.day)
+    return View(
+        snapshot,
+        plots=(plot(snapshot.hour), plot(snapshot.day)) if changed_series else None,
+        numbers_changed=old is None or old.numbers != snapshot.numbers,
+        parked_rows=item_rows(snapshot.parked) if old is None or parked != old_parked else None,
+        delivery_keys=keys if old is None or keys != old_keys else None,
+        seen=(keys, parked),
+    )
+
+
+_frozen = False
+
+
+def _freeze_start_up() -> None:
+    """Once the dashboard shows its first snapshot, start-up is over (its modules, widgets and
+    the relay's lazily loaded modules are in memory for good): moving them out of the
+    collector's sight keeps a full collection, which holds the GIL and so stalls the GUI
+    thread too, down to the objects made since."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.freeze()
 
 
 class Dashboard(QWidget):
@@ -57,6 +108,7 @@ class Dashboard(QWidget):
         self.tasks = tasks
         self.config = config
         self.snapshot: Snapshot | None = None
+        self._view: View | None = None  # what is on the screen, as the task prepared it
         self._subjects: dict[str, str] = {}  # filled by the snapshot task only
         self._commerce = Hop("Commerce store", "unknown", "Reading the integrations…")
 
@@ -103,23 +155,33 @@ class Dashboard(QWidget):
         if self.tasks.is_busy(SNAPSHOT_TASK):
             return
         services, subjects, config = self.services, self._subjects, self.config()
+        before = self._view
         self.tasks.submit(
             SNAPSHOT_TASK,
-            lambda _t: collect(services, subjects=subjects, config=config),
+            lambda _t: prepare(collect(services, subjects=subjects, config=config), before),
             on_result=self._show,
             on_error=lambda err: self.relay_numbers.summary.setText(f"Relay status: {err}"),
         )
 
-    def _show(self, snapshot: Snapshot) -> None:
-        self.snapshot = snapshot
+    def _show(self, view: View | Snapshot) -> None:
+        """Copy what changed onto the screen: the task worked out what and how."""
+        if isinstance(view, Snapshot):
+            view = prepare(view, self._view)
+        snapshot = view.snapshot
+        self.snapshot, self._view = snapshot, view
         self.pipeline.relay.show_hop(snapshot.relay)
         self.pipeline.segment.show_hop(snapshot.segment)
         self._show_commerce()
-        self.chart.show_series(snapshot.hour, snapshot.day)
-        self.relay_numbers.show_text(snapshot.numbers)
-        self.needs_me.show_items(snapshot.parked)
-        self.log.show_entries(snapshot.deliveries, snapshot.subjects)
+        if view.plots is not None:
+            self.chart.show_series(snapshot.hour, snapshot.day, view.plots)
+        if view.numbers_changed:
+            self.relay_numbers.show_text(snapshot.numbers)
+        if view.parked_rows is not None:
+            self.needs_me.show_items(snapshot.parked, view.parked_rows)
+        if view.delivery_keys is not None:
+            self.log.show_entries(snapshot.deliveries, snapshot.subjects, view.delivery_keys)
         self.refreshed.emit(snapshot)
+        _freeze_start_up()
 
     def commerce_listed(self, integrations: list[dict[str, Any]]) -> None:
         """The integrations panel read our integrations at Commerce."""

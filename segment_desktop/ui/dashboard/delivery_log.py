@@ -7,9 +7,9 @@ import datetime as dt
 import json
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QShowEvent, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -38,49 +38,86 @@ PERIODS = {"Any time": 0, "Last 15 minutes": 900, "Last hour": 3600, "Last day":
 #: out, and its start is what a user looks for.
 SHOWN_CHARS = 200_000
 
-_Index = QModelIndex | QPersistentModelIndex
+#: What a row shows of an entry; equal keys show the same row.
+RowKey = tuple[str, str, int]
 
 
-class DeliveriesModel(QAbstractTableModel):
-    """Rows of :class:`JournalEntry`, with their subject computed once."""
+def row_key(entry: JournalEntry) -> RowKey:
+    return (entry.event_id, entry.result, len(entry.calls))
+
+
+def row_texts(entry: JournalEntry, subject: str) -> list[str]:
+    received = dt.datetime.fromtimestamp(entry.received_at).astimezone().strftime("%H:%M:%S")
+    return [received, entry.triggered_by, subject, str(len(entry.calls)), entry.result]
+
+
+class DeliveriesModel(QStandardItemModel):
+    """Rows of :class:`JournalEntry` and their subject. The cells are Qt's own items, so
+    painting the table runs no Python; an update (new deliveries, a narrower or wider filter)
+    inserts, removes or rewrites only the rows that differ."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(0, len(HEADERS), parent)
+        self.setHorizontalHeaderLabels(list(HEADERS))
         self.entries: list[JournalEntry] = []
         self.subjects: list[str] = []
+        self._keys: list[RowKey] = []
 
-    def set_entries(self, entries: Sequence[JournalEntry], subjects: Sequence[str]) -> None:
-        self.beginResetModel()
-        self.entries, self.subjects = list(entries), list(subjects)
-        self.endResetModel()
+    def set_entries(
+        self,
+        entries: Sequence[JournalEntry],
+        subjects: Sequence[str],
+        keys: Sequence[RowKey] | None = None,
+    ) -> bool:
+        """Show ``entries`` (newest first; ``keys``: their :func:`row_key` s if known).
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
-        return 0 if parent.isValid() else len(self.entries)
+        Rows of deliveries no longer shown are removed, rows of new ones inserted in place,
+        changed ones rewritten; the rest (and the selection on them) stay. ``True``: the order
+        of the rows kept changed, so they were all made again (the selection is lost)."""
+        keys = list(keys) if keys is not None else [row_key(e) for e in entries]
+        if keys == self._keys:
+            return False
+        old = self._keys
+        wanted = {k[0] for k in keys}
+        # Removed from the bottom up, a contiguous run in one call, so row numbers hold.
+        row = len(old)
+        while row > 0:
+            end = row
+            while row > 0 and old[row - 1][0] not in wanted:
+                row -= 1
+            if row < end:
+                self.removeRows(row, end - row)
+            else:
+                row -= 1
+        had = {k[0] for k in old}
+        kept = [k for k in old if k[0] in wanted]
+        if [k[0] for k in kept] != [k[0] for k in keys if k[0] in had]:
+            self._remake(entries, subjects, keys)
+            return True
+        was = dict(zip((k[0] for k in kept), kept, strict=True))
+        for row, key in enumerate(keys):
+            before = was.get(key[0])
+            if before is None:
+                items = [QStandardItem(t) for t in row_texts(entries[row], subjects[row])]
+                self.insertRow(row, items)
+            elif before != key:  # a delivery's result or calls changed
+                texts = row_texts(entries[row], subjects[row])
+                for column in (3, 4):
+                    item = self.item(row, column)
+                    if item is not None and item.text() != texts[column]:
+                        item.setText(texts[column])
+        self.entries, self.subjects, self._keys = list(entries), list(subjects), keys
+        return False
 
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return HEADERS[section]
-        return None
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role != Qt.ItemDataRole.DisplayRole or not index.isValid():
-            return None
-        entry = self.entries[index.row()]
-        column = index.column()
-        if column == 0:
-            return dt.datetime.fromtimestamp(entry.received_at).astimezone().strftime("%H:%M:%S")
-        if column == 1:
-            return entry.triggered_by
-        if column == 2:
-            return self.subjects[index.row()]
-        if column == 3:
-            return str(len(entry.calls))
-        return entry.result
+    def _remake(
+        self, entries: Sequence[JournalEntry], subjects: Sequence[str], keys: list[RowKey]
+    ) -> None:
+        self.setRowCount(0)
+        self.setRowCount(len(entries))
+        for row, (entry, subject) in enumerate(zip(entries, subjects, strict=True)):
+            for column, text in enumerate(row_texts(entry, subject)):
+                self.setItem(row, column, QStandardItem(text))
+        self.entries, self.subjects, self._keys = list(entries), list(subjects), keys
 
 
 class DeliveryLog(QWidget):
@@ -96,7 +133,11 @@ class DeliveryLog(QWidget):
         super().__init__(parent)
         self.all: list[JournalEntry] = []
         self._subjects: dict[str, str] = {}
-        self._shown_key: tuple[Any, ...] = ()
+        self._shown_key: tuple[RowKey, ...] = ()
+        self._events: set[str] = set()  # the event filter's choices
+        self._detail: object = None
+        self._detail_made = False
+        self._stale = False  # new entries arrived while the log was hidden
 
         self.result_filter = QComboBox(self)
         self.result_filter.addItems(list(RESULTS))
@@ -180,27 +221,44 @@ class DeliveryLog(QWidget):
     # -- data --------------------------------------------------------------------------------
 
     def show_entries(
-        self, entries: Sequence[JournalEntry], subjects: Mapping[str, str] | None = None
+        self,
+        entries: Sequence[JournalEntry],
+        subjects: Mapping[str, str] | None = None,
+        key: tuple[RowKey, ...] | None = None,
     ) -> None:
         """The relay's latest deliveries (newest first) and, by event id, their order or
-        customer (worked out off the GUI thread; else here). Filters and selection are kept."""
-        key = tuple((e.event_id, e.result, len(e.calls)) for e in entries)
+        customer; ``key``: their :func:`row_key` s (both worked out off the GUI thread when
+        given; else here). Filters and selection are kept; while the log is hidden its rows
+        wait for it to be shown."""
+        key = key if key is not None else tuple(row_key(e) for e in entries)
         if key == self._shown_key:
             return
         self._shown_key = key
         self.all = list(entries)
-        self._subjects = {
-            e.event_id: subjects[e.event_id]
-            if subjects is not None and e.event_id in subjects
-            else self._subjects.get(e.event_id) or event_subject(e.body)
-            for e in self.all
-        }
-        events = sorted({e.triggered_by for e in self.all})
-        known = [self.event_filter.itemText(i) for i in range(1, self.event_filter.count())]
-        for event in events:
-            if event not in known:
-                self.event_filter.addItem(event)
-        self._apply()
+        known = self._subjects
+        self._subjects = (
+            dict(subjects)
+            if subjects is not None and len(subjects) >= len(self.all)
+            else {
+                e.event_id: (subjects or {}).get(e.event_id)
+                or known.get(e.event_id)
+                or event_subject(e.body)
+                for e in self.all
+            }
+        )
+        new_events = {e.triggered_by for e in self.all} - self._events
+        if new_events:
+            self._events |= new_events
+            self.event_filter.addItems(sorted(new_events))
+        if self.isVisible():
+            self._apply()
+        else:
+            self._stale = True  # the rows follow when the log is shown
+
+    def showEvent(self, event: QShowEvent) -> None:
+        if self._stale:
+            self._apply()
+        super().showEvent(event)
 
     def known_events(self) -> dict[str, tuple[str, str]]:
         """Commerce event id → (event name, order or customer) of the deliveries kept."""
@@ -210,8 +268,11 @@ class DeliveryLog(QWidget):
         return list(self.model.entries)
 
     def _apply(self) -> None:
+        self._stale = False
         selected = self.selected()
+        any_result = self.result_filter.currentIndex() == 0
         result = self.result_filter.currentText()
+        any_event = self.event_filter.currentIndex() == 0
         event = self.event_filter.currentText()
         since = PERIODS.get(self.period_filter.currentText(), 0)
         cutoff = time.time() - since if since else None
@@ -219,18 +280,20 @@ class DeliveryLog(QWidget):
         shown = [
             e
             for e in self.all
-            if (self.result_filter.currentIndex() == 0 or e.result == result)
-            and (self.event_filter.currentIndex() == 0 or e.triggered_by == event)
+            if (any_result or e.result == result)
+            and (any_event or e.triggered_by == event)
             and (cutoff is None or e.received_at >= cutoff)
             and (not needle or needle in searchable(e))
         ]
-        self.model.set_entries(shown, [self._subjects.get(e.event_id, "") for e in shown])
-        self.count.setText(
+        remade = self.model.set_entries(shown, [self._subjects.get(e.event_id, "") for e in shown])
+        count = (
             f"{len(shown)} of {len(self.all)} recent deliveries"
             if self.all
             else "No deliveries yet. Fire a sample, or wait for Commerce to send an event."
         )
-        if selected is not None:
+        if count != self.count.text():
+            self.count.setText(count)
+        if remade and selected is not None:
             for row, entry in enumerate(shown):
                 if entry.event_id == selected.event_id:
                     self.table.selectRow(row)
@@ -245,7 +308,13 @@ class DeliveryLog(QWidget):
         return self.model.entries[rows[0].row()]
 
     def _show_detail(self) -> None:
+        """The selected delivery's webhook, calls and answers (written again only when the
+        selection or what it shows changed)."""
         entry = self.selected()
+        shown = (row_key(entry), tuple(c.answer for c in entry.calls)) if entry else None
+        if shown == self._detail and self._detail_made:
+            return
+        self._detail, self._detail_made = shown, True
         self.open_button.setEnabled(entry is not None)
         if entry is None:
             for view in (self.webhook_view, self.calls_view, self.answer_view):

@@ -4,6 +4,7 @@ studio."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -21,6 +23,20 @@ from segment_desktop.ui.widgets.fields import MessageLabel, button_named
 from segment_desktop.ui.widgets.tables import ReadOnlyTable
 
 KINDS = {"rejected": "Refused by Segment", "template_error": "Template error"}
+
+
+def item_rows(items: Sequence[Any]) -> list[list[str]]:
+    """The table's cells for parked items (no widget touched: safe off the GUI thread)."""
+    return [
+        [
+            dt.datetime.fromtimestamp(i.at).astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+            KINDS.get(i.kind, i.kind),
+            f"{i.triggered_by} {i.event_id}",
+            i.template_key,
+            i.reason,
+        ]
+        for i in items
+    ]
 
 
 class NeedsMePanel(QWidget):
@@ -82,39 +98,51 @@ class NeedsMePanel(QWidget):
         self._shown_key: list[tuple[str, str, str, str]] | None = None
         self.show_items([])
 
-    def show_items(self, items: list[Any]) -> None:
+    def show_items(self, items: list[Any], rows: list[list[str]] | None = None) -> None:
+        """The parked items, oldest first, with their rows when :func:`item_rows` made them
+        off the GUI thread. New items at the end only add their rows; the rest is kept."""
         key = [(i.kind, i.event_id, i.template_key, i.reason) for i in items]
-        if key == self._shown_key:
+        shown = self._shown_key
+        if key == shown:
             return  # unchanged: keep the rows (and the selection) as they are
         self._shown_key = key
-        chosen = set(self.event_ids())
-        self.items = list(items)
-        self.table.set_rows(
-            [
-                [
-                    dt.datetime.fromtimestamp(i.at).astimezone().strftime("%Y-%m-%d %H:%M:%S"),
-                    KINDS.get(i.kind, i.kind),
-                    f"{i.triggered_by} {i.event_id}",
-                    i.template_key,
-                    i.reason,
-                ]
-                for i in self.items
-            ]
-        )
-        for row, item in enumerate(self.items):
-            if item.event_id in chosen:
-                self.table.selectRow(row)
+        added = len(key) - len(shown) if shown is not None else 0
+        appended = shown is not None and added > 0 and key[: len(shown)] == shown
+        if rows is None:
+            rows = item_rows(items[-added:] if appended else items)
+        if appended:
+            # The rows shown (and the selection) stay; only the new ones are made.
+            self.items = list(items)
+            table = self.table
+            first = table.rowCount()
+            table.setRowCount(first + added)
+            for offset, row in enumerate(rows[-added:]):
+                for column, text in enumerate(row):
+                    table.setItem(first + offset, column, QTableWidgetItem(text))
+        else:
+            chosen = set(self.event_ids())
+            self.items = list(items)
+            self.table.set_rows(rows)
+            self.table.clearSelection()  # rows are by position: select the same items again
+            for row_index, item in enumerate(self.items):
+                if item.event_id in chosen:
+                    self.table.selectRow(row_index)
+            self._update_buttons()
+        self._show_summary()
+
+    def _show_summary(self) -> None:
         if not self.items:
-            self.summary.setText("Nothing needs you: every event was rendered and sent.")
+            text = "Nothing needs you: every event was rendered and sent."
         else:
             errors = sum(1 for i in self.items if i.kind == "template_error")
             refused = len(self.items) - errors
-            self.summary.setText(
+            text = (
                 f"{refused} refused by Segment, {errors} template error"
                 f"{'' if errors == 1 else 's'}. Fix the cause (the template, or the Segment "
                 "settings), then Replay; or Discard what should never be sent."
             )
-        self._update_buttons()
+        if text != self.summary.text():
+            self.summary.setText(text)
 
     def selected_items(self) -> list[Any]:
         rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent
+from PySide6.QtCore import QRectF, QSize
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from segment_desktop.ui.dashboard.snapshot import DEGRADED, FAILING, OK, UNKNOWN, Hop
@@ -32,12 +32,13 @@ def when(moment: float | None, now: float | None = None) -> str:
 
 
 class StatusLight(QWidget):
-    """A filled circle in the state's colour (sized by the font, so it scales with DPI)."""
+    """A filled circle in the state's colour (sized by the font, so it scales with DPI),
+    drawn in the middle of the height its row gives it."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = UNKNOWN
-        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
 
     def sizeHint(self) -> QSize:
         side = self.fontMetrics().height()
@@ -48,34 +49,48 @@ class StatusLight(QWidget):
         self.update()
 
     def paintEvent(self, event: QPaintEvent) -> None:
+        # A path filled and stroked, the brush taken from a palette: the shorter ways (setPen
+        # and setBrush with a colour, QBrush(colour)) go through overloads that make PySide
+        # build the whole Qt namespace, and this is painted before the first window is shown.
+        side = min(self.width(), self.height()) - 2
+        circle = QPainterPath()
+        circle.addEllipse(
+            QRectF((self.width() - side) // 2, (self.height() - side) // 2, side, side)
+        )
+        fill = QPalette()
+        fill.setColor(QPalette.ColorRole.Window, COLOURS[self.state])
+        outline = QPen()
+        outline.setColor(COLOURS[self.state].darker(130))
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        side = min(self.width(), self.height()) - 2
-        painter.setPen(COLOURS[self.state].darker(130))
-        painter.setBrush(COLOURS[self.state])
-        painter.drawEllipse(1, 1, side, side)
+        painter.fillPath(circle, fill.brush(QPalette.ColorRole.Window))
+        painter.strokePath(circle, outline)
 
 
 class HopView(QFrame):
-    """One hop: light, title and state, what it means, last success."""
+    """One hop: light, title and state, what it means, last success.
+
+    Built before the first paint, so its constructor names nothing in the ``Qt`` namespace
+    (PySide builds that namespace's enums on first use, which takes longer than drawing
+    the window). Its first texts are our own; the labels become plain-text-only with the
+    first hop shown after that, whose words come from elsewhere.
+    """
 
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.light = StatusLight(self)
         self.title = QLabel(self)
-        self.title.setTextFormat(Qt.TextFormat.PlainText)  # no rich-text engine before 1st paint
         bold = self.title.font()
         bold.setBold(True)
         self.title.setFont(bold)
         self.words = QLabel(self)
-        self.words.setTextFormat(Qt.TextFormat.PlainText)
         self.words.setWordWrap(True)
         self.since = QLabel(self)
-        self.since.setTextFormat(Qt.TextFormat.PlainText)
         self.since.setEnabled(False)  # the palette's muted text, in either theme
+        self._plain = False
         top = QHBoxLayout()
-        top.addWidget(self.light, 0, Qt.AlignmentFlag.AlignVCenter)
+        top.addWidget(self.light)
         top.addWidget(self.title, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -83,11 +98,20 @@ class HopView(QFrame):
         layout.addWidget(self.since)
         layout.addStretch(1)
         self.hop = Hop(title, UNKNOWN, "")
-        self.show_hop(self.hop)
+        self._show(self.hop)
 
     def show_hop(self, hop: Hop) -> None:
-        if hop == self.hop and self.title.text():
+        if hop == self.hop:
             return
+        if not self._plain:
+            from PySide6.QtCore import Qt
+
+            self._plain = True
+            for label in (self.title, self.words, self.since):
+                label.setTextFormat(Qt.TextFormat.PlainText)
+        self._show(hop)
+
+    def _show(self, hop: Hop) -> None:
         self.hop = hop
         self.light.set_state(hop.state)
         self.title.setText(f"{hop.title}: {STATE_WORDS[hop.state]}")

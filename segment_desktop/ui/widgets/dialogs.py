@@ -12,9 +12,13 @@ Confirmations name the action on their button ("Quit setup", "Delete", "Send") r
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QWidget
+
+if TYPE_CHECKING:
+    # Imported when a box is shown: building the type costs the first window a little.
+    from PySide6.QtWidgets import QMessageBox
 
 __all__ = ["Dialogs", "QtDialogs"]
 
@@ -94,17 +98,23 @@ class QtDialogs:
     def notify_error(
         self, parent: QWidget | None, title: str, text: str, *, closed: Callable[[], None]
     ) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
         box = QMessageBox(QMessageBox.Icon.Critical, title, text, parent=parent)
         box.finished.connect(lambda _result: closed())
         box.open()
 
     def warn(self, parent: QWidget | None, title: str, text: str, *, details: str = "") -> None:
+        from PySide6.QtWidgets import QMessageBox
+
         box = QMessageBox(QMessageBox.Icon.Warning, title, text, parent=parent)
         if details:
             box.setDetailedText(details)
         box.exec()
 
     def inform(self, parent: QWidget | None, title: str, text: str) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
         QMessageBox(QMessageBox.Icon.Information, title, text, parent=parent).exec()
 
 
@@ -113,6 +123,8 @@ def _question(
 ) -> tuple[QMessageBox, object]:
     """A question box: ``action`` and ``safe`` buttons, the safe one the default (and what
     Escape presses). Returns the box and its action button."""
+    from PySide6.QtWidgets import QMessageBox
+
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Question)
     box.setWindowTitle(title)

@@ -3,8 +3,6 @@ with show/hide, and a message line under a field for the error that belongs to i
 
 from __future__ import annotations
 
-import html
-
 from PySide6 import QtCore
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -123,6 +121,8 @@ class MessageLabel(QLabel):
         self.show()
 
     def _render(self) -> None:
+        import html  # here: its entity table is not needed before the first window
+
         body = html.escape(self.message).replace("\n", "<br>")
         if self.details and self.details_shown:
             details = html.escape(self.details)

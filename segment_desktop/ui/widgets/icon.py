@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from importlib.resources import as_file, files
+from pathlib import Path
 
 from PySide6.QtGui import QIcon
 
+import segment_desktop
+
 SIZES = (16, 24, 32, 48, 64, 128, 256)
+#: Qt opens these files itself, so they are real files beside the package's modules (in a
+#: wheel and in a bundle alike). Found from the package's own path: importlib.resources
+#: would import zipfile (with bz2 and lzma) for it, before the first window.
+ICONS = Path(segment_desktop.__file__).parent / "resources" / "icons" / "hicolor"
 
 _icon: QIcon | None = None
 
@@ -20,10 +26,7 @@ def app_icon() -> QIcon:
     global _icon
     if _icon is None:
         icon = QIcon()
-        icons = files("segment_desktop.resources") / "icons" / "hicolor"
         for size in SIZES:
-            # Package files are real files in a wheel or a bundle: as_file returns the path.
-            with as_file(icons / f"{size}x{size}" / "apps" / "segment-desktop.png") as path:
-                icon.addFile(str(path))
+            icon.addFile(str(ICONS / f"{size}x{size}" / "apps" / "segment-desktop.png"))
         _icon = QIcon.fromTheme("segment-desktop", icon)
     return QIcon(_icon)

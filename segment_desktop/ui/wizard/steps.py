@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPointF, QRectF
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPalette, QPen, QPixmap
+from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from segment_desktop.core.flow import Step
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QPixmap
 
 TITLES: dict[Step, str] = {
     Step.WELCOME: "Welcome",
@@ -43,9 +46,11 @@ def draw_state_icon(state: str, palette: QPalette, ratio: float = 1.0) -> QPixma
     """A round marker drawn from the palette, so it suits light and dark themes alike: a
     filled circle with a tick (done), a thick ring with a dot (current), a thin ring (ahead).
 
-    Drawn without naming the ``Qt`` namespace: these are built before the first window is
-    shown, and the namespace's first use costs more than all the drawing.
+    Drawn once the first window is on screen; what draws them is imported only then.
     """
+    from PySide6.QtCore import QPointF, QRectF
+    from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QPixmap
+
     side = round(ICON_SIZE * ratio)
     pixmap = QPixmap(side, side)
     pixmap.setDevicePixelRatio(ratio)

@@ -16,7 +16,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QPaintEvent, QResizeEvent, QShowEvent
+from PySide6.QtGui import QPaintEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QWidget, QWizard
 
 from segment_desktop.core.config import Config
@@ -34,6 +34,8 @@ from segment_desktop.ui.wizard.base import FlowPage
 from segment_desktop.ui.wizard.steps import StepList
 
 if TYPE_CHECKING:
+    from PySide6.QtGui import QCloseEvent  # its type is built when a close event comes
+
     from segment_desktop.ui.wizard.finish_page import FinishPage
 
 log = logging.getLogger(__name__)
