@@ -10,6 +10,7 @@ No Qt anywhere in here. Pieces, each in its own module:
 ``intake``      parse, de-duplicate, render, store (grouped commits)
 ``rendering``   the preview's renderer over every template configured for an event
 ``breaker``     suspends a template that keeps timing out
+``render_threads`` parsing and rendering on threads, each record queued for the commit there
 ``render_pool`` parsing and rendering in worker processes (``--render-processes``)
 ``records``     what the outbox stores and gives back (plain records)
 ``outbox``      the SQLite outbox: connection, de-duplication, queue operations
