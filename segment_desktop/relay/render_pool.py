@@ -1,24 +1,31 @@
 """Parse and render in worker processes, in parallel with the relay's HTTP, commits and sending.
 
-Parsing a webhook body and rendering its templates is CPU work that holds the GIL: on threads
-it competes with everything else the relay does (answering HTTP, group commits, the sender).
-:class:`RenderPool` runs it in a ``ProcessPoolExecutor`` instead. Each worker is started with
-``spawn`` (never ``fork``: the relay has threads and a listening socket), builds one
-:class:`~segment_desktop.relay.rendering.EventRenderer` in its initializer (compiling the
-enabled templates, so the first webhook pays no import) and turns a body into
+Parsing a webhook body and rendering its templates is CPU work that holds the GIL (jlens
+releases it for part of its work only): on threads it competes with everything else the relay
+does (answering HTTP, group commits, the sender). :class:`RenderPool` runs it in a
+``ProcessPoolExecutor`` instead, fed in batches: one feeding thread per worker
+(:class:`~segment_desktop.relay.render_threads.RenderThreads`) hands it every body queued
+while its previous batch was out, as one task (:meth:`RenderPool.render`), so the pickling, the
+executor's own thread and the wake-ups cost the relay once per batch, not once per webhook.
+
+Each worker is started with ``spawn`` (never ``fork``: the relay has threads and a listening
+socket), builds one :class:`~segment_desktop.relay.rendering.EventRenderer` in its initializer
+(compiling the enabled templates, so the first webhook pays no import) and turns each body into
 an :data:`~segment_desktop.relay.rendering.Outcome` with
 :func:`~segment_desktop.relay.rendering.render_body`, whose calls come back already encoded as
 the outbox stores them (the main process neither decodes nor re-encodes them).
 
-Template updates travel with the work: every task carries the settings' generation and the
-settings pickled once per update, and a worker whose generation is older switches before it
-renders. So whatever is submitted after :meth:`RenderPool.update` returns uses the new
-templates, no worker is restarted, and compiled templates that did not change stay cached.
+Template updates travel with the work: every task carries the settings' generation, and the
+settings (pickled once per update) when they changed since the workers started; a worker whose
+generation is older switches before it renders. So whatever is queued after
+:meth:`RenderPool.update` returns uses the new templates, no worker is restarted, and compiled
+templates that did not change stay cached.
 
-A worker that dies breaks the whole ``ProcessPoolExecutor``: the deliveries it held fail with
-:class:`RenderUnavailable` (answered 503; Commerce retries, nothing was stored), the failure is
-logged and a new pool replaces the broken one. A worker exits by itself when the relay process
-is gone, even killed with SIGKILL: it watches its parent's sentinel.
+A worker that dies breaks the whole ``ProcessPoolExecutor``: the deliveries it held (the
+batches in flight) fail with :class:`RenderUnavailable` (answered 503; Commerce retries,
+nothing was stored), the failure is logged and a new pool replaces the broken one. A worker
+exits by itself when the relay process is gone, even killed with SIGKILL: it watches its
+parent's sentinel.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
 
@@ -103,13 +110,23 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="relay-render-parent", daemon=True).start()
 
 
-def _work(generation: int, templates_blob: bytes, body: bytes) -> Outcome:
+def _work(
+    generation: int, templates_blob: bytes | None, bodies: list[bytes]
+) -> list[Outcome | BaseException]:
     worker = _worker
     assert worker is not None, "the render process was not initialised"
     if worker.generation != generation:
+        assert templates_blob is not None, "an update comes with its templates"
         worker.renderer.update(pickle.loads(templates_blob))
         worker.generation = generation
-    return render_body(worker.renderer, body)
+    outcomes: list[Outcome | BaseException] = []
+    for body in bodies:
+        try:
+            outcomes.append(render_body(worker.renderer, body))
+        except Exception as exc:  # a bug: its delivery gets an answer (500), the batch its own
+            log.exception("Rendering a webhook failed unexpectedly")
+            outcomes.append(exc)
+    return outcomes
 
 
 def _ready() -> int:
@@ -145,10 +162,12 @@ class RenderPool:
         self._pause = REPLACE_PAUSE
         self._replacing: ProcessPoolExecutor | None = None
         """The broken executor a thread is replacing."""
-        """Pools started after a worker died."""
+        self._started_generation = 0
+        """The templates' generation the current executor's workers start with."""
         self._executor = self._new_executor()
 
     def _new_executor(self) -> ProcessPoolExecutor:
+        self._started_generation = self._generation
         return ProcessPoolExecutor(
             self.processes,
             mp_context=multiprocessing.get_context("spawn"),
@@ -179,46 +198,35 @@ class RenderPool:
             self._generation += 1
             self._templates_blob = blob
 
-    def submit(self, body: bytes) -> Future[Outcome]:
-        """Render ``body`` in a worker.
+    def render(self, bodies: list[bytes]) -> list[Outcome | BaseException]:
+        """Render ``bodies`` in one worker, as one task; one outcome per body, in order.
 
-        Raises, or the future fails with, :class:`RenderUnavailable` when a worker died while
-        the pool held the body, the pool is being replaced or it is shutting down.
+        Blocks (on a feeding thread, :class:`~segment_desktop.relay.render_threads.RenderThreads`)
+        until the worker is done. A body whose worker died, or that arrives while the pool is
+        being replaced or shutting down, gets :class:`RenderUnavailable` (answered 503).
         """
         with self._lock:
-            executor, generation, blob = self._executor, self._generation, self._templates_blob
+            executor, generation = self._executor, self._generation
+            # Workers start with their executor's templates: only a later update travels.
+            blob = self._templates_blob if generation != self._started_generation else None
         try:
-            inner = executor.submit(_work, generation, blob, body)
+            future = executor.submit(_work, generation, blob, bodies)
         except BrokenProcessPool:
-            # Replaced on another thread: starting processes here would hold up the event loop.
+            # Replaced on another thread: starting processes here would hold up the feeding.
             self._replace_soon(executor)
-            raise RenderUnavailable(_BROKEN) from None
+            return [RenderUnavailable(_BROKEN)] * len(bodies)
         except RuntimeError:  # shut down: the relay is stopping
-            raise RenderUnavailable(_STOPPING) from None
-        outer: Future[Outcome] = Future()
-        # Running from now on: a caller that gives up (asyncio.wrap_future cancels) cannot
-        # cancel it under the executor's callback, which then sets its outcome unhindered.
-        outer.set_running_or_notify_cancel()
-        inner.add_done_callback(lambda done: self._settle(done, outer, executor))
-        return outer
-
-    def _settle(
-        self, inner: Future[Outcome], outer: Future[Outcome], executor: ProcessPoolExecutor
-    ) -> None:
-        # On the executor's own thread: quick, and nothing that could wait for it.
-        if outer.cancelled():  # the delivery was abandoned (client gone, forced shutdown)
-            return
-        if inner.cancelled():  # only a shutdown cancels
-            outer.set_exception(RenderUnavailable(_STOPPING))
-            return
-        error = inner.exception()
-        if error is None:
-            outer.set_result(inner.result())
-        elif isinstance(error, BrokenProcessPool):
+            return [RenderUnavailable(_STOPPING)] * len(bodies)
+        try:
+            return future.result()
+        except BrokenProcessPool as error:
             self._replace_soon(executor, str(error))
-            outer.set_exception(RenderUnavailable(_BROKEN))
-        else:
-            outer.set_exception(error)
+            return [RenderUnavailable(_BROKEN)] * len(bodies)
+        except CancelledError:  # only a shutdown cancels
+            return [RenderUnavailable(_STOPPING)] * len(bodies)
+        except Exception as error:  # the outcomes could not come back (a bug): answered 500
+            log.error("Render processes could not return their outcomes: %s", error)
+            return [error] * len(bodies)
 
     def _watch(self, executor: ProcessPoolExecutor) -> Callable[[Future[int]], None]:
         def check(done: Future[int]) -> None:

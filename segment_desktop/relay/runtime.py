@@ -8,10 +8,8 @@ desktop app's sandbox mode and for tests). It knows nothing of HTTP: the ASGI ap
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -65,6 +63,10 @@ def render_threads(engine: str) -> int:
 
 #: Seconds :meth:`Relay.stop` waits for the render processes to finish what they hold.
 RENDER_STOP_SECONDS = 10.0
+#: At most this many bodies go to a render process as one task: a batch holds what arrived
+#: while the process rendered the previous one, so it is this big only under a flood, and one
+#: worker that dies costs at most this many 503s per process.
+RENDER_BATCH = 64
 
 
 class Relay:
@@ -136,11 +138,23 @@ class Relay:
             )
             self.renderer.on_update(self.pool.update)
         #: Without processes, threads for parsing and rendering (see :func:`render_threads`;
-        #: waiting for a commit holds none of them). Started on first use.
+        #: waiting for a commit holds none of them); with them, one thread per process that
+        #: feeds it batches. Started on first use.
         self.render_threads = render_threads(self.engine)
-        self.threads = RenderThreads(self.renderer, self.intake, self.metrics, self.render_threads)
         if self.pool is None:
-            self.intake.gather_while(self.threads.waiting)
+            self.threads = RenderThreads(
+                self.renderer, self.intake, self.metrics, self.render_threads
+            )
+        else:
+            self.threads = RenderThreads(
+                self.renderer,
+                self.intake,
+                self.metrics,
+                self.pool.processes,
+                render_batch=self.pool.render,
+                batch=RENDER_BATCH,
+            )
+        self.intake.gather_while(self.threads.waiting)
         self._started = False
 
     @property
@@ -160,23 +174,14 @@ class Relay:
         Raises ``EventError`` for a body that is not a Commerce event, ``OutboxUnavailable``
         and ``RenderUnavailable`` when the event cannot be stored now.
         """
-        if self.pool is None:
-            # The render thread queues the record for the commit itself (render_threads.py).
-            delivery = self.threads.submit(body)
-            answer = await delivery.future
-            if isinstance(answer, Accepted):
-                return answer
-            assert delivery.record is not None, "a committed delivery has its record"
-            return self._finish(delivery.record, answer, body)
-        rendering = time.perf_counter()
-        outcome = await asyncio.wrap_future(self.pool.submit(body))
-        # Queued from here, so that the commit wakes this loop once per group.
-        prepared = self.intake.take(outcome, on_loop=True)
-        self.metrics.observe("render", time.perf_counter() - rendering)
-        if isinstance(prepared, Accepted):
-            return prepared
-        stored = await asyncio.wrap_future(prepared.future)  # as is: already the loop's
-        return self._finish(prepared.record, stored, body)
+        # The render thread (or the thread feeding a render process) queues the record for
+        # the commit itself (render_threads.py).
+        delivery = self.threads.submit(body)
+        answer = await delivery.future
+        if isinstance(answer, Accepted):
+            return answer
+        assert delivery.record is not None, "a committed delivery has its record"
+        return self._finish(delivery.record, answer, body)
 
     def _finish(self, record: EventRecord, stored: bool, body: bytes) -> Accepted:
         answer = self.intake.answer(record, stored)
@@ -248,7 +253,10 @@ class Relay:
     def stop(self, flush_seconds: float = 5.0) -> None:
         """Stop after the server stopped accepting: finish commits, flush, close the file."""
         if self.pool is not None:
-            self.pool.close(RENDER_STOP_SECONDS)
+            # What is queued still goes to the processes; then they stop (a process still
+            # busy is killed: what it held is answered 503 and its feeding thread ends).
+            done = self.threads.close(RENDER_STOP_SECONDS)
+            self.pool.close(RENDER_STOP_SECONDS if done else 0.0)
         self.threads.close()
         self.intake.close()
         if self._started:
