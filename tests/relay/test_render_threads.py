@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,13 @@ from segment_desktop.relay.intake import Accepted, Intake, RenderUnavailable
 from segment_desktop.relay.metrics import Metrics
 from segment_desktop.relay.outbox import Outbox
 from segment_desktop.relay.render_threads import RenderThreads
-from segment_desktop.relay.rendering import EventRenderer, TemplateConfig, relay_limits
+from segment_desktop.relay.rendering import (
+    EventRenderer,
+    Outcome,
+    TemplateConfig,
+    relay_limits,
+    render_body,
+)
 from tests.relay.helpers import sample_body
 
 
@@ -88,3 +95,49 @@ def test_what_is_queued_when_closing_is_still_rendered_and_nothing_after(outbox:
     finally:
         intake.close()
     assert outbox.stats().events == 10
+
+
+def test_a_feeding_thread_hands_on_what_queued_meanwhile_as_one_batch(outbox: Outbox) -> None:
+    """What arrives while a batch is out goes as the next batch (up to its size), and every
+    body of a batch gets its own answer, a failed one included."""
+    metrics = Metrics()
+    templates = TemplateConfig.from_config(Config.default())
+    renderer = EventRenderer(templates, Renderer(limits=relay_limits()))
+    intake = Intake(outbox, renderer, metrics)
+    first_out, go_on = threading.Event(), threading.Event()
+    batches: list[list[bytes]] = []
+
+    def render_batch(bodies: list[bytes]) -> list[Outcome | BaseException]:
+        batches.append(bodies)
+        first_out.set()
+        go_on.wait(10)
+        return [
+            RenderUnavailable("gone") if body.startswith(b"x") else render_body(renderer, body)
+            for body in bodies
+        ]
+
+    threads = RenderThreads(renderer, intake, metrics, count=1, render_batch=render_batch, batch=4)
+    bodies = [sample_body("order.paid", f"b{n}") for n in range(10)]
+    bodies[5] = b"x: a body its render process lost"
+
+    async def deliver() -> list[object]:
+        deliveries = [threads.submit(bodies[0])]
+        await asyncio.get_running_loop().run_in_executor(None, first_out.wait, 10)
+        deliveries += [threads.submit(body) for body in bodies[1:]]
+        go_on.set()
+        return list(await asyncio.gather(*(d.future for d in deliveries), return_exceptions=True))
+
+    try:
+        answers = asyncio.run(deliver())
+    finally:
+        go_on.set()
+        threads.close()
+        intake.close()
+    assert [len(b) for b in batches] == [1, 4, 4, 1]
+    assert [body for batch in batches for body in batch] == bodies
+    assert [type(a).__name__ for a in answers] == ["bool"] * 5 + ["RenderUnavailable"] + [
+        "bool"
+    ] * 4
+    assert all(a is True for a in answers if isinstance(a, bool))
+    assert outbox.stats().events == 9
+    assert metrics.histogram("render")[0] == len(bodies)
