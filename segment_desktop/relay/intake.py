@@ -1,9 +1,9 @@
 """A webhook body → de-duplicated, rendered, durably queued; the answer Commerce gets.
 
-The CPU part (parsing and rendering) runs either in the relay's render processes
-(:mod:`segment_desktop.relay.render_pool`, whose result :meth:`Intake.take` queues) or in a
-worker thread (:meth:`Intake.prepare`), never on the event loop; the ASGI app then awaits the
-commit without holding a thread.
+The CPU part (parsing and rendering) runs on the relay's render threads, or in its render
+processes fed by them (:mod:`segment_desktop.relay.render_threads`, which hand each record to
+:meth:`Intake.commit_for`), or in the caller's thread (:meth:`Intake.accept`), never on the
+event loop; the ASGI app then awaits the commit without holding a thread.
 
 Commits are grouped: deliveries arriving together are written in one transaction, so the
 fsync that makes an acknowledgement durable is paid once per group rather than per event
@@ -271,18 +271,15 @@ class Intake:
         """
         return self.take(render_body(self.renderer, body))
 
-    def take(self, outcome: Outcome, *, on_loop: bool = False) -> Accepted | Pending:
-        """Queue what rendering a body gave (in a render process, or :meth:`prepare`'s).
+    def take(self, outcome: Outcome) -> Accepted | Pending:
+        """Queue what rendering a body gave (:meth:`prepare`'s).
 
-        ``on_loop``: called on the event loop, which awaits the pending commit. Raises
-        ``EventError`` for a body that is not a Commerce event. Duplicates are found by the
-        commit (nothing of them is stored) and :meth:`finish` answers ``duplicate``.
+        Raises ``EventError`` for a body that is not a Commerce event. Duplicates are found by
+        the commit (nothing of them is stored) and :meth:`finish` answers ``duplicate``.
         """
         record = self.admit(outcome)
         if isinstance(record, Accepted):
             return record
-        if on_loop:
-            return Pending(record, self._committer.submit_async(record))
         return Pending(record, self._committer.submit_nowait(record))
 
     def admit(self, outcome: Outcome) -> Accepted | EventRecord:
