@@ -15,10 +15,9 @@ Ctrl-C stops accepting, lets deliveries in flight finish, sends what is due for 
 start. ``GET /healthz`` and ``GET /metrics`` (Prometheus text) are on the same port.
 
 Webhooks are parsed and rendered in ``--render-processes N`` worker processes
-(``SEGMENT_DESKTOP_RELAY_RENDER_PROCESSES``; default one per CPU, at most 4, with
-jsonata-python, and one per CPU but one, at most 4, with jlens), so that rendering runs in
-parallel with HTTP, commits and sending; 0 renders on threads of the relay's own process (the
-default with jlens on a single CPU). The
+(``SEGMENT_DESKTOP_RELAY_RENDER_PROCESSES``; default one per CPU, at most 4), so that rendering
+runs in parallel with HTTP, commits and sending; 0 renders on threads of the relay's own
+process. The
 workers exit with the relay, however it ends. Under systemd, ``KillMode=mixed`` lets the
 relay stop them itself after the deliveries in flight.
 
@@ -86,9 +85,8 @@ def _add_serve(parser: argparse.ArgumentParser, *, sub: bool) -> None:
     parser.add_argument(
         "--render-processes", type=int, default=argparse.SUPPRESS if sub else None, metavar="N",
         help="processes that parse and render webhooks (default: "
-        "$SEGMENT_DESKTOP_RELAY_RENDER_PROCESSES, else one per CPU with jsonata-python and "
-        "one per CPU but one with jlens, at most 4; 0 renders on threads of the relay's own "
-        "process)",
+        "$SEGMENT_DESKTOP_RELAY_RENDER_PROCESSES, else one per CPU, at most 4; 0 renders on "
+        "threads of the relay's own process)",
     )  # fmt: skip
 
 

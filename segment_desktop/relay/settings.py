@@ -37,22 +37,16 @@ ENVIRONMENT: dict[str, str] = {
 
 
 def default_render_processes(engine: str) -> int:
-    """For jsonata-python, one render process per CPU (at most
-    :data:`MAX_DEFAULT_RENDER_PROCESSES`, at least one); for jlens, one per CPU but one (at
-    most :data:`MAX_DEFAULT_RENDER_PROCESSES`), none on a single CPU.
+    """One render process per CPU, at most :data:`MAX_DEFAULT_RENDER_PROCESSES`, at least one,
+    whichever the ``engine``.
 
     jsonata-python renders in Python, holding the GIL: processes let it use the CPUs. jlens
     releases the GIL for part of its work only, so on threads its renders still compete with
-    the relay's HTTP, commits and sending; a process fed in batches leaves the relay's own
-    process a CPU for those (see bench/README.md). On one CPU there is nothing to share, and
-    threads spare each delivery the trip to another process.
+    the relay's HTTP, commits and sending; processes fed in batches cost the relay's own process
+    little per webhook and leave it the GIL (see bench/README.md).
     """
-    from segment_desktop.core.engine import JLENS
-
-    cpus = os.cpu_count() or 1
-    if engine == JLENS:
-        return max(0, min(MAX_DEFAULT_RENDER_PROCESSES, cpus - 1))
-    return max(1, min(MAX_DEFAULT_RENDER_PROCESSES, cpus))
+    del engine  # the same default for both engines
+    return max(1, min(MAX_DEFAULT_RENDER_PROCESSES, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)

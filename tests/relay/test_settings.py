@@ -102,15 +102,13 @@ def test_render_processes_flag_over_environment_over_default(
     monkeypatch.setattr(os, "cpu_count", lambda: None)
     assert resolved(None, {}) == 1
     assert resolved(None, {variable: "3"}) == 3
-    # jlens: a render process per CPU but one, at most 4; threads on a single CPU
+    # jlens too: processes fed in batches beat threads
     monkeypatch.setattr(os, "cpu_count", lambda: 16)
     assert resolved(None, {}, engine="jlens") == 4
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    assert resolved(None, {}, engine="jlens") == 1
-    monkeypatch.setattr(os, "cpu_count", lambda: 1)
-    assert resolved(None, {}, engine="jlens") == 0
+    assert resolved(None, {}, engine="jlens") == 2
     monkeypatch.setattr(os, "cpu_count", lambda: None)
-    assert resolved(None, {}, engine="jlens") == 0
+    assert resolved(None, {}, engine="jlens") == 1
     assert resolved(None, {variable: "3"}, engine="jlens") == 3
     assert resolved(2, {}, engine="jlens") == 2
     assert resolved(None, {variable: "0"}) == 0  # threads in the relay's own process
