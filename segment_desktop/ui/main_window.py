@@ -136,6 +136,8 @@ class MainWindow(QMainWindow):
         self.integrations.listFailed.connect(self.dashboard.commerce_failed)
         self.sandbox_panel = SandboxPanel(self.tabs)
         self.sandbox_panel.fireRequested.connect(self.fire_sample)
+        self._logs_stale = False
+        self.tabs.currentChanged.connect(self._tab_shown)
         self.tabs.addTab(self.dashboard, "O&verview")
         self.tabs.addTab(self.dashboard.log, "&Deliveries")
         self.tabs.addTab(self.integrations, "&Integrations")
@@ -239,10 +241,33 @@ class MainWindow(QMainWindow):
     def _snapshot_shown(self, snapshot: Snapshot) -> None:
         self._follow_fired(snapshot)
         if snapshot.last_webhook != self._last_webhook:
-            # A delivery arrived: Commerce has logged it, so its delivery log has news.
+            # A delivery arrived: Commerce has logged it, so its delivery log has news. Read
+            # only while the log is on screen (else when it is shown): each read is a request
+            # to Commerce and a table laid out again, and with events flowing it is every
+            # second.
             self._last_webhook = snapshot.last_webhook
-            if self.integrations.log_offset == 0:
-                self.integrations.load_logs(0)
+            self._logs_stale = True
+            if self.integrations.isVisible():
+                self._reload_logs()
+        if self.sandbox_panel.isVisible():
+            self._read_received()
+
+    def _tab_shown(self, _index: int) -> None:
+        """Catch up on what a tab skipped while hidden."""
+        shown = self.tabs.currentWidget()
+        if shown is self.integrations and self._logs_stale:
+            self._reload_logs()
+        elif shown is self.sandbox_panel:
+            self._read_received()
+
+    def _reload_logs(self) -> None:
+        self._logs_stale = False
+        if self.integrations.log_offset == 0:  # a user paging back stays where they are
+            self.integrations.load_logs(0)
+
+    def _read_received(self) -> None:
+        """What the sandbox Segment received, for the Sandbox tab (only while it is shown:
+        the list is copied whole from the emulator)."""
         sandbox = self.services.sandbox
         if sandbox is None or self.tasks.is_busy(STATUS_TASK):
             return
