@@ -16,7 +16,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QResizeEvent, QShowEvent
+from PySide6.QtGui import QPaintEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QWidget, QWizard
 
 from segment_desktop.core.config import Config
@@ -29,7 +29,6 @@ from segment_desktop.core.secrets import (
 from segment_desktop.services import Services
 from segment_desktop.ui.tasks import TaskRunner
 from segment_desktop.ui.widgets.dialogs import Dialogs, QtDialogs
-from segment_desktop.ui.widgets.first_paint import after_first_paint
 from segment_desktop.ui.widgets.geometry import available, keep_inside_screen
 from segment_desktop.ui.wizard.base import FlowPage
 from segment_desktop.ui.wizard.steps import StepList
@@ -118,9 +117,9 @@ class SetupWizard(QWizard):
         self.flow = SetupFlow(saved)
         #: The saved secrets have not been read yet (see :meth:`load_saved_secrets`).
         self.secrets_pending = True
+        self._painted = False
         self._dressed = False
         self.setWindowTitle(TITLE)
-        after_first_paint(self, self._after_first_paint)
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
         self.setOption(QWizard.WizardOption.HaveHelpButton, False)
@@ -222,6 +221,12 @@ class SetupWizard(QWizard):
         # the pages were built after the first paint.
         self.build_pages()
         return super().validateCurrentPage()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            QTimer.singleShot(0, self, self._after_first_paint)  # once this paint is on screen
 
     def _after_first_paint(self) -> None:
         if not self.isVisible():
