@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QWidget
 class _FirstPaint(QWidget):
     def __init__(self, window: QWidget, then: Callable[[], None]) -> None:
         super().__init__(window)
+        self._window = window
         self._then: Callable[[], None] | None = then
         self.setGeometry(0, 0, 1, 1)
         self.raise_()  # above the children made so far, so none can hide it
@@ -27,7 +28,7 @@ class _FirstPaint(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:  # draws nothing
         then, self._then = self._then, None
         if then is not None:
-            QTimer.singleShot(0, self.parent(), then)  # once this paint is on screen
+            QTimer.singleShot(0, self._window, then)  # once this paint is on screen
             self.deleteLater()
 
 
