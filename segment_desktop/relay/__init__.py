@@ -5,10 +5,12 @@ No Qt anywhere in here. Pieces, each in its own module:
 ``app``         the ASGI receiver (``/webhooks/commerce``, ``/healthz``, ``/metrics``); knows
                 the relay only through its ``RelayService`` Protocol
 ``http_guard``  size and time limits on a request's head, in uvicorn's protocol
+``webhook_cycle`` an ordinary webhook delivery answered by that protocol, past ASGI
 ``refusals``    refused deliveries logged as a count per interval
 ``intake``      parse, de-duplicate, render, store (grouped commits)
 ``rendering``   the preview's renderer over every template configured for an event
 ``breaker``     suspends a template that keeps timing out
+``render_threads`` parsing and rendering on threads, each record queued for the commit there
 ``render_pool`` parsing and rendering in worker processes (``--render-processes``)
 ``records``     what the outbox stores and gives back (plain records)
 ``outbox``      the SQLite outbox: connection, de-duplication, queue operations

@@ -1,4 +1,4 @@
-"""The relay's HTTP face: the webhook receiver (plain ASGI), ``/healthz``, ``/metrics``.
+"""The relay's HTTP face: the webhook receiver's rules, ``/healthz``, ``/metrics`` (ASGI).
 
 ``POST /webhooks/commerce``
     401 for a missing or wrong ``X-MOLTIN-SECRET-KEY`` (compared in constant time, before the
@@ -10,6 +10,8 @@
     Nothing is stored for any non-200 answer.
 
 The app knows the relay only through :class:`RelayService`; the runtime knows nothing of ASGI.
+Ordinary deliveries reach these rules through the HTTP protocol (:mod:`.webhook_cycle`)
+rather than ASGI; the answers are the same either way.
 Deliveries still sending their body and deliveries being rendered and stored are counted
 apart, so that slow senders cannot take the places of deliveries that arrived whole.
 """
@@ -52,6 +54,10 @@ MAX_RECEIVING = 1024
 #: A request's line and headers: a Commerce delivery's are well under a kilobyte.
 MAX_HEAD_BYTES = 64 * 1024
 HEAD_SECONDS = 10.0
+#: A scope key the HTTP protocol (:mod:`.http_guard`) sets once a request's whole body has
+#: arrived: reading it then cannot wait, so no timer guards it. A delivery's body nearly
+#: always arrives with its head, before the app starts.
+BODY_RECEIVED = "segment_desktop.body_received"
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -92,8 +98,8 @@ class WebhookLimits:
     """Refusals are logged as one line per this many seconds (:mod:`.refusals`)."""
 
 
-class _Answer(Exception):
-    """Ends a webhook delivery early with this answer."""
+class Refusal(Exception):
+    """Ends a webhook delivery early with this answer (the reason is in ``body``)."""
 
     def __init__(
         self, status: int, message: str, headers: tuple[tuple[bytes, bytes], ...] = ()
@@ -118,13 +124,18 @@ _KINDS = {
 }
 
 
+def json_body(body: dict[str, object]) -> bytes:
+    """An answer's JSON body."""
+    return compact_json(body).encode("utf-8")
+
+
 async def _send_json(
     send: Send,
     status: int,
     body: dict[str, object],
     headers: tuple[tuple[bytes, bytes], ...] = (),
 ) -> None:
-    data = compact_json(body).encode("utf-8")
+    data = json_body(body)
     await send(
         {
             "type": "http.response.start",
@@ -139,17 +150,14 @@ async def _send_json(
     await send({"type": "http.response.body", "body": data})
 
 
-async def _read_capped(scope: Scope, receive: Receive, cap: int) -> bytes | None:
+async def _read_capped(receive: Receive, cap: int) -> bytes | None:
     """The body, or None as soon as it is known to exceed ``cap`` bytes."""
-    for name, value in scope["headers"]:
-        if name == b"content-length" and value.isdigit() and int(value) > cap:
-            return None
     chunks: list[bytes] = []
     total = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            raise _Answer(400, "The request body was not received completely.")
+            raise Refusal(400, "The request body was not received completely.")
         chunk = message.get("body", b"")
         total += len(chunk)
         if total > cap:
@@ -160,11 +168,16 @@ async def _read_capped(scope: Scope, receive: Receive, cap: int) -> bytes | None
 
 
 class WebhookApp:
-    """The ASGI application of a relay.
+    """The ASGI application of a relay, and the rules of a webhook delivery.
 
-    The webhook route is plain ASGI: it is the one hot path (Starlette's request and response
-    objects and middleware cost more per delivery than a small order takes to render with
-    jlens); ``/healthz``, ``/metrics`` and every other request go to Starlette.
+    A delivery is judged in two steps whichever way it comes: :meth:`check_head` once its
+    headers are in (secret, declared size, room to receive), :meth:`settle` once its body is
+    (room to render, then the relay's answer). The HTTP protocol (:mod:`.http_guard`) takes
+    ordinary deliveries past ASGI (:mod:`.webhook_cycle`): it is the one hot path, and
+    uvicorn's ASGI cycle costs more per delivery than the rest of the front together. Other
+    deliveries (``Expect: 100-continue``, ``Connection: close``, pipelined behind an unfinished
+    answer, another server) come here as ASGI; ``/healthz``, ``/metrics`` and every other
+    request go to Starlette.
     """
 
     def __init__(
@@ -187,7 +200,7 @@ class WebhookApp:
             started = time.perf_counter()
             try:
                 answer = await self._receive(scope, receive)
-            except _Answer as early:
+            except Refusal as early:
                 await _send_json(send, early.status, early.body, early.headers)
             else:
                 await _send_json(send, 200, answer.as_dict())
@@ -195,28 +208,46 @@ class WebhookApp:
         else:
             await self._others(scope, receive, send)
 
-    def _refuse(self, counter: str | None, status: int, message: str, headers: Any = ()) -> _Answer:
+    def _refuse(self, counter: str | None, status: int, message: str, headers: Any = ()) -> Refusal:
         if counter is not None:
             self.relay.metrics.add(counter)
         if status < 500:
             self._refusals.refused(_KINDS.get(status, str(status)), message)
-        return _Answer(status, message, headers)
+        return Refusal(status, message, headers)
 
-    async def _receive(self, scope: Scope, receive: Receive) -> Accepted:
+    def check_head(self, headers: list[tuple[bytes, bytes]]) -> None:
+        """Raises the answer for a delivery refused on its headers alone (before its body is
+        read): a missing or wrong secret (compared in constant time), a declared size over
+        the limit (Content-Length is not trusted further: the body is counted too), or too
+        many bodies arriving at once."""
         given = b""
-        for name, value in scope["headers"]:
+        declared = b""
+        for name, value in headers:
             if name == SECRET_HEADER:
                 given = value
-                break
+            elif name == b"content-length":
+                declared = value
         if not hmac.compare_digest(given, self._secret):
             raise self._refuse("unauthorized", 401, _WRONG_SECRET)
+        if declared.isdigit() and int(declared) > self.limits.max_body_bytes:
+            raise self.too_large()
         if self.receiving >= self.limits.max_receiving:
             raise self._refuse("overloaded", 503, _BUSY, _RETRY_LATER)
-        self.receiving += 1
-        try:
-            body = await self._read_body(scope, receive)
-        finally:
-            self.receiving -= 1
+
+    def too_large(self) -> Refusal:
+        return self._refuse(
+            "invalid", 413, f"The body is larger than {self.limits.max_body_bytes:,} bytes; "
+            "a Commerce event is never this large."
+        )  # fmt: skip
+
+    def too_slow(self) -> Refusal:
+        return self._refuse(
+            "invalid", 408, f"The body did not arrive within {self.limits.body_seconds:g} s."
+        )
+
+    async def settle(self, body: bytes) -> Accepted:
+        """The relay's answer to a whole, authenticated body; raises the answer to a delivery
+        refused now (too many being rendered, not a Commerce event, nowhere to store it)."""
         if self.in_flight >= self.limits.max_in_flight:
             # A quick 503 makes Commerce retry later, where a slow answer would pass its 10 s
             # limit anyway, and bodies waiting here would only pile up in memory.
@@ -233,22 +264,27 @@ class WebhookApp:
         finally:
             self.in_flight -= 1
 
+    async def _receive(self, scope: Scope, receive: Receive) -> Accepted:
+        self.check_head(scope["headers"])
+        self.receiving += 1
+        try:
+            body = await self._read_body(scope, receive)
+        finally:
+            self.receiving -= 1
+        return await self.settle(body)
+
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
         cap = self.limits.max_body_bytes
-        try:
-            async with asyncio.timeout(self.limits.body_seconds):
-                body = await _read_capped(scope, receive, cap)
-        except TimeoutError:
-            raise self._refuse(
-                "invalid",
-                408,
-                f"The body did not arrive within {self.limits.body_seconds:g} s.",
-            ) from None
+        if scope.get(BODY_RECEIVED):
+            body = await _read_capped(receive, cap)
+        else:
+            try:
+                async with asyncio.timeout(self.limits.body_seconds):
+                    body = await _read_capped(receive, cap)
+            except TimeoutError:
+                raise self.too_slow() from None
         if body is None:
-            raise self._refuse(
-                "invalid", 413, f"The body is larger than {cap:,} bytes; a Commerce event is "
-                "never this large."
-            )  # fmt: skip
+            raise self.too_large()
         return body
 
 

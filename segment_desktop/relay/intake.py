@@ -16,6 +16,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -38,6 +39,11 @@ log = logging.getLogger(__name__)
 
 #: At most this many events per transaction (bounds the time one commit holds the lock).
 MAX_GROUP = 256
+#: While bodies wait for a render thread, a commit waits up to this long for their records,
+#: so that one fsync covers them too: each commit costs an fsync (CPU time on a virtual disk)
+#: and a wake-up of the event loop and of the sender, whatever its size. Only under load, as
+#: nothing waits for a render otherwise.
+GATHER_SECONDS = 0.002
 
 
 class OutboxUnavailable(SegmentDesktopError):
@@ -102,6 +108,8 @@ class GroupCommitter:
         self._on_commit = on_commit
         self._reports = reports or HealthReports()
         self._queue: queue.SimpleQueue[tuple[EventRecord, _Waiter] | None] = queue.SimpleQueue()
+        self.backlog: Callable[[], int] | None = None
+        """How many bodies wait to be rendered (their records come soon), when known."""
         self._thread = threading.Thread(target=self._run, name="relay-commit", daemon=True)
         self._thread.start()
 
@@ -126,6 +134,12 @@ class GroupCommitter:
         self._queue.put((record, (loop, future)))
         return future
 
+    def submit_for(
+        self, record: EventRecord, loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any]
+    ) -> None:
+        """:meth:`submit_async` from any thread, for a future of ``loop`` made by the caller."""
+        self._queue.put((record, (loop, future)))
+
     def close(self) -> None:
         self._queue.put(None)
         self._thread.join(timeout=30)
@@ -136,19 +150,46 @@ class GroupCommitter:
             if item is None:
                 return
             group = [item]
-            stop = False
-            while len(group) < MAX_GROUP:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stop = True
-                    break
-                group.append(more)
+            stop = self._drain(group)
+            if not stop:
+                stop = self._gather(group)
             self._write(group)
             if stop:
                 return
+
+    def _drain(self, group: list[tuple[EventRecord, _Waiter]]) -> bool:
+        """Add what is queued to ``group``; True when told to stop."""
+        while len(group) < MAX_GROUP:
+            try:
+                more = self._queue.get_nowait()
+            except queue.Empty:
+                return False
+            if more is None:
+                return True
+            group.append(more)
+        return False
+
+    def _gather(self, group: list[tuple[EventRecord, _Waiter]]) -> bool:
+        """Wait (for :data:`GATHER_SECONDS` at most) for the records of bodies still waiting to
+        be rendered; True when told to stop."""
+        backlog = self.backlog
+        if backlog is None:
+            return False
+        deadline = time.monotonic() + GATHER_SECONDS
+        while len(group) < MAX_GROUP and backlog() > 0:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            try:
+                more = self._queue.get(timeout=left)
+            except queue.Empty:
+                return False
+            if more is None:
+                return True
+            group.append(more)
+            if self._drain(group):
+                return True
+        return False
 
     def _write(self, group: list[tuple[EventRecord, _Waiter]]) -> None:
         outcomes: list[bool | BaseException]
@@ -204,6 +245,11 @@ class Intake:
     def close(self) -> None:
         self._committer.close()
 
+    def gather_while(self, backlog: Callable[[], int]) -> None:
+        """Let each commit wait briefly for more records while ``backlog()`` bodies wait to be
+        rendered (see :data:`GATHER_SECONDS`)."""
+        self._committer.backlog = backlog
+
     def accept(self, body: bytes) -> Accepted:
         """Parse, de-duplicate, render and store one delivery (blocking).
 
@@ -232,26 +278,43 @@ class Intake:
         ``EventError`` for a body that is not a Commerce event. Duplicates are found by the
         commit (nothing of them is stored) and :meth:`finish` answers ``duplicate``.
         """
+        record = self.admit(outcome)
+        if isinstance(record, Accepted):
+            return record
+        if on_loop:
+            return Pending(record, self._committer.submit_async(record))
+        return Pending(record, self._committer.submit_nowait(record))
+
+    def admit(self, outcome: Outcome) -> Accepted | EventRecord:
+        """The record to commit for what rendering a body gave, or the answer when there is
+        none (ignored). Raises ``EventError`` for a body that is not a Commerce event."""
         if isinstance(outcome, Refused):
             raise EventError(outcome.message)
         self.metrics.add("received")
         if isinstance(outcome, Ignored):
             self.metrics.add("ignored")
             return Accepted("ignored", outcome.event_id)
-        record = EventRecord(
+        return EventRecord(
             outcome.event_id,
             outcome.triggered_by,
             outcome.body if outcome.body is not None else {},
             outcome.calls,
             outcome.failures,
         )
-        if on_loop:
-            return Pending(record, self._committer.submit_async(record))
-        return Pending(record, self._committer.submit_nowait(record))
+
+    def commit_for(
+        self, record: EventRecord, loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any]
+    ) -> None:
+        """Queue ``record`` from any thread; ``future`` (of ``loop``) gets whether it was
+        stored once it is durable (False: a duplicate), or the error."""
+        self._committer.submit_for(record, loop, future)
 
     def finish(self, pending: Pending, stored: bool) -> Accepted:
         """The answer once the record's commit finished (``stored`` False: a duplicate)."""
-        record = pending.record
+        return self.answer(pending.record, stored)
+
+    def answer(self, record: EventRecord, stored: bool) -> Accepted:
+        """:meth:`finish` for a record queued with :meth:`commit_for`."""
         if not stored:
             self.metrics.add("duplicates")  # a concurrent delivery of the same event won
             return Accepted("duplicate", record.event_id)

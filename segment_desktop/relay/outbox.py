@@ -350,41 +350,41 @@ class Outbox:
         now = time.time() if now is None else now
         with self.writing() as db:
             rows = db.execute(_CLAIM, (now, now, limit)).fetchall()
-            db.executemany(
-                "UPDATE calls SET lease_owner = ?, lease_until = ? WHERE id = ?",
-                [(self.owner, now + lease_seconds, r[0]) for r in rows],
+            db.execute(
+                f"UPDATE calls SET lease_owner = ?, lease_until = ? WHERE {_IDS}",
+                (self.owner, now + lease_seconds, _id_list(r[0] for r in rows)),
             )
         return [OutboxCall(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
 
     def acknowledge(self, ids: Sequence[int]) -> None:
         """Segment accepted these calls: forget them."""
         with self.writing() as db:
-            db.executemany("DELETE FROM calls WHERE id = ?", [(i,) for i in ids])
+            db.execute(f"DELETE FROM calls WHERE {_IDS}", (_id_list(ids),))
 
     def park(self, ids: Sequence[int], reason: str) -> None:
         """Segment refused these calls for good: keep them, with the reason, for the user."""
         with self.writing() as db:
-            db.executemany(
+            db.execute(
                 "UPDATE calls SET state = 'parked', reason = ?, attempts = attempts + 1, "
-                "lease_owner = NULL, lease_until = NULL WHERE id = ?",
-                [(reason, i) for i in ids],
+                f"lease_owner = NULL, lease_until = NULL WHERE {_IDS}",
+                (reason, _id_list(ids)),
             )
 
     def retry_later(self, ids: Sequence[int], at: float, reason: str) -> None:
         """Sending failed for now: try again at ``at``."""
         with self.writing() as db:
-            db.executemany(
+            db.execute(
                 "UPDATE calls SET attempts = attempts + 1, next_attempt_at = ?, reason = ?, "
-                "lease_owner = NULL, lease_until = NULL WHERE id = ?",
-                [(at, reason, i) for i in ids],
+                f"lease_owner = NULL, lease_until = NULL WHERE {_IDS}",
+                (at, reason, _id_list(ids)),
             )
 
     def release(self, ids: Sequence[int]) -> None:
         """Give leased calls back untouched (shutting down before sending them)."""
         with self.writing() as db:
-            db.executemany(
-                "UPDATE calls SET lease_owner = NULL, lease_until = NULL WHERE id = ?",
-                [(i,) for i in ids],
+            db.execute(
+                f"UPDATE calls SET lease_owner = NULL, lease_until = NULL WHERE {_IDS}",
+                (_id_list(ids),),
             )
 
     def release_dead_leases(self) -> int:
@@ -454,6 +454,15 @@ INSERT_CALLS = (
     "INSERT INTO calls (event_id, template_key, message_id, call, size, next_attempt_at, "
     "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
+
+
+#: The calls whose ids one JSON array parameter lists: one statement for any number of calls,
+#: where ``executemany`` steps once per id and hands the GIL over at every step.
+_IDS = "id IN (SELECT value FROM json_each(?))"
+
+
+def _id_list(ids: Iterable[int]) -> str:
+    return json.dumps([int(i) for i in ids])
 
 
 def _known_events(db: sqlite3.Connection, event_ids: Sequence[str]) -> set[str]:

@@ -15,13 +15,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from segment_desktop.core.envelope import MAX_BODY_BYTES, CommerceEvent, parse_event_text
+from segment_desktop.core.errors import EventError, TemplateError, TemplateTimeout
 from segment_desktop.core.jsontext import compact_json
+from segment_desktop.core.spec import check_call
 from segment_desktop.relay.breaker import SUSPENDED, TimeoutBreaker
 from segment_desktop.relay.records import EncodedCall, NewCall, TemplateFailure
 
 if TYPE_CHECKING:
     from segment_desktop.core.engine import Limits
-    from segment_desktop.core.envelope import CommerceEvent
     from segment_desktop.core.render import PreparedEvent, Renderer
     from segment_desktop.core.templates import TemplateSet
 
@@ -142,10 +144,7 @@ class EventRenderer:
             self._listeners.append(listener)
 
     def warm_up(self) -> None:
-        """Compile the enabled templates and import what rendering needs, before any event."""
-        from segment_desktop.core import spec  # noqa: F401  (the unsendable check's)
-        from segment_desktop.core.errors import TemplateError
-
+        """Compile the enabled templates before any event."""
         for text in self._settings.texts:
             try:
                 self.renderer.compile(text)
@@ -171,8 +170,6 @@ class EventRenderer:
         words the error. When a template fails, the body is parsed the usual way too, only to
         keep it for ``replay`` (the templates are not rendered again).
         """
-        from segment_desktop.core.envelope import MAX_BODY_BYTES
-
         if not self.renderer.engine.parses_json or len(body) > MAX_BODY_BYTES:
             return None
         try:
@@ -190,9 +187,6 @@ class EventRenderer:
         rendered = self._render(settings.template_set, event, keys, prepared)
         kept: dict[str, Any] | None = None
         if rendered.failures:  # rare: keep the whole body for `replay`, parsed the usual way
-            from segment_desktop.core.envelope import parse_event_text
-            from segment_desktop.core.errors import EventError
-
             try:
                 kept = parse_event_text(body).body
             except EventError:
@@ -241,8 +235,6 @@ class EventRenderer:
         errors: Mapping[str, Any],
     ) -> None:
         """Tell the breaker how each rendered template ended."""
-        from segment_desktop.core.errors import TemplateTimeout
-
         for key in rendered:
             text = texts.get(key)
             if text is None:
@@ -279,8 +271,6 @@ def unsendable(
 
     ``sizes``: each call's encoded size, when the caller has it.
     """
-    from segment_desktop.core.spec import check_call
-
     for index, call in enumerate(calls):
         size = sizes[index] if sizes is not None else None
         errors = [i for i in check_call(call, size=size, warnings=False) if i.level == "error"]
@@ -335,9 +325,6 @@ def render_body(renderer: EventRenderer, body: bytes) -> Outcome:
     outbox first would cost a query, and its locking, on every delivery to spare a render on
     the rare retry, which costs more than it saves (see bench/README.md).
     """
-    from segment_desktop.core.envelope import parse_event_text
-    from segment_desktop.core.errors import EventError
-
     fast = renderer.render_json(body)
     if fast is not None:
         return fast

@@ -12,18 +12,18 @@ import asyncio
 import logging
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from segment_desktop.relay import health
 from segment_desktop.relay.health import Health, HealthReports
-from segment_desktop.relay.intake import Accepted, Intake, Pending
+from segment_desktop.relay.intake import Accepted, Intake
 from segment_desktop.relay.metrics import Metrics
 from segment_desktop.relay.outbox import Outbox
-from segment_desktop.relay.records import OutboxStats
-from segment_desktop.relay.rendering import EventRenderer, TemplateConfig, render_body
+from segment_desktop.relay.records import EventRecord, OutboxStats
+from segment_desktop.relay.render_threads import RenderThreads
+from segment_desktop.relay.rendering import EventRenderer, TemplateConfig
 from segment_desktop.relay.retention import Retention
 from segment_desktop.relay.sender import BACKOFF_FIRST, BatchSender, Sender
 
@@ -138,7 +138,9 @@ class Relay:
         #: Without processes, threads for parsing and rendering (see :func:`render_threads`;
         #: waiting for a commit holds none of them). Started on first use.
         self.render_threads = render_threads(self.engine)
-        self.executor = ThreadPoolExecutor(self.render_threads, thread_name_prefix="relay-render")
+        self.threads = RenderThreads(self.renderer, self.intake, self.metrics, self.render_threads)
+        if self.pool is None:
+            self.intake.gather_while(self.threads.waiting)
         self._started = False
 
     @property
@@ -158,31 +160,36 @@ class Relay:
         Raises ``EventError`` for a body that is not a Commerce event, ``OutboxUnavailable``
         and ``RenderUnavailable`` when the event cannot be stored now.
         """
-        prepared: Accepted | Pending
+        if self.pool is None:
+            # The render thread queues the record for the commit itself (render_threads.py).
+            delivery = self.threads.submit(body)
+            answer = await delivery.future
+            if isinstance(answer, Accepted):
+                return answer
+            assert delivery.record is not None, "a committed delivery has its record"
+            return self._finish(delivery.record, answer, body)
         rendering = time.perf_counter()
-        if self.pool is not None:
-            outcome = await asyncio.wrap_future(self.pool.submit(body))
-        else:
-            loop = asyncio.get_running_loop()
-            outcome = await loop.run_in_executor(self.executor, render_body, self.renderer, body)
+        outcome = await asyncio.wrap_future(self.pool.submit(body))
         # Queued from here, so that the commit wakes this loop once per group.
         prepared = self.intake.take(outcome, on_loop=True)
         self.metrics.observe("render", time.perf_counter() - rendering)
-        if isinstance(prepared, Pending):
-            pending = prepared
-            stored = await asyncio.wrap_future(pending.future)  # as is: already the loop's
-            prepared = self.intake.finish(pending, stored)
-            if stored:  # the desktop app's delivery log (the journal keeps nothing unless asked)
-                record = pending.record
-                self.metrics.journal.webhook(
-                    record.event_id,
-                    record.triggered_by,
-                    body,
-                    prepared.status,
-                    record.calls,
-                    record.failures,
-                )
-        return prepared
+        if isinstance(prepared, Accepted):
+            return prepared
+        stored = await asyncio.wrap_future(prepared.future)  # as is: already the loop's
+        return self._finish(prepared.record, stored, body)
+
+    def _finish(self, record: EventRecord, stored: bool, body: bytes) -> Accepted:
+        answer = self.intake.answer(record, stored)
+        if stored:  # the desktop app's delivery log (the journal keeps nothing unless asked)
+            self.metrics.journal.webhook(
+                record.event_id,
+                record.triggered_by,
+                body,
+                answer.status,
+                record.calls,
+                record.failures,
+            )
+        return answer
 
     def outbox_stats(self) -> OutboxStats:
         return self.outbox.stats()
@@ -242,7 +249,7 @@ class Relay:
         """Stop after the server stopped accepting: finish commits, flush, close the file."""
         if self.pool is not None:
             self.pool.close(RENDER_STOP_SECONDS)
-        self.executor.shutdown(wait=True)
+        self.threads.close()
         self.intake.close()
         if self._started:
             done = self.sender.stop(flush_seconds)

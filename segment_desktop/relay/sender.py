@@ -120,6 +120,9 @@ class Sender:
         self._failures = 0
         self._paused_until = 0.0
         self._last_prune = 0.0
+        # Its own generator: the jitter leaves the process's global random state alone (a
+        # property-based test generating data at that moment takes a change there for its own).
+        self._jitter = random.Random()
         self._thread = threading.Thread(target=self._run, name="relay-sender", daemon=True)
         self.last_error: str | None = None
         self.last_sent_at: float | None = None
@@ -273,7 +276,7 @@ class Sender:
 
     def _backoff(self, retry_after: float | None) -> float:
         exponential = min(self.backoff_cap, self.backoff_first * 2 ** (self._failures - 1))
-        delay = random.uniform(exponential / 2, exponential)  # jitter, not crypto
+        delay = self._jitter.uniform(exponential / 2, exponential)  # jitter, not crypto
         if retry_after is not None:
             delay = max(delay, min(float(retry_after), self.backoff_cap))
         return delay

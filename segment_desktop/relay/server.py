@@ -66,7 +66,7 @@ def uvicorn_server(app: WebhookApp) -> uvicorn.Server:
     limits = app.limits
     config = uvicorn.Config(
         app,
-        http=guarded_protocol(limits.max_head_bytes, limits.head_seconds),
+        http=guarded_protocol(limits.max_head_bytes, limits.head_seconds, app),
         log_config=None,
         log_level="warning",
         access_log=False,
@@ -76,12 +76,16 @@ def uvicorn_server(app: WebhookApp) -> uvicorn.Server:
         server_header=False,
         proxy_headers=False,  # no proxy in front is trusted with X-Forwarded-For
     )
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         # Another uvicorn in this process (the sandbox's) may have installed uvicorn's own
         # handlers, which do not propagate: the relay's lines belong in the redacted log.
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    # No access log: with no handler to reach, uvicorn does not even prepare a line per request.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers.clear()
+    access.propagate = False
     return uvicorn.Server(config)
 
 

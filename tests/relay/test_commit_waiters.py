@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from segment_desktop.core.config import Config
+from segment_desktop.relay import intake
 from segment_desktop.relay.intake import GroupCommitter
 from segment_desktop.relay.outbox import Outbox
 from segment_desktop.relay.records import EventRecord, NewCall
@@ -61,6 +63,42 @@ def test_a_waiter_that_went_away_leaves_the_others_settled(outbox: Outbox) -> No
     finally:
         committer.close()
     assert outbox.stats().pending == 6
+
+
+def test_a_commit_waits_for_the_records_of_bodies_still_to_be_rendered(
+    outbox: Outbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(intake, "GATHER_SECONDS", 30.0)
+    waiting = [2]
+    commits: list[int] = []
+    committer = GroupCommitter(outbox, on_commit=lambda: commits.append(outbox.stats().events))
+    committer.backlog = lambda: waiting[0]
+    try:
+        first = committer.submit_nowait(_record("a"))
+        time.sleep(0.05)
+        assert not first.done()  # two bodies are still to be rendered: their records come
+        waiting[0] = 1
+        second = committer.submit_nowait(_record("b"))
+        time.sleep(0.05)
+        assert not first.done() and not second.done()
+        waiting[0] = 0
+        third = committer.submit_nowait(_record("c"))
+        assert [f.result(timeout=10) for f in (first, second, third)] == [True] * 3
+    finally:
+        committer.close()
+    assert commits == [3]  # one transaction, one fsync
+
+
+def test_a_commit_waits_for_more_records_a_bounded_time_only(outbox: Outbox) -> None:
+    committer = GroupCommitter(outbox)
+    committer.backlog = lambda: 1  # bodies always waiting: a relay under constant load
+    try:
+        started = time.monotonic()
+        assert committer.submit_nowait(_record("a")).result(timeout=10)
+        assert time.monotonic() - started < 5
+        assert committer.submit_nowait(_record("a")).result(timeout=10) is False
+    finally:
+        committer.close()
 
 
 def test_the_templates_of_an_event_follow_the_settings() -> None:
