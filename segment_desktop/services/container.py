@@ -96,9 +96,7 @@ class Services:
         sandbox's own stores (``stores.sandbox_stores``). A sandbox handed in by the caller
         keeps the stores given with it."""
         if self.sandbox is None:
-            from segment_desktop.sandbox.runner import Sandbox
-
-            self.sandbox = Sandbox.start()
+            self.sandbox = local_relay.start_sandbox()
             self._owns_sandbox = True
             self.config_store, self.secrets = stores.sandbox_stores(self.config_store)
         return self.sandbox

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence, QPaintEvent
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from segment_desktop.core.config import Config
@@ -19,6 +19,7 @@ from segment_desktop.ui.dashboard.pipeline import PipelineHeader
 from segment_desktop.ui.dashboard.snapshot import queue_url
 from segment_desktop.ui.tasks import TaskRunner
 from segment_desktop.ui.widgets.dialogs import Dialogs, QtDialogs
+from segment_desktop.ui.widgets.first_paint import after_first_paint
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QCloseEvent  # its type is built when a close event comes
@@ -82,7 +83,6 @@ class MainWindow(QMainWindow):
         self._fired: FireReport | None = None
         self._last_webhook: float | None = None
         self._built = False
-        self._starting = False
 
         # First the header, drawn at once; the tabs follow right after the first paint
         # (:meth:`_build`), so the window is on screen before the charts and tables load.
@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self._build_menus()
         self._show_config(config)
+        after_first_paint(self, self._start)
 
     def _build(self) -> None:
         """The tabs: overview, deliveries, integrations, sandbox."""
@@ -136,6 +137,8 @@ class MainWindow(QMainWindow):
         self.integrations.listFailed.connect(self.dashboard.commerce_failed)
         self.sandbox_panel = SandboxPanel(self.tabs)
         self.sandbox_panel.fireRequested.connect(self.fire_sample)
+        self._logs_stale = False
+        self.tabs.currentChanged.connect(self._tab_shown)
         self.tabs.addTab(self.dashboard, "O&verview")
         self.tabs.addTab(self.dashboard.log, "&Deliveries")
         self.tabs.addTab(self.integrations, "&Integrations")
@@ -203,14 +206,8 @@ class MainWindow(QMainWindow):
         if self._built:
             self.tabs.setTabVisible(self.sandbox_tab, self.services.sandbox is not None)
 
-    def paintEvent(self, event: QPaintEvent) -> None:
-        super().paintEvent(event)
-        if not self._built and not self._starting:
-            self._starting = True
-            QTimer.singleShot(0, self._start)  # once this first paint is on screen
-
     def _start(self) -> None:
-        if not self.isVisible():  # closed before its first paint (the app is quitting)
+        if self._built or not self.isVisible():  # built already, or closed (the app quits)
             return
         from PySide6.QtCore import Qt
 
@@ -239,10 +236,33 @@ class MainWindow(QMainWindow):
     def _snapshot_shown(self, snapshot: Snapshot) -> None:
         self._follow_fired(snapshot)
         if snapshot.last_webhook != self._last_webhook:
-            # A delivery arrived: Commerce has logged it, so its delivery log has news.
+            # A delivery arrived: Commerce has logged it, so its delivery log has news. Read
+            # only while the log is on screen (else when it is shown): each read is a request
+            # to Commerce and a table laid out again, and with events flowing it is every
+            # second.
             self._last_webhook = snapshot.last_webhook
-            if self.integrations.log_offset == 0:
-                self.integrations.load_logs(0)
+            self._logs_stale = True
+            if self.integrations.isVisible():
+                self._reload_logs()
+        if self.sandbox_panel.isVisible():
+            self._read_received()
+
+    def _tab_shown(self, _index: int) -> None:
+        """Catch up on what a tab skipped while hidden."""
+        shown = self.tabs.currentWidget()
+        if shown is self.integrations and self._logs_stale:
+            self._reload_logs()
+        elif shown is self.sandbox_panel:
+            self._read_received()
+
+    def _reload_logs(self) -> None:
+        self._logs_stale = False
+        if self.integrations.log_offset == 0:  # a user paging back stays where they are
+            self.integrations.load_logs(0)
+
+    def _read_received(self) -> None:
+        """What the sandbox Segment received, for the Sandbox tab (only while it is shown:
+        the list is copied whole from the emulator)."""
         sandbox = self.services.sandbox
         if sandbox is None or self.tasks.is_busy(STATUS_TASK):
             return

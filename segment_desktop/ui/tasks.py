@@ -178,6 +178,11 @@ class TaskRunner(QObject):
     def is_busy(self, key: str) -> bool:
         return key in self._running or key in self._pending
 
+    @property
+    def closed(self) -> bool:
+        """:meth:`shutdown` was called: :meth:`submit` refuses work from now on."""
+        return self._closed
+
     def shutdown(self, wait_ms: int = 2000) -> bool:
         """Cancel everything, refuse new work and wait for running callables to return.
 

@@ -318,7 +318,27 @@ def test_local_relay_status_and_what_segment_received(
         qtbot.waitUntil(lambda: "running at" in window.relay_panel.summary.text(), timeout=WAIT_MS)
         assert "Events received: 0" in window.relay_panel.summary.text()
         assert window.dashboard.pipeline.segment.hop.state == "unknown"
+        integrations = window.integrations
+        window.tabs.setCurrentWidget(integrations)
+        qtbot.waitUntil(lambda: integrations.table.rowCount() > 0, timeout=WAIT_MS)
+        names = [integrations.table.cell_text(r, 0) for r in range(integrations.table.rowCount())]
+        with qtbot.waitSignal(
+            window.tasks.delivered, timeout=WAIT_MS, check_params_cb=_is(LOGS_TASK)
+        ):
+            integrations.table.selectRow(names.index("Segment Desktop orders"))  # order.paid
+        assert integrations.logs_table.rowCount() == 0
+        window.tabs.setCurrentWidget(window.dashboard)
         sandbox.commerce.fire("order.paid", wait=True, timeout=10)
+        qtbot.waitUntil(
+            lambda: "Events received: 1;" in window.relay_panel.summary.text(), timeout=WAIT_MS
+        )
+        with qtbot.waitSignal(window.dashboard.refreshed, timeout=WAIT_MS):
+            pass  # one more redraw while both tabs are hidden: neither is read
+        assert window.sandbox_panel.received.rowCount() == 0
+        assert integrations.logs_table.rowCount() == 0
+        window.tabs.setCurrentWidget(integrations)  # shown, each catches up
+        qtbot.waitUntil(lambda: integrations.logs_table.rowCount() > 0, timeout=WAIT_MS)
+        window.tabs.setCurrentWidget(window.sandbox_panel)
         qtbot.waitUntil(lambda: window.sandbox_panel.received.rowCount() > 0, timeout=WAIT_MS)
         events = [
             window.sandbox_panel.received.cell_text(r, 1)

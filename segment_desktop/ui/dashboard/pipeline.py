@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from PySide6.QtCore import QRectF, QSize
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPaintEvent, QPalette, QPen
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from segment_desktop.ui.dashboard.snapshot import DEGRADED, FAILING, OK, UNKNOWN, Hop
@@ -31,40 +31,61 @@ def when(moment: float | None, now: float | None = None) -> str:
     return f"last success {text}"
 
 
-class StatusLight(QWidget):
+class StatusLight(QLabel):
     """A filled circle in the state's colour (sized by the font, so it scales with DPI),
-    drawn in the middle of the height its row gives it."""
+    drawn in the middle of the height its row gives it.
+
+    The circle is a pixmap, drawn once for each state, size and pixel ratio, that the label
+    paints: a repaint of the header runs no Python, whose every ``paintEvent`` would take the
+    GIL from the relay's threads in this process (and wait for it).
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = UNKNOWN
+        self._drawn: tuple[str, int, float] | None = None
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
-
-    def sizeHint(self) -> QSize:
-        side = self.fontMetrics().height()
-        return QSize(side, side)
+        self.set_state(UNKNOWN)
 
     def set_state(self, state: str) -> None:
+        """Show ``state`` (also after the font or the screen's pixel ratio changed)."""
+        drawn = (state, self.fontMetrics().height(), self.devicePixelRatioF())
         self.state = state
-        self.update()
+        if drawn != self._drawn:
+            self._drawn = drawn
+            self.setPixmap(_light(*drawn))
 
-    def paintEvent(self, event: QPaintEvent) -> None:
-        # A path filled and stroked, the brush taken from a palette: the shorter ways (setPen
-        # and setBrush with a colour, QBrush(colour)) go through overloads that make PySide
-        # build the whole Qt namespace, and this is painted before the first window is shown.
-        side = min(self.width(), self.height()) - 2
+
+_LIGHTS: dict[tuple[str, int, float], QPixmap] = {}
+
+
+def _light(state: str, side: int, ratio: float) -> QPixmap:
+    """The light for ``state``: a ``side`` square (in device-independent pixels), the circle
+    one pixel inside its edges, filled and stroked as a path with the brush taken from a
+    palette (the shorter ways, setPen and setBrush with a colour, go through overloads that
+    make PySide build the whole Qt namespace, and this is drawn before the first window is
+    shown)."""
+    key = (state, side, ratio)
+    if key not in _LIGHTS:
+        pixels = max(1, round(side * ratio))
+        image = QImage(pixels, pixels, QImage.Format.Format_ARGB32_Premultiplied)
+        image.setDevicePixelRatio(ratio)
         circle = QPainterPath()
-        circle.addEllipse(
-            QRectF((self.width() - side) // 2, (self.height() - side) // 2, side, side)
-        )
+        circle.addEllipse(QRectF(1, 1, side - 2, side - 2))
         fill = QPalette()
-        fill.setColor(QPalette.ColorRole.Window, COLOURS[self.state])
+        fill.setColor(QPalette.ColorRole.Window, COLOURS[state])
         outline = QPen()
-        outline.setColor(COLOURS[self.state].darker(130))
-        painter = QPainter(self)
+        outline.setColor(COLOURS[state].darker(130))
+        painter = QPainter(image)
+        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Clear)
+        painter.eraseRect(QRectF(0, 0, side, side))  # transparent around the circle
+        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.fillPath(circle, fill.brush(QPalette.ColorRole.Window))
         painter.strokePath(circle, outline)
+        painter.end()
+        _LIGHTS[key] = QPixmap.fromImage(image)
+    return _LIGHTS[key]
 
 
 class HopView(QFrame):
@@ -101,6 +122,7 @@ class HopView(QFrame):
         self._show(self.hop)
 
     def show_hop(self, hop: Hop) -> None:
+        self.light.set_state(hop.state)  # redrawn only if it changed, or the screen did
         if hop == self.hop:
             return
         if not self._plain:

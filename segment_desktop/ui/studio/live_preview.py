@@ -109,6 +109,8 @@ class LivePreview(QObject):
     def request(self, text: str, key: str, event: CommerceEvent | None) -> None:
         """Render ``text`` (template ``key``) on ``event`` now, in the background."""
         self.debounce.cancel()
+        if self._runner.closed:
+            return  # the window is going away: a pause that ends now has nothing to show
         if event is None:
             self._runner.cancel(self.task_key)
             self.last_preview = None

@@ -161,12 +161,18 @@ class SandboxPanel(QGroupBox):
         button_named(self.fire_button)
 
     def show_calls(self, calls: list[dict[str, Any]]) -> None:
-        """The newest :data:`SHOWN_CALLS` first (called every second: unchanged is skipped)."""
-        if len(calls) == self._shown and calls:
+        """The newest :data:`SHOWN_CALLS` first. ``calls`` is every call received so far, in
+        order, and grows between calls: only the new ones are added, above the rows shown
+        (those keep their items), and the oldest beyond the limit removed."""
+        if len(calls) == self._shown:
             return
+        new = len(calls) - self._shown
+        if 0 <= self._shown < len(calls) and new < SHOWN_CALLS:
+            rows = [_call_row(c) for c in reversed(calls[-new:])]
+            self.received.prepend_rows(rows, SHOWN_CALLS)
+        else:  # the first list, a list that shrank (the emulator restarted), or all new
+            self.received.set_rows([_call_row(c) for c in reversed(calls[-SHOWN_CALLS:])])
         self._shown = len(calls)
-        newest_first = list(reversed(calls[-SHOWN_CALLS:]))
-        self.received.set_rows([_call_row(c) for c in newest_first])
         shown = "" if len(calls) <= SHOWN_CALLS else f", the newest {SHOWN_CALLS} shown"
         self.received_label.setText(
             f"What the sandbox Segment received ({len(calls)} call"

@@ -35,6 +35,17 @@ class ReadOnlyTable(QTableWidget):
             for c, value in enumerate(row):
                 self.setItem(r, c, QTableWidgetItem(value))
 
+    def prepend_rows(self, rows: Sequence[Sequence[str]], keep: int) -> None:
+        """``rows`` (first is topmost) put above the rows shown, then the table cut to its
+        first ``keep``: the rows already there keep their items, so nothing is laid out
+        again but what is new."""
+        for r, row in enumerate(rows):
+            self.insertRow(r)
+            for c, value in enumerate(row):
+                self.setItem(r, c, QTableWidgetItem(value))
+        if self.rowCount() > keep:
+            self.setRowCount(keep)
+
     def cell_text(self, row: int, column: int) -> str:
         item = self.item(row, column)
         return item.text() if item is not None else ""

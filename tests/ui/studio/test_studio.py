@@ -724,3 +724,20 @@ def test_the_event_is_prepared_once_per_event(renderer: Renderer) -> None:
     edited = template.replace('"Order Completed"', '"Order Done"')
     again = build_preview(renderer, edited, first, "order_completed", cache=cache)
     assert again.calls[0]["event"] == "Order Done"
+
+
+def test_a_pause_that_ends_after_the_runner_shut_down_previews_nothing(
+    qtbot: QtBot, renderer: Renderer, store: ConfigStore, dialogs: AnsweringDialogs
+) -> None:
+    runner = TaskRunner()
+    widget = TemplateStudio(renderer, store, dialogs=dialogs, runner=runner)
+    qtbot.addWidget(widget)
+    qtbot.wait_until(lambda: widget.last_preview is not None, timeout=3000)
+    outcomes = Outcomes(widget)
+    widget.editor.setFocus()
+    qtbot.keyClick(widget.editor, Qt.Key.Key_Space)  # starts the pause before a preview
+    assert widget.live.debounce.pending
+    runner.shutdown()  # the window goes away meanwhile
+    qtbot.wait_until(lambda: not widget.live.debounce.pending, timeout=3000)
+    qtbot.wait(50)  # an exception raised in the event loop fails the test here
+    assert outcomes.items == []

@@ -534,3 +534,26 @@ def test_enter_in_the_relay_url_moves_on_and_enter_on_welcome_starts(
     press(qtbot, Qt.Key.Key_Return)
     assert wizard.currentId() == Step.TEMPLATES
     wizard.tasks.shutdown()
+
+
+def test_the_sandbox_panel_adds_only_the_new_calls_above_the_ones_shown(qtbot: QtBot) -> None:
+    from segment_desktop.ui.widgets.sandbox_panel import SHOWN_CALLS, SandboxPanel
+
+    panel = SandboxPanel()
+    qtbot.addWidget(panel)
+    calls = [{"type": "track", "event": f"E{n}", "userId": "u"} for n in range(3)]
+    panel.show_calls(calls)
+    table = panel.received
+    first = table.item(0, 1)
+    assert [table.cell_text(r, 1) for r in range(3)] == ["E2", "E1", "E0"]
+    calls += [{"type": "track", "event": f"E{n}", "userId": "u"} for n in range(3, 5)]
+    panel.show_calls(calls)
+    assert [table.cell_text(r, 1) for r in range(5)] == ["E4", "E3", "E2", "E1", "E0"]
+    assert table.item(2, 1) is first  # the row shown before was kept, not made again
+    more = range(5, SHOWN_CALLS + 2)  # past the limit: the oldest rows go
+    calls += [{"type": "track", "event": f"E{n}", "userId": "u"} for n in more]
+    panel.show_calls(calls)
+    assert table.rowCount() == SHOWN_CALLS
+    assert table.cell_text(0, 1) == f"E{SHOWN_CALLS + 1}"
+    assert table.item(SHOWN_CALLS - 1, 1) is first  # E2, the oldest still shown
+    assert panel.received_label.text().endswith(f"the newest {SHOWN_CALLS} shown):")
