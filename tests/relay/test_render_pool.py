@@ -204,8 +204,8 @@ def test_a_killed_render_process_costs_503s_and_nothing_else(
         for thread in threads:
             thread.start()
         wait_for(lambda: len(statuses) >= 8, what="events flowing")
-        # Hold every delivery in the pool: with both workers stopped, the senders' deliveries
-        # wait there; then one worker dies.
+        # Hold every delivery: with both workers stopped, each feeding thread waits on a batch
+        # and the deliveries it did not take wait for the next; then one worker dies.
         for pid in workers:
             os.kill(pid, signal.SIGSTOP)
             stopped.append(pid)
@@ -225,7 +225,10 @@ def test_a_killed_render_process_costs_503s_and_nothing_else(
         for thread in threads:
             thread.join(60)
         assert not any(thread.is_alive() for thread in threads)
-        assert Counter(statuses)[503] >= senders  # each held delivery, none lost
+        # A dead worker breaks the whole pool: every batch out was answered 503 (each feeding
+        # thread had one, as the deliveries outnumber them); a delivery still waiting for a
+        # batch may reach the new processes instead. None is lost (below).
+        assert Counter(statuses)[503] >= len(workers)
         assert set(statuses) <= {200, 503}
         # A new pool took over; later deliveries succeed at once.
         wait_for(lambda: len(relay.render_pids()) == 2, what="new render processes")
