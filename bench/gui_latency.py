@@ -11,16 +11,14 @@
   relay in this process (``--rate`` a second for ``--seconds``) while the dashboard redraws its
   chart, header, what-needs-me list and delivery log every second; the same probe gives the
   longest stall, and each redraw's own time on the GUI thread is measured too. The reference
-  is the same run with the dashboard's refresh paused (``--runs`` pairs, alternately). The
-  relay's and the emulators' threads run below the GUI thread as in the app; ``--nice 0
-  --nice 5`` compares pairs at either priority, alternately. Since a
+  is the same run with the dashboard's refresh paused (``--runs`` pairs, alternately). Since a
   stall's length swings with the machine's load, the table beside it gives the figures that
   do not: the GUI thread's CPU time per redraw and per second, and, within the longest gap,
   how long the GUI thread ran, how long it waited runnable for a CPU, and so how long it slept
   (on the GIL); with the collector's passes in the meantime.
 
     QT_QPA_PLATFORM=offscreen python -m bench.gui_latency [--repeat N] [--engine NAME]
-        [--case studio|dashboard] [--rate N] [--seconds S] [--runs N] [--nice N ...]
+        [--case studio|dashboard] [--rate N] [--seconds S] [--runs N]
 
 Prints a table and writes ``bench/results/gui_latency.json``.
 """
@@ -280,7 +278,7 @@ def run_dashboard(
     from segment_desktop.ui.main_window import MainWindow
 
     os.environ.setdefault("SEGMENT_DESKTOP_DATA_DIR", tempfile.mkdtemp(prefix="gui-bench-data-"))
-    sandbox = local_relay.start_sandbox()  # as the app starts it: threads below the GUI's
+    sandbox = local_relay.start_sandbox()  # as the app starts it
     services = Services(config_store=ConfigStore(), secrets=MemorySecrets(), sandbox=sandbox)
     services.secrets.set(COMMERCE_CLIENT_SECRET, sandbox.client_secret)
     services.secrets.set(SEGMENT_WRITE_KEY, sandbox.write_key)
@@ -334,7 +332,7 @@ def run_dashboard(
     gc_watch.on = True
     cpu = time.thread_time()
     probe.start()
-    local_relay.in_background(firing.start)
+    firing.start()
     loop.exec()
     gap = probe.stop()
     gui_cpu = (time.thread_time() - cpu) * 1000
@@ -349,8 +347,7 @@ def run_dashboard(
     redraws = redraws or [0.0]
     return {
         "engine": str(getattr(services.renderer().engine, "name", services.renderer().engine)),
-        "case": f"dashboard{'' if redraw else ' paused'}, {rate:g} events/s for {seconds:g} s, "
-        f"nice +{local_relay.BACKGROUND_NICE}",
+        "case": f"dashboard{'' if redraw else ' paused'}, {rate:g} events/s for {seconds:g} s",
         "p50_ms": statistics.median(redraws),
         "p95_ms": percentile(redraws, 95),
         "max_ms": max(redraws),
@@ -384,13 +381,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--runs", type=int, default=1, help="dashboard: paused/live pairs, run alternately"
     )
-    parser.add_argument(
-        "--nice",
-        type=int,
-        action="append",
-        help="dashboard: how much lower the relay's and emulators' threads run than the GUI "
-        "thread (default: the app's); given twice or more, each pair runs with each in turn",
-    )
     args = parser.parse_args(argv)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
@@ -400,13 +390,9 @@ def main(argv: list[str] | None = None) -> int:
         for engine in args.engine or available_engines():
             rows.extend(run_engine(app, engine, args.repeat))
     if "dashboard" in cases:
-        from segment_desktop.services import local_relay
-
         for _ in range(args.runs):
-            for nice in args.nice or [local_relay.BACKGROUND_NICE]:
-                local_relay.BACKGROUND_NICE = nice
-                for redraw in (False, True):  # the paused reference first
-                    rows.append(run_dashboard(app, args.rate, args.seconds, redraw))
+            for redraw in (False, True):  # the paused reference first
+                rows.append(run_dashboard(app, args.rate, args.seconds, redraw))
     print(
         f"Keystroke → preview shown, minus the {PREVIEW_DEBOUNCE_MS} ms debounce; for the "
         "dashboard, one redraw's time on the GUI thread. GUI stall = "
