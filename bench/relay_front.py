@@ -26,7 +26,6 @@ import json
 import os
 import platform
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,6 +43,7 @@ from bench.relay_throughput import (  # noqa: E402
     SECRET,
     _body_file,
     _free_port,
+    wait_for_port,
     wrk,
     wrk_path,
 )
@@ -99,15 +99,7 @@ def measure(code: str, body: Path, seconds: float, connections: int) -> dict[str
     proc = subprocess.Popen([sys.executable, "-c", code, str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the server did not start") from None
-                time.sleep(0.05)
+        wait_for_port(port, "the server")
         url = f"http://127.0.0.1:{port}/webhooks/commerce"
         wrk(url, body, "warm", 1, 16, None)
         user, system = _cpu(proc.pid)

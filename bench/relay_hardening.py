@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -45,8 +46,9 @@ from segment_desktop.core.engine import ENGINE_ENV, available_engines  # noqa: E
 from segment_desktop.core.samples import list_samples  # noqa: E402
 from segment_desktop.sandbox.runner import Sandbox  # noqa: E402
 
-SECRET = "bench-webhook-secret-0123456789abcdef"
-WRITE_KEY = "bench-write-key-0123456789abcdef"
+#: Fresh for every run: the relay under test and the local Segment emulator take any value.
+SECRET = secrets.token_hex(16)
+WRITE_KEY = secrets.token_hex(16)
 
 WORST_TEMPLATES = {
     "doubling string": "($f := function($s, $n){ $n = 0 ? $s : $f($s & $s, $n - 1) }; "

@@ -35,6 +35,7 @@ import json
 import os
 import platform
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -57,8 +58,9 @@ from segment_desktop.core.samples import list_samples  # noqa: E402
 from segment_desktop.core.templates import TemplateSet  # noqa: E402
 from segment_desktop.sandbox.runner import Sandbox  # noqa: E402
 
-SECRET = "bench-webhook-secret-0123456789abcdef"
-WRITE_KEY = "bench-write-key-0123456789abcdef"
+#: Fresh for every run: the relay under test and the local Segment emulator take any value.
+SECRET = secrets.token_hex(16)
+WRITE_KEY = secrets.token_hex(16)
 CASES = {"5 items": "order.paid", "50 items": "order.paid.50-items"}
 PACED_CONNECTIONS = 16
 
@@ -311,21 +313,26 @@ def relay_round(
     return {"render_processes": relay.render_processes, "loaded": loaded, "paced": paced}
 
 
+def wait_for_port(port: int, what: str, timeout: float = 20.0) -> None:
+    """Return once something accepts connections on 127.0.0.1:``port``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not start") from None
+            time.sleep(0.05)
+
+
 def bare_asgi_rate(sample: str, seconds: float, connections: int) -> dict[str, float]:
     """wrk against a bare ASGI app (uvicorn + httptools) with the same bodies."""
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-c", BARE_ASGI, str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the bare ASGI app did not start") from None
-                time.sleep(0.05)
+        wait_for_port(port, "the bare ASGI app")
         with tempfile.TemporaryDirectory() as tmp:
             body = _body_file(sample, Path(tmp))
             return wrk(f"http://127.0.0.1:{port}/", body, "bare", seconds, connections, None)

@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import platform
+import secrets
 import socket
 import subprocess
 import sys
@@ -40,7 +41,8 @@ from segment_desktop.core.config import Config, ConfigStore  # noqa: E402
 from segment_desktop.core.samples import get_sample  # noqa: E402
 from segment_desktop.sandbox.runner import Sandbox  # noqa: E402
 
-WRITE_KEY = "bench-write-key-0123456789abcdef"
+#: Fresh for every run: the local Segment emulator takes any write key.
+WRITE_KEY = secrets.token_hex(16)
 REGION = "us-east-1"
 KEYS = {"aws_access_key_id": "AKIDBENCH", "aws_secret_access_key": "bench-secret"}
 

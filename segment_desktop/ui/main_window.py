@@ -211,8 +211,8 @@ class MainWindow(QMainWindow):
             return
         from PySide6.QtCore import Qt
 
-        # Named only now (see __init__); the actions have no icons, so the toolbar looked
-        # the same before, and nobody selected the header's text in the meantime.
+        # Named only after the first paint (see __init__): the actions have no icons, so the
+        # toolbar looks the same either way, and nobody selects the header's text before it.
         self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._build()
