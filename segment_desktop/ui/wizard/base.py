@@ -6,6 +6,7 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QFrame,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QPushButton,
     QScrollArea,
@@ -18,7 +19,8 @@ from PySide6.QtWidgets import (
 from segment_desktop.core.flow import SetupFlow, Step
 from segment_desktop.services import Services
 from segment_desktop.ui.tasks import TaskRunner
-from segment_desktop.ui.widgets.fields import MessageLabel
+from segment_desktop.ui.widgets.busy import BusyBar
+from segment_desktop.ui.widgets.fields import MessageLabel, button_named
 
 
 class FlowPage(QWizardPage):
@@ -137,6 +139,34 @@ class FlowPage(QWizardPage):
     def page_error_text(self) -> str:
         """The page-level error to show; pages that put errors next to fields override this."""
         return self.flow.status(self.page_id).error
+
+
+def add_check_area(
+    page: QWidget,
+    layout: QVBoxLayout,
+    buttons: list[QPushButton],
+    result_name: str,
+    help_title: str,
+    help_text: str,
+) -> tuple[BusyBar, MessageLabel]:
+    """The part every connection page ends with: its check buttons in a row (never default on
+    Enter: the wizard's Next is), the bar shown while a check runs, the check's result and a
+    help box. Returns the bar and the result label."""
+    row = QHBoxLayout()
+    for button in buttons:
+        button_named(button)
+        button.setAutoDefault(False)
+        row.addWidget(button)
+    row.addStretch(1)
+    layout.addLayout(row)
+    busy = BusyBar(page)
+    layout.addWidget(busy)
+    result = MessageLabel(page)
+    result.setObjectName(result_name)
+    layout.addWidget(result)
+    layout.addSpacing(12)
+    layout.addWidget(help_box(help_title, help_text, page))
+    return busy, result
 
 
 def help_box(title: str, text: str, parent: QWidget) -> QGroupBox:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
-    QHBoxLayout,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
@@ -21,16 +20,14 @@ from segment_desktop.core.errors import (
 from segment_desktop.core.flow import Step
 from segment_desktop.services import CommerceConnection
 from segment_desktop.services.connections import address_note
-from segment_desktop.ui.widgets.busy import BusyBar
 from segment_desktop.ui.widgets.fields import (
     MessageLabel,
     SecretField,
     add_field_row,
-    button_named,
     name_after_label,
 )
 from segment_desktop.ui.widgets.presets import apply_preset, sync_preset
-from segment_desktop.ui.wizard.base import FlowPage, help_box
+from segment_desktop.ui.wizard.base import FlowPage, add_check_area
 
 CONNECT_TASK = "wizard.commerce"
 OTHER = "Other (type the URL)"
@@ -90,19 +87,9 @@ class CommercePage(FlowPage):
         add_field_row(form, "Client &ID:", self.client_id, self.client_id_error)
         add_field_row(form, "Client &Secret:", self.secret, self.secret_error)
         self.connect_button = QPushButton("&Connect", self)
-        button_named(self.connect_button)
-        self.connect_button.setAutoDefault(False)
-        row = QHBoxLayout()
-        row.addWidget(self.connect_button)
-        row.addStretch(1)
-        layout.addLayout(row)
-        self.busy = BusyBar(self)
-        layout.addWidget(self.busy)
-        self.result = MessageLabel(self)
-        self.result.setObjectName("commerceResult")
-        layout.addWidget(self.result)
-        layout.addSpacing(12)
-        layout.addWidget(help_box("Where to find these", WHERE, self))
+        self.busy, self.result = add_check_area(
+            self, layout, [self.connect_button], "commerceResult", "Where to find these", WHERE
+        )
         self.region.currentTextChanged.connect(self._region_chosen)
         for edit in (self.url, self.client_id):
             edit.textEdited.connect(self._edited)

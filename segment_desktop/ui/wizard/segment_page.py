@@ -5,7 +5,6 @@ from __future__ import annotations
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
-    QHBoxLayout,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
@@ -15,16 +14,14 @@ from segment_desktop.core.config import DEFAULT_SEGMENT_HOST, DEFAULT_SEGMENT_PA
 from segment_desktop.core.errors import InvalidURLError, NetworkError
 from segment_desktop.core.flow import Step
 from segment_desktop.services import SegmentCheck
-from segment_desktop.ui.widgets.busy import BusyBar
 from segment_desktop.ui.widgets.fields import (
     MessageLabel,
     SecretField,
     add_field_row,
-    button_named,
     name_after_label,
 )
 from segment_desktop.ui.widgets.presets import apply_preset, sync_preset
-from segment_desktop.ui.wizard.base import FlowPage, help_box
+from segment_desktop.ui.wizard.base import FlowPage, add_check_area
 
 TEST_TASK = "wizard.segment"
 OTHER = "Other (type the host)"
@@ -77,22 +74,16 @@ class SegmentPage(FlowPage):
         add_field_row(form, "&Host:", self.host, self.host_problem)
         add_field_row(form, "&Path:", self.path, self.path_problem)
         add_field_row(form, "&Write Key:", self.write_key, self.field_problem)
-        buttons = QHBoxLayout()
         self.test_button = QPushButton("&Test connection", self)
         self.send_button = QPushButton("Send test &event", self)
-        for button in (self.test_button, self.send_button):
-            button_named(button)
-            button.setAutoDefault(False)
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        layout.addLayout(buttons)
-        self.busy = BusyBar(self)
-        layout.addWidget(self.busy)
-        self.result = MessageLabel(self)
-        self.result.setObjectName("segmentResult")
-        layout.addWidget(self.result)
-        layout.addSpacing(12)
-        layout.addWidget(help_box("What the buttons prove", PROOF, self))
+        self.busy, self.result = add_check_area(
+            self,
+            layout,
+            [self.test_button, self.send_button],
+            "segmentResult",
+            "What the buttons prove",
+            PROOF,
+        )
         self.preset.currentTextChanged.connect(self._preset_chosen)
         for edit in (self.host, self.path):
             edit.textEdited.connect(self._edited)
